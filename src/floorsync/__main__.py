@@ -1,0 +1,3 @@
+from floorsync.cli.app import main
+
+main()

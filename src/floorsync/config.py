@@ -1,0 +1,45 @@
+"""Settings from FLOORSYNC_* environment variables (and .env); read once per entrypoint."""
+
+from functools import lru_cache
+from typing import Literal, Self
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FLOORSYNC_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///./var/floorsync.db"
+    secret_key: SecretStr | None = None
+    cors_origins: str = ""
+    max_body_bytes: int = 10 * 1024 * 1024
+    db_pool_size: int = 10
+    log_level: str = "info"
+
+    # webhooks and the change feed
+    webhook_allow_private: bool = False
+    webhook_retry_delays: str = "5,300,1800,7200,18000,36000,50400,72000,86400"
+    webhook_timeout_seconds: float = 15.0
+    worker_poll_seconds: float = 0.2
+    event_retention_days: int = 30
+
+    @model_validator(mode="after")
+    def _production_needs_a_secret_key(self) -> Self:
+        if self.environment == "production" and self.secret_key is None:
+            raise ValueError("set FLOORSYNC_SECRET_KEY before running in production")
+        return self
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    @property
+    def retry_delays(self) -> list[float]:
+        return [float(x) for x in self.webhook_retry_delays.split(",") if x.strip()]
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

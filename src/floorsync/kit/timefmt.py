@@ -1,0 +1,38 @@
+"""The wire form of timestamps: RFC 3339, UTC, exactly three fractional digits and Z."""
+
+from datetime import UTC, date, datetime, time
+
+
+def format_ts(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def parse_ts(value: object) -> datetime:
+    """Parse any RFC 3339 / ISO 8601 date-time or date; no offset means UTC.
+
+    Raises ValueError for anything else (numbers included: timestamps are strings on the wire).
+    """
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, date):
+        parsed = datetime.combine(value, time.min)
+    elif isinstance(value, str):
+        text = value.strip()
+        if not text:
+            raise ValueError("empty timestamp")
+        if text.endswith(("z", "Z")):
+            text = text[:-1] + "+00:00"
+        if len(text) == 10:
+            parsed = datetime.combine(date.fromisoformat(text), time.min)
+        else:
+            if "T" not in text and " " not in text and "t" not in text:
+                raise ValueError("not a date-time")
+            parsed = datetime.fromisoformat(text)
+    else:
+        raise ValueError("not a timestamp")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)

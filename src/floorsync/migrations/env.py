@@ -1,0 +1,51 @@
+"""Alembic environment: batch mode on SQLite, with foreign keys off around the run."""
+
+from typing import Any
+
+from alembic import context
+from sqlalchemy import text
+
+from floorsync.db.engine import make_engine
+from floorsync.models import Tenant  # noqa: F401  (registers every table)
+from floorsync.db.base import Base
+from floorsync.db.types import PortableDecimal, UTCDateTime
+
+config = context.config
+url = config.get_main_option("sqlalchemy.url") or ""
+
+
+def _render_item(type_: str, obj: object, autogen_context: Any) -> str | bool:
+    """Render our portable types with their arguments so revisions rebuild them exactly."""
+    if type_ == "type" and isinstance(obj, PortableDecimal | UTCDateTime):
+        autogen_context.imports.add("from floorsync.db.types import PortableDecimal, UTCDateTime")
+        if isinstance(obj, PortableDecimal):
+            return f"PortableDecimal({obj.precision}, {obj.scale})"
+        return "UTCDateTime()"
+    return False
+
+
+def run_migrations_online() -> None:
+    engine = make_engine(url)
+    is_sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        if is_sqlite:
+            # Batch mode recreates tables; with foreign keys on, dropping a parent would cascade.
+            conn.exec_driver_sql("COMMIT")
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        context.configure(
+            connection=conn,
+            target_metadata=Base.metadata,
+            render_as_batch=True,
+            compare_type=True,
+            render_item=_render_item,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        if is_sqlite:
+            bad = conn.execute(text("PRAGMA foreign_key_check")).fetchall()
+            if bad:
+                raise RuntimeError(f"foreign key check failed after migration: {bad[:5]}")
+    engine.dispose()
+
+
+run_migrations_online()

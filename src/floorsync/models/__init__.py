@@ -1,0 +1,46 @@
+"""Every table; importing this package registers them all on Base.metadata (for Alembic)."""
+
+from floorsync.models.bookkeeping import IdempotencyKey, PeriodicTask, SyncRun
+from floorsync.models.events import Event, EventSequence
+from floorsync.models.master import (
+    Cell,
+    Job,
+    Material,
+    Operation,
+    OperationResource,
+    Operator,
+    Part,
+    Resource,
+)
+from floorsync.models.shopfloor import (
+    Assignment,
+    Batch,
+    BatchOperation,
+    OperationQuantity,
+    TimeEntry,
+)
+from floorsync.models.tenancy import ApiKey, RateLimitCounter, Tenant
+
+__all__ = [
+    "ApiKey",
+    "Assignment",
+    "Batch",
+    "BatchOperation",
+    "Cell",
+    "Event",
+    "EventSequence",
+    "IdempotencyKey",
+    "Job",
+    "Material",
+    "Operation",
+    "OperationQuantity",
+    "OperationResource",
+    "Operator",
+    "Part",
+    "PeriodicTask",
+    "RateLimitCounter",
+    "Resource",
+    "SyncRun",
+    "Tenant",
+    "TimeEntry",
+]
