@@ -1,0 +1,121 @@
+"""`api-key-generate`: admins issue, list and revoke the tenant's API keys."""
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy import func
+
+from floorsync.auth.api_keys import issue_key
+from floorsync.db.repository import TenantRepository, scoped
+from floorsync.entities.fields import Field, FieldError, Kind, to_wire
+from floorsync.entities.listing import coerce_filter, contains, parse_page
+from floorsync.errors import BadRequest, Conflict, Detail, Forbidden, NotFound, ValidationFailed
+from floorsync.http.context import ApiCtx, BodyDep, Ctx, required_id
+from floorsync.models.enums import ApiKeyRole
+from floorsync.models.tenancy import ApiKey
+
+router = APIRouter(tags=["api-keys"])
+PATH = "/api-key-generate"
+_NAME = Field("name", Kind.string, required=True, min_len=1, max_len=200, trim=True)
+_EXPIRES = Field("expires_at", Kind.timestamp)
+_SORTABLE = ("created_at", "name", "last_used_at")
+
+
+def _require_admin(ctx: Ctx) -> None:
+    if ctx.scope.role != ApiKeyRole.admin:
+        raise Forbidden("Admin API key required")
+
+
+def _item(row: ApiKey) -> dict[str, Any]:
+    return {
+        "id": str(row.id), "name": row.name, "key_prefix": row.key_prefix, "role": row.role.value,
+        "active": row.active, "expires_at": to_wire(Kind.timestamp, row.expires_at),
+        "last_used_at": to_wire(Kind.timestamp, row.last_used_at), "created_at": to_wire(Kind.timestamp, row.created_at),
+        "created_by": str(row.created_by) if row.created_by else None, "revoked_at": to_wire(Kind.timestamp, row.revoked_at),
+    }
+
+
+@router.get(PATH, summary="List the tenant's API keys (admin key required)")
+def list_keys(request: Request, ctx: ApiCtx) -> Any:
+    _require_admin(ctx)
+    params = request.query_params
+    if "id" in params:
+        raise BadRequest("GET ?id= is not supported on api-key-generate; list and filter instead")
+    page = parse_page(params)
+    stmt = scoped(ApiKey, ctx.scope)
+    if "active" in params:
+        stmt = stmt.where(ApiKey.active == coerce_filter("active", Kind.boolean, params["active"]))
+    if "role" in params:
+        stmt = stmt.where(ApiKey.role == coerce_filter("role", Kind.enum, params["role"], ("admin", "integration")))
+    if params.get("search"):
+        stmt = stmt.where(contains(ApiKey.name, coerce_filter("search", Kind.string, params["search"][:200])))
+    sort = params.get("sort", "created_at")
+    if sort not in _SORTABLE:
+        raise BadRequest(f"Invalid sort field '{sort}'. Allowed: {', '.join(_SORTABLE)}", [Detail("sort", "invalid sort field", "ENUM_CONSTRAINT", sort)])
+    order = params.get("order", "desc").lower()
+    if order not in ("asc", "desc"):
+        raise BadRequest("order must be asc or desc", [Detail("order", "order must be asc or desc", "ENUM_CONSTRAINT", order)])
+    column = getattr(ApiKey, sort)
+    with ctx.read() as session:
+        total = session.scalar(stmt.with_only_columns(func.count()).order_by(None)) or 0
+        rows = session.scalars(stmt.order_by(column.asc() if order == "asc" else column.desc(), ApiKey.id).limit(page.limit).offset(page.offset))
+        return ctx.respond({"api_keys": [_item(r) for r in rows], "pagination": {"total": total, "offset": page.offset, "limit": page.limit}})
+
+
+@router.post(PATH, status_code=201, summary="Create an API key; the key is shown only in this response")
+def create_key(ctx: ApiCtx, body: BodyDep) -> Any:
+    _require_admin(ctx)
+    data = body.json_object()
+    errors: list[Detail] = []
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in ("name", "role", "expires_at"):
+            errors.append(Detail(key, f"Unknown field: {key}", "UNKNOWN_FIELD", value))
+    try:
+        if data.get("name") is None:
+            raise FieldError("NOT_NULL", "Missing required string field: name")
+        values["name"] = _NAME.coerce(data["name"])
+    except FieldError as err:
+        errors.append(Detail("name", err.message, err.constraint, *(([data["name"]]) if data.get("name") is not None else [])))
+    role = data.get("role") or "integration"
+    if role not in ("admin", "integration"):
+        errors.append(Detail("role", "Invalid value for role. Must be one of: integration, admin", "ENUM_CONSTRAINT", role))
+    if data.get("expires_at") is not None:
+        try:
+            values["expires_at"] = _EXPIRES.coerce(data["expires_at"])
+        except FieldError as err:
+            errors.append(Detail("expires_at", err.message, err.constraint, data["expires_at"]))
+    if errors:
+        raise ValidationFailed("api_key", errors)
+    with ctx.work() as work:
+        now = work.clock.now()
+        if values.get("expires_at") is not None and values["expires_at"] <= now:
+            raise ValidationFailed("api_key", [Detail("expires_at", "expires_at must be in the future", "INVALID_VALUE", data["expires_at"])])
+        row, plaintext = issue_key(work.session, ctx.scope.tenant_id, name=values["name"], role=ApiKeyRole(role), now=now,
+                                   created_by=ctx.scope.api_key_id, expires_at=values.get("expires_at"))
+        return ctx.respond({
+            "id": str(row.id), "name": row.name, "api_key": plaintext, "key_prefix": row.key_prefix, "role": row.role.value,
+            "expires_at": to_wire(Kind.timestamp, row.expires_at), "created_at": to_wire(Kind.timestamp, row.created_at),
+            "warning": "Store this API key securely. It will not be shown again.",
+        }, 201, work)
+
+
+@router.delete(PATH, summary="Revoke an API key")
+def revoke_key(request: Request, ctx: ApiCtx) -> Any:
+    _require_admin(ctx)
+    id_ = required_id(request.query_params)
+    with ctx.work() as work:
+        row = TenantRepository(work.session, ctx.scope, ApiKey).get(id_, for_update=True)
+        if row is None:
+            raise NotFound(f"api_keys with ID {id_} not found")
+        if row.active:
+            if row.role == ApiKeyRole.admin:
+                others = work.session.scalar(
+                    scoped(ApiKey, ctx.scope).with_only_columns(func.count())
+                    .where(ApiKey.active.is_(True), ApiKey.role == ApiKeyRole.admin, ApiKey.id != row.id)
+                )
+                if not others:
+                    raise Conflict("Cannot revoke the tenant's last active admin key")
+            row.active = False
+            row.revoked_at = work.clock.now()
+        return ctx.respond({"message": "API key revoked successfully", "id": str(row.id)}, 200, work)

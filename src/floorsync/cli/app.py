@@ -1,0 +1,123 @@
+"""The `floorsync` command line: thin commands over the services (exit 0 ok, 1 failed, 2 usage)."""
+
+import sys
+from typing import Annotated
+
+import typer
+
+from floorsync.auth.api_keys import issue_key
+from floorsync.auth.tenants import create_tenant, find_tenant
+from floorsync.config import Settings, get_settings
+from floorsync.db import migrate
+from floorsync.db.engine import make_engine, make_sessionmaker
+from floorsync.kit.clock import SystemClock
+from floorsync.models.enums import ApiKeyRole
+
+app = typer.Typer(help="floorsync: ERP ⇄ shop-floor sync service", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database migrations", no_args_is_help=True)
+tenants_app = typer.Typer(help="Tenants", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(tenants_app, name="tenants")
+app.add_typer(keys_app, name="keys")
+
+# Feature packages add their own command groups here (webhooks, worker, …).
+EXTRA_COMMANDS: list[typer.Typer] = []
+
+
+def _sessions(settings: Settings):  # type: ignore[no-untyped-def]
+    return make_sessionmaker(make_engine(settings.database_url))
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations to the configured database."""
+    migrate.upgrade(get_settings().database_url, revision)
+    typer.echo("database is at the latest revision")
+
+
+@db_app.command("check")
+def db_check() -> None:
+    """Fail if the models and the migrations disagree."""
+    migrate.check(get_settings().database_url)
+
+
+@db_app.command("current")
+def db_current() -> None:
+    migrate.current(get_settings().database_url)
+
+
+@tenants_app.command("create")
+def tenants_create(name: str) -> None:
+    """Create a tenant; prints its id."""
+    sessions = _sessions(get_settings())
+    with sessions.begin() as session:
+        tenant = create_tenant(session, name, SystemClock().now())
+        tenant_id = tenant.id
+    typer.echo(str(tenant_id))
+
+
+@keys_app.command("create")
+def keys_create(
+    tenant: Annotated[str, typer.Option("--tenant", help="tenant name, slug or id")],
+    role: Annotated[str, typer.Option("--role", help="admin or integration")] = "integration",
+    name: Annotated[str, typer.Option("--name", help="a label for the key")] = "cli",
+) -> None:
+    """Create an API key; the key alone is the last line of output (shown once)."""
+    if role not in ("admin", "integration"):
+        typer.echo("--role must be admin or integration", err=True)
+        raise typer.Exit(2)
+    sessions = _sessions(get_settings())
+    with sessions.begin() as session:
+        found = find_tenant(session, tenant)
+        if found is None:
+            typer.echo(f"no tenant named {tenant!r}", err=True)
+            raise typer.Exit(1)
+        row, plaintext = issue_key(session, found.id, name=name, role=ApiKeyRole(role), now=SystemClock().now())
+        typer.echo(f"created {row.role.value} key {row.key_prefix}… for tenant {found.slug}; store it now, it is not shown again:")
+    typer.echo(plaintext)
+
+
+@app.command("demo")
+def demo() -> None:
+    """Development only: create the demo tenant with an admin key if none exists, and print the key."""
+    settings = get_settings()
+    if settings.environment == "production":
+        typer.echo("floorsync demo is for development only", err=True)
+        raise typer.Exit(1)
+    sessions = _sessions(settings)
+    with sessions.begin() as session:
+        tenant = find_tenant(session, "demo")
+        if tenant is not None:
+            typer.echo("demo tenant exists; create another key with: floorsync keys create --tenant demo --role admin")
+            return
+        tenant = create_tenant(session, "demo", SystemClock().now())
+        _row, plaintext = issue_key(session, tenant.id, name="demo admin", role=ApiKeyRole.admin, now=SystemClock().now())
+    typer.echo("created tenant 'demo' with an admin API key:")
+    typer.echo(plaintext)
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8000,
+    workers: Annotated[int, typer.Option(help="API processes")] = 1,
+    no_worker: Annotated[bool, typer.Option("--no-worker", help="do not run the delivery worker in this process")] = False,
+) -> None:
+    """Serve the API (and, unless --no-worker, the background worker in the same process)."""
+    import uvicorn
+
+    from floorsync import serving
+
+    serving.RUN_WORKER = not no_worker
+    uvicorn.run("floorsync.serving:app_factory", factory=True, host=host, port=port, workers=workers,
+                log_level=get_settings().log_level, access_log=False)
+
+
+def main() -> None:
+    for extra in EXTRA_COMMANDS:
+        app.add_typer(extra)
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

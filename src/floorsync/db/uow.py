@@ -1,0 +1,90 @@
+"""The unit of work: one transaction, owned by the boundary (request, worker iteration, CLI).
+
+Services never commit. Events recorded through `Work.record` are written by the outbox just
+before COMMIT; events recorded inside a failed savepoint are dropped with it.
+"""
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from floorsync.db.repository import TenantScope
+from floorsync.events.outbox import Origin, Outbox, PendingEvent, new_event
+from floorsync.kit.clock import Clock
+
+
+@dataclass
+class Work:
+    session: Session
+    scope: TenantScope
+    clock: Clock
+    origin: Origin = field(default_factory=Origin)
+    events: list[PendingEvent] = field(default_factory=list)
+    discarded: bool = False
+    after_commit: list[Any] = field(default_factory=list)
+
+    def record(
+        self,
+        type_: str,
+        entity_type: str,
+        entity_id: uuid.UUID | None,
+        data: dict[str, Any],
+        *,
+        external_source: str | None = None,
+    ) -> PendingEvent:
+        """Buffer an event; `origin` is appended to its data."""
+        payload = dict(data)
+        payload["origin"] = self.origin.as_dict(external_source)
+        event = new_event(type_, entity_type, entity_id, payload)
+        self.events.append(event)
+        return event
+
+    def discard(self) -> None:
+        """Roll back instead of committing (dry runs)."""
+        self.discarded = True
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested transaction whose events join the buffer only if it is released."""
+        mark = len(self.events)
+        nested = self.session.begin_nested()
+        try:
+            yield
+            self.session.flush()
+            nested.commit()
+        except BaseException:
+            if nested.is_active:
+                nested.rollback()
+            del self.events[mark:]
+            raise
+
+
+@contextmanager
+def unit_of_work(
+    sessions: sessionmaker[Session],
+    outbox: Outbox,
+    scope: TenantScope,
+    *,
+    origin: Origin | None = None,
+) -> Iterator[Work]:
+    """One transaction: commit on clean exit unless discarded (dry runs), else roll back."""
+    work = Work(session=sessions(), scope=scope, clock=outbox.clock, origin=origin or Origin())
+    try:
+        yield work
+        if work.discarded:
+            work.session.rollback()
+        else:
+            work.session.flush()
+            outbox.write_pending(work.session, scope.tenant_id, work.events)
+            work.session.commit()
+            for callback in work.after_commit:
+                callback()
+    except BaseException:
+        work.session.rollback()
+        raise
+    finally:
+        work.session.close()

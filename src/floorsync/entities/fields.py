@@ -1,0 +1,315 @@
+"""Field definitions and the coercion rules of the wire types (API contract §1.3, §1.8).
+
+Each field knows its wire kind, limits and default; `coerce` turns one input value into the
+stored Python value or raises FieldError with the constraint and message the API reports.
+"""
+
+import math
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any
+
+import orjson
+
+from floorsync.db.types import normalize_decimal
+from floorsync.kit.timefmt import format_ts, parse_ts
+
+INT32_MAX = 2_147_483_647
+METADATA_MAX_BYTES = 64 * 1024
+
+
+class Kind(StrEnum):
+    string = "string"  # identifiers and short text (trimmed when `trim`)
+    text = "text"  # long free text
+    integer = "integer"
+    number = "number"
+    boolean = "boolean"
+    timestamp = "timestamp"
+    uuid = "uuid"
+    enum = "enum"
+    object = "object"
+    string_list = "string_list"
+    country = "country"
+
+
+class FieldError(Exception):
+    def __init__(self, constraint: str, message: str) -> None:
+        super().__init__(message)
+        self.constraint, self.message = constraint, message
+
+
+NO_DEFAULT: Any = object()
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: Kind
+    required: bool = False
+    read_only: bool = False
+    min_len: int | None = None
+    max_len: int | None = None
+    min_value: Decimal | int | None = None
+    max_value: Decimal | int | None = None
+    exclusive_max: bool = False
+    exclusive_min: bool = False
+    choices: tuple[str, ...] = ()
+    default: Any = NO_DEFAULT  # a value, or a zero-argument callable
+    trim: bool = False
+    column: str | None = None  # model attribute when it differs from the wire name
+    output: bool = True  # shown in responses
+    item_max_len: int | None = None
+
+    @property
+    def attr(self) -> str:
+        return self.column or self.name
+
+    def default_value(self) -> Any:
+        if self.default is NO_DEFAULT:
+            return None
+        return self.default() if callable(self.default) else self.default
+
+    def coerce(self, value: Any) -> Any:
+        """Validate one non-null input value; returns the stored value or raises FieldError."""
+        return _COERCERS[self.kind](self, value)
+
+
+def _type_error(f: Field, what: str) -> FieldError:
+    return FieldError("TYPE_MISMATCH", f"{f.name} must be {what}")
+
+
+def _check_text(f: Field, value: str) -> str:
+    if "\x00" in value:
+        raise FieldError("TYPE_MISMATCH", f"{f.name} must not contain NUL characters")
+    if f.min_len is not None and len(value) < f.min_len:
+        if not value:
+            raise FieldError("NOT_NULL", f"Missing required string field: {f.name}")
+        raise FieldError("MIN_LENGTH", f"{f.name} must be at least {f.min_len} characters")
+    if f.max_len is not None and len(value) > f.max_len:
+        raise FieldError("MAX_LENGTH", f"{f.name} must be at most {f.max_len} characters")
+    return value
+
+
+def _string(f: Field, value: Any) -> str:
+    if not isinstance(value, str):
+        raise _type_error(f, "a string")
+    if f.trim:
+        value = value.strip()
+    return _check_text(f, value)
+
+
+def _country(f: Field, value: Any) -> str:
+    if not isinstance(value, str):
+        raise _type_error(f, "a string")
+    value = value.strip().upper()
+    if len(value) != 2 or not value.isascii() or not value.isalpha():
+        raise FieldError("INVALID_VALUE", f"{f.name} must be an ISO 3166-1 alpha-2 country code")
+    return value
+
+
+def _check_range(f: Field, value: Decimal | int) -> None:
+    if f.min_value is not None:
+        if f.exclusive_min and value <= f.min_value:
+            raise FieldError("MIN_VALUE", f"{f.name} must be > {f.min_value}")
+        if not f.exclusive_min and value < f.min_value:
+            raise FieldError("MIN_VALUE", f"{f.name} must be >= {f.min_value}")
+    if f.max_value is not None:
+        if f.exclusive_max and value >= f.max_value:
+            raise FieldError("MAX_VALUE", f"{f.name} must be < {f.max_value}")
+        if not f.exclusive_max and value > f.max_value:
+            raise FieldError("MAX_VALUE", f"{f.name} must be <= {f.max_value}")
+
+
+def _to_decimal(f: Field, value: Any, what: str) -> Decimal:
+    if isinstance(value, bool):
+        raise _type_error(f, what)
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise _type_error(f, what)
+        return Decimal(repr(value))
+    if isinstance(value, str):
+        try:
+            parsed = Decimal(value.strip())
+        except InvalidOperation:
+            raise _type_error(f, what) from None
+        if not parsed.is_finite():
+            raise _type_error(f, what)
+        return parsed
+    raise _type_error(f, what)
+
+
+def _integer(f: Field, value: Any) -> int:
+    number = _to_decimal(f, value, "an integer")
+    if number != number.to_integral_value():
+        raise _type_error(f, "an integer")
+    result = int(number)
+    _check_range(f, result)
+    upper = INT32_MAX if f.max_value is None else None
+    if upper is not None and result > upper:
+        raise FieldError("MAX_VALUE", f"{f.name} must be <= {upper}")
+    if f.min_value is None and result < -INT32_MAX:
+        raise FieldError("MIN_VALUE", f"{f.name} must be >= {-INT32_MAX}")
+    return result
+
+
+def _number(f: Field, value: Any) -> Decimal:
+    number = _to_decimal(f, value, "a number")
+    _check_range(f, number)
+    return normalize_decimal(number)
+
+
+def _boolean(f: Field, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return value == "true"
+    raise _type_error(f, "a boolean")
+
+
+def _timestamp(f: Field, value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise FieldError("DATE_FORMAT", f"{f.name} must be an RFC 3339 timestamp or a date")
+    try:
+        return parse_ts(value)
+    except (ValueError, OverflowError):
+        raise FieldError("DATE_FORMAT", f"{f.name} must be an RFC 3339 timestamp or a date") from None
+
+
+def _uuid(f: Field, value: Any) -> uuid.UUID:
+    if not isinstance(value, str):
+        raise FieldError("UUID_FORMAT", f"{f.name} must be a UUID")
+    try:
+        return uuid.UUID(value.strip())
+    except ValueError:
+        raise FieldError("UUID_FORMAT", f"{f.name} must be a UUID") from None
+
+
+def _enum(f: Field, value: Any) -> str:
+    if not isinstance(value, str) or value not in f.choices:
+        raise FieldError(
+            "ENUM_CONSTRAINT", f"Invalid value for {f.name}. Must be one of: {', '.join(f.choices)}"
+        )
+    return value
+
+
+def _contains_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_contains_nul(v) for v in value)
+    return False
+
+
+def _object(f: Field, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _type_error(f, "an object")
+    if len(orjson.dumps(value)) > METADATA_MAX_BYTES:
+        raise FieldError("MAX_LENGTH", f"{f.name} must be at most 64 KiB when serialised")
+    if _contains_nul(value):
+        raise FieldError("TYPE_MISMATCH", f"{f.name} must not contain NUL characters")
+    return value
+
+
+def _string_list(f: Field, value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _type_error(f, "an array of strings")
+    if f.max_len is not None and len(value) > f.max_len:
+        raise FieldError("MAX_LENGTH", f"{f.name} must have at most {f.max_len} items")
+    limit = f.item_max_len
+    for item in value:
+        if "\x00" in item:
+            raise FieldError("TYPE_MISMATCH", f"{f.name} must not contain NUL characters")
+        if limit is not None and len(item) > limit:
+            raise FieldError("MAX_LENGTH", f"each item of {f.name} must be at most {limit} characters")
+    return list(value)
+
+
+_COERCERS: dict[Kind, Callable[[Field, Any], Any]] = {
+    Kind.string: _string,
+    Kind.text: _string,
+    Kind.integer: _integer,
+    Kind.number: _number,
+    Kind.boolean: _boolean,
+    Kind.timestamp: _timestamp,
+    Kind.uuid: _uuid,
+    Kind.enum: _enum,
+    Kind.object: _object,
+    Kind.string_list: _string_list,
+    Kind.country: _country,
+}
+
+
+def to_wire(kind: Kind, value: Any) -> Any:
+    """Stored Python value → JSON value."""
+    if value is None:
+        return None
+    if kind is Kind.timestamp:
+        return format_ts(value)
+    if kind is Kind.uuid:
+        return str(value)
+    if kind is Kind.number:
+        return decimal_to_json(value)
+    if kind is Kind.enum:
+        return str(value.value if isinstance(value, StrEnum) else value)
+    return value
+
+
+def decimal_to_json(value: Decimal) -> int | float:
+    value = normalize_decimal(Decimal(value))
+    if value == value.to_integral_value():
+        return int(value)
+    return float(value)
+
+
+# Shorthand constructors used by the entity definitions.
+def ident(name: str, max_len: int, *, required: bool = False, **kw: Any) -> Field:
+    return Field(name, Kind.string, required=required, min_len=1, max_len=max_len, trim=True, **kw)
+
+
+def short(name: str, max_len: int, **kw: Any) -> Field:
+    return Field(name, Kind.string, max_len=max_len, **kw)
+
+
+def long_text(name: str, **kw: Any) -> Field:
+    return Field(name, Kind.text, max_len=10_000, **kw)
+
+
+def integer(name: str, **kw: Any) -> Field:
+    return Field(name, Kind.integer, **kw)
+
+
+def number(name: str, precision: int, scale: int, **kw: Any) -> Field:
+    kw.setdefault("min_value", 0)
+    return Field(name, Kind.number, max_value=Decimal(10) ** (precision - scale), exclusive_max=True, **kw)
+
+
+def boolean(name: str, default: bool, **kw: Any) -> Field:
+    return Field(name, Kind.boolean, default=default, **kw)
+
+
+def timestamp(name: str, **kw: Any) -> Field:
+    return Field(name, Kind.timestamp, **kw)
+
+
+def ref_id(name: str, **kw: Any) -> Field:
+    return Field(name, Kind.uuid, **kw)
+
+
+def enum(name: str, choices: type[StrEnum], default: str | None = None, **kw: Any) -> Field:
+    return Field(name, Kind.enum, choices=tuple(c.value for c in choices), default=default if default is not None else NO_DEFAULT, **kw)
+
+
+def read_only(name: str, kind: Kind, **kw: Any) -> Field:
+    return Field(name, kind, read_only=True, **kw)
+
+
+def metadata_field() -> Field:
+    return Field("metadata", Kind.object, default=dict, column="metadata_")

@@ -1,0 +1,127 @@
+"""OpenAPI schemas generated from the entity specs, so the docs describe what the code does."""
+
+from typing import Any
+
+from floorsync.entities.fields import Field, Kind
+from floorsync.entities.spec import EntitySpec, get_spec
+
+_KIND_SCHEMA: dict[Kind, dict[str, Any]] = {
+    Kind.string: {"type": "string"},
+    Kind.text: {"type": "string"},
+    Kind.integer: {"type": "integer"},
+    Kind.number: {"type": "number"},
+    Kind.boolean: {"type": "boolean"},
+    Kind.timestamp: {"type": "string", "format": "date-time"},
+    Kind.uuid: {"type": "string", "format": "uuid"},
+    Kind.enum: {"type": "string"},
+    Kind.object: {"type": "object"},
+    Kind.string_list: {"type": "array", "items": {"type": "string"}},
+    Kind.country: {"type": "string", "minLength": 2, "maxLength": 2},
+}
+
+
+def field_schema(f: Field) -> dict[str, Any]:
+    schema = dict(_KIND_SCHEMA[f.kind])
+    if f.choices:
+        schema["enum"] = list(f.choices)
+    if f.max_len is not None and f.kind in (Kind.string, Kind.text):
+        schema["maxLength"] = f.max_len
+    if f.min_len is not None and f.kind in (Kind.string, Kind.text):
+        schema["minLength"] = f.min_len
+    if f.min_value is not None:
+        schema["minimum"] = float(f.min_value) if f.kind is Kind.number else int(f.min_value)
+    if f.max_value is not None and not f.exclusive_max:
+        schema["maximum"] = float(f.max_value) if f.kind is Kind.number else int(f.max_value)
+    if f.read_only:
+        schema["readOnly"] = True
+    return {"anyOf": [schema, {"type": "null"}]} if not f.required else schema
+
+
+def input_schema(spec: EntitySpec, *, nested: bool = False) -> dict[str, Any]:
+    props: dict[str, Any] = {}
+    for f in spec.fields:
+        if not f.read_only:
+            props[f.name] = field_schema(f)
+    for ref in spec.refs:
+        for name in ref.input_fields:
+            props[name] = {"type": "string", "description": f"reference to a {ref.label.lower()} (alternative to {ref.id_field})"}
+    for alias, canonical in spec.aliases.items():
+        props[alias] = {"description": f"alias of {canonical}"}
+    for extra in spec.extra_inputs:
+        props[extra] = {"type": "array", "items": {"type": "object"}}
+    if not nested:
+        for child in spec.children:
+            props[child.key] = {"type": "array", "items": input_schema(get_spec(child.entity), nested=True)}
+    required = [f.name for f in spec.fields if f.required and not f.read_only and f.name not in spec.refs_by_id_field]
+    return {"type": "object", "properties": props, "required": required, "additionalProperties": False}
+
+
+def record_schema(spec: EntitySpec) -> dict[str, Any]:
+    props: dict[str, Any] = {"id": {"type": "string", "format": "uuid"}}
+    for f in spec.wire_fields():
+        props[f.name] = field_schema(f)
+    for name in ("external_id", "external_source", "sync_hash"):
+        if spec.synced:
+            props[name] = {"anyOf": [{"type": "string"}, {"type": "null"}]}
+    for name in ("synced_at", "created_at", "updated_at", "deleted_at"):
+        props[name] = {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]}
+    if spec.has_metadata:
+        props["metadata"] = {"type": "object"}
+    return {"type": "object", "properties": props}
+
+
+def envelope(data: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "properties": {"success": {"type": "boolean", "const": True}, "data": data}}
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "success": {"type": "boolean", "const": False},
+        "error": {
+            "type": "object",
+            "properties": {
+                "code": {"type": "string"}, "message": {"type": "string"}, "statusCode": {"type": "integer"},
+                "details": {"type": "array", "items": {"type": "object", "properties": {
+                    "field": {"type": "string"}, "message": {"type": "string"}, "constraint": {"type": "string"}, "value": {}}}},
+            },
+        },
+    },
+}
+
+
+def responses(ok_status: int, data_schema: dict[str, Any], *errors: int) -> dict[int | str, Any]:
+    out: dict[int | str, Any] = {ok_status: {"description": "Success", "content": {"application/json": {"schema": envelope(data_schema)}}}}
+    for status in (400, 401, *errors):
+        out[status] = {"description": "Error", "content": {"application/json": {"schema": ERROR_SCHEMA}}}
+    return out
+
+
+def json_body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def query(*params: tuple[str, dict[str, Any], str]) -> list[dict[str, Any]]:
+    return [{"name": n, "in": "query", "required": False, "schema": s, "description": d} for n, s, d in params]
+
+
+def list_parameters(spec: EntitySpec) -> list[dict[str, Any]]:
+    opts = spec.listing
+    params = [
+        ("id", {"type": "string", "format": "uuid"}, "return this one record instead of a list"),
+        ("limit", {"type": "integer", "default": 100, "minimum": 1, "maximum": 1000}, "page size (clamped to 1..1000)"),
+        ("offset", {"type": "integer", "default": 0, "minimum": 0}, "records to skip"),
+        ("sort", {"type": "string", "enum": list(opts.sortable)}, f"default {opts.default_sort[0]}"),
+        ("order", {"type": "string", "enum": ["asc", "desc"]}, f"default {opts.default_sort[1]}"),
+        ("search", {"type": "string", "maxLength": 200}, "substring over " + ", ".join(opts.search)),
+    ]
+    if spec.soft_delete:
+        params.append(("include_deleted", {"type": "boolean"}, "also return soft-deleted records"))
+    for name, kind in opts.exact.items():
+        f = spec.by_name.get(name)
+        params.append((name, field_schema(f) if f else dict(_KIND_SCHEMA[kind]), "exact filter"))
+    for name in opts.fuzzy:
+        params.append((name, {"type": "string"}, "substring filter"))
+    for name in opts.date_ranges:
+        params.append((name, {"type": "string", "format": "date-time"}, "inclusive date range"))
+    return query(*params)

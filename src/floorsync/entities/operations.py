@@ -1,0 +1,255 @@
+"""Operations (routing steps): `api-operations`, with their `resources` list."""
+
+import uuid
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, func, or_
+from sqlalchemy.orm import Session
+
+from floorsync.db.repository import TenantScope, scoped
+from floorsync.db.uow import Work
+from floorsync.entities import fields as F
+from floorsync.entities.embeds import cell_brief, job_brief, load_by_id, resource_list
+from floorsync.entities.fields import Field, FieldError, Kind, decimal_to_json
+from floorsync.entities.spec import EntitySpec, ListOptions, RefSpec, register
+from floorsync.entities.validation import ExtraErrors, Record, join
+from floorsync.errors import Detail
+from floorsync.kit.ids import new_id
+from floorsync.models.enums import WorkStatus
+from floorsync.models.master import Cell, Job, Operation, OperationResource, Part, Resource
+
+_QTY = Field("quantity", Kind.number, min_value=0, exclusive_min=True, max_value=Decimal(10) ** 7, exclusive_max=True)
+_RES_NOTES = F.long_text("notes")
+_RES_KEYS = {"resource_id", "resource_external_id", "resource_external_source", "resource_name", "quantity", "notes", "name", "type"}
+
+
+def _validate_resources(value: Any, where: str) -> list[dict[str, Any]]:
+    """`resources` input: [{resource_id | resource_external_id | resource_name, quantity, notes}]."""
+    errors: list[Detail] = []
+    if not isinstance(value, list):
+        raise ExtraErrors([Detail(where, "resources must be an array", "TYPE_MISMATCH")])
+    if len(value) > 1000:
+        raise ExtraErrors([Detail(where, "resources must have at most 1000 items", "MAX_LENGTH")])
+    items: list[dict[str, Any]] = []
+    for i, raw in enumerate(value):
+        path = f"{where}[{i}]"
+        if not isinstance(raw, dict):
+            errors.append(Detail(path, "each resource must be an object", "TYPE_MISMATCH"))
+            continue
+        item: dict[str, Any] = {"path": path, "quantity": Decimal(1), "notes": None}
+        for key, v in raw.items():
+            if key not in _RES_KEYS:
+                errors.append(Detail(f"{path}.{key}", f"Unknown field: {key}", "UNKNOWN_FIELD", v))
+            elif key in ("name", "type"):
+                continue  # read-only echo of the output shape
+            elif v is None:
+                continue
+            elif key == "resource_id":
+                try:
+                    item[key] = uuid.UUID(v) if isinstance(v, str) else _raise_uuid()
+                except (ValueError, AttributeError):
+                    errors.append(Detail(f"{path}.{key}", "resource_id must be a UUID", "UUID_FORMAT", v))
+            elif key == "quantity" or key == "notes":
+                try:
+                    item[key] = (_QTY if key == "quantity" else _RES_NOTES).coerce(v)
+                except FieldError as err:
+                    errors.append(Detail(f"{path}.{key}", err.message, err.constraint, v))
+            elif not isinstance(v, str) or not v.strip() or len(v) > 255 or "\x00" in v:
+                errors.append(Detail(f"{path}.{key}", f"{key} must be a non-empty string of at most 255 characters", "TYPE_MISMATCH", v))
+            else:
+                item[key] = v.strip()
+        if not any(k in item for k in ("resource_id", "resource_external_id", "resource_name")):
+            errors.append(Detail(f"{path}.resource_id", "Missing required field: resource_id", "NOT_NULL"))
+        items.append(item)
+    if errors:
+        raise ExtraErrors(errors)
+    return items
+
+
+def _raise_uuid() -> uuid.UUID:
+    raise ValueError("not a string")
+
+
+def _resolve_resources(work: Work, rec: Record) -> None:
+    items = rec.extras.get("resources")
+    if not items:
+        return
+    ids = {i["resource_id"] for i in items if "resource_id" in i}
+    exts = {i["resource_external_id"] for i in items if "resource_external_id" in i}
+    names = {i["resource_name"] for i in items if "resource_name" in i}
+    stmt = scoped(Resource, work.scope, include_deleted=False).where(
+        or_(Resource.id.in_(ids), Resource.external_id.in_(exts), Resource.name.in_(names))
+    )
+    found = list(work.session.scalars(stmt))
+    seen: dict[uuid.UUID, int] = {}
+    own_source = rec.values.get("external_source")
+    for n, item in enumerate(items):
+        matches: set[uuid.UUID] = set()
+        path = item["path"]
+        if "resource_id" in item:
+            hit = [r.id for r in found if r.id == item["resource_id"]]
+            if not hit:
+                rec.errors.append(Detail(f"{path}.resource_id", f'Resource with id "{item["resource_id"]}" not found', "REFERENCE_NOT_FOUND", str(item["resource_id"])))
+                continue
+            matches.update(hit)
+        if "resource_external_id" in item:
+            source = item.get("resource_external_source") or own_source
+            hit = [r.id for r in found if r.external_id == item["resource_external_id"] and (source is None or r.external_source == source)]
+            if not hit:
+                rec.errors.append(Detail(f"{path}.resource_external_id", f'Resource with external_id "{item["resource_external_id"]}" not found', "REFERENCE_NOT_FOUND", item["resource_external_id"]))
+                continue
+            if len(hit) > 1:
+                rec.errors.append(Detail(f"{path}.resource_external_id", "resource_external_id matches several sources; give resource_external_source", "AMBIGUOUS_REFERENCE", item["resource_external_id"]))
+                continue
+            matches.update(hit)
+        if "resource_name" in item:
+            hit = [r.id for r in found if r.name == item["resource_name"]]
+            if not hit:
+                rec.errors.append(Detail(f"{path}.resource_name", f'Resource with name "{item["resource_name"]}" not found', "REFERENCE_NOT_FOUND", item["resource_name"]))
+                continue
+            matches.update(hit)
+        if len(matches) > 1:
+            rec.errors.append(Detail(path, "the references of this resource name different resources", "REFERENCE_MISMATCH"))
+            continue
+        rid = matches.pop()
+        if rid in seen:
+            rec.errors.append(Detail(f"{path}.resource_id", f"resource listed twice (also at index {seen[rid]})", "UNIQUE_CONSTRAINT", str(rid)))
+            continue
+        seen[rid] = n
+        item["resolved"] = rid
+
+
+def resolved_resources(rec: Record) -> list[dict[str, Any]] | None:
+    """The resolved resource list as hashed and compared: [{resource_id, quantity, notes}]."""
+    items = rec.extras.get("resources")
+    if items is None:
+        return None
+    return [{"resource_id": str(i["resolved"]), "quantity": str(i["quantity"]), "notes": i["notes"]} for i in items]
+
+
+def _prepare(work: Work, spec: EntitySpec, rec: Record, row: Any | None) -> None:
+    _resolve_resources(work, rec)
+    start = rec.values.get("planned_start", row.planned_start if row is not None else None)
+    end = rec.values.get("planned_end", row.planned_end if row is not None else None)
+    if start is not None and end is not None and end < start:
+        rec.errors.append(Detail(join(rec.path, "planned_end"), "planned_end must not be before planned_start", "INVALID_VALUE", F.to_wire(Kind.timestamp, end)))
+
+
+def _next_sequence(work: Work, values: dict[str, Any]) -> None:
+    if values.get("sequence") is None:
+        stmt = scoped(Operation, work.scope, include_deleted=False).with_only_columns(func.max(Operation.sequence)).where(Operation.part_id == values["part_id"])
+        values["sequence"] = (work.session.scalar(stmt) or 0) + 1
+
+
+def _current_resources(session: Session, scope: TenantScope, operation_id: uuid.UUID) -> list[dict[str, Any]]:
+    stmt = scoped(OperationResource, scope).where(OperationResource.operation_id == operation_id).order_by(OperationResource.position)
+    return [{"resource_id": str(r.resource_id), "quantity": str(r.quantity), "notes": r.notes} for r in session.scalars(stmt)]
+
+
+def _extra_changes(session: Session, rec: Record, row: Any) -> dict[str, tuple[Any, Any]]:
+    new = resolved_resources(rec)
+    if new is None:
+        return {}
+    old = _current_resources(session, TenantScope(row.tenant_id), row.id)
+    return {} if old == new else {"resources": (_wire_res(old), _wire_res(new))}
+
+
+def _wire_res(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**i, "quantity": decimal_to_json(Decimal(i["quantity"]))} for i in items]
+
+
+def _after_write(work: Work, rec: Record, row: Any) -> None:
+    """Replace the operation's resource list when the input carried one."""
+    items = rec.extras.get("resources")
+    if items is None:
+        return
+    work.session.execute(delete(OperationResource).where(scoped(OperationResource, work.scope).whereclause, OperationResource.operation_id == row.id))  # type: ignore[arg-type]
+    now = work.clock.now()
+    for position, item in enumerate(items):
+        work.session.add(OperationResource(
+            id=new_id(), tenant_id=work.scope.tenant_id, operation_id=row.id, resource_id=item["resolved"],
+            position=position, quantity=item["quantity"], notes=item["notes"], created_at=now, updated_at=now,
+        ))
+    work.session.flush()
+
+
+def _extras(session: Session, scope: TenantScope, rows: Sequence[Any], mode: str) -> dict[Any, dict[str, Any]]:
+    resources = resource_list(session, scope, (r.id for r in rows))
+    if mode == "nested":
+        return {r.id: {"resources": resources.get(r.id, [])} for r in rows}
+    cells = load_by_id(session, scope, Cell, (r.cell_id for r in rows))
+    parts = load_by_id(session, scope, Part, (r.part_id for r in rows))
+    jobs = load_by_id(session, scope, Job, (p.job_id for p in parts.values()))
+    out = {}
+    for r in rows:
+        part = parts.get(r.part_id)
+        out[r.id] = {
+            "cell": cell_brief(cells.get(r.cell_id)) if r.cell_id else None,
+            "part": None if part is None else {
+                "id": str(part.id), "part_number": part.part_number, "material": part.material,
+                "job": job_brief(jobs.get(part.job_id)),
+            },
+            "resources": resources.get(r.id, []),
+        }
+    return out
+
+
+def _parts_of_job(job_id: uuid.UUID) -> Any:
+    from sqlalchemy import select
+
+    return select(Part.id).where(Part.job_id == job_id)
+
+
+OPERATIONS = register(EntitySpec(
+    name="operations",
+    singular="operation",
+    model=Operation,
+    fields=(
+        F.ref_id("part_id", required=True),
+        F.ref_id("cell_id"),
+        F.ident("operation_name", 255, required=True),
+        F.integer("sequence", min_value=1),
+        F.enum("status", WorkStatus, default="not_started"),
+        F.integer("estimated_time", min_value=0, default=0),
+        F.number("setup_time", 10, 2, default=Decimal(0)),
+        F.number("run_time_per_unit", 10, 2, default=Decimal(0)),
+        F.number("wait_time", 10, 2, default=Decimal(0)),
+        F.number("changeover_time", 10, 2, default=Decimal(0)),
+        F.read_only("actual_time", Kind.integer),
+        F.integer("completion_percentage", min_value=0, max_value=100, default=0),
+        F.ident("assigned_operator_id", 64),
+        F.timestamp("planned_start"),
+        F.timestamp("planned_end"),
+        F.short("icon_name", 100),
+        F.long_text("notes"),
+        *(F.read_only(n, Kind.timestamp) for n in ("started_at", "paused_at", "resumed_at", "completed_at")),
+        F.ident("external_id", 255, output=False),
+        F.ident("external_source", 100, output=False),
+        F.metadata_field(),
+    ),
+    aliases={"estimated_time_minutes": "estimated_time", "setup_time_minutes": "setup_time",
+             "instructions": "notes", "description": "notes"},
+    refs=(
+        RefSpec("parts", "part_id", "Part", "part_external_id", "part_external_source", required=True),
+        RefSpec("cells", "cell_id", "Cell", "cell_external_id", "cell_external_source", "cell_name"),
+    ),
+    natural_key="operation_name",
+    listing=ListOptions(
+        exact={"part_id": Kind.uuid, "job_id": Kind.uuid, "cell_id": Kind.uuid, "status": Kind.enum,
+               "assigned_operator_id": Kind.string, "external_source": Kind.string, "external_id": Kind.string},
+        fuzzy=("operation_name",),
+        search=("operation_name", "notes", "external_id"),
+        sortable=("sequence", "operation_name", "status", "estimated_time", "actual_time", "planned_start", "created_at", "updated_at"),
+        default_sort=("sequence", "asc"),
+        secondary_sort="created_at",
+    ),
+    render_extras=_extras,
+    extra_inputs={"resources": _validate_resources},
+    prepare=_prepare,
+    fill_defaults=_next_sequence,
+    after_write=_after_write,
+    extra_changes=_extra_changes,
+    custom_filters={"job_id": lambda stmt, value: stmt.where(Operation.part_id.in_(_parts_of_job(value)))},
+))

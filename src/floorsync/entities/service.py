@@ -1,0 +1,375 @@
+"""Create, update and delete for every entity, one transaction each, events included.
+
+Services never commit: the caller's unit of work does. Unique rules are checked by query first
+(a precise 409) and backed by the database's unique indexes (mapped in db/integrity.py).
+"""
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from floorsync.db.repository import TenantRepository, TenantScope, scoped
+from floorsync.db.uow import Work
+from floorsync.entities.fields import Kind, to_wire
+from floorsync.entities.references import resolve_references
+from floorsync.entities.render import render_one
+from floorsync.entities.spec import EntitySpec, get_spec
+from floorsync.entities.validation import Record, join, validate_record
+from floorsync.errors import Conflict, Detail, NotFound, ValidationFailed
+from floorsync.kit.ids import new_id
+
+BOOKKEEPING = frozenset({"synced_at", "sync_hash", "updated_at", "created_at"})
+
+
+def not_found(spec: EntitySpec, id_: uuid.UUID) -> NotFound:
+    return NotFound(f"{spec.table} with ID {id_} not found")
+
+
+def get_row(session: Session, scope: TenantScope, spec: EntitySpec, id_: uuid.UUID, *, include_deleted: bool = False, for_update: bool = False) -> Any:
+    row = TenantRepository(session, scope, spec.model).get(id_, include_deleted=include_deleted, for_update=for_update)
+    if row is None:
+        raise not_found(spec, id_)
+    return row
+
+
+# ---------------------------------------------------------------- validation + references
+
+
+def resolve_tree(work: Work, spec: EntitySpec, records: Sequence[Record], rows: Sequence[Any | None] | None = None) -> None:
+    """Resolve references and run the entity's prepare hook for records and their children."""
+    live = [r for r in records if not r.errors]
+    resolve_references(work.session, work.scope, spec, live)
+    for i, rec in enumerate(records):
+        if spec.prepare and not rec.errors:
+            spec.prepare(work, spec, rec, rows[i] if rows else None)
+    for child in spec.children:
+        kids = [k for rec in records for k in rec.children.get(child.key, [])]
+        if kids:
+            resolve_tree(work, get_spec(child.entity), kids)
+
+
+def unique_conflicts(session: Session, scope: TenantScope, spec: EntitySpec, values: dict[str, Any], row: Any | None) -> list[Detail]:
+    """Unique rules broken by another live record (409 details)."""
+    out: list[Detail] = []
+    model = spec.model
+    for rule in spec.unique:
+        merged = {f: values[f] if f in values else (getattr(row, f) if row is not None else None) for f in rule.fields}
+        if not any(f in values for f in rule.fields) or any(v is None for v in merged.values()):
+            continue
+        stmt = scoped(model, scope, include_deleted=not rule.live_only).with_only_columns(model.id)
+        stmt = stmt.where(and_(*(getattr(model, f) == v for f, v in merged.items())))
+        if row is not None:
+            stmt = stmt.where(model.id != row.id)
+        if session.scalar(stmt.limit(1)) is not None:
+            name = rule.fields[-1]
+            value = merged[name]
+            where = " in this job" if "job_id" in rule.fields and name != "job_id" else ""
+            out.append(Detail(name, f"{name} '{value}' already exists{where}", "UNIQUE_CONSTRAINT", to_wire(spec.by_name[name].kind, value) if name in spec.by_name else value))
+    if spec.synced and values.get("external_id") is not None:
+        stmt = scoped(model, scope).with_only_columns(model.id).where(
+            model.external_source == values.get("external_source", getattr(row, "external_source", None)),
+            model.external_id == values["external_id"],
+        )
+        if row is not None:
+            stmt = stmt.where(model.id != row.id)
+        if session.scalar(stmt.limit(1)) is not None:
+            out.append(Detail("external_id", f"external key {values.get('external_source')}/{values['external_id']} is already used by another {spec.singular}", "UNIQUE_CONSTRAINT", values["external_id"]))
+    return out
+
+
+def raise_if_invalid(spec: EntitySpec, records: Sequence[Record]) -> None:
+    errors = [d for r in records for d in r.all_errors()]
+    if errors:
+        raise ValidationFailed(spec.singular, errors)
+
+
+# ---------------------------------------------------------------- create
+
+
+def create(work: Work, spec: EntitySpec, body: Any) -> Any:
+    """Validate and insert one record with its nested children (all or nothing)."""
+    rec = validate_record(spec, body, "create")
+    raise_if_invalid(spec, [rec])
+    resolve_tree(work, spec, [rec])
+    raise_if_invalid(spec, [rec])
+    return insert_tree(work, spec, rec)
+
+
+def insert_tree(work: Work, spec: EntitySpec, rec: Record, *, parent: tuple[str, uuid.UUID] | None = None, synced: bool = False) -> Any:
+    if parent is not None:
+        rec.values[parent[0]] = parent[1]
+    conflicts = unique_conflicts(work.session, work.scope, spec, rec.values, None)
+    if conflicts:
+        raise Conflict(_conflict_message(conflicts), [d.prefixed(rec.path) for d in conflicts])
+    if spec.fill_defaults:
+        spec.fill_defaults(work, rec.values)
+    row = new_row(work, spec, rec.values, synced=synced)
+    if spec.after_write:
+        spec.after_write(work, rec, row)
+    record_event(work, spec, row, "created")
+    for child in spec.children:
+        child_spec = get_spec(child.entity)
+        for kid in rec.children.get(child.key, []):
+            insert_tree(work, child_spec, kid, parent=(child.parent_ref, row.id), synced=synced)
+    return row
+
+
+def _conflict_message(conflicts: list[Detail]) -> str:
+    return conflicts[0].message
+
+
+def new_row(work: Work, spec: EntitySpec, values: dict[str, Any], *, synced: bool = False) -> Any:
+    now = work.clock.now()
+    attrs: dict[str, Any] = {"id": new_id(), "tenant_id": work.scope.tenant_id, "created_at": now, "updated_at": now}
+    for f in spec.fields:
+        if f.read_only:
+            continue
+        if f.name in values:
+            attrs[f.attr] = values[f.name]
+        elif f.default is not None and f.default_value() is not None:
+            attrs[f.attr] = f.default_value()
+    for key in ("external_id", "external_source"):
+        if key in values:
+            attrs[key] = values[key]
+    if synced:
+        attrs["synced_at"] = now
+    row = spec.model(**attrs)
+    work.session.add(row)
+    work.session.flush()
+    return row
+
+
+# ---------------------------------------------------------------- update
+
+
+def update_record(work: Work, spec: EntitySpec, id_: uuid.UUID, body: Any) -> Any:
+    """PATCH/PUT ?id=: merge the present fields; a no-op writes nothing and emits nothing."""
+    rec = validate_record(spec, body, "patch")
+    raise_if_invalid(spec, [rec])
+    row = get_row(work.session, work.scope, spec, id_, for_update=True)
+    resolve_tree(work, spec, [rec], [row])
+    raise_if_invalid(spec, [rec])
+    apply_changes(work, spec, row, rec)
+    return row
+
+
+def diff_values(spec: EntitySpec, row: Any, values: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    changes: dict[str, tuple[Any, Any]] = {}
+    for name, new in values.items():
+        f = spec.by_name.get(name)
+        attr = f.attr if f else name
+        old = getattr(row, attr)
+        if hasattr(old, "value"):
+            old = old.value
+        if old != new:
+            changes[name] = (old, new)
+    return changes
+
+
+def apply_changes(work: Work, spec: EntitySpec, row: Any, rec: Record, *, synced: bool = False, event: bool = True) -> dict[str, tuple[Any, Any]]:
+    changes = diff_values(spec, row, rec.values)
+    if spec.extra_changes:
+        changes.update(spec.extra_changes(work.session, rec, row))
+    if not changes:
+        return changes
+    conflicts = unique_conflicts(work.session, work.scope, spec, {k: v for k, v in rec.values.items() if k in changes or k == "external_source"}, row)
+    if conflicts:
+        raise Conflict(_conflict_message(conflicts), conflicts)
+    for name, (_old, new) in changes.items():
+        f = spec.by_name.get(name)
+        if f is None and not hasattr(row, name):
+            continue
+        if f is None or not f.read_only or name in rec.values:
+            setattr(row, f.attr if f else name, new)
+    row.updated_at = work.clock.now()
+    if spec.synced and not synced:
+        row.sync_hash = None
+    work.session.flush()
+    if spec.after_write:
+        spec.after_write(work, rec, row)
+    if event:
+        record_event(work, spec, row, "updated", changes=changes)
+    return changes
+
+
+# ---------------------------------------------------------------- events
+
+
+def record_event(work: Work, spec: EntitySpec, row: Any, verb: str, *, changes: dict[str, tuple[Any, Any]] | None = None, revived: bool = False) -> None:
+    record = render_one(work.session, work.scope, spec, row, "event")
+    data: dict[str, Any] = {spec.singular: record}
+    if changes is not None:
+        data["changed_fields"] = list(changes)
+        data["previous"] = {k: _wire_any(spec, k, old) for k, (old, _new) in changes.items()}
+    if revived:
+        data["revived"] = True
+    verb_type = "recorded" if verb == "created" and spec.singular == "operation_quantity" else verb
+    work.record(f"{spec.singular}.{verb_type}", spec.singular, row.id, data, external_source=getattr(row, "external_source", None))
+
+
+def _wire_any(spec: EntitySpec, name: str, value: Any) -> Any:
+    f = spec.by_name.get(name)
+    if f is not None:
+        return to_wire(f.kind, value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def tombstone(spec: EntitySpec, row: Any, deleted_at: Any, deleted_by: uuid.UUID | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": str(row.id)}
+    if spec.synced:
+        out["external_source"] = row.external_source
+        out["external_id"] = row.external_id
+    out[spec.natural_key] = getattr(row, spec.natural_key)
+    if spec.name == "parts":
+        out["job_id"] = str(row.job_id)
+    out["deleted_at"] = to_wire(Kind.timestamp, deleted_at)
+    out["deleted_by"] = str(deleted_by) if deleted_by else None
+    return out
+
+
+def record_delete(work: Work, spec: EntitySpec, row: Any, *, hard: bool, caused_by: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Buffer `<entity>.deleted`; returns the `caused_by` object for cascaded deletes."""
+    deleted_at = getattr(row, "deleted_at", None) if not hard else None
+    data: dict[str, Any] = {
+        spec.singular: tombstone(spec, row, deleted_at or work.clock.now(), work.origin.api_key_id),
+        "hard": hard,
+    }
+    if caused_by is not None:
+        data["caused_by"] = caused_by
+    ev = work.record(f"{spec.singular}.deleted", spec.singular, row.id, data, external_source=getattr(row, "external_source", None))
+    return {"type": ev.type, "entity_id": str(row.id)}
+
+
+# ---------------------------------------------------------------- delete
+
+
+def soft_delete(work: Work, spec: EntitySpec, row: Any, *, caused_by: dict[str, Any] | None = None) -> dict[str, int]:
+    """Soft-delete a row and, for jobs and parts, their live descendants (one event each)."""
+    now = work.clock.now()
+    actor = work.origin.api_key_id
+    row.deleted_at, row.deleted_by, row.updated_at = now, actor, now
+    work.session.flush()
+    cause = record_delete(work, spec, row, hard=False, caused_by=caused_by)
+    counts: dict[str, int] = {}
+    for child in spec.children:
+        child_spec = get_spec(child.entity)
+        kids = list(work.session.scalars(
+            scoped(child_spec.model, work.scope, include_deleted=False)
+            .where(getattr(child_spec.model, child.parent_ref) == row.id)
+            .order_by(child_spec.model.created_at, child_spec.model.id)
+        ))
+        counts[child.key] = counts.get(child.key, 0) + len(kids)
+        for kid in kids:
+            sub = soft_delete(work, child_spec, kid, caused_by=caused_by or cause)
+            for k, v in sub.items():
+                counts[k] = counts.get(k, 0) + v
+    return counts
+
+
+def count_where(session: Session, scope: TenantScope, model: Any, column: str, ids: Sequence[uuid.UUID]) -> int:
+    if not ids:
+        return 0
+    stmt = scoped(model, scope).with_only_columns(func.count()).where(getattr(model, column).in_(ids))
+    return int(session.scalar(stmt) or 0)
+
+
+def delete_where(work: Work, spec: EntitySpec, column: str, ids: Sequence[uuid.UUID], *, caused_by: dict[str, Any] | None = None) -> int:
+    """Hard-delete the rows of an entity whose `column` is in ids, each with its event."""
+    if not ids:
+        return 0
+    model = spec.model
+    rows = list(work.session.scalars(scoped(model, work.scope).where(getattr(model, column).in_(ids))))
+    for row in rows:
+        record_delete(work, spec, row, hard=True, caused_by=caused_by)
+    if rows:
+        work.session.execute(delete(model).where(model.id.in_([r.id for r in rows])))
+    return len(rows)
+
+
+def release_references(work: Work, model: Any, column: str, ids: Sequence[uuid.UUID]) -> None:
+    if ids:
+        work.session.execute(
+            update(model).where(scoped(model, work.scope).whereclause, getattr(model, column).in_(ids)).values({column: None})  # type: ignore[arg-type]
+        )
+
+
+def descendants(session: Session, scope: TenantScope, spec: EntitySpec, row: Any) -> dict[str, list[Any]]:
+    """All rows (live or soft-deleted) below a job or part: {"parts": [...], "operations": [...]}."""
+    out: dict[str, list[Any]] = {}
+    frontier: list[tuple[EntitySpec, list[uuid.UUID]]] = [(spec, [row.id])]
+    while frontier:
+        parent_spec, parent_ids = frontier.pop()
+        for child in parent_spec.children:
+            child_spec = get_spec(child.entity)
+            kids = list(session.scalars(scoped(child_spec.model, scope).where(getattr(child_spec.model, child.parent_ref).in_(parent_ids))))
+            out.setdefault(child.key, []).extend(kids)
+            if kids:
+                frontier.append((child_spec, [k.id for k in kids]))
+    return out
+
+
+def select_ids(model: Any, scope: TenantScope, *criteria: Any) -> Any:
+    return select(model.id).where(scoped(model, scope).whereclause, *criteria)
+
+
+def hard_delete(work: Work, spec: EntitySpec, row: Any) -> dict[str, int]:
+    """Remove a row for good with its parts and operations, their assignments and batch
+    memberships (an event for each removed record). Refused (409) while recorded work exists."""
+    from floorsync.models.shopfloor import Assignment, Batch, BatchOperation, OperationQuantity, TimeEntry
+
+    session, scope = work.session, work.scope
+    below = descendants(session, scope, spec, row) if spec.children else {}
+    op_ids = [o.id for o in below.get("operations", [])] + ([row.id] if spec.name == "operations" else [])
+    part_ids = [p.id for p in below.get("parts", [])] + ([row.id] if spec.name == "parts" else [])
+    job_ids = [row.id] if spec.name == "jobs" else []
+    blocking = [
+        Detail(name, f"{count} {name} reference this {spec.singular} or the records it would remove", "REFERENCES_EXIST", count)
+        for name, count in (
+            ("time_entries", count_where(session, scope, TimeEntry, "operation_id", op_ids)),
+            ("operation_quantities", count_where(session, scope, OperationQuantity, "operation_id", op_ids)),
+            ("batches", count_where(session, scope, Batch, "cell_id", [row.id] if spec.name == "cells" else [])),
+        )
+        if count
+    ]
+    if blocking:
+        raise Conflict(f"Cannot delete {spec.singular}: recorded work references it", blocking)
+    cause = record_delete(work, spec, row, hard=True)
+    for key in ("parts", "operations"):
+        for kid in below.get(key, []):
+            record_delete(work, get_spec(key), kid, hard=True, caused_by=cause)
+    for column, ids in (("operation_id", op_ids), ("part_id", part_ids), ("job_id", job_ids)):
+        _delete_assignments(work, Assignment, column, ids, cause)
+    if op_ids:
+        batch_ids = list(session.scalars(select(BatchOperation.batch_id).where(scoped(BatchOperation, scope).whereclause, BatchOperation.operation_id.in_(op_ids)).distinct()))  # type: ignore[arg-type]
+        session.execute(delete(BatchOperation).where(scoped(BatchOperation, scope).whereclause, BatchOperation.operation_id.in_(op_ids)))  # type: ignore[arg-type]
+        for batch_id in batch_ids:
+            live = select(func.count()).where(BatchOperation.batch_id == batch_id, BatchOperation.released_at.is_(None)).scalar_subquery()
+            session.execute(update(Batch).where(scoped(Batch, scope).whereclause, Batch.id == batch_id).values(operations_count=live))  # type: ignore[arg-type]
+    for key in ("operations", "parts"):
+        ids = [k.id for k in below.get(key, [])]
+        if ids:
+            m = get_spec(key).model
+            session.execute(delete(m).where(scoped(m, scope).whereclause, m.id.in_(ids)))  # type: ignore[arg-type]
+    session.delete(row)
+    session.flush()
+    return {k: len(v) for k, v in below.items()}
+
+
+def _delete_assignments(work: Work, model: Any, column: str, ids: Sequence[uuid.UUID], cause: dict[str, Any]) -> None:
+    if not ids:
+        return
+    rows = list(work.session.scalars(scoped(model, work.scope).where(getattr(model, column).in_(ids))))
+    for a in rows:
+        data = {
+            "assignment": {"id": str(a.id), "operator_id": a.operator_id, "deleted_at": to_wire(Kind.timestamp, work.clock.now()), "deleted_by": str(work.origin.api_key_id) if work.origin.api_key_id else None},
+            "hard": True,
+            "caused_by": cause,
+        }
+        work.record("assignment.deleted", "assignment", a.id, data)
+        work.session.delete(a)
+    work.session.flush()

@@ -1,0 +1,125 @@
+"""What the generic machinery needs to know about an entity: fields in wire order, aliases,
+references, children, list options, uniqueness and the per-entity hooks."""
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from floorsync.db.repository import TenantScope
+from floorsync.entities.fields import Field, Kind
+
+SYNC_BLOCK = ("external_id", "external_source", "synced_at", "sync_hash", "created_at", "updated_at", "deleted_at", "deleted_by")
+ALWAYS_READ_ONLY = frozenset({"id", "tenant_id", "created_at", "updated_at", "synced_at", "sync_hash", "deleted_at", "deleted_by"})
+
+
+@dataclass(frozen=True)
+class RefSpec:
+    """A reference to another entity, accepted by id, by external id or (cells) by name."""
+
+    target: str  # entity name, e.g. "jobs"
+    id_field: str  # e.g. "job_id" (stored)
+    label: str  # e.g. "Job"
+    ext_field: str | None = None  # e.g. "job_external_id"
+    ext_source_field: str | None = None
+    name_field: str | None = None  # e.g. "cell_name"
+    required: bool = False
+
+    @property
+    def input_fields(self) -> tuple[str, ...]:
+        return tuple(f for f in (self.ext_field, self.ext_source_field, self.name_field) if f)
+
+
+@dataclass(frozen=True)
+class ChildSpec:
+    """A nested child array accepted on create and sync (`parts` of a job)."""
+
+    key: str  # "parts"
+    entity: str  # "parts"
+    parent_ref: str  # the child's reference to its parent, e.g. "job_id"
+
+
+@dataclass(frozen=True)
+class UniqueRule:
+    fields: tuple[str, ...]  # e.g. ("job_id", "part_number"); the last one is reported
+    live_only: bool = True
+
+
+@dataclass(frozen=True)
+class ListOptions:
+    exact: dict[str, Kind] = field(default_factory=dict)
+    fuzzy: tuple[str, ...] = ()
+    search: tuple[str, ...] = ()
+    sortable: tuple[str, ...] = ()
+    default_sort: tuple[str, str] = ("created_at", "desc")
+    secondary_sort: str | None = None
+    date_ranges: dict[str, tuple[str, str]] = field(default_factory=dict)  # param → (column, ">=" | "<=")
+
+
+RenderExtras = Callable[[Session, TenantScope, Sequence[Any], str], dict[uuid.UUID, dict[str, Any]]]
+
+
+@dataclass
+class EntitySpec:
+    name: str  # "jobs": function api-jobs, list key
+    singular: str  # "job"
+    model: Any
+    fields: tuple[Field, ...]  # wire order, read-only fields included, sync block excluded
+    synced: bool = True
+    soft_delete: bool = True
+    aliases: dict[str, str] = field(default_factory=dict)
+    refs: tuple[RefSpec, ...] = ()
+    children: tuple[ChildSpec, ...] = ()
+    unique: tuple[UniqueRule, ...] = ()
+    natural_key: str = "name"
+    listing: ListOptions = field(default_factory=ListOptions)
+    # (session, scope, rows, mode) → per-row extra keys (embeds, child arrays) in wire order;
+    # mode is "list", "single", "event" or "nested".
+    render_extras: RenderExtras | None = None
+    extra_inputs: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    label: str = ""  # "Job", for reference error messages
+    # prepare(work, spec, record, row_or_None): entity rules before a write (derived values,
+    # cross-field checks, auto sequences); errors go onto the record.
+    prepare: Callable[..., None] | None = None
+    # list filters that are not plain column equality: {param: (stmt, value) → stmt}
+    custom_filters: dict[str, Callable[[Any, Any], Any]] = field(default_factory=dict)
+    # fill_defaults(work, values): values computed at insert time (auto sequences).
+    fill_defaults: Callable[..., None] | None = None
+    # after_write(work, record, row): writes that depend on the row id (operation resources).
+    after_write: Callable[..., None] | None = None
+    # extra_changes(session, record, row) → {field: (old, new)} for inputs that are not columns.
+    extra_changes: Callable[..., dict[str, tuple[Any, Any]]] | None = None
+
+    def __post_init__(self) -> None:
+        self.by_name = {f.name: f for f in self.fields}
+        self.writable = {f.name: f for f in self.fields if not f.read_only}
+        self.ref_inputs = {name: ref for ref in self.refs for name in ref.input_fields}
+        self.refs_by_id_field = {ref.id_field: ref for ref in self.refs}
+        if not self.label:
+            self.label = self.singular.replace("_", " ").capitalize()
+
+    @property
+    def table(self) -> str:
+        return str(self.model.__tablename__)
+
+    @property
+    def has_metadata(self) -> bool:
+        return "metadata" in self.by_name
+
+    def wire_fields(self) -> list[Field]:
+        """Output fields in order, before extras and metadata."""
+        return [f for f in self.fields if f.output and f.name != "metadata"]
+
+
+REGISTRY: dict[str, EntitySpec] = {}
+
+
+def register(spec: EntitySpec) -> EntitySpec:
+    REGISTRY[spec.name] = spec
+    return spec
+
+
+def get_spec(name: str) -> EntitySpec:
+    return REGISTRY[name]

@@ -1,0 +1,205 @@
+"""Validate one input record against an entity spec: aliases, unknown and read-only fields,
+types and limits, required fields, references given, and nested children.
+
+Pure: no database. Every error is collected with its nested path; nothing stops at the first.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from floorsync.entities.fields import FieldError
+from floorsync.entities.spec import ALWAYS_READ_ONLY, EntitySpec, get_spec
+from floorsync.errors import Detail
+
+Mode = Literal["create", "patch", "sync"]
+
+_EMBED_KEYS = frozenset({"job", "part", "cell", "operation", "operations_count", "operations_assigned"})
+
+
+def join(path: str, name: str) -> str:
+    if not path:
+        return name
+    return f"{path}{name}" if name.startswith("[") else f"{path}.{name}"
+
+
+@dataclass
+class Record:
+    """A validated input record: canonical stored values of the fields that were present."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    refs: dict[str, Any] = field(default_factory=dict)  # reference inputs as given (ids coerced)
+    children: dict[str, list["Record"]] = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)  # entity-specific inputs (resources)
+    errors: list[Detail] = field(default_factory=list)
+    path: str = ""
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and all(c.ok for cs in self.children.values() for c in cs)
+
+    def all_errors(self) -> list[Detail]:
+        out = list(self.errors)
+        for cs in self.children.values():
+            for c in cs:
+                out.extend(c.all_errors())
+        return out
+
+
+def map_aliases(spec: EntitySpec, raw: dict[str, Any], path: str, errors: list[Detail]) -> dict[str, Any]:
+    """Replace aliases by their canonical names; an alias that disagrees is ALIAS_CONFLICT."""
+    out = {k: v for k, v in raw.items() if k not in spec.aliases}
+    seen_from: dict[str, str] = {}
+    for alias, canonical in spec.aliases.items():
+        if alias not in raw:
+            continue
+        value = raw[alias]
+        if canonical in out and out[canonical] != value:
+            other = seen_from.get(canonical, canonical)
+            errors.append(Detail(join(path, alias), f"{alias} conflicts with {other}", "ALIAS_CONFLICT", value))
+            continue
+        out[canonical] = value
+        seen_from.setdefault(canonical, alias)
+    return out
+
+
+def validate_record(
+    spec: EntitySpec,
+    raw: Any,
+    mode: Mode,
+    *,
+    path: str = "",
+    implied_parent: str | None = None,
+    inherited_source: str | None = None,
+) -> Record:
+    rec = Record(path=path, raw=raw if isinstance(raw, dict) else {})
+    if not isinstance(raw, dict):
+        rec.errors.append(Detail(path or "body", f"{spec.singular} must be a JSON object", "TYPE_MISMATCH"))
+        return rec
+    data = map_aliases(spec, raw, path, rec.errors)
+    if implied_parent is not None and inherited_source is not None and data.get("external_source") is None and "external_id" in data:
+        data["external_source"] = inherited_source
+    parent_ref = spec.refs_by_id_field.get(implied_parent) if implied_parent else None
+    parent_inputs = {implied_parent, *(parent_ref.input_fields if parent_ref else ())} if implied_parent else set()
+    children = {c.key: c for c in spec.children} if mode != "patch" else {}
+
+    for key, value in data.items():
+        where = join(path, key)
+        if key in parent_inputs:
+            rec.errors.append(Detail(where, f"{key} cannot be given on a nested {spec.singular}; the parent is implied", "UNKNOWN_FIELD"))
+        elif key in spec.writable:
+            f = spec.writable[key]
+            if value is None:
+                if f.required:
+                    rec.errors.append(_missing(f.name, f.kind.value, where))
+                elif f.default is not None and f.default_value() is not None:
+                    rec.values[key] = f.default_value()
+                else:
+                    rec.values[key] = None
+                continue
+            try:
+                coerced = f.coerce(value)
+            except FieldError as err:
+                rec.errors.append(Detail(where, err.message, err.constraint, value))
+                continue
+            if key in spec.refs_by_id_field:
+                rec.refs[key] = coerced
+            else:
+                rec.values[key] = coerced
+        elif key in spec.ref_inputs:
+            _take_ref_input(rec, key, value, where)
+        elif key in children:
+            _validate_children(rec, spec, children[key], value, mode, where, data.get("external_source"))
+        elif key in spec.extra_inputs:
+            try:
+                rec.extras[key] = spec.extra_inputs[key](value, where)
+            except _ExtraErrors as errs:
+                rec.errors.extend(errs.details)
+        elif key in ALWAYS_READ_ONLY or key in spec.by_name or key in _EMBED_KEYS or key in {c.key for c in spec.children}:
+            continue  # read-only on input: ignored so a client may send back what it read
+        else:
+            rec.errors.append(Detail(where, f"Unknown field: {key}", "UNKNOWN_FIELD", value))
+
+    if mode != "patch":
+        for f in spec.writable.values():
+            if f.required and f.name not in data and f.name not in spec.refs_by_id_field:
+                rec.errors.append(_missing(f.name, f.kind.value, join(path, f.name)))
+        for ref in spec.refs:
+            if ref.required and ref.id_field != implied_parent and not _ref_given(rec, ref):
+                rec.errors.append(_missing(ref.id_field, "uuid", join(path, ref.id_field)))
+    if mode == "sync":
+        for key in ("external_id", "external_source"):
+            if rec.values.get(key) is None and not any(d.field == join(path, key) for d in rec.errors):
+                rec.errors.append(Detail(join(path, key), f"{key} is required", "NOT_NULL"))
+    elif spec.synced and mode != "sync":
+        _check_external_pair(rec, data, path)
+    return rec
+
+
+def _missing(name: str, kind: str, where: str) -> Detail:
+    what = "string field" if kind in ("string", "text") else "field"
+    return Detail(where, f"Missing required {what}: {name}", "NOT_NULL")
+
+
+def _ref_given(rec: Record, ref: Any) -> bool:
+    return any(rec.refs.get(k) is not None for k in (ref.id_field, ref.ext_field, ref.name_field) if k)
+
+
+def _take_ref_input(rec: Record, key: str, value: Any, where: str) -> None:
+    if value is None:
+        rec.refs[key] = None
+        return
+    if not isinstance(value, str) or not value.strip():
+        rec.errors.append(Detail(where, f"{key} must be a non-empty string", "TYPE_MISMATCH", value))
+        return
+    if "\x00" in value or len(value) > 255:
+        rec.errors.append(Detail(where, f"{key} must be at most 255 characters", "MAX_LENGTH", value))
+        return
+    rec.refs[key] = value.strip()
+
+
+def _check_external_pair(rec: Record, data: dict[str, Any], path: str) -> None:
+    has_id, has_source = "external_id" in data, "external_source" in data
+    if has_id != has_source or (has_id and (rec.values.get("external_id") is None) != (rec.values.get("external_source") is None)):
+        missing = "external_source" if has_id else "external_id"
+        rec.errors.append(Detail(join(path, missing), "external_id and external_source must be given together", "NOT_NULL"))
+
+
+def _validate_children(rec: Record, spec: EntitySpec, child: Any, value: Any, mode: Mode, where: str, source: Any) -> None:
+    if value is None:
+        return
+    if not isinstance(value, list):
+        rec.errors.append(Detail(where, f"{child.key} must be an array", "TYPE_MISMATCH"))
+        return
+    child_spec = get_spec(child.entity)
+    inherited = source if isinstance(source, str) else None
+    rec.children[child.key] = [
+        validate_record(child_spec, item, mode, path=f"{where}[{i}]", implied_parent=child.parent_ref, inherited_source=inherited)
+        for i, item in enumerate(value)
+    ]
+    for unique_field in _CHILD_UNIQUE.get(child.entity, ()):
+        seen: dict[Any, int] = {}
+        for i, item in enumerate(rec.children[child.key]):
+            val = item.values.get(unique_field)
+            if val is None:
+                continue
+            if val in seen:
+                item.errors.append(Detail(
+                    f"{where}[{i}].{unique_field}", f"duplicate {unique_field} {val!r} (also in {child.key}[{seen[val]}])",
+                    "UNIQUE_CONSTRAINT", val,
+                ))
+            else:
+                seen[val] = i
+
+
+# Values that must not repeat among the siblings of one request body.
+_CHILD_UNIQUE: dict[str, tuple[str, ...]] = {"parts": ("part_number",), "operations": ("sequence",)}
+
+
+class _ExtraErrors(Exception):
+    def __init__(self, details: list[Detail]) -> None:
+        super().__init__("invalid")
+        self.details = details
+
+
+ExtraErrors = _ExtraErrors

@@ -1,0 +1,102 @@
+"""The transactional outbox: events are buffered during a unit of work and written, numbered in
+commit order, immediately before it commits. A rolled-back unit leaves no event.
+
+Fan-out to webhook deliveries is handed in by the composition root (this module doesn't know
+webhooks): each fan-out callable receives the session and the freshly inserted event rows.
+"""
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import insert, update
+from sqlalchemy.orm import Session
+
+from floorsync.kit.clock import Clock
+from floorsync.kit.ids import new_id
+from floorsync.models.events import Event, EventSequence
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a change came from (`data.origin` of every event)."""
+
+    channel: str = "api"
+    api_key_id: uuid.UUID | None = None
+    request_id: str | None = None
+
+    def as_dict(self, external_source: str | None) -> dict[str, Any]:
+        return {
+            "channel": self.channel,
+            "external_source": external_source,
+            "api_key_id": str(self.api_key_id) if self.api_key_id else None,
+            "request_id": self.request_id,
+        }
+
+
+@dataclass
+class PendingEvent:
+    id: uuid.UUID
+    type: str
+    entity_type: str
+    entity_id: uuid.UUID | None
+    data: dict[str, Any]
+
+
+@dataclass
+class EventRow:
+    """What a fan-out receives for each written event."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    seq: int
+    type: str
+
+
+FanOut = Callable[[Session, uuid.UUID, Sequence[EventRow], Clock], None]
+
+
+@dataclass
+class Outbox:
+    clock: Clock
+    fanouts: list[FanOut] = field(default_factory=list)
+
+    def write_pending(self, session: Session, tenant_id: uuid.UUID, events: list[PendingEvent]) -> list[EventRow]:
+        """Number the buffered events in commit order and insert them (then fan out).
+
+        The counter row's lock, taken here and held until COMMIT, is what makes the sequence
+        follow commit order, so this must run last, right before the commit.
+        """
+        if not events:
+            return []
+        n = len(events)
+        last = session.execute(
+            update(EventSequence)
+            .where(EventSequence.tenant_id == tenant_id)
+            .values(last_seq=EventSequence.last_seq + n)
+            .returning(EventSequence.last_seq)
+        ).scalar_one()
+        now = self.clock.now()
+        rows = [
+            {
+                "id": ev.id,
+                "tenant_id": tenant_id,
+                "seq": last - n + 1 + i,
+                "type": ev.type,
+                "entity_type": ev.entity_type,
+                "entity_id": ev.entity_id,
+                "occurred_at": now,
+                "data": ev.data,
+            }
+            for i, ev in enumerate(events)
+        ]
+        session.execute(insert(Event), rows)
+        written = [EventRow(r["id"], tenant_id, r["seq"], r["type"]) for r in rows]
+        for fanout in self.fanouts:
+            fanout(session, tenant_id, written, self.clock)
+        return written
+
+
+def new_event(type_: str, entity_type: str, entity_id: uuid.UUID | None, data: dict[str, Any]) -> PendingEvent:
+    return PendingEvent(new_id(), type_, entity_type, entity_id, data)

@@ -1,0 +1,173 @@
+"""Request dependencies: authentication (→ TenantScope), the request body, `?id=` parsing, and
+the per-request context that opens units of work and renders responses."""
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from floorsync.auth.api_keys import authenticate
+from floorsync.config import Settings
+from floorsync.db.repository import TenantScope
+from floorsync.db.uow import Work, unit_of_work
+from floorsync.errors import BadRequest, Detail, PayloadTooLarge
+from floorsync.events.outbox import Origin, Outbox
+from floorsync.http.responses import CompactJSONResponse, success_body
+from floorsync.kit.clock import Clock
+
+
+@dataclass
+class Services:
+    """What the app builds once (in create_app) and every request shares."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    clock: Clock
+    outbox: Outbox
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def services_of(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+# Hooks other features install on the request context (idempotency storage, rate limits):
+# each is called with the context right after authentication.
+CONTEXT_HOOKS: list[Callable[["Ctx"], Any]] = []
+
+
+@dataclass
+class Ctx:
+    services: Services
+    scope: TenantScope
+    request: Request
+    request_id: str
+    # Set by the idempotency hook: stores a 2xx response in the request's transaction.
+    store_response: Callable[[Session, int, bytes], None] | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def params(self) -> Any:
+        return self.request.query_params
+
+    def origin(self, channel: str = "api") -> Origin:
+        return Origin(channel=channel, api_key_id=self.scope.api_key_id, request_id=self.request_id)
+
+    @contextmanager
+    def work(self, channel: str = "api") -> Iterator[Work]:
+        with unit_of_work(self.services.sessions, self.services.outbox, self.scope, origin=self.origin(channel)) as work:
+            yield work
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        session = self.services.sessions()
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
+    def respond(self, data: Any, status_code: int = 200, work: Work | None = None) -> CompactJSONResponse:
+        """Render the success envelope; inside a unit of work, store it for idempotent replay."""
+        body = success_body(data)
+        if work is not None and self.store_response is not None and 200 <= status_code < 300 and not work.discarded:
+            self.store_response(work.session, status_code, body)
+        return CompactJSONResponse(body, status_code=status_code, headers=self.response_headers or None)
+
+
+def _authenticate(services: Services, authorization: str | None) -> TenantScope:
+    session = services.sessions()
+    try:
+        scope = authenticate(session, authorization, services.clock.now())
+        session.commit()
+        return scope
+    finally:
+        session.close()
+
+
+async def api_context(request: Request) -> Ctx:
+    services = services_of(request)
+    scope = await run_in_threadpool(_authenticate, services, request.headers.get("authorization"))
+    ctx = Ctx(services, scope, request, request.scope.get("state", {}).get("request_id", ""))
+    for hook in CONTEXT_HOOKS:
+        result = hook(ctx)
+        if hasattr(result, "__await__"):
+            await result
+    return ctx
+
+
+ApiCtx = Annotated[Ctx, Depends(api_context)]
+
+
+@dataclass
+class RawBody:
+    data: bytes
+    too_large: bool = False
+    limit: int = 0
+
+    def _check_size(self) -> None:
+        if self.too_large:
+            raise PayloadTooLarge(f"Request body exceeds the limit of {self.limit} bytes")
+
+    def parse(self) -> Any:
+        self._check_size()
+        try:
+            return orjson.loads(self.data)
+        except orjson.JSONDecodeError:
+            raise BadRequest("Invalid JSON in request body") from None
+
+    def json_object(self, *, optional: bool = False) -> dict[str, Any]:
+        self._check_size()
+        if optional and not self.data.strip():
+            return {}
+        value = self.parse()
+        if not isinstance(value, dict):
+            raise BadRequest("Request body must be a JSON object")
+        return value
+
+
+async def raw_body(request: Request) -> RawBody:
+    limit = services_of(request).settings.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return RawBody(b"", too_large=True, limit=limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return RawBody(b"", too_large=True, limit=limit)
+        chunks.append(chunk)
+    return RawBody(b"".join(chunks), limit=limit)
+
+
+BodyDep = Annotated[RawBody, Depends(raw_body)]
+
+
+def parse_uuid(value: str, name: str = "id") -> uuid.UUID:
+    try:
+        return uuid.UUID(value.strip())
+    except ValueError:
+        if name == "id":
+            raise BadRequest("Invalid id: must be a UUID") from None
+        raise BadRequest(f"Invalid {name}: must be a UUID", [Detail(name, f"{name} must be a UUID", "UUID_FORMAT", value)]) from None
+
+
+def optional_id(params: Any) -> uuid.UUID | None:
+    raw = params.get("id")
+    if raw is None:
+        return None
+    return parse_uuid(raw)
+
+
+def required_id(params: Any, message: str = "ID parameter is required (?id=<uuid>)") -> uuid.UUID:
+    raw = params.get("id")
+    if raw is None or raw == "":
+        raise BadRequest(message)
+    return parse_uuid(raw)

@@ -1,0 +1,41 @@
+"""One handler renders every error, the framework's own included, as the error envelope."""
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import IntegrityError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from floorsync.db.integrity import translate_integrity_error
+from floorsync.errors import BadRequest, FloorsyncError, MethodNotAllowed, NotFound, ServiceUnavailable
+from floorsync.http.responses import error_response
+
+
+def register_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(FloorsyncError)
+    async def _floorsync(_request: Request, exc: FloorsyncError) -> Any:
+        return error_response(exc)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_request: Request, exc: IntegrityError) -> Any:
+        return error_response(translate_integrity_error(exc))
+
+    @app.exception_handler(OperationalError)
+    async def _operational(_request: Request, exc: OperationalError) -> Any:
+        if "locked" in str(exc.orig).lower() or "could not connect" in str(exc.orig).lower() or "connection" in str(exc.orig).lower():
+            return error_response(ServiceUnavailable("The database is busy or unreachable; retry shortly", headers={"Retry-After": "2"}))
+        raise exc
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> Any:
+        return error_response(BadRequest("Invalid request"))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Any:
+        if exc.status_code == 405:
+            allow = (exc.headers or {}).get("Allow", "")
+            return error_response(MethodNotAllowed(request.method, [m.strip() for m in allow.split(",") if m.strip()]))
+        if exc.status_code == 404:
+            return error_response(NotFound("Unknown endpoint"))
+        return error_response(BadRequest(str(exc.detail)))

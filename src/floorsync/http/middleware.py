@@ -1,0 +1,96 @@
+"""The outermost layer: request ids, the two URL forms, CORS (OPTIONS answers before auth) and
+the last-resort 500 that never leaks SQL or a stack trace."""
+
+import logging
+import re
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from floorsync.errors import FloorsyncError
+from floorsync.http.responses import dumps
+
+log = logging.getLogger("floorsync.http")
+
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,200}")
+HOSTED_PREFIX = "/functions/v1"
+ALLOW_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+ALLOW_HEADERS = "authorization, content-type, x-request-id, idempotency-key, x-client-info, apikey"
+EXPOSE_HEADERS = "x-request-id, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, retry-after, idempotency-replayed"
+
+
+def normalize_path(path: str) -> str:
+    """`/functions/v1/api-x/…` → `/api-x/…`; a trailing slash makes no difference."""
+    if path.startswith(HOSTED_PREFIX + "/api-"):
+        path = path[len(HOSTED_PREFIX):]
+    if len(path) > 1 and path.endswith("/"):
+        path = path.rstrip("/") or "/"
+    return path
+
+
+class FloorsyncMiddleware:
+    def __init__(self, app: ASGIApp, cors_origins: list[str]) -> None:
+        self.app = app
+        self.any_origin = "*" in cors_origins
+        self.origins = set(cors_origins)
+
+    def _cors(self, origin: str | None) -> list[tuple[bytes, bytes]]:
+        headers = [
+            (b"vary", b"Origin"),
+            (b"access-control-allow-methods", ALLOW_METHODS.encode()),
+            (b"access-control-allow-headers", ALLOW_HEADERS.encode()),
+            (b"access-control-expose-headers", EXPOSE_HEADERS.encode()),
+        ]
+        if origin and (self.any_origin or origin in self.origins):
+            headers.append((b"access-control-allow-origin", origin.encode("latin-1")))
+        return headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        incoming = headers.get("x-request-id", "")
+        request_id = incoming if REQUEST_ID.fullmatch(incoming) else str(uuid.uuid4())
+        scope.setdefault("state", {})["request_id"] = request_id
+        scope["state"]["original_path"] = scope["path"]
+        path = normalize_path(scope["path"])
+        if path != scope["path"]:
+            scope = dict(scope, path=path, raw_path=path.encode())
+        extra = [(b"x-request-id", request_id.encode()), *self._cors(headers.get("origin"))]
+
+        if scope["method"] == "OPTIONS":
+            await send({"type": "http.response.start", "status": 200, "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"2"),
+                (b"access-control-max-age", b"600"), *extra]})
+            await send({"type": "http.response.body", "body": b"ok"})
+            return
+
+        started = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message = dict(message, headers=[*message.get("headers", []), *extra])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            log.exception("unhandled error (request id %s)", request_id)
+            if started:
+                raise
+            body = dumps({"success": False, "error": {
+                "code": "INTERNAL_ERROR",
+                "message": f"An unexpected error occurred. Quote request id {request_id} when reporting it.",
+                "statusCode": 500,
+            }})
+            await send({"type": "http.response.start", "status": 500, "headers": [
+                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra]})
+            await send({"type": "http.response.body", "body": body})
+
+
+def error_status(exc: Any) -> int:
+    return exc.status_code if isinstance(exc, FloorsyncError) else 500

@@ -1,0 +1,38 @@
+"""Compact JSON responses and the success and error envelopes."""
+
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+from floorsync.errors import FloorsyncError
+
+
+def dumps(value: Any) -> bytes:
+    """Compact, raw UTF-8, key order kept: the one JSON writer of every response."""
+    return orjson.dumps(value)
+
+
+class CompactJSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return content if isinstance(content, bytes) else dumps(content)
+
+
+def success_body(data: Any) -> bytes:
+    return dumps({"success": True, "data": data})
+
+
+def ok(data: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> CompactJSONResponse:
+    return CompactJSONResponse(success_body(data), status_code=status_code, headers=headers)
+
+
+def error_response(exc: FloorsyncError, *, message: str | None = None) -> CompactJSONResponse:
+    error: dict[str, Any] = {"code": exc.code, "message": message or exc.message, "statusCode": exc.status_code}
+    details = exc.details_json()
+    if details is not None:
+        error["details"] = details
+    if exc.code == "RATE_LIMIT_EXCEEDED" and details is not None:
+        error["rateLimitInfo"] = details
+    return CompactJSONResponse({"success": False, "error": error}, status_code=exc.status_code, headers=exc.headers)
