@@ -27,7 +27,7 @@ class IdPk:
 
 class TenantOwned:
     @declared_attr
-    def tenant_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805
+    def tenant_id(cls) -> Mapped[uuid.UUID]:
         return mapped_column(Uuid, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
 
 

@@ -6,7 +6,14 @@ from fastapi import APIRouter, Request
 
 from floorsync.entities import service
 from floorsync.entities.listing import list_rows, parse_bool
-from floorsync.entities.openapi import input_schema, json_body, list_parameters, query, record_schema, responses
+from floorsync.entities.openapi import (
+    input_schema,
+    json_body,
+    list_parameters,
+    query,
+    record_schema,
+    responses,
+)
 from floorsync.entities.render import render_one, render_rows
 from floorsync.entities.spec import EntitySpec
 from floorsync.http.context import ApiCtx, BodyDep, optional_id, required_id

@@ -97,18 +97,16 @@ def _check_text(f: Field, value: str) -> str:
 def _string(f: Field, value: Any) -> str:
     if not isinstance(value, str):
         raise _type_error(f, "a string")
-    if f.trim:
-        value = value.strip()
-    return _check_text(f, value)
+    return _check_text(f, value.strip() if f.trim else value)
 
 
 def _country(f: Field, value: Any) -> str:
     if not isinstance(value, str):
         raise _type_error(f, "a string")
-    value = value.strip().upper()
-    if len(value) != 2 or not value.isascii() or not value.isalpha():
+    code = value.strip().upper()
+    if len(code) != 2 or not code.isascii() or not code.isalpha():
         raise FieldError("INVALID_VALUE", f"{f.name} must be an ISO 3166-1 alpha-2 country code")
-    return value
+    return code
 
 
 def _check_range(f: Field, value: Decimal | int) -> None:
@@ -168,7 +166,7 @@ def _boolean(f: Field, value: Any) -> bool:
     if isinstance(value, bool):
         return value
     if value in ("true", "false"):
-        return value == "true"
+        return bool(value == "true")
     raise _type_error(f, "a boolean")
 
 
@@ -195,7 +193,7 @@ def _enum(f: Field, value: Any) -> str:
         raise FieldError(
             "ENUM_CONSTRAINT", f"Invalid value for {f.name}. Must be one of: {', '.join(f.choices)}"
         )
-    return value
+    return str(value)
 
 
 def _contains_nul(value: Any) -> bool:

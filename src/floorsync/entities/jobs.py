@@ -10,7 +10,15 @@ from floorsync.entities import fields as F
 from floorsync.entities.embeds import load_children
 from floorsync.entities.fields import Kind
 from floorsync.entities.render import render_rows
-from floorsync.entities.spec import ChildSpec, EntitySpec, ListOptions, RefSpec, UniqueRule, get_spec, register
+from floorsync.entities.spec import (
+    ChildSpec,
+    EntitySpec,
+    ListOptions,
+    RefSpec,
+    UniqueRule,
+    get_spec,
+    register,
+)
 from floorsync.models.enums import WorkStatus
 from floorsync.models.master import Job, Part
 

@@ -107,7 +107,7 @@ def query(*params: tuple[str, dict[str, Any], str]) -> list[dict[str, Any]]:
 
 def list_parameters(spec: EntitySpec) -> list[dict[str, Any]]:
     opts = spec.listing
-    params = [
+    params: list[tuple[str, dict[str, Any], str]] = [
         ("id", {"type": "string", "format": "uuid"}, "return this one record instead of a list"),
         ("limit", {"type": "integer", "default": 100, "minimum": 1, "maximum": 1000}, "page size (clamped to 1..1000)"),
         ("offset", {"type": "integer", "default": 0, "minimum": 0}, "records to skip"),

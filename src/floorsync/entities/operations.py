@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_
 from sqlalchemy.orm import Session
 
-from floorsync.db.repository import TenantScope, scoped
+from floorsync.db.repository import TenantScope, scoped, tenant_filter
 from floorsync.db.uow import Work
 from floorsync.entities import fields as F
 from floorsync.entities.embeds import cell_brief, job_brief, load_by_id, resource_list
@@ -129,7 +129,7 @@ def resolved_resources(rec: Record) -> list[dict[str, Any]] | None:
     return [{"resource_id": str(i["resolved"]), "quantity": str(i["quantity"]), "notes": i["notes"]} for i in items]
 
 
-def _prepare(work: Work, spec: EntitySpec, rec: Record, row: Any | None) -> None:
+def _prepare(work: Work, _spec: EntitySpec, rec: Record, row: Any | None) -> None:
     _resolve_resources(work, rec)
     start = rec.values.get("planned_start", row.planned_start if row is not None else None)
     end = rec.values.get("planned_end", row.planned_end if row is not None else None)
@@ -165,7 +165,7 @@ def _after_write(work: Work, rec: Record, row: Any) -> None:
     items = rec.extras.get("resources")
     if items is None:
         return
-    work.session.execute(delete(OperationResource).where(scoped(OperationResource, work.scope).whereclause, OperationResource.operation_id == row.id))  # type: ignore[arg-type]
+    work.session.execute(delete(OperationResource).where(tenant_filter(OperationResource, work.scope), OperationResource.operation_id == row.id))
     now = work.clock.now()
     for position, item in enumerate(items):
         work.session.add(OperationResource(

@@ -12,7 +12,15 @@ from floorsync.entities import fields as F
 from floorsync.entities.embeds import job_brief, load_by_id, load_children
 from floorsync.entities.fields import Kind
 from floorsync.entities.render import render_rows
-from floorsync.entities.spec import ChildSpec, EntitySpec, ListOptions, RefSpec, UniqueRule, get_spec, register
+from floorsync.entities.spec import (
+    ChildSpec,
+    EntitySpec,
+    ListOptions,
+    RefSpec,
+    UniqueRule,
+    get_spec,
+    register,
+)
 from floorsync.entities.validation import Record, join
 from floorsync.errors import Detail
 from floorsync.models.enums import WorkStatus
@@ -38,7 +46,7 @@ def _extras(session: Session, scope: TenantScope, rows: Sequence[Any], mode: str
     return out
 
 
-def _prepare(work: Work, spec: EntitySpec, rec: Record, row: Any | None) -> None:
+def _prepare(work: Work, _spec: EntitySpec, rec: Record, row: Any | None) -> None:
     """Fill `material` from the referenced material; keep parent parts in the same job."""
     material_id = rec.values.get("material_id")
     if row is None and "material" not in rec.values and material_id is not None:

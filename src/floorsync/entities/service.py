@@ -11,13 +11,13 @@ from typing import Any
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from floorsync.db.repository import TenantRepository, TenantScope, scoped
+from floorsync.db.repository import TenantRepository, TenantScope, scoped, tenant_filter
 from floorsync.db.uow import Work
 from floorsync.entities.fields import Kind, to_wire
 from floorsync.entities.references import resolve_references
 from floorsync.entities.render import render_one
 from floorsync.entities.spec import EntitySpec, get_spec
-from floorsync.entities.validation import Record, join, validate_record
+from floorsync.entities.validation import Record, validate_record
 from floorsync.errors import Conflict, Detail, NotFound, ValidationFailed
 from floorsync.kit.ids import new_id
 
@@ -294,7 +294,7 @@ def delete_where(work: Work, spec: EntitySpec, column: str, ids: Sequence[uuid.U
 def release_references(work: Work, model: Any, column: str, ids: Sequence[uuid.UUID]) -> None:
     if ids:
         work.session.execute(
-            update(model).where(scoped(model, work.scope).whereclause, getattr(model, column).in_(ids)).values({column: None})  # type: ignore[arg-type]
+            update(model).where(tenant_filter(model, work.scope), getattr(model, column).in_(ids)).values({column: None})
         )
 
 
@@ -313,14 +313,16 @@ def descendants(session: Session, scope: TenantScope, spec: EntitySpec, row: Any
     return out
 
 
-def select_ids(model: Any, scope: TenantScope, *criteria: Any) -> Any:
-    return select(model.id).where(scoped(model, scope).whereclause, *criteria)
-
-
 def hard_delete(work: Work, spec: EntitySpec, row: Any) -> dict[str, int]:
     """Remove a row for good with its parts and operations, their assignments and batch
     memberships (an event for each removed record). Refused (409) while recorded work exists."""
-    from floorsync.models.shopfloor import Assignment, Batch, BatchOperation, OperationQuantity, TimeEntry
+    from floorsync.models.shopfloor import (
+        Assignment,
+        Batch,
+        BatchOperation,
+        OperationQuantity,
+        TimeEntry,
+    )
 
     session, scope = work.session, work.scope
     below = descendants(session, scope, spec, row) if spec.children else {}
@@ -345,16 +347,16 @@ def hard_delete(work: Work, spec: EntitySpec, row: Any) -> dict[str, int]:
     for column, ids in (("operation_id", op_ids), ("part_id", part_ids), ("job_id", job_ids)):
         _delete_assignments(work, Assignment, column, ids, cause)
     if op_ids:
-        batch_ids = list(session.scalars(select(BatchOperation.batch_id).where(scoped(BatchOperation, scope).whereclause, BatchOperation.operation_id.in_(op_ids)).distinct()))  # type: ignore[arg-type]
-        session.execute(delete(BatchOperation).where(scoped(BatchOperation, scope).whereclause, BatchOperation.operation_id.in_(op_ids)))  # type: ignore[arg-type]
+        batch_ids = list(session.scalars(select(BatchOperation.batch_id).where(tenant_filter(BatchOperation, scope), BatchOperation.operation_id.in_(op_ids)).distinct()))
+        session.execute(delete(BatchOperation).where(tenant_filter(BatchOperation, scope), BatchOperation.operation_id.in_(op_ids)))
         for batch_id in batch_ids:
             live = select(func.count()).where(BatchOperation.batch_id == batch_id, BatchOperation.released_at.is_(None)).scalar_subquery()
-            session.execute(update(Batch).where(scoped(Batch, scope).whereclause, Batch.id == batch_id).values(operations_count=live))  # type: ignore[arg-type]
+            session.execute(update(Batch).where(tenant_filter(Batch, scope), Batch.id == batch_id).values(operations_count=live))
     for key in ("operations", "parts"):
         ids = [k.id for k in below.get(key, [])]
         if ids:
             m = get_spec(key).model
-            session.execute(delete(m).where(scoped(m, scope).whereclause, m.id.in_(ids)))  # type: ignore[arg-type]
+            session.execute(delete(m).where(tenant_filter(m, scope), m.id.in_(ids)))
     session.delete(row)
     session.flush()
     return {k: len(v) for k, v in below.items()}

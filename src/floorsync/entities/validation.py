@@ -131,7 +131,7 @@ def validate_record(
         for key in ("external_id", "external_source"):
             if rec.values.get(key) is None and not any(d.field == join(path, key) for d in rec.errors):
                 rec.errors.append(Detail(join(path, key), f"{key} is required", "NOT_NULL"))
-    elif spec.synced and mode != "sync":
+    elif spec.synced:
         _check_external_pair(rec, data, path)
     return rec
 
@@ -165,7 +165,7 @@ def _check_external_pair(rec: Record, data: dict[str, Any], path: str) -> None:
         rec.errors.append(Detail(join(path, missing), "external_id and external_source must be given together", "NOT_NULL"))
 
 
-def _validate_children(rec: Record, spec: EntitySpec, child: Any, value: Any, mode: Mode, where: str, source: Any) -> None:
+def _validate_children(rec: Record, _spec: EntitySpec, child: Any, value: Any, mode: Mode, where: str, source: Any) -> None:
     if value is None:
         return
     if not isinstance(value, list):

@@ -78,7 +78,7 @@ class Outbox:
             .returning(EventSequence.last_seq)
         ).scalar_one()
         now = self.clock.now()
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "id": ev.id,
                 "tenant_id": tenant_id,

@@ -8,7 +8,13 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from floorsync.db.integrity import translate_integrity_error
-from floorsync.errors import BadRequest, FloorsyncError, MethodNotAllowed, NotFound, ServiceUnavailable
+from floorsync.errors import (
+    BadRequest,
+    FloorsyncError,
+    MethodNotAllowed,
+    NotFound,
+    ServiceUnavailable,
+)
 from floorsync.http.responses import error_response
 
 
@@ -28,7 +34,7 @@ def register_error_handlers(app: FastAPI) -> None:
         raise exc
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> Any:
+    async def _validation(_request: Request, _exc: RequestValidationError) -> Any:
         return error_response(BadRequest("Invalid request"))
 
     @app.exception_handler(StarletteHTTPException)

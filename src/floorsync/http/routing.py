@@ -8,7 +8,13 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.routing import APIRoute
 
-from floorsync.errors import BadRequest, InvalidOperation, MethodNotAllowed, NotFound, NotImplementedYet
+from floorsync.errors import (
+    BadRequest,
+    InvalidOperation,
+    MethodNotAllowed,
+    NotFound,
+    NotImplementedYet,
+)
 from floorsync.http.context import ApiCtx
 
 LATER_FUNCTIONS = (
@@ -66,7 +72,7 @@ def fallback_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "TRACE", "CONNECT"])
-    def unmatched(request: Request, ctx: ApiCtx) -> Any:
+    def unmatched(request: Request, _ctx: ApiCtx) -> Any:
         table: RouteTable = request.app.state.route_table
         function, rest = split(request.url.path)
         method = request.method

@@ -5,10 +5,10 @@ from typing import Any
 from alembic import context
 from sqlalchemy import text
 
-from floorsync.db.engine import make_engine
-from floorsync.models import Tenant  # noqa: F401  (registers every table)
 from floorsync.db.base import Base
+from floorsync.db.engine import make_engine
 from floorsync.db.types import PortableDecimal, UTCDateTime
+from floorsync.models import Tenant  # noqa: F401  (registers every table)
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or ""

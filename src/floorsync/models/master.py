@@ -29,7 +29,7 @@ def _bool(name: str, default: bool) -> Any:
     return mapped_column(Boolean(create_constraint=True, name=name), nullable=False, default=default)
 
 
-def _live(table: str, name: str, *cols: str) -> Index:
+def _live(name: str, *cols: str) -> Index:
     return Index(
         name, *cols, unique=True,
         postgresql_where=text("deleted_at IS NULL"), sqlite_where=text("deleted_at IS NULL"),
@@ -53,7 +53,7 @@ class Cell(IdPk, TenantOwned, Timestamps, SyncColumns, SoftDeletable, Base):
     __tablename__ = "cells"
     __table_args__ = (
         *sync_table_args("cells"),
-        _live("cells", "uq_cells_name_live", "tenant_id", "name"),
+        _live("uq_cells_name_live", "tenant_id", "name"),
         Index("ix_cells_tenant_id_sequence", "tenant_id", "sequence"),
         CheckConstraint("sequence >= 0", name="sequence_non_negative"),
     )
@@ -77,7 +77,7 @@ class Resource(IdPk, TenantOwned, Timestamps, SyncColumns, SoftDeletable, Base):
     __tablename__ = "resources"
     __table_args__ = (
         *sync_table_args("resources"),
-        _live("resources", "uq_resources_name_live", "tenant_id", "name"),
+        _live("uq_resources_name_live", "tenant_id", "name"),
         Index("ix_resources_tenant_id_type", "tenant_id", "type"),
     )
 
@@ -95,7 +95,7 @@ class Material(IdPk, TenantOwned, Timestamps, SyncColumns, SoftDeletable, Base):
     __tablename__ = "materials"
     __table_args__ = (
         *sync_table_args("materials", tenant_id_uq=False),
-        _live("materials", "uq_materials_code_live", "tenant_id", "code"),
+        _live("uq_materials_code_live", "tenant_id", "code"),
         Index("ix_materials_tenant_id_name", "tenant_id", "name"),
     )
 
@@ -114,7 +114,7 @@ class Job(IdPk, TenantOwned, Timestamps, SyncColumns, SoftDeletable, Base):
     __tablename__ = "jobs"
     __table_args__ = (
         *sync_table_args("jobs"),
-        _live("jobs", "uq_jobs_job_number_live", "tenant_id", "job_number"),
+        _live("uq_jobs_job_number_live", "tenant_id", "job_number"),
         CheckConstraint("priority >= 0", name="priority_non_negative"),
         Index("ix_jobs_tenant_id_status", "tenant_id", "status"),
         Index("ix_jobs_tenant_id_created_at", "tenant_id", "created_at"),

@@ -1,0 +1,36 @@
+.DEFAULT_GOAL := help
+PYTHON ?= python3.11
+BIN := .venv/bin
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(BIN)/floorsync: pyproject.toml
+	$(PYTHON) -m venv .venv
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(BIN)/floorsync  ## Create the virtualenv and install floorsync with its dev tools
+
+run: $(BIN)/floorsync  ## Migrate the SQLite file, set up the demo tenant, serve API + worker on :8000
+	$(BIN)/floorsync db upgrade
+	$(BIN)/floorsync demo
+	$(BIN)/floorsync serve --port 8000
+
+test: $(BIN)/floorsync  ## Suite on SQLite, then on PostgreSQL if FLOORSYNC_TEST_DATABASE_URL is set
+	$(BIN)/pytest --db=sqlite -q
+	@if [ -n "$$FLOORSYNC_TEST_DATABASE_URL" ]; then $(BIN)/pytest --db=postgresql -q; fi
+
+lint: $(BIN)/floorsync  ## ruff
+	$(BIN)/ruff check src tests bench
+
+fmt: $(BIN)/floorsync  ## ruff --fix
+	$(BIN)/ruff check --fix src tests bench
+
+typecheck: $(BIN)/floorsync  ## mypy --strict
+	$(BIN)/mypy
+
+check: lint typecheck test  ## Everything CI runs
+
+.PHONY: help install run test lint fmt typecheck check
