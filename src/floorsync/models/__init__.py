@@ -20,6 +20,7 @@ from floorsync.models.shopfloor import (
     TimeEntry,
 )
 from floorsync.models.tenancy import ApiKey, RateLimitCounter, Tenant
+from floorsync.models.webhooks import Webhook, WebhookDelivery, WebhookLog
 
 __all__ = [
     "ApiKey",
@@ -43,4 +44,7 @@ __all__ = [
     "SyncRun",
     "Tenant",
     "TimeEntry",
+    "Webhook",
+    "WebhookDelivery",
+    "WebhookLog",
 ]
