@@ -24,6 +24,17 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = 15.0
     worker_poll_seconds: float = 0.2
     event_retention_days: int = 30
+    webhook_jitter: float = 0.2
+    webhook_max_age_hours: float = 96
+    webhook_disable_after_hours: float = 120
+    webhook_disable_min_failures: int = 10
+    webhook_secret_overlap_hours: int = 24
+    webhook_lease_seconds: float = 60
+    webhook_batch_size: int = 20
+    webhook_connect_timeout_seconds: float = 5
+    webhook_log_retention_days: int = 30
+    worker_delivery_threads: int = 4
+    worker_periodic_seconds: float = 60
 
     @model_validator(mode="after")
     def _production_needs_a_secret_key(self) -> Self:
