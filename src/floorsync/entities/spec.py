@@ -91,6 +91,16 @@ class EntitySpec:
     after_write: Callable[..., None] | None = None
     # extra_changes(session, record, row) → {field: (old, new)} for inputs that are not columns.
     extra_changes: Callable[..., dict[str, tuple[Any, Any]]] | None = None
+    # Set-based forms of the hooks above, used by the sync engine for a whole batch (one query
+    # for many records). Where one is absent, the engine calls the per-record hook per record.
+    #   prepare_many(work, spec, records, rows_or_None)
+    #   fill_defaults_many(work, [values, ...])       values of the records being inserted, in order
+    #   after_write_many(work, [(record, row), ...])
+    #   extra_changes_many(session, scope, [(record, row), ...]) → [{field: (old, new)}, ...]
+    prepare_many: Callable[..., None] | None = None
+    fill_defaults_many: Callable[..., None] | None = None
+    after_write_many: Callable[..., None] | None = None
+    extra_changes_many: Callable[..., list[dict[str, tuple[Any, Any]]]] | None = None
 
     def __post_init__(self) -> None:
         self.by_name = {f.name: f for f in self.fields}
