@@ -198,8 +198,10 @@ def apply_changes(work: Work, spec: EntitySpec, row: Any, rec: Record, *, synced
 # ---------------------------------------------------------------- events
 
 
-def record_event(work: Work, spec: EntitySpec, row: Any, verb: str, *, changes: dict[str, tuple[Any, Any]] | None = None, revived: bool = False) -> None:
-    record = render_one(work.session, work.scope, spec, row, "event")
+def record_event(work: Work, spec: EntitySpec, row: Any, verb: str, *, changes: dict[str, tuple[Any, Any]] | None = None, revived: bool = False, rendered: dict[str, Any] | None = None) -> None:
+    """Buffer `<entity>.<verb>`; `rendered` is the row's event representation when the caller
+    has already rendered a batch of rows (render_rows(..., "event")), else it is rendered here."""
+    record = rendered if rendered is not None else render_one(work.session, work.scope, spec, row, "event")
     data: dict[str, Any] = {spec.singular: record}
     if changes is not None:
         data["changed_fields"] = list(changes)
