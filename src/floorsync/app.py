@@ -19,17 +19,19 @@ from floorsync.http.middleware import FloorsyncMiddleware
 from floorsync.http.responses import CompactJSONResponse, ok
 from floorsync.http.routing import build_route_table, fallback_router
 from floorsync.kit.clock import Clock, SystemClock
+from floorsync.webhooks.wiring import install_webhooks, webhook_routers
 
 ENTITY_SPECS = (jobs.JOBS, parts.PARTS, operations.OPERATIONS, cells.CELLS, resources.RESOURCES, materials.MATERIALS)
 
 # Features register their routers (and start-up work) here, in import order.
 FEATURE_ROUTERS: list[Callable[[], APIRouter]] = []
-SERVICE_HOOKS: list[Callable[[Services], None]] = []
+SERVICE_HOOKS: list[Callable[[Services], None]] = [install_webhooks]
 
 
 def api_routers() -> list[APIRouter]:
     routers = [crud_router(spec) for spec in ENTITY_SPECS]
     routers.append(keys_router)
+    routers.extend(webhook_routers())
     routers.extend(factory() for factory in FEATURE_ROUTERS)
     return routers
 

@@ -7,6 +7,7 @@ import typer
 
 from floorsync.auth.api_keys import issue_key
 from floorsync.auth.tenants import create_tenant, find_tenant
+from floorsync.cli import webhooks as webhooks_cli
 from floorsync.config import Settings, get_settings
 from floorsync.db import migrate
 from floorsync.db.engine import make_engine, make_sessionmaker
@@ -20,6 +21,8 @@ keys_app = typer.Typer(help="API keys", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(keys_app, name="keys")
+app.add_typer(webhooks_cli.webhooks_app, name="webhooks")
+app.command("worker")(webhooks_cli.worker_command)
 
 # Feature packages add their own command groups here (webhooks, worker, …).
 EXTRA_COMMANDS: list[typer.Typer] = []

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
+from floorsync.events.registry import unknown_types
 from floorsync.kit.clock import Clock
 from floorsync.kit.ids import new_id
 from floorsync.models.events import Event, EventSequence
@@ -70,6 +71,9 @@ class Outbox:
         """
         if not events:
             return []
+        unknown = unknown_types([ev.type for ev in events])
+        if unknown:
+            raise ValueError(f"event types not in the catalogue (events/registry.py): {unknown}")
         n = len(events)
         last = session.execute(
             update(EventSequence)

@@ -1,0 +1,125 @@
+"""`floorsync worker [--once]` and `floorsync webhooks list | enable | replay | recover`."""
+
+import logging
+import uuid
+from typing import Annotated, Any
+
+import typer
+
+from floorsync.config import get_settings
+from floorsync.db.repository import TenantScope, scoped
+from floorsync.db.uow import unit_of_work
+from floorsync.errors import FloorsyncError
+from floorsync.events.outbox import Origin
+from floorsync.http.context import Services
+from floorsync.models.webhooks import Webhook
+
+webhooks_app = typer.Typer(help="Webhook endpoints: list, enable, replay, recover", no_args_is_help=True)
+TenantOpt = Annotated[str, typer.Option("--tenant", help="tenant name, slug or id")]
+
+
+def _services() -> Services:
+    from floorsync.app import build_services
+
+    return build_services(get_settings())
+
+
+def worker_command(
+    once: Annotated[bool, typer.Option("--once", help="deliver what is due now, run upkeep once, and exit")] = False,
+    threads: Annotated[int | None, typer.Option(help="delivery threads (default FLOORSYNC_WORKER_DELIVERY_THREADS)")] = None,
+) -> None:
+    """Run the delivery worker: webhook deliveries with retries, expiry and retention upkeep.
+    Stops cleanly on SIGTERM/SIGINT (the request in flight is finished and recorded)."""
+    from floorsync.worker.runner import WorkerRunner
+
+    logging.basicConfig(level=get_settings().log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    runner = WorkerRunner(_services(), threads=threads)
+    if once:
+        rounds = runner.run_once()
+        typer.echo(f"delivered {rounds} batch(es)")
+        return
+    runner.run_until_signalled()
+
+
+def _scope(services: Services, tenant: str) -> TenantScope:
+    from floorsync.auth.tenants import find_tenant
+
+    with services.sessions() as session:
+        found = find_tenant(session, tenant)
+        if found is None:
+            typer.echo(f"no tenant named {tenant!r}", err=True)
+            raise typer.Exit(1)
+        return TenantScope(found.id)
+
+
+def _run(services: Services, scope: TenantScope, fn: Any) -> Any:
+    try:
+        with unit_of_work(services.sessions, services.outbox, scope, origin=Origin(channel="cli")) as work:
+            return fn(work)
+    except FloorsyncError as exc:
+        typer.echo(f"{exc.code}: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _id(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        typer.echo(f"not a webhook id: {value}", err=True)
+        raise typer.Exit(2) from None
+
+
+@webhooks_app.command("list")
+def list_webhooks(tenant: TenantOpt) -> None:
+    """The tenant's endpoints with their health."""
+    services = _services()
+    scope = _scope(services, tenant)
+    with services.sessions() as session:
+        for hook in session.scalars(scoped(Webhook, scope).order_by(Webhook.created_at)):
+            state = "active" if hook.active else f"disabled ({hook.disabled_reason.value if hook.disabled_reason else '?'})"
+            typer.echo(f"{hook.id}  {state:<20} failures={hook.consecutive_failures:<3} {hook.url}  {','.join(hook.events)}")
+
+
+@webhooks_app.command("enable")
+def enable(webhook_id: str, tenant: TenantOpt) -> None:
+    """Re-enable a disabled endpoint."""
+    from floorsync.webhooks import service
+
+    services = _services()
+    scope = _scope(services, tenant)
+    kit = services.extras["webhooks"]
+    _run(services, scope, lambda w: service.enable_webhook(w, kit, service.get_webhook(w.session, scope, _id(webhook_id), for_update=True)))
+    typer.echo("enabled")
+
+
+@webhooks_app.command("replay")
+def replay(webhook_id: str, event_id: str, tenant: TenantOpt) -> None:
+    """Queue one event (evt_…) for the endpoint again."""
+    from floorsync.webhooks import service
+
+    services = _services()
+    scope = _scope(services, tenant)
+    out = _run(services, scope, lambda w: service.replay_event(
+        w, service.get_webhook(w.session, scope, _id(webhook_id), for_update=True), {"event_id": event_id}))
+    typer.echo(f"queued {out['queued']}")
+
+
+@webhooks_app.command("recover")
+def recover(
+    webhook_id: str,
+    tenant: TenantOpt,
+    since: Annotated[str, typer.Option(help="start of the window (timestamp)")],
+    until: Annotated[str | None, typer.Option(help="end of the window (exclusive)")] = None,
+    include_missing: Annotated[bool, typer.Option("--include-missing", help="also queue events that never had a delivery")] = False,
+) -> None:
+    """Re-queue failed (and with --include-missing, missed) deliveries of a time window."""
+    from floorsync.webhooks import service
+
+    services = _services()
+    scope = _scope(services, tenant)
+    body: dict[str, Any] = {"since": since, "include_missing": include_missing}
+    if until:
+        body["until"] = until
+    out = _run(services, scope, lambda w: service.recover(
+        w, service.get_webhook(w.session, scope, _id(webhook_id), for_update=True), body))
+    typer.echo(f"queued {out['queued']}{' (more remain: run again)' if out['more'] else ''}")

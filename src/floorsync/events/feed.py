@@ -1,0 +1,104 @@
+"""The change feed (Events and webhooks §10): a tenant's events in commit order behind an opaque
+cursor. Sequence numbers are handed out at commit under the tenant's counter lock, so once a
+reader sees the counter at n every event up to n is visible: following the cursor never skips.
+
+The counter is read first and events are read up to it; reading them the other way round
+could move `next_cursor` past an event that committed between the two statements.
+"""
+
+import base64
+import binascii
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import or_
+from sqlalchemy.orm import Session
+
+from floorsync.db.repository import TenantScope, scoped
+from floorsync.errors import BadRequest, CursorExpired, Detail, ValidationFailed
+from floorsync.events.registry import check_pattern, envelope
+from floorsync.models.events import Event, EventSequence
+
+_CURSOR = re.compile(r"^seq:(0|[1-9][0-9]{0,18})$")
+MAX_LIMIT = 1000
+
+
+def encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"seq:{seq}".encode("ascii")).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """The position of a cursor; BadRequest when it isn't one of ours."""
+    text = cursor.strip()
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode("ascii")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raw = ""
+    match = _CURSOR.match(raw) if text and all(c.isalnum() or c in "-_" for c in text) else None
+    if match is None:
+        raise BadRequest("Malformed cursor: pass back a next_cursor or cursor from an earlier response, or 'now'",
+                         [Detail("after", "malformed cursor", "INVALID_VALUE", cursor)])
+    return int(match.group(1))
+
+
+def parse_types(raw: str | None) -> list[str]:
+    if raw is None or not raw.strip():
+        return []
+    types = [t.strip() for t in raw.split(",") if t.strip()]
+    bad = [Detail("types", f"{reason}", "ENUM_CONSTRAINT", t) for t in types if (reason := check_pattern(t))]
+    if bad:
+        raise ValidationFailed("events", bad)
+    return types
+
+
+def type_filter(types: Sequence[str]) -> Any:
+    if not types:
+        return None
+    clauses: list[Any] = []
+    exact = [t for t in types if not t.endswith("*")]
+    if exact:
+        clauses.append(Event.type.in_(exact))
+    for t in types:
+        if t == "*":
+            return None
+        if t.endswith(".*"):
+            clauses.append(Event.type.startswith(t[:-1], autoescape=True))
+    return or_(*clauses)
+
+
+@dataclass
+class FeedPage:
+    events: list[dict[str, Any]]
+    next_cursor: str
+    has_more: bool
+
+
+def read_feed(session: Session, scope: TenantScope, *, after: str | None, types: Sequence[str], limit: int) -> FeedPage:
+    counter = session.execute(
+        scoped(EventSequence, scope).with_only_columns(EventSequence.last_seq, EventSequence.purged_through_seq)
+    ).one_or_none()
+    head, purged = (int(counter[0]), int(counter[1])) if counter is not None else (0, 0)
+    if after is None or after == "":
+        position = purged
+    elif after.strip() == "now":
+        position = head
+    else:
+        position = decode_cursor(after)
+        if position < purged:
+            raise CursorExpired("Cursor is older than the retained event history; resynchronise",
+                                {"oldest_cursor": encode_cursor(purged)})
+    stmt = scoped(Event, scope).where(Event.seq > position, Event.seq <= head)
+    condition = type_filter(types)
+    if condition is not None:
+        stmt = stmt.where(condition)
+    rows = list(session.scalars(stmt.order_by(Event.seq).limit(limit + 1)))
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    entries = [
+        envelope(r.id, r.type, r.occurred_at, r.tenant_id, r.seq, r.data, cursor=encode_cursor(r.seq)) for r in rows
+    ]
+    next_position = rows[-1].seq if has_more else max(position, head)
+    return FeedPage(entries, encode_cursor(next_position), has_more)
+

@@ -1,0 +1,217 @@
+"""`/api-webhooks` (endpoint CRUD and its sub-routes) and `/api-webhook-logs` (read-only)."""
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from sqlalchemy import func
+
+from floorsync.db.repository import TenantRepository, scoped
+from floorsync.entities.fields import Kind
+from floorsync.entities.listing import coerce_filter, contains, parse_page
+from floorsync.errors import BadRequest, Detail, NotFound
+from floorsync.events.registry import check_pattern, matches, parse_event_id, render_event
+from floorsync.http.context import ApiCtx, BodyDep, Ctx, optional_id, required_id
+from floorsync.kit.timefmt import format_ts
+from floorsync.models.enums import AttemptOutcome
+from floorsync.models.events import Event
+from floorsync.models.webhooks import Webhook, WebhookLog
+from floorsync.webhooks import service
+from floorsync.webhooks.config import WebhookKit
+from floorsync.webhooks.schemas import parse_webhook_body, render_log, render_webhook
+
+router = APIRouter(tags=["webhooks"])
+logs_router = APIRouter(tags=["webhook-logs"])
+PATH = "/api-webhooks"
+LOGS = "/api-webhook-logs"
+SECRET_WARNING = "Store the secret now. It will not be shown again."
+
+
+def kit_of(ctx: Ctx) -> WebhookKit:
+    kit: WebhookKit = ctx.services.extras["webhooks"]
+    return kit
+
+
+def _bad(param: str, message: str, value: Any) -> BadRequest:
+    return BadRequest(message, [Detail(param, message, "INVALID_VALUE", value)])
+
+
+def _sort(params: Any, allowed: tuple[str, ...], default: str = "created_at") -> tuple[str, bool]:
+    sort = params.get("sort", default).strip()
+    if sort not in allowed:
+        msg = f"Invalid sort field '{sort}'. Allowed: {', '.join(allowed)}"
+        raise BadRequest(msg, [Detail("sort", msg, "ENUM_CONSTRAINT", sort)])
+    order = params.get("order", "desc").strip().lower()
+    if order not in ("asc", "desc"):
+        raise BadRequest("order must be asc or desc", [Detail("order", "order must be asc or desc", "ENUM_CONSTRAINT", order)])
+    return sort, order == "desc"
+
+
+@router.get(PATH, summary="List webhook endpoints, or get one with ?id=")
+def list_or_get(request: Request, ctx: ApiCtx) -> Any:
+    """Endpoints with their health. Filters: `active`, `events` (alias `event_type`: endpoints
+    whose subscription covers that type), `url` (fuzzy), `search` (url, description). The secret is
+    never shown here, only its `secret_prefix`."""
+    params = request.query_params
+    id_ = optional_id(params)
+    with ctx.read() as session:
+        if id_ is not None:
+            return ctx.respond({"webhook": render_webhook(service.get_webhook(session, ctx.scope, id_))})
+        page = parse_page(params)
+        stmt = scoped(Webhook, ctx.scope)
+        if "active" in params:
+            stmt = stmt.where(Webhook.active.is_(coerce_filter("active", Kind.boolean, params["active"])))
+        if params.get("url"):
+            stmt = stmt.where(contains(Webhook.url, coerce_filter("url", Kind.string, params["url"])))
+        if params.get("search"):
+            term = coerce_filter("search", Kind.string, params["search"][:200])
+            stmt = stmt.where(contains(Webhook.url, term) | contains(func.coalesce(Webhook.description, ""), term))
+        sort, desc = _sort(params, ("created_at", "updated_at", "url"))
+        column = getattr(Webhook, sort)
+        rows = list(session.scalars(stmt.order_by(column.desc() if desc else column.asc(), Webhook.id)))
+        type_filter = params.get("events", params.get("event_type"))
+        if type_filter:
+            if check_pattern(type_filter) is not None or type_filter.endswith("*"):
+                raise _bad("events", f"Unknown event type '{type_filter}'", type_filter)
+            rows = [r for r in rows if matches(r.events or [], type_filter)]
+        total = len(rows)
+        shown = rows[page.offset : page.offset + page.limit]
+        return ctx.respond({"webhooks": [render_webhook(r) for r in shown],
+                            "pagination": {"total": total, "offset": page.offset, "limit": page.limit}})
+
+
+@router.post(PATH, status_code=201, summary="Create a webhook endpoint; the secret is shown only in this response")
+def create(ctx: ApiCtx, body: BodyDep) -> Any:
+    """`url` (https; plain http only to a private target while private targets are allowed),
+    `events` (catalogue names, `prefix.*` or `*`), optional `active`, `description`, `secret_key`
+    (generated as `whsec_…` when absent)."""
+    kit = kit_of(ctx)
+    data = parse_webhook_body(body.json_object(), kit.resolver, allow_private=kit.config.allow_private, creating=True)
+    with ctx.work() as work:
+        hook, secret = service.create_webhook(work, kit, data)
+        return ctx.respond({"webhook": render_webhook(hook, secret=secret), "warnings": [SECRET_WARNING, *data.warnings]}, 201, work)
+
+
+def update(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
+    id_ = required_id(request.query_params)
+    kit = kit_of(ctx)
+    data = parse_webhook_body(body.json_object(), kit.resolver, allow_private=kit.config.allow_private, creating=False)
+    with ctx.work() as work:
+        hook = service.get_webhook(work.session, ctx.scope, id_, for_update=True)
+        service.update_webhook(work, kit, hook, data)
+        out: dict[str, Any] = {"webhook": render_webhook(hook)}
+        if data.warnings:
+            out["warnings"] = data.warnings
+        return ctx.respond(out, 200, work)
+
+
+router.patch(PATH, summary="Update a webhook endpoint (url, events, active, description)")(update)
+router.put(PATH, summary="Update a webhook endpoint (same as PATCH)")(update)
+
+
+@router.delete(PATH, summary="Delete a webhook endpoint (hard); its pending deliveries are dropped, its logs stay")
+def remove(request: Request, ctx: ApiCtx) -> Any:
+    id_ = required_id(request.query_params)
+    with ctx.work() as work:
+        hook = service.get_webhook(work.session, ctx.scope, id_, for_update=True)
+        service.delete_webhook(work, hook)
+        return ctx.respond({"message": "Deleted successfully", "id": str(id_)}, 200, work)
+
+
+@router.post(f"{PATH}/enable", summary="Re-enable a disabled webhook endpoint")
+def enable(request: Request, ctx: ApiCtx) -> Any:
+    id_ = required_id(request.query_params)
+    with ctx.work() as work:
+        hook = service.get_webhook(work.session, ctx.scope, id_, for_update=True)
+        service.enable_webhook(work, kit_of(ctx), hook)
+        return ctx.respond({"webhook": render_webhook(hook)}, 200, work)
+
+
+@router.post(f"{PATH}/replay", status_code=202, summary="Queue one event for this endpoint again")
+def replay(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
+    """Body `{"event_id": "evt_…"}`. Queued even if the endpoint is not subscribed to the type,
+    with the same `webhook-id`; 404 when the event is past retention."""
+    id_ = required_id(request.query_params)
+    data = body.json_object()
+    with ctx.work() as work:
+        hook = service.get_webhook(work.session, ctx.scope, id_, for_update=True)
+        return ctx.respond(service.replay_event(work, hook, data), 202, work)
+
+
+@router.post(f"{PATH}/recover", status_code=202, summary="Re-queue failed (and, optionally, missed) events of a time window")
+def recover(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
+    """Body `{"since": ts, "until"?: ts, "include_missing"?: bool}`; at most 10,000 per call
+    (`more: true` when the window was cut short)."""
+    id_ = required_id(request.query_params)
+    data = body.json_object()
+    with ctx.work() as work:
+        hook = service.get_webhook(work.session, ctx.scope, id_, for_update=True)
+        return ctx.respond(service.recover(work, hook, data), 202, work)
+
+
+@router.post(f"{PATH}/rotate-secret", summary="Rotate the signing secret; the new secret is shown only in this response")
+def rotate(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
+    """Optional body `{"secret_key": "…", "overlap_hours": 24}`. Until the overlap ends,
+    `webhook-signature` carries entries for both secrets (new first); `X-Eryxon-Signature` uses
+    the new secret only."""
+    id_ = required_id(request.query_params)
+    data = body.json_object(optional=True)
+    kit = kit_of(ctx)
+    with ctx.work() as work:
+        hook = service.get_webhook(work.session, ctx.scope, id_, for_update=True)
+        secret, expires = service.rotate_secret(work, kit, hook, data)
+        return ctx.respond({"webhook": render_webhook(hook, secret=secret), "previous_secret_expires_at": format_ts(expires)}, 200, work)
+
+
+# ---------------------------------------------------------------- attempt logs
+
+_LOG_SORTS = ("created_at", "status_code", "duration_ms")
+
+
+@logs_router.get(LOGS, summary="Webhook attempt logs (one row per attempt), or one with ?id=")
+def list_logs(request: Request, ctx: ApiCtx) -> Any:
+    """Filters: `webhook_id`, `delivery_id`, `event_id`, `event_type`, `status_code`, `outcome`,
+    `success`, `from_date`/`to_date` on `created_at`. The single GET adds `payload`, the body as
+    sent (while the event is retained)."""
+    params = request.query_params
+    id_ = optional_id(params)
+    with ctx.read() as session:
+        if id_ is not None:
+            row = TenantRepository(session, ctx.scope, WebhookLog).get(id_)
+            if row is None:
+                raise NotFound(f"webhook_logs with ID {id_} not found")
+            event = session.scalars(scoped(Event, ctx.scope).where(Event.id == row.event_id)).first()
+            payload = orjson.loads(render_event(event)) if event is not None else None
+            return ctx.respond({"webhook_log": render_log(row, payload=payload, with_payload=True)})
+        page = parse_page(params)
+        stmt = scoped(WebhookLog, ctx.scope)
+        for name in ("webhook_id", "delivery_id"):
+            if name in params:
+                stmt = stmt.where(getattr(WebhookLog, name) == coerce_filter(name, Kind.uuid, params[name]))
+        if "event_id" in params:
+            event_id = parse_event_id(params["event_id"])
+            if event_id is None:
+                raise _bad("event_id", "event_id must be an event id (evt_…)", params["event_id"])
+            stmt = stmt.where(WebhookLog.event_id == event_id)
+        if "event_type" in params:
+            stmt = stmt.where(WebhookLog.event_type == coerce_filter("event_type", Kind.string, params["event_type"]))
+        if "status_code" in params:
+            stmt = stmt.where(WebhookLog.status_code == coerce_filter("status_code", Kind.integer, params["status_code"]))
+        if "outcome" in params:
+            choices = tuple(o.value for o in AttemptOutcome)
+            stmt = stmt.where(WebhookLog.outcome == coerce_filter("outcome", Kind.enum, params["outcome"], choices))
+        if "success" in params:
+            stmt = stmt.where(WebhookLog.success.is_(coerce_filter("success", Kind.boolean, params["success"])))
+        if "from_date" in params:
+            stmt = stmt.where(WebhookLog.created_at >= coerce_filter("from_date", Kind.timestamp, params["from_date"]))
+        if "to_date" in params:
+            stmt = stmt.where(WebhookLog.created_at <= coerce_filter("to_date", Kind.timestamp, params["to_date"]))
+        total = session.scalar(stmt.with_only_columns(func.count()).order_by(None)) or 0
+        sort, desc = _sort(params, _LOG_SORTS)
+        column = getattr(WebhookLog, sort)
+        rows = session.scalars(
+            stmt.order_by(column.desc() if desc else column.asc(), WebhookLog.id.desc() if desc else WebhookLog.id.asc())
+            .limit(page.limit).offset(page.offset)
+        )
+        return ctx.respond({"webhook_logs": [render_log(r) for r in rows],
+                            "pagination": {"total": total, "offset": page.offset, "limit": page.limit}})

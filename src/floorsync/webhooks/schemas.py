@@ -1,0 +1,149 @@
+"""Request validation and the wire form of webhook endpoints and attempt logs (API §6.2, §6.4)."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from floorsync.errors import Detail, ValidationFailed
+from floorsync.events.registry import check_pattern, event_id_text, valid_names_hint
+from floorsync.kit.netguard import NetguardRefusal, Resolver, check_url
+from floorsync.kit.timefmt import format_ts
+from floorsync.models.webhooks import Webhook, WebhookLog
+from floorsync.webhooks.signing import SecretFormatError, check_client_secret
+
+CREATE_FIELDS = ("url", "events", "event_type", "active", "description", "secret_key")
+PATCH_FIELDS = ("url", "events", "event_type", "active", "description")
+MAX_EVENTS = 100
+MAX_DESCRIPTION = 500
+
+
+@dataclass
+class WebhookInput:
+    values: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _events(data: dict[str, Any], errors: list[Detail], *, required: bool) -> list[str] | None:
+    name = "events" if "events" in data else "event_type" if "event_type" in data else None
+    if name is None:
+        if required:
+            errors.append(Detail("events", "Missing required field: events", "NOT_NULL"))
+        return None
+    raw = data[name]
+    items = [raw] if name == "event_type" and isinstance(raw, str) else raw
+    if not isinstance(items, list):
+        errors.append(Detail(name, f"{name} must be an array of event types", "TYPE_MISMATCH", raw))
+        return None
+    if not 1 <= len(items) <= MAX_EVENTS:
+        errors.append(Detail(name, f"{name} must have 1-{MAX_EVENTS} items", "MIN_LENGTH" if not items else "MAX_LENGTH"))
+        return None
+    out: list[str] = []
+    for i, item in enumerate(items):
+        reason = check_pattern(item)
+        if reason is not None:
+            errors.append(Detail(f"{name}[{i}]", f"{reason}; {valid_names_hint()}", "ENUM_CONSTRAINT", item))
+        elif item not in out:
+            out.append(item)
+    return out
+
+
+def parse_webhook_body(
+    data: dict[str, Any], resolver: Resolver, *, allow_private: bool, creating: bool,
+) -> WebhookInput:
+    """Validate a POST or PATCH body; raises ValidationFailed (422) with every problem."""
+    errors: list[Detail] = []
+    out = WebhookInput()
+    allowed = CREATE_FIELDS if creating else PATCH_FIELDS
+    for key, value in data.items():
+        if key == "secret_key" and not creating:
+            errors.append(Detail("secret_key", "secret_key cannot be changed by PATCH: use /rotate-secret", "READ_ONLY"))
+        elif key not in allowed:
+            errors.append(Detail(key, f"Unknown field: {key}", "UNKNOWN_FIELD", value))
+    if "url" in data or creating:
+        url = data.get("url")
+        if url is None:
+            errors.append(Detail("url", "Missing required field: url", "NOT_NULL"))
+        elif not isinstance(url, str):
+            errors.append(Detail("url", "url must be a string", "TYPE_MISMATCH", url))
+        else:
+            try:
+                target = check_url(url.strip(), resolver, allow_private=allow_private)
+                out.values["url"] = url.strip()
+                out.warnings.extend(target.warnings)
+            except NetguardRefusal as refusal:
+                errors.append(Detail("url", refusal.message, refusal.constraint, url))
+    events = _events(data, errors, required=creating)
+    if events is not None:
+        out.values["events"] = events
+    if "active" in data:
+        if not isinstance(data["active"], bool):
+            errors.append(Detail("active", "active must be a boolean", "TYPE_MISMATCH", data["active"]))
+        else:
+            out.values["active"] = data["active"]
+    if "description" in data:
+        desc = data["description"]
+        if desc is not None and not isinstance(desc, str):
+            errors.append(Detail("description", "description must be a string", "TYPE_MISMATCH", desc))
+        elif desc is not None and len(desc) > MAX_DESCRIPTION:
+            errors.append(Detail("description", f"description must be at most {MAX_DESCRIPTION} characters", "MAX_LENGTH"))
+        else:
+            out.values["description"] = desc
+    if creating and data.get("secret_key") is not None:
+        try:
+            out.warnings.extend(check_client_secret(data["secret_key"]))
+            out.values["secret_key"] = data["secret_key"]
+        except SecretFormatError as exc:
+            errors.append(Detail("secret_key", str(exc), "INVALID_VALUE"))
+    if errors:
+        raise ValidationFailed("webhook", errors)
+    return out
+
+
+def render_webhook(hook: Webhook, *, secret: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": str(hook.id),
+        "url": hook.url,
+        "events": list(hook.events or []),
+        "active": hook.active,
+        "description": hook.description,
+    }
+    if secret is not None:
+        out["secret_key"] = secret
+    out.update({
+        "secret_prefix": hook.secret_prefix,
+        "consecutive_failures": hook.consecutive_failures,
+        "failing_since": format_ts(hook.failing_since),
+        "last_success_at": format_ts(hook.last_success_at),
+        "last_failure_at": format_ts(hook.last_failure_at),
+        "last_status_code": hook.last_status_code,
+        "disabled_at": format_ts(hook.disabled_at),
+        "disabled_reason": hook.disabled_reason.value if hook.disabled_reason is not None else None,
+        "previous_secret_expires_at": format_ts(hook.previous_secret_expires_at),
+        "created_by": str(hook.created_by) if hook.created_by else None,
+        "created_at": format_ts(hook.created_at),
+        "updated_at": format_ts(hook.updated_at),
+    })
+    return out
+
+
+def render_log(row: WebhookLog, *, payload: Any = None, with_payload: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": str(row.id),
+        "webhook_id": str(row.webhook_id) if row.webhook_id else None,
+        "delivery_id": str(row.delivery_id) if row.delivery_id else None,
+        "event_id": event_id_text(row.event_id),
+        "event_type": row.event_type,
+        "url": row.url,
+        "attempt": row.attempt,
+        "replay_round": row.replay_round,
+        "outcome": row.outcome.value,
+        "success": row.success,
+        "status_code": row.status_code,
+        "error_message": row.error_message,
+        "duration_ms": row.duration_ms,
+        "response_excerpt": row.response_excerpt,
+        "next_attempt_at": format_ts(row.next_attempt_at),
+        "created_at": format_ts(row.created_at),
+    }
+    if with_payload:
+        out["payload"] = payload
+    return out

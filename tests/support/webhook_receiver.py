@@ -1,0 +1,142 @@
+"""A scriptable webhook receiver on 127.0.0.1: a threaded http.server that records every request
+(raw body bytes, headers, arrival time) and answers as scripted: a status, `Retry-After`, a delay
+before answering, or a 30x Location.
+
+    with WebhookReceiver() as rx:
+        rx.script(500, 500, 200)          # the next three answers, then the default
+        rx.default = Reply(200)
+        rx.wait_for(3)
+"""
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    retry_after: str | None = None
+    delay: float = 0.0
+    body: bytes = b"ok"
+    location: str | None = None
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+    at: float  # time.time() at arrival
+    answered: int = 0
+
+    @property
+    def webhook_id(self) -> str:
+        return self.headers.get("webhook-id", "")
+
+    def json(self) -> Any:
+        import orjson
+
+        return orjson.loads(self.body)
+
+
+@dataclass
+class WebhookReceiver:
+    host: str = "127.0.0.1"
+    default: Reply = field(default_factory=Reply)
+    requests: list[Received] = field(default_factory=list)
+    _script: deque[Reply] = field(default_factory=deque)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _cond: threading.Condition = field(init=False)
+    in_flight: int = 0
+    max_in_flight: int = 0
+
+    def __post_init__(self) -> None:
+        self._cond = threading.Condition(self._lock)
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length)
+                item = Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.time())
+                with receiver._cond:
+                    reply = receiver._script.popleft() if receiver._script else receiver.default
+                    receiver.in_flight += 1
+                    receiver.max_in_flight = max(receiver.max_in_flight, receiver.in_flight)
+                    receiver.requests.append(item)
+                    receiver._cond.notify_all()
+                try:
+                    if reply.delay:
+                        time.sleep(reply.delay)
+                    item.answered = reply.status
+                    self.send_response(reply.status)
+                    if reply.retry_after is not None:
+                        self.send_header("Retry-After", reply.retry_after)
+                    if reply.location is not None:
+                        self.send_header("Location", reply.location)
+                    self.send_header("Content-Type", "text/plain")
+                    self.send_header("Content-Length", str(len(reply.body)))
+                    self.end_headers()
+                    self.wfile.write(reply.body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                finally:
+                    with receiver._cond:
+                        receiver.in_flight -= 1
+
+        self.server = ThreadingHTTPServer((self.host, 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.server.server_address[1]}/hook"
+
+    def script(self, *replies: Reply | int) -> None:
+        with self._lock:
+            for r in replies:
+                self._script.append(Reply(r) if isinstance(r, int) else r)
+
+    def wait_for(self, count: int, timeout: float = 20.0) -> list[Received]:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self.requests) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"receiver got {len(self.requests)} of {count} requests")
+                self._cond.wait(left)
+            return list(self.requests)
+
+    def wait_for_ids(self, ids: set[str], timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not ids <= {r.webhook_id for r in self.requests}:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    missing = ids - {r.webhook_id for r in self.requests}
+                    raise TimeoutError(f"{len(missing)} of {len(ids)} event ids never arrived")
+                self._cond.wait(min(left, 0.5))
+
+    def clear(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self) -> "WebhookReceiver":
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
