@@ -12,11 +12,21 @@ from floorsync.entities.spec import EntitySpec, ListOptions, UniqueRule, registe
 from floorsync.models.master import Cell
 
 
+def _next_sequences(work: Work, values_list: list[dict[str, Any]]) -> None:
+    """Omitted sequences: highest live value + 1, counting earlier records of the same batch."""
+    if all(values.get("sequence") is not None for values in values_list):
+        return
+    stmt = scoped(Cell, work.scope, include_deleted=False).with_only_columns(func.max(Cell.sequence))
+    current = work.session.scalar(stmt)
+    following = 0 if current is None else current + 1
+    for values in values_list:
+        if values.get("sequence") is None:
+            values["sequence"] = following
+        following = max(following, values["sequence"] + 1)
+
+
 def _next_sequence(work: Work, values: dict[str, Any]) -> None:
-    if values.get("sequence") is None:
-        stmt = scoped(Cell, work.scope, include_deleted=False).with_only_columns(func.max(Cell.sequence))
-        current = work.session.scalar(stmt)
-        values["sequence"] = 0 if current is None else current + 1
+    _next_sequences(work, [values])
 
 
 CELLS = register(EntitySpec(
@@ -51,4 +61,5 @@ CELLS = register(EntitySpec(
         secondary_sort="name",
     ),
     fill_defaults=_next_sequence,
+    fill_defaults_many=_next_sequences,
 ))

@@ -46,13 +46,29 @@ def _extras(session: Session, scope: TenantScope, rows: Sequence[Any], mode: str
     return out
 
 
-def _prepare(work: Work, _spec: EntitySpec, rec: Record, row: Any | None) -> None:
-    """Fill `material` from the referenced material; keep parent parts in the same job."""
-    material_id = rec.values.get("material_id")
-    if row is None and "material" not in rec.values and material_id is not None:
-        material = work.session.get(Material, material_id)
+def _prepare_many(work: Work, _spec: EntitySpec, recs: Sequence[Record], rows: Sequence[Any | None]) -> None:
+    """Fill `material` from the referenced material (one query for the batch); keep parent
+    parts in the same job."""
+    wanted = {
+        rec.values["material_id"] for rec, row in zip(recs, rows, strict=True)
+        if row is None and "material" not in rec.values and rec.values.get("material_id") is not None
+    }
+    materials: dict[uuid.UUID, Any] = {}
+    if wanted:
+        stmt = scoped(Material, work.scope).with_only_columns(Material.id, Material.code, Material.name).where(Material.id.in_(wanted))
+        materials = {m.id: m for m in work.session.execute(stmt)}
+    for rec, row in zip(recs, rows, strict=True):
+        material = materials.get(rec.values.get("material_id")) if row is None and "material" not in rec.values else None  # type: ignore[arg-type]
         if material is not None:
             rec.values["material"] = material.code or material.name
+        _check_parent(work, rec, row)
+
+
+def _prepare(work: Work, spec: EntitySpec, rec: Record, row: Any | None) -> None:
+    _prepare_many(work, spec, [rec], [row])
+
+
+def _check_parent(work: Work, rec: Record, row: Any | None) -> None:
     parent_id = rec.values.get("parent_part_id")
     if parent_id is None:
         return
@@ -135,4 +151,5 @@ PARTS = register(EntitySpec(
     ),
     render_extras=_extras,
     prepare=_prepare,
+    prepare_many=_prepare_many,
 ))
