@@ -19,6 +19,8 @@ from floorsync.http.middleware import FloorsyncMiddleware
 from floorsync.http.responses import CompactJSONResponse, ok
 from floorsync.http.routing import build_route_table, fallback_router
 from floorsync.kit.clock import Clock, SystemClock
+from floorsync.lifecycle.endpoints import lifecycle_router
+from floorsync.shopfloor.endpoints import shopfloor_routers
 from floorsync.webhooks.wiring import install_webhooks, webhook_routers
 
 ENTITY_SPECS = (jobs.JOBS, parts.PARTS, operations.OPERATIONS, cells.CELLS, resources.RESOURCES, materials.MATERIALS)
@@ -32,6 +34,7 @@ def api_routers() -> list[APIRouter]:
     routers = [crud_router(spec) for spec in ENTITY_SPECS]
     routers.append(keys_router)
     routers.extend(webhook_routers())
+    routers.extend([*shopfloor_routers(), lifecycle_router()])
     routers.extend(factory() for factory in FEATURE_ROUTERS)
     return routers
 

@@ -19,6 +19,7 @@ from floorsync.errors import Detail
 from floorsync.kit.ids import new_id
 from floorsync.models.enums import WorkStatus
 from floorsync.models.master import Cell, Job, Operation, OperationResource, Part, Resource
+from floorsync.shopfloor.operators import changed_operator_uses, use_operators
 
 _QTY = Field("quantity", Kind.number, min_value=0, exclusive_min=True, max_value=Decimal(10) ** 7, exclusive_max=True)
 _RES_NOTES = F.long_text("notes")
@@ -135,6 +136,8 @@ def _prepare(work: Work, _spec: EntitySpec, rec: Record, row: Any | None) -> Non
     end = rec.values.get("planned_end", row.planned_end if row is not None else None)
     if start is not None and end is not None and end < start:
         rec.errors.append(Detail(join(rec.path, "planned_end"), "planned_end must not be before planned_start", "INVALID_VALUE", F.to_wire(Kind.timestamp, end)))
+    # A new assigned operator registers itself in the directory; an inactive one is refused.
+    rec.errors.extend(use_operators(work, changed_operator_uses(rec, row, ("assigned_operator_id",))))
 
 
 def _next_sequence(work: Work, values: dict[str, Any]) -> None:
