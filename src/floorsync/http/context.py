@@ -2,7 +2,7 @@
 the per-request context that opens units of work and renders responses."""
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -38,8 +38,18 @@ def services_of(request: Request) -> Services:
 
 
 # Hooks other features install on the request context (idempotency storage, rate limits):
-# each is called with the context right after authentication.
+# each is called with the context right after authentication. A hook may answer the request
+# itself by raising Respond, and may append to `ctx.on_finish` callbacks that run once the
+# handler is done (normally or with an error), before the response is sent.
 CONTEXT_HOOKS: list[Callable[["Ctx"], Any]] = []
+
+
+class Respond(Exception):
+    """Raised by a context hook to send a ready-made response instead of running the handler."""
+
+    def __init__(self, response: Any) -> None:
+        super().__init__("response ready")
+        self.response = response
 
 
 @dataclass
@@ -51,6 +61,8 @@ class Ctx:
     # Set by the idempotency hook: stores a 2xx response in the request's transaction.
     store_response: Callable[[Session, int, bytes], None] | None = None
     response_headers: dict[str, str] = field(default_factory=dict)
+    # Called with the handler's exception (or None) after it finishes, before the response.
+    on_finish: list[Callable[[BaseException | None], Any]] = field(default_factory=list)
 
     @property
     def params(self) -> Any:
@@ -91,18 +103,30 @@ def _authenticate(services: Services, authorization: str | None) -> TenantScope:
         session.close()
 
 
-async def api_context(request: Request) -> Ctx:
+async def api_context(request: Request) -> AsyncIterator[Ctx]:
     services = services_of(request)
     scope = await run_in_threadpool(_authenticate, services, request.headers.get("authorization"))
     ctx = Ctx(services, scope, request, request.scope.get("state", {}).get("request_id", ""))
-    for hook in CONTEXT_HOOKS:
-        result = hook(ctx)
-        if hasattr(result, "__await__"):
-            await result
-    return ctx
+    error: BaseException | None = None
+    try:
+        for hook in CONTEXT_HOOKS:
+            result = hook(ctx)
+            if hasattr(result, "__await__"):
+                await result
+        yield ctx
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        for callback in ctx.on_finish:
+            done = callback(error)
+            if hasattr(done, "__await__"):
+                await done
 
 
-ApiCtx = Annotated[Ctx, Depends(api_context)]
+# scope="function": the code after `yield` runs before the response is sent, so a callback
+# (releasing an idempotency claim) has finished when the client sees the answer.
+ApiCtx = Annotated[Ctx, Depends(api_context, scope="function")]
 
 
 @dataclass
