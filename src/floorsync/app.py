@@ -21,6 +21,7 @@ from floorsync.http.routing import build_route_table, fallback_router
 from floorsync.kit.clock import Clock, SystemClock
 from floorsync.lifecycle.endpoints import lifecycle_router
 from floorsync.shopfloor.endpoints import shopfloor_routers
+from floorsync.sync.endpoints import sync_routers
 from floorsync.webhooks.wiring import install_webhooks, webhook_routers
 
 ENTITY_SPECS = (jobs.JOBS, parts.PARTS, operations.OPERATIONS, cells.CELLS, resources.RESOURCES, materials.MATERIALS)
@@ -35,6 +36,7 @@ def api_routers() -> list[APIRouter]:
     routers.append(keys_router)
     routers.extend(webhook_routers())
     routers.extend([*shopfloor_routers(), lifecycle_router()])
+    routers.extend(sync_routers())
     routers.extend(factory() for factory in FEATURE_ROUTERS)
     return routers
 

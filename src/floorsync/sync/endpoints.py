@@ -1,0 +1,137 @@
+"""`PUT /api-<entity>/sync` and `POST /api-<entity>/bulk-sync` for every ERP-synced entity,
+and the unified `api-erp-sync` (API §4)."""
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from floorsync.entities.openapi import input_schema, json_body, query, record_schema, responses
+from floorsync.entities.render import render_one
+from floorsync.entities.spec import EntitySpec, get_spec
+from floorsync.errors import BadRequest, Detail
+from floorsync.http.context import ApiCtx, BodyDep
+from floorsync.models.enums import SyncTrigger
+from floorsync.sync import erp
+from floorsync.sync.engine import sync_sections
+from floorsync.sync.options import parse_options
+from floorsync.sync.results import SyncReport, bulk_payload
+from floorsync.sync.service import check_limits, record_failure, run_sync
+
+# The entities with /sync and /bulk-sync. Another feature may append to this list before the
+# app is built (the operator directory adds "operators").
+SYNCED_ENTITIES: list[str] = ["jobs", "parts", "operations", "cells", "resources", "materials"]
+
+_RECORD_ENTRY = {"type": "object", "properties": {
+    "index": {"type": ["integer", "null"]}, "external_id": {"type": ["string", "null"]},
+    "external_source": {"type": ["string", "null"]}, "id": {"type": ["string", "null"], "format": "uuid"},
+    "action": {"type": "string", "enum": ["created", "updated", "skipped", "deleted", "error", "rolled_back"]},
+    "skipped_reason": {"type": "string"}, "revived": {"type": "boolean"}, "changes": {"type": "array"},
+    "children": {"type": "object"}, "error": {"type": "string"}, "code": {"type": "string"}, "details": {"type": "array"},
+}}
+_OPTION_PARAMS = query(
+    ("dry_run", {"type": "boolean"}, "run everything, then roll back; report what would happen"),
+    ("skip_unchanged", {"type": "boolean", "default": True}, "false rewrites records whose hash is unchanged"),
+    ("replace_children", {"type": "boolean"}, "soft-delete nested children missing from each parent's array"),
+)
+_BULK_PARAMS = _OPTION_PARAMS + query(
+    ("atomic", {"type": "boolean"}, "all or none: if any record fails, nothing is committed"),
+    ("snapshot", {"type": "boolean"}, "soft-delete live records of the request's sources missing from it"),
+    ("record_history", {"type": "boolean", "default": True}, "write the run to the sync history"),
+)
+
+
+def sync_routers() -> list[APIRouter]:
+    """One router per synced entity, then api-erp-sync."""
+    return [entity_sync_router(get_spec(name)) for name in SYNCED_ENTITIES] + [erp.router()]
+
+
+def entity_sync_router(spec: EntitySpec) -> APIRouter:
+    router = APIRouter(tags=[spec.name])
+    path = f"/api-{spec.name.replace('_', '-')}"
+    one = {"type": "object", "properties": {spec.singular: record_schema(spec), "action": {"type": "string"},
+                                            "id": {"type": "string"}, "external_id": {"type": "string"},
+                                            "external_source": {"type": "string"}}}
+    bulk = {"type": "object", "properties": {
+        "total": {"type": "integer"}, "created": {"type": "integer"}, "updated": {"type": "integer"},
+        "skipped": {"type": "integer"}, "failed": {"type": "integer"}, "deleted": {"type": "integer"},
+        "records": {"type": "array", "items": _RECORD_ENTRY}, "results": {"type": "object"},
+        "group_id": {"type": ["string", "null"]}, "dry_run": {"type": "boolean"}, "committed": {"type": "boolean"}}}
+    item_schema = input_schema(spec)
+
+    @router.put(f"{path}/sync", summary=f"Upsert one {spec.singular} by external key",
+                responses=responses(200, one, 409, 422), status_code=200,
+                openapi_extra={"parameters": _OPTION_PARAMS, **json_body(item_schema)})
+    def single_sync(request: Request, ctx: ApiCtx, body: BodyDep) -> Response:
+        """Create or update one record keyed by `(external_source, external_id)`.
+
+        201 when created, 200 when updated or skipped (`skipped_reason: "unchanged"` when the
+        sync hash equals the stored one: nothing is written). Nested children are accepted
+        where the entity has them (jobs: `parts[].operations[]`, parts: `operations[]`).
+        A failing record answers 422 (validation, references) or 409 (conflicts).
+        """
+        options = parse_options(request.query_params, None, "single")
+        item = body.json_object()
+        check_limits([(spec, [item])])
+        with ctx.work("sync") as work:
+            result = sync_sections(work, [(spec, [item])], options)[0].results[0]
+            if result.error is not None:
+                raise record_failure(spec, result.error)
+            record = render_one(work.session, ctx.scope, spec, result.row, "single")
+            data: dict[str, Any] = {spec.singular: record, "action": result.action,
+                                    "id": str(result.id) if result.id is not None else None,
+                                    "external_id": result.external_id, "external_source": result.external_source}
+            if result.skipped_reason is not None:
+                data["skipped_reason"] = result.skipped_reason
+            if result.revived:
+                data["revived"] = True
+            if result.children is not None:
+                data["children"] = {k: [c.entry(source=False) for c in v] for k, v in result.children.items()}
+            if options.dry_run:
+                if result.action == "created":
+                    record["id"] = None
+                data["dry_run"] = True
+                data["changes"] = result.changes or []
+                work.discard()
+            status = 201 if result.action == "created" and not options.dry_run else 200
+            return ctx.respond(data, status, work)
+
+    @router.post(f"{path}/bulk-sync", summary=f"Upsert up to 1000 {spec.name} by external key",
+                 responses=responses(200, bulk), openapi_extra={"parameters": _BULK_PARAMS, **json_body({
+                     "type": "object", "properties": {"items": {"type": "array", "items": item_schema},
+                                                      spec.name: {"type": "array", "items": item_schema},
+                                                      "options": {"type": "object"}}})})
+    def bulk_sync(request: Request, ctx: ApiCtx, body: BodyDep) -> Response:
+        """Upsert up to 1000 records (10,000 counting nested children) in one request.
+
+        Always 200 when the request is well-formed: read the counts. `records[]` has one entry
+        per item in input order; bad records are reported with a stable `code` while the good
+        ones are written (unless `atomic`). Body: `{"items":[…]}` or `{"<plural>":[…]}`, plus
+        an optional `options` object (which wins over the query string).
+        """
+        data = body.json_object()
+        items = bulk_items(data, spec.name)
+        options = parse_options(request.query_params, data.get("options"), "bulk")
+        if options.snapshot and not spec.soft_delete:
+            raise BadRequest(f"snapshot does not apply to {spec.name}: they have no soft delete",
+                             [Detail("snapshot", "not available for this entity", "INVALID_VALUE", True)])
+        check_limits([(spec, items)])
+
+        def render(reports: list[SyncReport], group_id: Any, committed: bool, _ms: int) -> dict[str, Any]:
+            return bulk_payload(reports[0], group_id=group_id, committed=committed)
+
+        return run_sync(ctx, [(spec, items)], options, trigger=SyncTrigger.bulk_sync, channel="sync", render=render)
+
+    return router
+
+
+def bulk_items(data: dict[str, Any], plural: str) -> list[Any]:
+    """`items` (preferred) or `<plural>`; any other top-level key besides `options` is 400."""
+    for key in data:
+        if key not in ("items", plural, "options"):
+            raise BadRequest(f"Unknown top-level key: {key}", [Detail(key, f"Unknown top-level key: {key}", "UNKNOWN_FIELD")])
+    for key in ("items", plural):
+        value = data.get(key)
+        if isinstance(value, list):
+            return value
+    raise BadRequest(f'Request body must contain either "items" array or "{plural}" array')

@@ -1,0 +1,333 @@
+"""The sync engine: upsert records by (external_source, external_id), skip unchanged ones and
+report every bad record without blocking the good ones. The only write path for ERP data (API
+§4): bulk and single sync, erp-sync, and later CSV import and planning pulls all call it.
+
+It never commits; the caller's unit of work does (a dry run discards it). Per batch:
+
+1. plan (sync.plan): validate, find duplicate keys, resolve references, prefetch the rows by
+   key, run the entity rules, hash and classify, check unique rules — set-based, level by level;
+2. write chunks of planned trees in one savepoint each, with one batched upsert per entity
+   level (db.upsert; the unique key settles races), then the entity's after-write work and the
+   records' events, rendered in one batch; a chunk that fails is redone one record per
+   savepoint, so a database error lands on the record that caused it;
+3. prune (sync.prune): `replace_children` per record inside its unit, `snapshot` after all
+   upserts.
+
+One event per written record, none for skipped, failed or rolled-back ones: a record's events
+are buffered inside its savepoint and dropped with it when it fails (db.uow.Work.savepoint).
+"""
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from functools import cache
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from floorsync.db.integrity import translate_integrity_error
+from floorsync.db.upsert import upsert_by_external_key
+from floorsync.db.uow import Work
+from floorsync.entities.fields import NO_DEFAULT
+from floorsync.entities.render import render_rows
+from floorsync.entities.service import record_event
+from floorsync.entities.spec import EntitySpec, get_spec
+from floorsync.errors import FloorsyncError
+from floorsync.sync.options import SyncOptions
+from floorsync.sync.plan import (
+    Node,
+    SeenKeys,
+    attr_to_column,
+    build_tree,
+    column_attrs,
+    error_from_exception,
+    fail,
+    plan,
+    row_view,
+    wire_changes,
+)
+from floorsync.sync.prune import prune_children, prune_snapshot
+from floorsync.sync.results import RecordError, RecordResult, SyncReport
+
+log = logging.getLogger("floorsync.sync")
+
+CHUNK = 500  # top-level records per savepoint (a failing chunk is redone record by record)
+RACE_RETRIES = 3
+
+
+class RaceLost(Exception):
+    """A concurrent writer took the key between our prefetch and our upsert: plan again."""
+
+
+def sync_sections(work: Work, sections: Sequence[tuple[EntitySpec, Sequence[Any]]], options: SyncOptions, *, labelled: bool = False) -> list[SyncReport]:
+    """Sync several entities in the given (dependency) order in one unit of work: later
+    sections see records written by earlier ones, keys are unique across the request, and
+    `snapshot` prunes after all upserts. With `atomic`, one failure turns every success into
+    `rolled_back`; the caller must then discard the unit of work."""
+    seen = SeenKeys()
+    reports = [
+        sync_records(work, spec, items, options, seen=seen, section=spec.name if labelled else "", prune=False)
+        for spec, items in sections
+    ]
+    for (spec, _items), report in zip(sections, reports, strict=True):
+        if options.prunes(spec.name):
+            started = time.perf_counter()
+            report.pruned = prune_snapshot(work, spec, seen.keys(spec.name))
+            report.duration_ms += _ms_since(started)
+    if options.atomic and any(r.failed for r in reports):
+        for report in reports:
+            report.mark_rolled_back()
+    return reports
+
+
+def sync_records(
+    work: Work,
+    spec: EntitySpec,
+    items: Sequence[Any],
+    options: SyncOptions,
+    *,
+    seen: SeenKeys | None = None,
+    section: str = "",
+    prune: bool = True,
+) -> SyncReport:
+    """Upsert records by (external_source, external_id); skip unchanged ones.
+
+    Returns one RecordResult per item, in input order. Never commits and never raises for a
+    bad record; with `prune` and a snapshot option, prunes the entity after the upserts.
+    """
+    started = time.perf_counter()
+    seen = SeenKeys() if seen is None else seen
+    roots = [build_tree(spec, i, raw) for i, raw in enumerate(items)]
+    plan(work, roots, options, seen, section=section)
+    final = list(roots)
+    ready = [i for i, root in enumerate(roots) if root.error is None]
+    for start in range(0, len(ready), CHUNK):
+        positions = ready[start:start + CHUNK]
+        done = _write_chunk(work, spec, [roots[i] for i in positions], options)
+        for i, node in zip(positions, done, strict=True):
+            final[i] = node
+    report = SyncReport(entity=spec.name, singular=spec.singular, dry_run=options.dry_run, atomic=options.atomic)
+    report.results = [result_of(node, options.dry_run) for node in final]
+    report.nested = any(node.children for node in final)
+    report.written_keys = [
+        node.key[1] for node in final
+        if node.error is None and node.key is not None and node.written is not None and node.action in ("created", "updated")
+    ]
+    if prune and options.prunes(spec.name):
+        report.pruned = prune_snapshot(work, spec, seen.keys(spec.name))
+    report.duration_ms = _ms_since(started)
+    return report
+
+
+def _ms_since(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)
+
+
+# ---------------------------------------------------------------- chunks and the fallback
+
+
+def _write_chunk(work: Work, spec: EntitySpec, roots: list[Node], options: SyncOptions) -> list[Node]:
+    """Write planned trees in one savepoint; if that fails, redo them one per savepoint."""
+    try:
+        with work.savepoint():
+            _write_trees(work, roots, options)
+        return roots
+    except Exception as exc:  # noqa: BLE001 — attributed record by record below
+        if len(roots) > 1:
+            log.info("sync chunk of %d %s failed (%s); retrying record by record", len(roots), spec.name, type(exc).__name__)
+        return [_write_alone(work, spec, root, options) for root in roots]
+
+
+def _write_alone(work: Work, spec: EntitySpec, first: Node, options: SyncOptions) -> Node:
+    """Plan and write one top-level record in its own savepoint; errors stay on the record."""
+    node = first
+    for _attempt in range(RACE_RETRIES):
+        node = build_tree(spec, first.index, first.raw)
+        plan(work, [node], options, SeenKeys())
+        if node.error is not None:
+            return node
+        error: RecordError
+        try:
+            with work.savepoint():
+                _write_trees(work, [node], options)
+            return node
+        except RaceLost:
+            continue
+        except IntegrityError as exc:
+            error = error_from_exception(translate_integrity_error(exc), "")
+        except FloorsyncError as exc:
+            error = error_from_exception(exc, "")
+        except Exception:
+            log.exception("sync of %s item %d failed (request id %s)", spec.name, first.index, work.origin.request_id)
+            error = RecordError("INTERNAL_ERROR", internal_message(work))
+        fail(node, error.code, error.message, error.details)
+        return node
+    fail(node, "CONFLICT", "The record was changed concurrently; retry the request", [])
+    return node
+
+
+def internal_message(work: Work) -> str:
+    return f"An unexpected error occurred. Quote request id {work.origin.request_id} when reporting it."
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _write_trees(work: Work, roots: Sequence[Node], options: SyncOptions) -> None:
+    level: list[Node] = list(roots)
+    while level:
+        by_spec: dict[str, list[Node]] = {}
+        for node in level:
+            by_spec.setdefault(node.spec.name, []).append(node)
+        for name, nodes in by_spec.items():
+            _write_level(work, get_spec(name), [n for n in nodes if n.action in ("created", "updated")], options)
+        level = [kid for node in level for kids in node.children.values() for kid in kids]
+    _emit_events(work, roots)
+    if options.replace_children:
+        prune_children(work, roots)
+
+
+@cache
+def _field_columns(spec_name: str) -> dict[str, str]:
+    """Field name → column key (`metadata` → `metadata`, via the `metadata_` attribute)."""
+    spec = get_spec(spec_name)
+    a2c = attr_to_column(spec.model)
+    return {f.name: a2c[f.attr] for f in spec.fields if f.attr in a2c}
+
+
+@cache
+def _create_defaults(spec_name: str) -> tuple[tuple[str, Callable[[], Any]], ...]:
+    """How to fill every column of a new row that the record does not give."""
+    spec = get_spec(spec_name)
+    table = spec.model.__table__
+    by_attr = {f.attr: f for f in spec.fields}
+    out: list[tuple[str, Callable[[], Any]]] = []
+    for col, attr in column_attrs(spec.model):
+        f = by_attr.get(attr)
+        column_default = table.c[col].default
+        if f is not None and not f.read_only and f.default is not NO_DEFAULT and f.default is not None:
+            out.append((col, f.default_value))
+        elif column_default is not None and getattr(column_default, "is_scalar", False):
+            out.append((col, (lambda v: lambda: v)(column_default.arg)))
+        elif column_default is not None and getattr(column_default, "is_callable", False):
+            out.append((col, (lambda fn: lambda: fn(None))(column_default.arg)))
+        else:
+            out.append((col, lambda: None))
+    return tuple(out)
+
+
+def _write_level(work: Work, spec: EntitySpec, nodes: list[Node], options: SyncOptions) -> None:
+    """One batched upsert per record shape (the set of columns given) for one entity level."""
+    if not nodes:
+        return
+    model = spec.model
+    table = model.__table__
+    creates = [n for n in nodes if n.action == "created"]
+    if creates:
+        if spec.fill_defaults_many is not None:
+            spec.fill_defaults_many(work, [n.rec.values for n in creates])
+        elif spec.fill_defaults is not None:
+            for node in creates:
+                spec.fill_defaults(work, node.rec.values)
+    now = work.clock.now()
+    field_cols = _field_columns(spec.name)
+    attrs = column_attrs(model)
+    defaults = _create_defaults(spec.name)
+    bookkeeping = {"updated_at": now, "synced_at": now}
+    if spec.soft_delete:
+        bookkeeping.update(deleted_at=None, deleted_by=None)
+    groups: dict[frozenset[str], list[tuple[Node, dict[str, Any]]]] = {}
+    for node in nodes:
+        given = {field_cols[k]: v for k, v in node.rec.values.items() if k in field_cols}
+        if node.action == "created":
+            full = {col: make() for col, make in defaults}
+            full.update(id=node.id, tenant_id=work.scope.tenant_id, created_at=now)
+        else:
+            full = {col: getattr(node.row, attr) for col, attr in attrs}
+        full.update(given)
+        full.update(bookkeeping)
+        full["sync_hash"] = node.hash
+        groups.setdefault(frozenset(given), []).append((node, full))
+    fixed = ["updated_at", "synced_at", "sync_hash", *(("deleted_at", "deleted_by") if spec.soft_delete else ())]
+    for shape, members in groups.items():
+        update_columns = [c for c in sorted(shape) if c not in ("id", "tenant_id", "external_id", "external_source")] + fixed
+        returned = upsert_by_external_key(
+            work.session, table, [full for _node, full in members],
+            update_columns=update_columns, only_if_changed=options.skip_unchanged,
+        )
+        by_key = {}
+        for row in returned:
+            view = row_view(model, row)
+            by_key[(view.external_source, view.external_id)] = view
+        for node, _full in members:
+            view = by_key.get(node.key)  # type: ignore[arg-type]
+            if view is None:
+                if node.action == "created":
+                    raise RaceLost
+                # A concurrent sync stored the same hash meanwhile: nothing left to write.
+                node.action, node.revived, node.changes = "skipped", False, {}
+                continue
+            if view.id != node.id:
+                raise RaceLost
+            node.written = view
+    written = [n for n in nodes if n.written is not None]
+    pairs = [(n.rec, n.written) for n in written]
+    if spec.after_write_many is not None:
+        spec.after_write_many(work, pairs)
+    elif spec.after_write is not None:
+        for rec, row in pairs:
+            spec.after_write(work, rec, row)
+
+
+def _emit_events(work: Work, roots: Sequence[Node]) -> None:
+    """`<entity>.created` / `.updated` for every written record, parents before children,
+    rendered in one batch per entity."""
+    order = [n for root in roots for n in root.walk() if n.written is not None and n.action in ("created", "updated")]
+    if not order:
+        return
+    by_spec: dict[str, list[Node]] = {}
+    for node in order:
+        by_spec.setdefault(node.spec.name, []).append(node)
+    rendered: dict[int, dict[str, Any]] = {}
+    for name, nodes in by_spec.items():
+        records = render_rows(work.session, work.scope, get_spec(name), [n.written for n in nodes], "event")
+        for node, record in zip(nodes, records, strict=True):
+            rendered[id(node)] = record
+    for node in order:
+        record_event(
+            work, node.spec, node.written, node.action or "updated",
+            changes=node.changes if node.action == "updated" else None,
+            revived=node.revived, rendered=rendered[id(node)],
+        )
+
+
+# ---------------------------------------------------------------- results
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def result_of(node: Node, dry_run: bool) -> RecordResult:
+    raw = node.raw if isinstance(node.raw, dict) else {}
+    ext = node.key[1] if node.key is not None else _text(raw.get("external_id"))
+    source = node.key[0] if node.key is not None else _text(raw.get("external_source"))
+    if node.error is not None:
+        return RecordResult(node.index, ext, source, None, "error", error=node.error, item=node.raw)
+    action = node.action or "skipped"
+    result = RecordResult(
+        node.index, ext, source,
+        None if dry_run and action == "created" else node.id,
+        action,
+        skipped_reason="unchanged" if action == "skipped" else None,
+        revived=node.revived,
+        changes=wire_changes(node.spec, node) if dry_run and action == "updated" else None,
+        item=node.raw,
+        row=node.written if node.written is not None else node.row,
+    )
+    if node.children:
+        result.children = {
+            key: [result_of(kid, dry_run) for kid in kids] + node.pruned.get(key, [])
+            for key, kids in node.children.items()
+        }
+    return result

@@ -1,0 +1,95 @@
+"""Pruning (API §4.9, §4.10): soft-delete what a complete input no longer contains.
+
+- `snapshot`: live records of each external_source that appears in the request whose key is
+  not in the request (valid or not, top-level or nested), after all upserts.
+- `replace_children`: for each parent that carries a child array, its live children of the
+  parent's source that are not in the array, inside the parent's unit.
+
+Deletes go through entities.service.soft_delete, so they cascade (job → parts → operations)
+and each deleted row gets its `<entity>.deleted` event.
+"""
+
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from floorsync.db.repository import scoped
+from floorsync.db.uow import Work
+from floorsync.entities.service import soft_delete
+from floorsync.entities.spec import EntitySpec, get_spec
+from floorsync.sync.results import RecordResult
+
+Key = tuple[str, str]
+
+
+def prune_snapshot(work: Work, spec: EntitySpec, keys: Iterable[Key]) -> list[RecordResult]:
+    """Soft-delete the live rows of the sources in `keys` whose key is not among them."""
+    if not spec.soft_delete:
+        return []
+    by_source: dict[str, set[str]] = {}
+    for source, ext in keys:
+        by_source.setdefault(source, set()).add(ext)
+    if not by_source:
+        return []  # an entity with no records in the request is never pruned
+    model = spec.model
+    stmt = scoped(model, work.scope, include_deleted=False).with_only_columns(
+        model.id, model.external_source, model.external_id
+    ).where(model.external_source.in_(by_source))
+    doomed = [r.id for r in work.session.execute(stmt) if r.external_id not in by_source[r.external_source]]
+    return soft_delete_rows(work, spec, doomed)
+
+
+def soft_delete_rows(work: Work, spec: EntitySpec, ids: Sequence[uuid.UUID]) -> list[RecordResult]:
+    if not ids:
+        return []
+    model = spec.model
+    stmt = (
+        scoped(model, work.scope, include_deleted=False)
+        .where(model.id.in_(ids))
+        .order_by(model.created_at, model.id)
+        .execution_options(populate_existing=True)
+    )
+    out: list[RecordResult] = []
+    for row in work.session.scalars(stmt).all():
+        if row.deleted_at is not None:
+            continue  # already deleted by the cascade of an earlier prune of this request
+        soft_delete(work, spec, row)
+        out.append(RecordResult(None, row.external_id, row.external_source, row.id, "deleted"))
+    return out
+
+
+def prune_children(work: Work, roots: Sequence[Any]) -> None:
+    """`replace_children`: per parent with a child array, delete its other live children of
+    the parent's source (results land in the parent node's `pruned`)."""
+    level = [r for r in roots if r.error is None]
+    while level:
+        groups: dict[tuple[str, str], list[Any]] = {}
+        for node in level:
+            if node.id is None or node.key is None:
+                continue
+            for key in node.children:
+                groups.setdefault((node.spec.name, key), []).append(node)
+        for (parent_entity, key), parents in groups.items():
+            child = next(c for c in get_spec(parent_entity).children if c.key == key)
+            child_spec = get_spec(child.entity)
+            model = child_spec.model
+            keep = {p.id: {kid.key for kid in p.children[key]} for p in parents}
+            source_of = {p.id: p.key[0] for p in parents}
+            by_parent = {p.id: p for p in parents}
+            stmt = (
+                scoped(model, work.scope, include_deleted=False)
+                .where(getattr(model, child.parent_ref).in_(list(keep)), model.external_source.in_(set(source_of.values())))
+                .order_by(model.created_at, model.id)
+                .execution_options(populate_existing=True)
+            )
+            for row in work.session.scalars(stmt).all():
+                parent_id = getattr(row, child.parent_ref)
+                if row.deleted_at is not None or row.external_source != source_of[parent_id]:
+                    continue
+                if (row.external_source, row.external_id) in keep[parent_id]:
+                    continue
+                soft_delete(work, child_spec, row)
+                by_parent[parent_id].pruned.setdefault(key, []).append(
+                    RecordResult(None, row.external_id, row.external_source, row.id, "deleted")
+                )
+        level = [kid for node in level for kids in node.children.values() for kid in kids]
