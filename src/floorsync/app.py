@@ -13,6 +13,7 @@ from floorsync.db.engine import make_engine, make_sessionmaker
 from floorsync.entities import cells, jobs, materials, operations, parts, resources
 from floorsync.entities.endpoints import crud_router
 from floorsync.events.outbox import Outbox
+from floorsync.http import idempotency
 from floorsync.http.context import Services
 from floorsync.http.errors import register_error_handlers
 from floorsync.http.middleware import FloorsyncMiddleware
@@ -52,6 +53,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
 
 def create_app(settings: Settings, *, clock: Clock | None = None, services: Services | None = None) -> FastAPI:
     services = services or build_services(settings, clock)
+    idempotency.install()  # Idempotency-Key on POST and PUT of every function
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
