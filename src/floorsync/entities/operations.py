@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, or_
+from sqlalchemy import delete, func, insert, or_
 from sqlalchemy.orm import Session
 
 from floorsync.db.repository import TenantScope, scoped, tenant_filter
@@ -21,7 +21,7 @@ from floorsync.models.enums import WorkStatus
 from floorsync.models.master import Cell, Job, Operation, OperationResource, Part, Resource
 from floorsync.shopfloor.operators import changed_operator_uses, use_operators
 
-_QTY = Field("quantity", Kind.number, min_value=0, exclusive_min=True, max_value=Decimal(10) ** 7, exclusive_max=True)
+_QTY = Field("quantity", Kind.number, min_value=0, exclusive_min=True, max_value=Decimal(10) ** 7, exclusive_max=True, scale=3)
 _RES_NOTES = F.long_text("notes")
 _RES_KEYS = {"resource_id", "resource_external_id", "resource_external_source", "resource_name", "quantity", "notes", "name", "type"}
 
@@ -73,31 +73,53 @@ def _raise_uuid() -> uuid.UUID:
     raise ValueError("not a string")
 
 
-def _resolve_resources(work: Work, rec: Record) -> None:
-    items = rec.extras.get("resources")
-    if not items:
-        return
+class _ResourceIndex:
+    """Live resources of the tenant named by a batch of `resources` inputs."""
+
+    def __init__(self, found: Sequence[Any] = ()) -> None:
+        self.by_id: dict[uuid.UUID, Any] = {r.id: r for r in found}
+        self.by_ext: dict[str, list[Any]] = {}
+        self.by_name: dict[str, Any] = {r.name: r for r in found}
+        for r in found:
+            if r.external_id is not None:
+                self.by_ext.setdefault(r.external_id, []).append(r)
+
+
+def _load_resources(work: Work, recs: Sequence[Record]) -> _ResourceIndex:
+    """One query for every resource named by the `resources` lists of a batch of records."""
+    items = [i for rec in recs for i in rec.extras.get("resources") or ()]
     ids = {i["resource_id"] for i in items if "resource_id" in i}
     exts = {i["resource_external_id"] for i in items if "resource_external_id" in i}
     names = {i["resource_name"] for i in items if "resource_name" in i}
-    stmt = scoped(Resource, work.scope, include_deleted=False).where(
-        or_(Resource.id.in_(ids), Resource.external_id.in_(exts), Resource.name.in_(names))
-    )
-    found = list(work.session.scalars(stmt))
+    if not (ids or exts or names):
+        return _ResourceIndex()
+    stmt = scoped(Resource, work.scope, include_deleted=False).with_only_columns(
+        Resource.id, Resource.external_id, Resource.external_source, Resource.name
+    ).where(or_(Resource.id.in_(ids), Resource.external_id.in_(exts), Resource.name.in_(names)))
+    return _ResourceIndex(list(work.session.execute(stmt)))
+
+
+def _resolve_resources(work: Work, rec: Record) -> None:
+    _match_resources(rec, _load_resources(work, [rec]))
+
+
+def _match_resources(rec: Record, index: _ResourceIndex) -> None:
+    items = rec.extras.get("resources")
+    if not items:
+        return
     seen: dict[uuid.UUID, int] = {}
     own_source = rec.values.get("external_source")
     for n, item in enumerate(items):
         matches: set[uuid.UUID] = set()
         path = item["path"]
         if "resource_id" in item:
-            hit = [r.id for r in found if r.id == item["resource_id"]]
-            if not hit:
+            if item["resource_id"] not in index.by_id:
                 rec.errors.append(Detail(f"{path}.resource_id", f'Resource with id "{item["resource_id"]}" not found', "REFERENCE_NOT_FOUND", str(item["resource_id"])))
                 continue
-            matches.update(hit)
+            matches.add(item["resource_id"])
         if "resource_external_id" in item:
             source = item.get("resource_external_source") or own_source
-            hit = [r.id for r in found if r.external_id == item["resource_external_id"] and (source is None or r.external_source == source)]
+            hit = [r.id for r in index.by_ext.get(item["resource_external_id"], []) if source is None or r.external_source == source]
             if not hit:
                 rec.errors.append(Detail(f"{path}.resource_external_id", f'Resource with external_id "{item["resource_external_id"]}" not found', "REFERENCE_NOT_FOUND", item["resource_external_id"]))
                 continue
@@ -106,11 +128,11 @@ def _resolve_resources(work: Work, rec: Record) -> None:
                 continue
             matches.update(hit)
         if "resource_name" in item:
-            hit = [r.id for r in found if r.name == item["resource_name"]]
-            if not hit:
+            named = index.by_name.get(item["resource_name"])
+            if named is None:
                 rec.errors.append(Detail(f"{path}.resource_name", f'Resource with name "{item["resource_name"]}" not found', "REFERENCE_NOT_FOUND", item["resource_name"]))
                 continue
-            matches.update(hit)
+            matches.add(named.id)
         if len(matches) > 1:
             rec.errors.append(Detail(path, "the references of this resource name different resources", "REFERENCE_MISMATCH"))
             continue
@@ -130,52 +152,104 @@ def resolved_resources(rec: Record) -> list[dict[str, Any]] | None:
     return [{"resource_id": str(i["resolved"]), "quantity": str(i["quantity"]), "notes": i["notes"]} for i in items]
 
 
-def _prepare(work: Work, _spec: EntitySpec, rec: Record, row: Any | None) -> None:
-    _resolve_resources(work, rec)
-    start = rec.values.get("planned_start", row.planned_start if row is not None else None)
-    end = rec.values.get("planned_end", row.planned_end if row is not None else None)
-    if start is not None and end is not None and end < start:
-        rec.errors.append(Detail(join(rec.path, "planned_end"), "planned_end must not be before planned_start", "INVALID_VALUE", F.to_wire(Kind.timestamp, end)))
+def _prepare_many(work: Work, _spec: EntitySpec, recs: Sequence[Record], rows: Sequence[Any | None]) -> None:
+    """Resources, the planned range and assigned operators for a batch (one query each)."""
+    index = _load_resources(work, recs)
+    owners: list[tuple[Record, Any]] = []
+    for rec, row in zip(recs, rows, strict=True):
+        _match_resources(rec, index)
+        start = rec.values.get("planned_start", row.planned_start if row is not None else None)
+        end = rec.values.get("planned_end", row.planned_end if row is not None else None)
+        if start is not None and end is not None and end < start:
+            rec.errors.append(Detail(join(rec.path, "planned_end"), "planned_end must not be before planned_start", "INVALID_VALUE", F.to_wire(Kind.timestamp, end)))
+        owners.extend((rec, use) for use in changed_operator_uses(rec, row, ("assigned_operator_id",)))
     # A new assigned operator registers itself in the directory; an inactive one is refused.
-    rec.errors.extend(use_operators(work, changed_operator_uses(rec, row, ("assigned_operator_id",))))
+    # use_operators reports the inactive uses in order: hand each detail back to its record.
+    pending = use_operators(work, [use for _rec, use in owners])
+    position = 0
+    for rec, use in owners:
+        if position < len(pending) and pending[position].field == use.field and pending[position].value == use.identifier:
+            rec.errors.append(pending[position])
+            position += 1
+
+
+def _prepare(work: Work, spec: EntitySpec, rec: Record, row: Any | None) -> None:
+    _prepare_many(work, spec, [rec], [row])
+
+
+def _next_sequences(work: Work, values_list: list[dict[str, Any]]) -> None:
+    """Omitted sequences: the part's highest live sequence + 1, counting the earlier records of
+    the same batch (one query for all parts)."""
+    parts = {values["part_id"] for values in values_list if values.get("sequence") is None}
+    if not parts:
+        return
+    stmt = scoped(Operation, work.scope, include_deleted=False).with_only_columns(
+        Operation.part_id, func.max(Operation.sequence)
+    ).where(Operation.part_id.in_(parts)).group_by(Operation.part_id)
+    highest: dict[Any, int] = {part_id: top or 0 for part_id, top in work.session.execute(stmt)}
+    for values in values_list:
+        part_id = values["part_id"]
+        if values.get("sequence") is None:
+            values["sequence"] = highest.get(part_id, 0) + 1
+        highest[part_id] = max(highest.get(part_id, 0), values["sequence"])
 
 
 def _next_sequence(work: Work, values: dict[str, Any]) -> None:
-    if values.get("sequence") is None:
-        stmt = scoped(Operation, work.scope, include_deleted=False).with_only_columns(func.max(Operation.sequence)).where(Operation.part_id == values["part_id"])
-        values["sequence"] = (work.session.scalar(stmt) or 0) + 1
+    _next_sequences(work, [values])
 
 
-def _current_resources(session: Session, scope: TenantScope, operation_id: uuid.UUID) -> list[dict[str, Any]]:
-    stmt = scoped(OperationResource, scope).where(OperationResource.operation_id == operation_id).order_by(OperationResource.position)
-    return [{"resource_id": str(r.resource_id), "quantity": str(r.quantity), "notes": r.notes} for r in session.scalars(stmt)]
+def _current_resources(session: Session, scope: TenantScope, operation_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    stmt = scoped(OperationResource, scope).where(OperationResource.operation_id.in_(operation_ids)).order_by(
+        OperationResource.operation_id, OperationResource.position
+    )
+    out: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for r in session.scalars(stmt):
+        out.setdefault(r.operation_id, []).append({"resource_id": str(r.resource_id), "quantity": str(r.quantity), "notes": r.notes})
+    return out
+
+
+def _extra_changes_many(session: Session, scope: TenantScope, pairs: Sequence[tuple[Record, Any]]) -> list[dict[str, tuple[Any, Any]]]:
+    out: list[dict[str, tuple[Any, Any]]] = [{} for _ in pairs]
+    wanted = [(i, resolved_resources(rec), row) for i, (rec, row) in enumerate(pairs)]
+    wanted = [w for w in wanted if w[1] is not None]
+    if not wanted:
+        return out
+    current = _current_resources(session, scope, [row.id for _i, _new, row in wanted])
+    for i, new, row in wanted:
+        old = current.get(row.id, [])
+        if old != new:
+            out[i] = {"resources": (_wire_res(old), _wire_res(new or []))}
+    return out
 
 
 def _extra_changes(session: Session, rec: Record, row: Any) -> dict[str, tuple[Any, Any]]:
-    new = resolved_resources(rec)
-    if new is None:
-        return {}
-    old = _current_resources(session, TenantScope(row.tenant_id), row.id)
-    return {} if old == new else {"resources": (_wire_res(old), _wire_res(new))}
+    return _extra_changes_many(session, TenantScope(row.tenant_id), [(rec, row)])[0]
 
 
 def _wire_res(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**i, "quantity": decimal_to_json(Decimal(i["quantity"]))} for i in items]
 
 
-def _after_write(work: Work, rec: Record, row: Any) -> None:
-    """Replace the operation's resource list when the input carried one."""
-    items = rec.extras.get("resources")
-    if items is None:
+def _after_write_many(work: Work, pairs: Sequence[tuple[Record, Any]]) -> None:
+    """Replace the resource lists of the operations whose input carried one (two statements)."""
+    pairs = [(rec, row) for rec, row in pairs if rec.extras.get("resources") is not None]
+    if not pairs:
         return
-    work.session.execute(delete(OperationResource).where(tenant_filter(OperationResource, work.scope), OperationResource.operation_id == row.id))
+    work.session.execute(delete(OperationResource).where(
+        tenant_filter(OperationResource, work.scope), OperationResource.operation_id.in_([row.id for _rec, row in pairs])
+    ))
     now = work.clock.now()
-    for position, item in enumerate(items):
-        work.session.add(OperationResource(
-            id=new_id(), tenant_id=work.scope.tenant_id, operation_id=row.id, resource_id=item["resolved"],
-            position=position, quantity=item["quantity"], notes=item["notes"], created_at=now, updated_at=now,
-        ))
-    work.session.flush()
+    rows = [
+        {"id": new_id(), "tenant_id": work.scope.tenant_id, "operation_id": row.id, "resource_id": item["resolved"],
+         "position": position, "quantity": item["quantity"], "notes": item["notes"], "created_at": now, "updated_at": now}
+        for rec, row in pairs for position, item in enumerate(rec.extras["resources"])
+    ]
+    if rows:
+        work.session.execute(insert(OperationResource), rows)
+
+
+def _after_write(work: Work, rec: Record, row: Any) -> None:
+    _after_write_many(work, [(rec, row)])
 
 
 def _extras(session: Session, scope: TenantScope, rows: Sequence[Any], mode: str) -> dict[Any, dict[str, Any]]:
@@ -254,5 +328,9 @@ OPERATIONS = register(EntitySpec(
     fill_defaults=_next_sequence,
     after_write=_after_write,
     extra_changes=_extra_changes,
+    prepare_many=_prepare_many,
+    fill_defaults_many=_next_sequences,
+    after_write_many=_after_write_many,
+    extra_changes_many=_extra_changes_many,
     custom_filters={"job_id": lambda stmt, value: stmt.where(Operation.part_id.in_(_parts_of_job(value)))},
 ))
