@@ -43,7 +43,7 @@ CELLS = register(EntitySpec(
         F.integer("wip_warning_threshold", min_value=0),
         F.boolean("enforce_wip_limit", False),
         F.boolean("show_capacity_warning", True),
-        F.Field("capacity_hours_per_day", Kind.number, min_value=0, max_value=24, default=8),
+        F.Field("capacity_hours_per_day", Kind.number, min_value=0, max_value=24, default=8, scale=2),
         F.short("icon_name", 100),
         F.short("image_url", 2048),
         F.ident("external_id", 255, output=False),

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
@@ -63,6 +63,7 @@ class Field:
     column: str | None = None  # model attribute when it differs from the wire name
     output: bool = True  # shown in responses
     item_max_len: int | None = None
+    scale: int = 6  # decimal places kept by number fields (the column's scale)
 
     @property
     def attr(self) -> str:
@@ -146,18 +147,28 @@ def _integer(f: Field, value: Any) -> int:
     number = _to_decimal(f, value, "an integer")
     if number != number.to_integral_value():
         raise _type_error(f, "an integer")
-    result = int(number)
-    _check_range(f, result)
-    upper = INT32_MAX if f.max_value is None else None
-    if upper is not None and result > upper:
-        raise FieldError("MAX_VALUE", f"{f.name} must be <= {upper}")
-    if f.min_value is None and result < -INT32_MAX:
+    # Range checks on the Decimal, before int(): "1e999999999" is integral, and converting it
+    # would build a billion-digit int.
+    _check_range(f, number)
+    if f.max_value is None and number > INT32_MAX:
+        raise FieldError("MAX_VALUE", f"{f.name} must be <= {INT32_MAX}")
+    if f.min_value is None and number < -INT32_MAX:
         raise FieldError("MIN_VALUE", f"{f.name} must be >= {-INT32_MAX}")
-    return result
+    return int(number)
+
+
+# Wide enough for any value that passed a column's range check.
+_QUANTIZE_CONTEXT = Context(prec=60)
 
 
 def _number(f: Field, value: Any) -> Decimal:
+    """Range-checked, then rounded (half away from zero) to the column's scale, as PostgreSQL's
+    numeric does, so SQLite stores the same value and "1e-999999" can't become a huge text."""
     number = _to_decimal(f, value, "a number")
+    _check_range(f, number)
+    if f.max_value is None and number.adjusted() > 30:
+        raise FieldError("MAX_VALUE", f"{f.name} is too large")
+    number = number.quantize(Decimal(1).scaleb(-f.scale), rounding=ROUND_HALF_UP, context=_QUANTIZE_CONTEXT)
     _check_range(f, number)
     return normalize_decimal(number)
 
@@ -286,7 +297,7 @@ def integer(name: str, **kw: Any) -> Field:
 
 def number(name: str, precision: int, scale: int, **kw: Any) -> Field:
     kw.setdefault("min_value", 0)
-    return Field(name, Kind.number, max_value=Decimal(10) ** (precision - scale), exclusive_max=True, **kw)
+    return Field(name, Kind.number, max_value=Decimal(10) ** (precision - scale), exclusive_max=True, scale=scale, **kw)
 
 
 def boolean(name: str, default: bool, **kw: Any) -> Field:

@@ -18,7 +18,8 @@ from floorsync.db.repository import TenantScope
 from floorsync.db.uow import Work, unit_of_work
 from floorsync.errors import BadRequest, Detail, PayloadTooLarge
 from floorsync.events.outbox import Origin, Outbox
-from floorsync.http.responses import CompactJSONResponse, success_body
+from floorsync.http.ratelimit import RateLimitState, count_request
+from floorsync.http.responses import RESPONSE_HEADERS, CompactJSONResponse, success_body
 from floorsync.kit.clock import Clock
 
 
@@ -93,19 +94,28 @@ class Ctx:
         return CompactJSONResponse(body, status_code=status_code, headers=self.response_headers or None)
 
 
-def _authenticate(services: Services, authorization: str | None) -> TenantScope:
+def _authenticate(services: Services, authorization: str | None) -> tuple[TenantScope, tuple[RateLimitState, int] | None]:
+    """Authenticate (401s), then count the request against the tenant's rate limit, each in a
+    short transaction of its own."""
     session = services.sessions()
     try:
-        scope = authenticate(session, authorization, services.clock.now())
+        now = services.clock.now()
+        scope = authenticate(session, authorization, now)
         session.commit()
-        return scope
+        return scope, count_request(session, scope.tenant_id, now)
     finally:
         session.close()
 
 
 async def api_context(request: Request) -> AsyncIterator[Ctx]:
     services = services_of(request)
-    scope = await run_in_threadpool(_authenticate, services, request.headers.get("authorization"))
+    scope, limited = await run_in_threadpool(_authenticate, services, request.headers.get("authorization"))
+    if limited is not None:
+        state, window = limited
+        # The middleware adds these to whatever response this request ends with, errors included.
+        request.scope.setdefault("state", {}).setdefault(RESPONSE_HEADERS, {}).update(state.headers())
+        if state.exceeded:
+            raise state.error(window)
     ctx = Ctx(services, scope, request, request.scope.get("state", {}).get("request_id", ""))
     error: BaseException | None = None
     try:

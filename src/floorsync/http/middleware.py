@@ -9,7 +9,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from floorsync.errors import FloorsyncError
-from floorsync.http.responses import dumps
+from floorsync.http.responses import RESPONSE_HEADERS, dumps
 
 log = logging.getLogger("floorsync.http")
 
@@ -53,8 +53,10 @@ class FloorsyncMiddleware:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         incoming = headers.get("x-request-id", "")
         request_id = incoming if REQUEST_ID.fullmatch(incoming) else str(uuid.uuid4())
-        scope.setdefault("state", {})["request_id"] = request_id
-        scope["state"]["original_path"] = scope["path"]
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        late_headers: dict[str, str] = state.setdefault(RESPONSE_HEADERS, {})
+        state["original_path"] = scope["path"]
         path = normalize_path(scope["path"])
         if path != scope["path"]:
             scope = dict(scope, path=path, raw_path=path.encode())
@@ -73,7 +75,8 @@ class FloorsyncMiddleware:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                message = dict(message, headers=[*message.get("headers", []), *extra])
+                late = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in late_headers.items()]
+                message = dict(message, headers=[*message.get("headers", []), *extra, *late])
             await send(message)
 
         try:
@@ -88,7 +91,8 @@ class FloorsyncMiddleware:
                 "statusCode": 500,
             }})
             await send({"type": "http.response.start", "status": 500, "headers": [
-                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra]})
+                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra,
+                *((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in late_headers.items())]})
             await send({"type": "http.response.body", "body": body})
 
 

@@ -7,6 +7,10 @@ from starlette.responses import Response
 
 from floorsync.errors import FloorsyncError
 
+# Key in the ASGI scope's "state": headers that the middleware adds to the response of the
+# request, whatever answers it (a handler, an error handler, a hook). Rate-limit headers.
+RESPONSE_HEADERS = "response_headers"
+
 
 def dumps(value: Any) -> bytes:
     """Compact, raw UTF-8, key order kept: the one JSON writer of every response."""
