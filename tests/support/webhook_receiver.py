@@ -53,6 +53,8 @@ class WebhookReceiver:
     _cond: threading.Condition = field(init=False)
     in_flight: int = 0
     max_in_flight: int = 0
+    in_flight_by_path: dict[str, int] = field(default_factory=dict)
+    max_in_flight_by_path: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._cond = threading.Condition(self._lock)
@@ -72,6 +74,9 @@ class WebhookReceiver:
                     reply = receiver._script.popleft() if receiver._script else receiver.default
                     receiver.in_flight += 1
                     receiver.max_in_flight = max(receiver.max_in_flight, receiver.in_flight)
+                    now_in = receiver.in_flight_by_path.get(self.path, 0) + 1
+                    receiver.in_flight_by_path[self.path] = now_in
+                    receiver.max_in_flight_by_path[self.path] = max(receiver.max_in_flight_by_path.get(self.path, 0), now_in)
                     receiver.requests.append(item)
                     receiver._cond.notify_all()
                 try:
@@ -92,6 +97,7 @@ class WebhookReceiver:
                 finally:
                     with receiver._cond:
                         receiver.in_flight -= 1
+                        receiver.in_flight_by_path[self.path] -= 1
 
         self.server = ThreadingHTTPServer((self.host, 0), Handler)
         self.server.daemon_threads = True
@@ -100,7 +106,10 @@ class WebhookReceiver:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.server.server_address[1]}/hook"
+        return self.url_for("/hook")
+
+    def url_for(self, path: str) -> str:
+        return f"http://{self.host}:{self.server.server_address[1]}{path}"
 
     def script(self, *replies: Reply | int) -> None:
         with self._lock:

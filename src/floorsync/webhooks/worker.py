@@ -50,7 +50,7 @@ from floorsync.webhooks.schedule import (
 from floorsync.webhooks.signing import signature_headers
 
 log = logging.getLogger("floorsync.webhooks.worker")
-LEASE_MARGIN = timedelta(seconds=5)
+LEASE_MARGIN = timedelta(seconds=5)  # a request must be able to finish well inside the lease
 
 
 @dataclass
@@ -152,7 +152,7 @@ def send_batch(deps: DeliveryDeps, claim: Claim) -> list[tuple[ClaimedDelivery, 
     results: list[tuple[ClaimedDelivery, AttemptResult]] = []
     for item in claim.deliveries:
         now = deps.clock.now()
-        if claim.lease_until - now < timedelta(seconds=cfg.timeout_seconds) + LEASE_MARGIN:
+        if claim.lease_until - now < timedelta(seconds=cfg.timeout_seconds) + min(LEASE_MARGIN, cfg.lease / 4):
             break
         headers = signature_headers(claim.secrets, event_id_text(item.event_id), item.event_type, int(now.timestamp()), item.body)
         result = delivery_mod.send(
