@@ -19,8 +19,8 @@ from floorsync.sync.results import SyncReport, bulk_payload
 from floorsync.sync.service import check_limits, record_failure, run_sync
 
 # The entities with /sync and /bulk-sync. Another feature may append to this list before the
-# app is built (the operator directory adds "operators").
-SYNCED_ENTITIES: list[str] = ["jobs", "parts", "operations", "cells", "resources", "materials"]
+# app is built; "operators" is the operator directory (shopfloor/operators.py, API §3.11).
+SYNCED_ENTITIES: list[str] = ["jobs", "parts", "operations", "cells", "resources", "materials", "operators"]
 
 _RECORD_ENTRY = {"type": "object", "properties": {
     "index": {"type": ["integer", "null"]}, "external_id": {"type": ["string", "null"]},
