@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 _MISSING: Any = object()
+# Pass as a Detail's value when no value was supplied: `value` is then left out of the JSON.
+NO_VALUE: Any = _MISSING
 
 
 @dataclass

@@ -3,9 +3,11 @@
 Every parameter is validated; a bad value is a 400 with the parameter as `field`.
 """
 
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Float, Select, cast, func, or_, select
@@ -15,7 +17,7 @@ from floorsync.db.repository import TenantScope, scoped
 from floorsync.db.types import PortableDecimal
 from floorsync.entities.fields import INT32_MAX, Kind
 from floorsync.entities.spec import EntitySpec
-from floorsync.errors import BadRequest, Detail
+from floorsync.errors import NO_VALUE, BadRequest, Detail
 from floorsync.kit.timefmt import parse_ts
 
 
@@ -25,21 +27,33 @@ class Page:
     offset: int
 
 
-def _bad(param: str, message: str, value: Any = None, constraint: str = "INVALID_VALUE") -> BadRequest:
+def _bad(param: str, message: str, value: Any = NO_VALUE, constraint: str = "INVALID_VALUE") -> BadRequest:
     return BadRequest(message, [Detail(param, message, constraint, value)])
+
+
+_INTEGER = re.compile(r"[+-]?[0-9]{1,20}")
+_DATE_ONLY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _int(raw: str) -> int:
+    """A plain decimal integer: not int()'s "1_000", "٣" or 4300-digit strings."""
+    text = raw.strip()
+    if not _INTEGER.fullmatch(text):
+        raise ValueError(raw)
+    return int(text)
 
 
 def parse_page(params: Mapping[str, str], *, default_limit: int = 100, max_limit: int = 1000) -> Page:
     limit, offset = default_limit, 0
     if "limit" in params:
         try:
-            limit = int(params["limit"].strip())
+            limit = _int(params["limit"])
         except ValueError:
             raise _bad("limit", "limit must be an integer", params["limit"], "TYPE_MISMATCH") from None
         limit = min(max(limit, 1), max_limit)
     if "offset" in params:
         try:
-            offset = int(params["offset"].strip())
+            offset = _int(params["offset"])
         except ValueError:
             raise _bad("offset", "offset must be an integer >= 0", params["offset"], "TYPE_MISMATCH") from None
         if offset < 0 or offset > 2**62:
@@ -73,7 +87,7 @@ def coerce_filter(name: str, kind: Kind, raw: str, choices: tuple[str, ...] = ()
             raise _bad(name, f"Invalid {name}: must be a UUID", raw, "UUID_FORMAT") from None
     if kind is Kind.integer:
         try:
-            number = int(value)
+            number = _int(value)
         except ValueError:
             raise _bad(name, f"{name} must be an integer", raw, "TYPE_MISMATCH") from None
         if abs(number) > INT32_MAX:
@@ -119,11 +133,18 @@ def apply_filters(spec: EntitySpec, stmt: Select[Any], params: Mapping[str, str]
         if param in params:
             value = coerce_filter(param, Kind.timestamp, params[param])
             col = getattr(model, column)
-            stmt = stmt.where(col >= value if op == ">=" else col <= value)
+            if op == ">=":
+                stmt = stmt.where(col >= value)
+            elif _DATE_ONLY.fullmatch(params[param].strip()):
+                # An end date includes its whole day (9999-12-31 has no next day: no bound).
+                if value.date() < date.max:
+                    stmt = stmt.where(col < value + timedelta(days=1))
+            else:
+                stmt = stmt.where(col <= value)
     if params.get("search"):
         term = params["search"]
         if len(term) > 200:
-            raise _bad("search", "search must be at most 200 characters", None, "MAX_LENGTH")
+            raise _bad("search", "search must be at most 200 characters", constraint="MAX_LENGTH")
         term = coerce_filter("search", Kind.string, term)
         stmt = stmt.where(or_(*(contains(getattr(model, c), term) for c in opts.search)))
     return stmt
