@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import func
 
-from floorsync.db.repository import TenantRepository
+from floorsync.db.repository import TenantRepository, scoped
 from floorsync.db.uow import Work
 from floorsync.entities.service import record_event
 from floorsync.errors import NotFound, ValidationFailed
@@ -137,8 +137,8 @@ def record_operation_event(
     work: Work, op: Operation, event: str, *, action: str, previous: str, new: str,
     operator_id: str | None, batch_id: uuid.UUID | None = None,
 ) -> None:
-    part = work.session.get(Part, op.part_id)
-    job = work.session.get(Job, part.job_id) if part is not None else None
+    part = work.session.scalars(scoped(Part, work.scope).where(Part.id == op.part_id)).first()
+    job = work.session.scalars(scoped(Job, work.scope).where(Job.id == part.job_id)).first() if part is not None else None
     payload = operation_payload(op, part, job, action=action, previous=previous, new=new, at=work.clock.now(),
                                 operator_id=operator_id, batch_id=batch_id)
     work.record(event, "operation", op.id, payload, external_source=op.external_source)
