@@ -87,8 +87,8 @@ def _check_text(f: Field, value: str) -> str:
     if "\x00" in value:
         raise FieldError("TYPE_MISMATCH", f"{f.name} must not contain NUL characters")
     if f.min_len is not None and len(value) < f.min_len:
-        if not value:
-            raise FieldError("NOT_NULL", f"Missing required string field: {f.name}")
+        if not value:  # blank after trimming counts as missing
+            raise FieldError("NOT_NULL", f"Missing required string field: {f.name}" if f.required else f"{f.name} must not be blank")
         raise FieldError("MIN_LENGTH", f"{f.name} must be at least {f.min_len} characters")
     if f.max_len is not None and len(value) > f.max_len:
         raise FieldError("MAX_LENGTH", f"{f.name} must be at most {f.max_len} characters")
