@@ -174,8 +174,9 @@ def record_batch(deps: DeliveryDeps, claim: Claim, results: list[tuple[ClaimedDe
         session, now = work.session, deps.clock.now()
         hook = session.get(Webhook, claim.webhook_id, with_for_update={"key_share": True})
         still_mine = hook is not None and hook.lease_owner == deps.worker_id
+        rows = {d.id: d for d in session.scalars(select(WebhookDelivery).where(WebhookDelivery.id.in_([i.id for i, _ in results])))}
         for item, result in results:
-            _record_one(deps, session, claim, hook, item, result)
+            _record_one(deps, session, claim, hook, rows.get(item.id), item, result)
         if hook is not None:
             last = results[-1][1] if results else None
             if last is not None and not last.delivered and hook.active:
@@ -186,10 +187,10 @@ def record_batch(deps: DeliveryDeps, claim: Claim, results: list[tuple[ClaimedDe
 
 
 def _record_one(
-    deps: DeliveryDeps, session: Session, claim: Claim, hook: Webhook | None, item: ClaimedDelivery, result: AttemptResult,
+    deps: DeliveryDeps, session: Session, claim: Claim, hook: Webhook | None, row: WebhookDelivery | None,
+    item: ClaimedDelivery, result: AttemptResult,
 ) -> None:
     cfg = deps.kit.config
-    row = session.get(WebhookDelivery, item.id)
     current = row is not None and row.replay_round == item.replay_round and row.status == DeliveryStatus.pending
     attempt = (row.attempts if current and row is not None else item.attempts) + 1
     next_at: datetime | None = None

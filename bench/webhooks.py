@@ -1,0 +1,154 @@
+"""Webhook delivery benchmark: N events committed through the outbox (entity creates, the real
+write path), delivered by an in-process worker (as `floorsync serve` runs it, default settings)
+to a local receiver on 127.0.0.1.
+
+    .venv/bin/python bench/webhooks.py --db sqlite [--json]
+    .venv/bin/python bench/webhooks.py --db postgres [--json]   # FLOORSYNC_BENCH_DATABASE_URL or a
+                                                                 # fresh database on 127.0.0.1:5432
+
+Two phases on one endpoint: throughput (N events queued with no worker running, then drained:
+deliveries per second), and latency (N events committed at a steady --rate while the worker runs:
+receiver arrival minus the envelope's `timestamp`, which is stamped just before COMMIT, p50/p95).
+With --json the last line is {"deliveries_per_s", "latency_p50_ms", "latency_p95_ms", …}.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from floorsync.app import build_services  # noqa: E402
+from floorsync.auth.tenants import create_tenant  # noqa: E402
+from floorsync.config import Settings  # noqa: E402
+from floorsync.db.migrate import upgrade  # noqa: E402
+from floorsync.db.repository import TenantScope  # noqa: E402
+from floorsync.db.uow import unit_of_work  # noqa: E402
+from floorsync.entities import service as entity_service  # noqa: E402
+from floorsync.entities.cells import CELLS  # noqa: E402
+from floorsync.webhooks import service as webhook_service  # noqa: E402
+from floorsync.webhooks.schemas import parse_webhook_body  # noqa: E402
+from floorsync.worker.runner import WorkerRunner  # noqa: E402
+from tests.support.webhook_receiver import Received, WebhookReceiver  # noqa: E402
+
+
+def database(kind: str) -> tuple[str, object]:
+    if kind == "sqlite":
+        tmp = tempfile.TemporaryDirectory()
+        return f"sqlite:///{tmp.name}/bench.db", tmp
+    url = os.environ.get("FLOORSYNC_BENCH_DATABASE_URL")
+    if url:
+        return url, None
+    name = f"floorsync_bench_{os.getpid()}"
+    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f'CREATE DATABASE "{name}"'], check=True)
+
+    class Drop:
+        def cleanup(self) -> None:
+            subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'], check=False)
+
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}", Drop()
+
+
+def produce(services: object, scope: TenantScope, n: int, per_txn: int, rate: float, tag: str) -> float:
+    """Commit n cell creates (per_txn per transaction), paced at `rate` events/s (0: flat out)."""
+    started, i = time.time(), 0
+    while i < n:
+        with unit_of_work(services.sessions, services.outbox, scope) as work:  # type: ignore[attr-defined]
+            for _ in range(min(per_txn, n - i)):
+                entity_service.create(work, CELLS, {"name": f"{tag}{i}"})
+                i += 1
+        if rate > 0:
+            ahead = started + i / rate - time.time()
+            if ahead > 0:
+                time.sleep(ahead)
+    return time.time() - started
+
+
+def first_attempts(reqs: list[Received]) -> tuple[dict[str, float], dict[str, float]]:
+    seen: dict[str, float] = {}
+    stamps: dict[str, float] = {}
+    for r in reqs:
+        if r.webhook_id not in seen:
+            seen[r.webhook_id] = r.at
+            stamps[r.webhook_id] = datetime.fromisoformat(r.json()["timestamp"].replace("Z", "+00:00")).timestamp()
+    return seen, stamps
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    ap.add_argument("--events", type=int, default=5000)
+    ap.add_argument("--per-txn", type=int, default=10, help="events per committed transaction")
+    ap.add_argument("--rate", type=float, default=200.0, help="events per second in the latency phase")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    n = args.events
+
+    url, holder = database(args.db)
+    try:
+        upgrade(url)
+        settings = Settings(database_url=url, environment="test", webhook_allow_private=True, _env_file=None)  # type: ignore[call-arg]
+        services = build_services(settings)
+        with services.sessions.begin() as s:
+            scope = TenantScope(create_tenant(s, f"bench-{uuid.uuid4().hex[:6]}", services.clock.now()).id)
+        with WebhookReceiver() as rx:
+            kit = services.extras["webhooks"]
+            data = parse_webhook_body({"url": rx.url, "events": ["*"]}, kit.resolver, allow_private=True, creating=True)
+            with unit_of_work(services.sessions, services.outbox, scope) as work:
+                webhook_service.create_webhook(work, kit, data)
+
+            # Throughput: n events queued while no worker runs, then drained by one worker.
+            produce(services, scope, n, 50, 0, "burst")
+            runner = WorkerRunner(services)
+            t0 = time.time()
+            runner.start()
+            rx.wait_for(n, timeout=900)
+            drain_s = time.time() - t0
+            runner.stop()
+            burst = rx.requests[:]
+            rx.clear()
+
+            # Latency: n events committed at a steady rate while the worker runs.
+            runner = WorkerRunner(services)
+            runner.start()
+            produce(services, scope, n, args.per_txn, args.rate, "steady")
+            rx.wait_for(n, timeout=900)
+            runner.stop()
+            steady = rx.requests[:]
+        seen, stamps = first_attempts(steady)
+        latencies = sorted((seen[k] - stamps[k]) * 1000 for k in seen)
+        result = {
+            "db": args.db, "events": n,
+            "deliveries_per_s": round(len(first_attempts(burst)[0]) / drain_s, 1),
+            "latency_p50_ms": round(statistics.median(latencies), 1),
+            "latency_p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 1),
+            "latency_max_ms": round(latencies[-1], 1),
+            "latency_rate_events_per_s": args.rate, "per_txn": args.per_txn,
+            "duplicates": len(burst) + len(steady) - len(first_attempts(burst)[0]) - len(seen),
+            "drain_s": round(drain_s, 2),
+        }
+        bind = services.sessions.kw.get("bind")
+        if bind is not None:
+            bind.dispose()
+    finally:
+        if holder is not None:
+            holder.cleanup()  # type: ignore[attr-defined]
+    print(f"{result['db']}: drained {n} queued events at {result['deliveries_per_s']} deliveries/s; "
+          f"{n} events at {args.rate:g}/s: commit-to-first-attempt p50 {result['latency_p50_ms']} ms, "
+          f"p95 {result['latency_p95_ms']} ms (max {result['latency_max_ms']} ms)")
+    if args.json:
+        print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    threading.current_thread().name = "bench"
+    main()
