@@ -27,18 +27,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from floorsync.app import build_services  # noqa: E402
-from floorsync.auth.tenants import create_tenant  # noqa: E402
-from floorsync.config import Settings  # noqa: E402
-from floorsync.db.migrate import upgrade  # noqa: E402
-from floorsync.db.repository import TenantScope  # noqa: E402
-from floorsync.db.uow import unit_of_work  # noqa: E402
-from floorsync.entities import service as entity_service  # noqa: E402
-from floorsync.entities.cells import CELLS  # noqa: E402
-from floorsync.webhooks import service as webhook_service  # noqa: E402
-from floorsync.webhooks.schemas import parse_webhook_body  # noqa: E402
-from floorsync.worker.runner import WorkerRunner  # noqa: E402
-from tests.support.webhook_receiver import Received, WebhookReceiver  # noqa: E402
+from tests.support.webhook_receiver import Received, WebhookReceiver
+
+from floorsync.app import build_services
+from floorsync.auth.tenants import create_tenant
+from floorsync.config import Settings
+from floorsync.db.migrate import upgrade
+from floorsync.db.repository import TenantScope
+from floorsync.db.uow import unit_of_work
+from floorsync.entities import service as entity_service
+from floorsync.entities.cells import CELLS
+from floorsync.webhooks import service as webhook_service
+from floorsync.webhooks.schemas import parse_webhook_body
+from floorsync.worker.runner import WorkerRunner
 
 
 def database(kind: str) -> tuple[str, object]:
