@@ -138,7 +138,8 @@ class TestNestedJobCreate:
         assert raw.startswith(b'{"success":true,"data":{"job":{"id":"')
         assert "J-✗ Größe".encode() in raw
         assert b"\\u" not in raw
-        assert b": " not in raw and b", " not in raw
+        assert b": " not in raw
+        assert b", " not in raw
         assert not raw.endswith(b"\n")
 
     def test_parts_may_be_absent_or_empty(self, tenant: TenantHandle) -> None:
