@@ -250,9 +250,10 @@ def record_delete(work: Work, spec: EntitySpec, row: Any, *, hard: bool, caused_
 # ---------------------------------------------------------------- delete
 
 
-def soft_delete(work: Work, spec: EntitySpec, row: Any, *, caused_by: dict[str, Any] | None = None) -> dict[str, int]:
-    """Soft-delete a row and, for jobs and parts, their live descendants (one event each)."""
-    now = work.clock.now()
+def soft_delete(work: Work, spec: EntitySpec, row: Any, *, caused_by: dict[str, Any] | None = None, now: Any = None) -> dict[str, int]:
+    """Soft-delete a row and, for jobs and parts, their live descendants (one event each); every
+    cascaded row gets the same `deleted_at` and `deleted_by` as the first."""
+    now = now or work.clock.now()
     actor = work.origin.api_key_id
     row.deleted_at, row.deleted_by, row.updated_at = now, actor, now
     work.session.flush()
@@ -267,7 +268,7 @@ def soft_delete(work: Work, spec: EntitySpec, row: Any, *, caused_by: dict[str, 
         ))
         counts[child.key] = counts.get(child.key, 0) + len(kids)
         for kid in kids:
-            sub = soft_delete(work, child_spec, kid, caused_by=caused_by or cause)
+            sub = soft_delete(work, child_spec, kid, caused_by=caused_by or cause, now=now)
             for k, v in sub.items():
                 counts[k] = counts.get(k, 0) + v
     return counts

@@ -54,13 +54,26 @@ def map_aliases(spec: EntitySpec, raw: dict[str, Any], path: str, errors: list[D
         if alias not in raw:
             continue
         value = raw[alias]
-        if canonical in out and out[canonical] != value:
+        if canonical in out and not _same_input(spec, canonical, out[canonical], value):
             other = seen_from.get(canonical, canonical)
             errors.append(Detail(join(path, alias), f"{alias} conflicts with {other}", "ALIAS_CONFLICT", value))
             continue
         out[canonical] = value
         seen_from.setdefault(canonical, alias)
     return out
+
+
+def _same_input(spec: EntitySpec, canonical: str, a: Any, b: Any) -> bool:
+    """Equal as given, or equal once coerced (" Acme " and "Acme", 5 and "5")."""
+    if a == b and type(a) is type(b):
+        return True
+    f = spec.writable.get(canonical)
+    if f is None or a is None or b is None:
+        return False
+    try:
+        return bool(f.coerce(a) == f.coerce(b))
+    except FieldError:
+        return False
 
 
 def validate_record(
