@@ -34,9 +34,24 @@ def register_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def _operational(_request: Request, exc: OperationalError) -> Any:
-        if "locked" in str(exc.orig).lower() or "could not connect" in str(exc.orig).lower() or "connection" in str(exc.orig).lower():
+        if is_transient(exc):
             return error_response(ServiceUnavailable("The database is busy or unreachable; retry shortly", headers={"Retry-After": "2"}))
         raise exc
+
+
+# PostgreSQL SQLSTATEs a retry can cure: serialization failure, deadlock, lock timeout,
+# connection failures, shutting down.
+_TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03", "57P01", "57P02", "57P03", "08000", "08001", "08003", "08006"}
+_TRANSIENT_WORDS = ("database is locked", "could not connect", "connection", "deadlock")
+
+
+def is_transient(exc: OperationalError) -> bool:
+    """A database condition that goes away on retry (→ 503 with Retry-After, never a 500)."""
+    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    if sqlstate in _TRANSIENT_SQLSTATES:
+        return True
+    text = str(exc.orig).lower()
+    return any(word in text for word in _TRANSIENT_WORDS)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, _exc: RequestValidationError) -> Any:
