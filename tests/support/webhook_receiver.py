@@ -80,6 +80,15 @@ class WebhookReceiver:
                     receiver.max_in_flight_by_path[self.path] = max(receiver.max_in_flight_by_path.get(self.path, 0), now_in)
                     receiver.requests.append(item)
                     receiver._cond.notify_all()
+                counted = [True]
+
+                def done() -> None:
+                    with receiver._cond:
+                        if counted[0]:
+                            counted[0] = False
+                            receiver.in_flight -= 1
+                            receiver.in_flight_by_path[self.path] -= 1
+
                 try:
                     if reply.delay:
                         time.sleep(reply.delay)
@@ -92,13 +101,14 @@ class WebhookReceiver:
                     self.send_header("Content-Type", "text/plain")
                     self.send_header("Content-Length", str(len(reply.body)))
                     self.end_headers()
+                    # The request stops counting as in flight before its last bytes go out: the
+                    # sender can't have finished with it (and sent another) before that.
+                    done()
                     self.wfile.write(reply.body)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
                 finally:
-                    with receiver._cond:
-                        receiver.in_flight -= 1
-                        receiver.in_flight_by_path[self.path] -= 1
+                    done()
 
         self.server = ThreadingHTTPServer((self.host, 0), Handler)
         self.server.daemon_threads = True
