@@ -183,6 +183,12 @@ def _next_sequences(work: Work, values_list: list[dict[str, Any]]) -> None:
     parts = {values["part_id"] for values in values_list if values.get("sequence") is None}
     if not parts:
         return
+    # Lock the parts (in id order, so two writers can't deadlock) until commit: a concurrent
+    # create in the same part waits here and then sees this one's operations (PostgreSQL; SQLite
+    # writers are serialised by BEGIN IMMEDIATE already).
+    work.session.execute(
+        scoped(Part, work.scope).with_only_columns(Part.id).where(Part.id.in_(parts)).order_by(Part.id).with_for_update()
+    ).all()
     stmt = scoped(Operation, work.scope, include_deleted=False).with_only_columns(
         Operation.part_id, func.max(Operation.sequence)
     ).where(Operation.part_id.in_(parts)).group_by(Operation.part_id)
