@@ -26,8 +26,8 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from floorsync.db.integrity import translate_integrity_error
-from floorsync.db.upsert import upsert_by_external_key
 from floorsync.db.uow import Work
+from floorsync.db.upsert import upsert_by_external_key
 from floorsync.entities.fields import NO_DEFAULT
 from floorsync.entities.render import render_rows
 from floorsync.entities.service import record_event
@@ -36,6 +36,7 @@ from floorsync.errors import FloorsyncError
 from floorsync.sync.options import SyncOptions
 from floorsync.sync.plan import (
     Node,
+    RowView,
     SeenKeys,
     attr_to_column,
     build_tree,
@@ -43,7 +44,6 @@ from floorsync.sync.plan import (
     error_from_exception,
     fail,
     plan,
-    row_view,
     wire_changes,
 )
 from floorsync.sync.prune import prune_children, prune_snapshot
@@ -132,7 +132,7 @@ def _write_chunk(work: Work, spec: EntitySpec, roots: list[Node], options: SyncO
         with work.savepoint():
             _write_trees(work, roots, options)
         return roots
-    except Exception as exc:  # noqa: BLE001 — attributed record by record below
+    except Exception as exc:
         if len(roots) > 1:
             log.info("sync chunk of %d %s failed (%s); retrying record by record", len(roots), spec.name, type(exc).__name__)
         return [_write_alone(work, spec, root, options) for root in roots]
@@ -141,7 +141,7 @@ def _write_chunk(work: Work, spec: EntitySpec, roots: list[Node], options: SyncO
 def _write_alone(work: Work, spec: EntitySpec, first: Node, options: SyncOptions) -> Node:
     """Plan and write one top-level record in its own savepoint; errors stay on the record."""
     node = first
-    for _attempt in range(RACE_RETRIES):
+    for attempt in range(RACE_RETRIES):
         node = build_tree(spec, first.index, first.raw)
         plan(work, [node], options, SeenKeys())
         if node.error is not None:
@@ -154,6 +154,11 @@ def _write_alone(work: Work, spec: EntitySpec, first: Node, options: SyncOptions
         except RaceLost:
             continue
         except IntegrityError as exc:
+            # Usually a concurrent writer of the same record that committed after our
+            # prefetch (its other unique indexes can answer before the key does): plan again;
+            # a real conflict is then found by the planner or fails again here.
+            if attempt < RACE_RETRIES - 1:
+                continue
             error = error_from_exception(translate_integrity_error(exc), "")
         except FloorsyncError as exc:
             error = error_from_exception(exc, "")
@@ -233,7 +238,7 @@ def _write_level(work: Work, spec: EntitySpec, nodes: list[Node], options: SyncO
     field_cols = _field_columns(spec.name)
     attrs = column_attrs(model)
     defaults = _create_defaults(spec.name)
-    bookkeeping = {"updated_at": now, "synced_at": now}
+    bookkeeping: dict[str, Any] = {"updated_at": now, "synced_at": now}
     if spec.soft_delete:
         bookkeeping.update(deleted_at=None, deleted_by=None)
     groups: dict[frozenset[str], list[tuple[Node, dict[str, Any]]]] = {}
@@ -255,21 +260,20 @@ def _write_level(work: Work, spec: EntitySpec, nodes: list[Node], options: SyncO
             work.session, table, [full for _node, full in members],
             update_columns=update_columns, only_if_changed=options.skip_unchanged,
         )
-        by_key = {}
-        for row in returned:
-            view = row_view(model, row)
-            by_key[(view.external_source, view.external_id)] = view
-        for node, _full in members:
-            view = by_key.get(node.key)  # type: ignore[arg-type]
-            if view is None:
+        ids = {(source, ext): row_id for row_id, source, ext in returned}
+        for node, full in members:
+            row_id = ids.get(node.key) if node.key is not None else None
+            if row_id is None:
                 if node.action == "created":
                     raise RaceLost
                 # A concurrent sync stored the same hash meanwhile: nothing left to write.
                 node.action, node.revived, node.changes = "skipped", False, {}
                 continue
-            if view.id != node.id:
+            if row_id != node.id:
                 raise RaceLost
-            node.written = view
+            # The row is what was just written: the proposed values (the update kept the
+            # columns it did not set, and those came from the prefetched row).
+            node.written = RowView(**{attr: full[col] for col, attr in attrs})
     written = [n for n in nodes if n.written is not None]
     pairs = [(n.rec, n.written) for n in written]
     if spec.after_write_many is not None:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from floorsync.db.repository import TenantScope, scoped
 from floorsync.db.uow import Work
+from floorsync.db.upsert import member_of
 from floorsync.entities.fields import to_wire
 from floorsync.entities.operations import resolved_resources
 from floorsync.entities.references import resolve_references
@@ -269,8 +270,8 @@ def prefetch(session: Session, scope: TenantScope, spec: EntitySpec, keys: Seque
     model = spec.model
     wanted = set(keys)
     stmt = scoped(model, scope).with_only_columns(*model.__table__.c).where(
-        model.external_id.in_({k[1] for k in wanted}),
-        model.external_source.in_({k[0] for k in wanted}),
+        member_of(session, model.external_id, {k[1] for k in wanted}),
+        member_of(session, model.external_source, {k[0] for k in wanted}),
     )
     out: dict[Key, RowView] = {}
     for row in session.execute(stmt):
@@ -384,25 +385,34 @@ def check_unique(session: Session, scope: TenantScope, spec: EntitySpec, nodes: 
         if not candidates:
             continue
         stmt = scoped(model, scope, include_deleted=not rule.live_only).with_only_columns(
-            model.id, *(getattr(model, f) for f in rule.fields)
+            model.id, model.external_source, model.external_id, *(getattr(model, f) for f in rule.fields)
         )
         for i, f in enumerate(rule.fields):
-            stmt = stmt.where(getattr(model, f).in_({c[1][i] for c in candidates}))
-        holders: dict[tuple[Any, ...], uuid.UUID] = {tuple(r[1:]): r[0] for r in session.execute(stmt)}
+            stmt = stmt.where(member_of(session, getattr(model, f), {c[1][i] for c in candidates}))
+        holders: dict[tuple[Any, ...], uuid.UUID] = {}
+        holder_keys: dict[uuid.UUID, Key] = {}
+        for r in session.execute(stmt):
+            holders[tuple(r[3:])] = r[0]
+            holder_keys[r[0]] = (r[1], r[2])
         claimed: dict[tuple[Any, ...], Node] = {}
         released: set[tuple[Any, ...]] = set()
         for node, value, old in candidates:
             if node.failed:
                 continue
             holder = holders.get(value)
+            if holder is not None and holder_keys.get(holder) == node.key:
+                # The same record, created by a concurrent sync after our prefetch: not a
+                # conflict; the upsert meets it on the key and the record is planned again.
+                holder = None
             mine = claimed.get(value)
             if (mine is not None and mine is not node) or (holder is not None and holder != node.id and value not in released):
                 name = rule.fields[-1]
                 shown = value[-1]
                 where = " in this job" if "job_id" in rule.fields and name != "job_id" else ""
                 message = f"{name} '{shown}' already exists{where}"
-                f = spec.by_name.get(name)
-                detail = Detail(join(node.rec.path, name), message, "UNIQUE_CONSTRAINT", to_wire(f.kind, shown) if f else shown)
+                spec_field = spec.by_name.get(name)
+                wire = to_wire(spec_field.kind, shown) if spec_field is not None else shown
+                detail = Detail(join(node.rec.path, name), message, "UNIQUE_CONSTRAINT", wire)
                 fail(node, "CONFLICT", message, [detail])
                 continue
             claimed[value] = node

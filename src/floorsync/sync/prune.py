@@ -46,7 +46,7 @@ def soft_delete_rows(work: Work, spec: EntitySpec, ids: Sequence[uuid.UUID]) -> 
     stmt = (
         scoped(model, work.scope, include_deleted=False)
         .where(model.id.in_(ids))
-        .order_by(model.created_at, model.id)
+        .order_by(model.created_at, model.external_id, model.id)
         .execution_options(populate_existing=True)
     )
     out: list[RecordResult] = []
@@ -79,7 +79,7 @@ def prune_children(work: Work, roots: Sequence[Any]) -> None:
             stmt = (
                 scoped(model, work.scope, include_deleted=False)
                 .where(getattr(model, child.parent_ref).in_(list(keep)), model.external_source.in_(set(source_of.values())))
-                .order_by(model.created_at, model.id)
+                .order_by(model.created_at, model.external_id, model.id)
                 .execution_options(populate_existing=True)
             )
             for row in work.session.scalars(stmt).all():
