@@ -103,8 +103,9 @@ def upsert_by_external_key(
     for start in range(0, len(rows), per_statement):
         page = rows[start:start + per_statement]
         sql = _statement(table, dialect.name, len(page), tuple(update_columns), only_if_changed, quote)
+        # Every processor maps None to None; most columns of a new row are None.
         params = [
-            proc(row[key]) if proc is not None else row[key]
+            value if (value := row[key]) is None or proc is None else proc(value)
             for row in page for key, proc in processors
         ]
         returned = _execute(driver, dialect.name, sql, params)

@@ -33,15 +33,19 @@ def decimal_text(value: Decimal) -> str:
     return "0" if text == "-0" else text
 
 
+_PLAIN = (type(None), bool, int, float, str)
+
+
 def canonical_value(value: Any) -> Any:
     """A stored value → the JSON value that is hashed."""
-    if value is None or isinstance(value, bool | int | float | str):
+    kind = type(value)
+    if kind in _PLAIN:
         return value
-    if isinstance(value, Decimal):
+    if kind is Decimal:
         return decimal_text(value)
-    if isinstance(value, datetime):
+    if kind is datetime:
         return format_ts(value)
-    if isinstance(value, uuid.UUID):
+    if kind is uuid.UUID:
         return str(value)
     if isinstance(value, Enum):
         return canonical_value(value.value)
@@ -49,6 +53,15 @@ def canonical_value(value: Any) -> Any:
         return {str(k): canonical_value(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [canonical_value(v) for v in value]
+    # Subclasses of the plain types (the exact types took the fast paths above).
+    if isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, Decimal):
+        return decimal_text(value)
+    if isinstance(value, datetime):
+        return format_ts(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
     raise TypeError(f"cannot hash a value of type {type(value).__name__}")
 
 
