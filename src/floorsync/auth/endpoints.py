@@ -9,6 +9,7 @@ from floorsync.auth.api_keys import issue_key
 from floorsync.db.repository import TenantRepository, scoped
 from floorsync.entities.fields import Field, FieldError, Kind, to_wire
 from floorsync.entities.listing import coerce_filter, contains, parse_page
+from floorsync.entities.openapi import json_body, query, responses
 from floorsync.errors import BadRequest, Conflict, Detail, Forbidden, NotFound, ValidationFailed
 from floorsync.http.context import ApiCtx, BodyDep, Ctx, required_id
 from floorsync.models.enums import ApiKeyRole
@@ -35,7 +36,37 @@ def _item(row: ApiKey) -> dict[str, Any]:
     }
 
 
-@router.get(PATH, summary="List the tenant's API keys (admin key required)")
+_ITEM = {"type": "object", "properties": {
+    "id": {"type": "string", "format": "uuid"}, "name": {"type": "string"}, "key_prefix": {"type": "string"},
+    "role": {"type": "string", "enum": ["admin", "integration"]}, "active": {"type": "boolean"},
+    "expires_at": {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]},
+    "last_used_at": {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]},
+    "created_at": {"type": "string", "format": "date-time"},
+    "created_by": {"anyOf": [{"type": "string", "format": "uuid"}, {"type": "null"}]},
+    "revoked_at": {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]}}}
+_LIST = {"type": "object", "properties": {"api_keys": {"type": "array", "items": _ITEM}, "pagination": {"type": "object"}}}
+_CREATED = {"type": "object", "properties": {
+    "id": {"type": "string", "format": "uuid"}, "name": {"type": "string"}, "api_key": {"type": "string", "pattern": "^ery_live_[0-9a-f]{32}$"},
+    "key_prefix": {"type": "string"}, "role": {"type": "string", "enum": ["admin", "integration"]},
+    "expires_at": {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]},
+    "created_at": {"type": "string", "format": "date-time"}, "warning": {"type": "string"}}}
+_CREATE_BODY = {"type": "object", "required": ["name"], "additionalProperties": False, "properties": {
+    "name": {"type": "string", "minLength": 1, "maxLength": 200}, "role": {"type": "string", "enum": ["integration", "admin"], "default": "integration"},
+    "expires_at": {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}], "description": "a future timestamp"}}}
+_REVOKED = {"type": "object", "properties": {"message": {"type": "string"}, "id": {"type": "string", "format": "uuid"}}}
+_LIST_PARAMS = query(
+    ("limit", {"type": "integer", "default": 100, "minimum": 1, "maximum": 1000}, "page size (clamped to 1..1000)"),
+    ("offset", {"type": "integer", "default": 0, "minimum": 0}, "records to skip"),
+    ("sort", {"type": "string", "enum": list(_SORTABLE)}, "default created_at"),
+    ("order", {"type": "string", "enum": ["asc", "desc"]}, "default desc"),
+    ("search", {"type": "string", "maxLength": 200}, "substring of the name"),
+    ("active", {"type": "boolean"}, "exact filter"), ("role", {"type": "string", "enum": ["admin", "integration"]}, "exact filter"),
+)
+_ID_PARAM = [{**query(("id", {"type": "string", "format": "uuid"}, "the key's id"))[0], "required": True}]
+
+
+@router.get(PATH, summary="List the tenant's API keys (admin key required)", responses=responses(200, _LIST, 403),
+            openapi_extra={"parameters": _LIST_PARAMS})
 def list_keys(request: Request, ctx: ApiCtx) -> Any:
     _require_admin(ctx)
     params = request.query_params
@@ -62,7 +93,8 @@ def list_keys(request: Request, ctx: ApiCtx) -> Any:
         return ctx.respond({"api_keys": [_item(r) for r in rows], "pagination": {"total": total, "offset": page.offset, "limit": page.limit}})
 
 
-@router.post(PATH, status_code=201, summary="Create an API key; the key is shown only in this response")
+@router.post(PATH, status_code=201, summary="Create an API key; the key is shown only in this response",
+             responses=responses(201, _CREATED, 403, 413, 422), openapi_extra=json_body(_CREATE_BODY))
 def create_key(ctx: ApiCtx, body: BodyDep) -> Any:
     _require_admin(ctx)
     data = body.json_object()
@@ -100,7 +132,7 @@ def create_key(ctx: ApiCtx, body: BodyDep) -> Any:
         }, 201, work)
 
 
-@router.delete(PATH, summary="Revoke an API key")
+@router.delete(PATH, summary="Revoke an API key", responses=responses(200, _REVOKED, 403, 404, 409), openapi_extra={"parameters": _ID_PARAM})
 def revoke_key(request: Request, ctx: ApiCtx) -> Any:
     _require_admin(ctx)
     id_ = required_id(request.query_params)

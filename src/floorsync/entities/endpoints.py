@@ -18,15 +18,23 @@ from floorsync.entities.render import render_one, render_rows
 from floorsync.entities.spec import EntitySpec
 from floorsync.http.context import ApiCtx, BodyDep, optional_id, required_id
 
-_ID_PARAM = query(("id", {"type": "string", "format": "uuid"}, "the record's id"))
+_PAGINATION = {"type": "object", "required": ["total", "offset", "limit"], "properties": {
+    "total": {"type": "integer", "description": "exact count matching the filters"}, "offset": {"type": "integer"},
+    "limit": {"type": "integer", "description": "the effective limit"}}}
+_ID_PARAM = [{**query(("id", {"type": "string", "format": "uuid"}, "the record's id"))[0], "required": True}]
 
 
 def crud_router(spec: EntitySpec, *, extra_list_params: list[dict[str, Any]] | None = None) -> APIRouter:
     router = APIRouter(tags=[spec.name])
     path = f"/api-{spec.name.replace('_', '-')}"
-    one = {"type": "object", "properties": {spec.singular: record_schema(spec)}}
-    many = {"type": "object", "properties": {spec.name: {"type": "array", "items": record_schema(spec)},
-                                              "pagination": {"type": "object"}}}
+    one = {"type": "object", "properties": {spec.singular: record_schema(spec)}, "required": [spec.singular]}
+    many = {"type": "object", "required": [spec.name, "pagination"], "properties": {
+        spec.name: {"type": "array", "items": record_schema(spec)}, "pagination": _PAGINATION}}
+    deleted = {"type": "object", "required": ["message", "id", "mode"], "properties": {
+        "message": {"type": "string", "const": "Deleted successfully"}, "id": {"type": "string", "format": "uuid"},
+        "mode": {"type": "string", "enum": ["soft", "hard"]},
+        **({"cascaded": {"type": "object", "additionalProperties": {"type": "integer"},
+                         "description": "records deleted with it, by kind"}} if spec.children else {})}}
 
     @router.get(path, summary=f"List {spec.name}, or get one with ?id=", responses=responses(200, {"oneOf": [many, one]}, 404),
                 openapi_extra={"parameters": list_parameters(spec) + (extra_list_params or [])})
@@ -44,7 +52,7 @@ def crud_router(spec: EntitySpec, *, extra_list_params: list[dict[str, Any]] | N
                 "pagination": {"total": total, "offset": page.offset, "limit": page.limit},
             })
 
-    @router.post(path, status_code=201, summary=f"Create a {spec.singular}", responses=responses(201, one, 409, 422),
+    @router.post(path, status_code=201, summary=f"Create a {spec.singular}", responses=responses(201, one, 409, 413, 422),
                  openapi_extra=json_body(input_schema(spec)))
     def create(ctx: ApiCtx, body: BodyDep) -> Any:
         data = body.json_object()
@@ -61,12 +69,12 @@ def crud_router(spec: EntitySpec, *, extra_list_params: list[dict[str, Any]] | N
             return ctx.respond({spec.singular: render_one(work.session, ctx.scope, spec, row, "single")}, 200, work)
 
     patch_doc = {"parameters": _ID_PARAM, **json_body({**input_schema(spec), "required": []})}
-    router.patch(path, summary=f"Update a {spec.singular} (merge)", responses=responses(200, one, 404, 409, 422), openapi_extra=patch_doc)(update)
-    router.put(path, summary=f"Update a {spec.singular} (same as PATCH)", responses=responses(200, one, 404, 409, 422), openapi_extra=patch_doc)(update)
+    router.patch(path, summary=f"Update a {spec.singular} (merge)", responses=responses(200, one, 404, 409, 413, 422), openapi_extra=patch_doc)(update)
+    router.put(path, summary=f"Update a {spec.singular} (same as PATCH)", responses=responses(200, one, 404, 409, 413, 422), openapi_extra=patch_doc)(update)
 
     delete_doc = {"parameters": _ID_PARAM + (query(("hard", {"type": "boolean"}, "delete permanently")) if spec.soft_delete else [])}
 
-    @router.delete(path, summary=f"Delete a {spec.singular}", responses=responses(200, {"type": "object"}, 404, 409), openapi_extra=delete_doc)
+    @router.delete(path, summary=f"Delete a {spec.singular}", responses=responses(200, deleted, 404, 409), openapi_extra=delete_doc)
     def remove(request: Request, ctx: ApiCtx) -> Any:
         params = request.query_params
         id_ = required_id(params)

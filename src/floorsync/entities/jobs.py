@@ -9,6 +9,7 @@ from floorsync.db.repository import TenantScope
 from floorsync.entities import fields as F
 from floorsync.entities.embeds import load_children
 from floorsync.entities.fields import Kind
+from floorsync.entities.openapi import obj
 from floorsync.entities.render import render_rows
 from floorsync.entities.spec import (
     ChildSpec,
@@ -83,4 +84,6 @@ JOBS = register(EntitySpec(
         date_ranges={"due_date_from": ("due_date", ">="), "due_date_to": ("due_date", "<=")},
     ),
     render_extras=_extras,
+    embeds={"parts": {"type": "array", "readOnly": True, "items": obj("id", "part_number", "material", "status", "external_id", quantity={"type": "integer"}),
+                      "description": "live parts, oldest first: these summaries on GET; full parts with their operations in the POST response"}},
 ))

@@ -56,18 +56,39 @@ def input_schema(spec: EntitySpec, *, nested: bool = False) -> dict[str, Any]:
     return {"type": "object", "properties": props, "required": required, "additionalProperties": False}
 
 
+_NULLABLE_TEXT = {"anyOf": [{"type": "string"}, {"type": "null"}]}
+_NULLABLE_TS = {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]}
+_TIMESTAMP = {"type": "string", "format": "date-time", "readOnly": True}
+
+
 def record_schema(spec: EntitySpec) -> dict[str, Any]:
-    props: dict[str, Any] = {"id": {"type": "string", "format": "uuid"}}
+    """A record as written (render.base_record): id, the fields, the sync block, the embeds and
+    child arrays of `spec.embeds`, then metadata."""
+    props: dict[str, Any] = {"id": {"type": "string", "format": "uuid", "readOnly": True}}
     for f in spec.wire_fields():
         props[f.name] = field_schema(f)
-    for name in ("external_id", "external_source", "sync_hash"):
-        if spec.synced:
-            props[name] = {"anyOf": [{"type": "string"}, {"type": "null"}]}
-    for name in ("synced_at", "created_at", "updated_at", "deleted_at"):
-        props[name] = {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]}
+    if spec.synced:
+        props["external_id"] = props["external_source"] = _NULLABLE_TEXT
+        props["synced_at"] = {**_NULLABLE_TS, "readOnly": True}
+        props["sync_hash"] = {**_NULLABLE_TEXT, "readOnly": True}
+    props["created_at"] = props["updated_at"] = _TIMESTAMP
+    if spec.soft_delete:
+        props["deleted_at"] = {**_NULLABLE_TS, "readOnly": True}
+        props["deleted_by"] = {"anyOf": [{"type": "string", "format": "uuid"}, {"type": "null"}], "readOnly": True}
+    base = list(props)
+    props.update(spec.embeds)
     if spec.has_metadata:
         props["metadata"] = {"type": "object"}
-    return {"type": "object", "properties": props}
+        base.append("metadata")
+    return {"type": "object", "properties": props, "required": base}
+
+
+def obj(*names: str, nullable: bool = False, **typed: Any) -> dict[str, Any]:
+    """A small object schema for embeds: `names` are strings (ids as uuids), `typed` the rest."""
+    props: dict[str, Any] = {n: {"type": "string", "format": "uuid"} if n == "id" or (n.endswith("_id") and n != "external_id") else _NULLABLE_TEXT for n in names}
+    props.update(typed)
+    schema: dict[str, Any] = {"type": "object", "properties": props, "readOnly": True}
+    return {"anyOf": [schema, {"type": "null"}]} if nullable else schema
 
 
 def envelope(data: dict[str, Any]) -> dict[str, Any]:
@@ -80,10 +101,15 @@ ERROR_SCHEMA = {
         "success": {"type": "boolean", "const": False},
         "error": {
             "type": "object",
+            "required": ["code", "message", "statusCode"],
             "properties": {
                 "code": {"type": "string"}, "message": {"type": "string"}, "statusCode": {"type": "integer"},
-                "details": {"type": "array", "items": {"type": "object", "properties": {
-                    "field": {"type": "string"}, "message": {"type": "string"}, "constraint": {"type": "string"}, "value": {}}}},
+                "details": {"anyOf": [
+                    {"type": "array", "items": {"type": "object", "required": ["field", "message", "constraint"], "properties": {
+                        "field": {"type": "string"}, "message": {"type": "string"}, "constraint": {"type": "string"}, "value": {}}}},
+                    {"type": "object", "description": "RATE_LIMIT_EXCEEDED: {limit, remaining, resetAt, retryAfter}"},
+                ]},
+                "rateLimitInfo": {"type": "object", "description": "RATE_LIMIT_EXCEEDED only: repeats details"},
             },
         },
     },
@@ -92,7 +118,7 @@ ERROR_SCHEMA = {
 
 def responses(ok_status: int, data_schema: dict[str, Any], *errors: int) -> dict[int | str, Any]:
     out: dict[int | str, Any] = {ok_status: {"description": "Success", "content": {"application/json": {"schema": envelope(data_schema)}}}}
-    for status in (400, 401, *errors):
+    for status in (400, 401, *errors, 429):
         out[status] = {"description": "Error", "content": {"application/json": {"schema": ERROR_SCHEMA}}}
     return out
 

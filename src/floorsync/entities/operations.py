@@ -13,6 +13,7 @@ from floorsync.db.uow import Work
 from floorsync.entities import fields as F
 from floorsync.entities.embeds import cell_brief, job_brief, load_by_id, resource_list
 from floorsync.entities.fields import Field, FieldError, Kind, decimal_to_json
+from floorsync.entities.openapi import obj
 from floorsync.entities.spec import EntitySpec, ListOptions, RefSpec, register
 from floorsync.entities.validation import ExtraErrors, Record, join
 from floorsync.errors import Detail
@@ -329,6 +330,9 @@ OPERATIONS = register(EntitySpec(
         secondary_sort="created_at",
     ),
     render_extras=_extras,
+    embeds={"cell": obj("id", "name", "color", nullable=True),
+            "part": obj("id", "part_number", "material", job=obj("id", "job_number", "customer")),
+            "resources": {"type": "array", "readOnly": True, "items": obj("resource_id", "name", "type", "notes", quantity={"type": "number"})}},
     extra_inputs={"resources": _validate_resources},
     prepare=_prepare,
     fill_defaults=_next_sequence,

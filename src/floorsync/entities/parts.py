@@ -11,6 +11,7 @@ from floorsync.db.uow import Work
 from floorsync.entities import fields as F
 from floorsync.entities.embeds import job_brief, load_by_id, load_children
 from floorsync.entities.fields import Kind
+from floorsync.entities.openapi import obj
 from floorsync.entities.render import render_rows
 from floorsync.entities.spec import (
     ChildSpec,
@@ -150,6 +151,9 @@ PARTS = register(EntitySpec(
         default_sort=("created_at", "desc"),
     ),
     render_extras=_extras,
+    embeds={"job": obj("id", "job_number", "customer"),
+            "operations": {"type": "array", "readOnly": True, "items": obj("id", "operation_name", "status", "cell_id", sequence={"type": "integer"}),
+                           "description": "single GET (summaries) and POST (full operations) only: the live operations by sequence"}},
     prepare=_prepare,
     prepare_many=_prepare_many,
 ))

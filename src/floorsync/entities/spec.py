@@ -101,6 +101,9 @@ class EntitySpec:
     fill_defaults_many: Callable[..., None] | None = None
     after_write_many: Callable[..., None] | None = None
     extra_changes_many: Callable[..., list[dict[str, tuple[Any, Any]]]] | None = None
+    # JSON schemas of the keys `render_extras` adds (embeds, child arrays), in wire order, so
+    # that OpenAPI describes the records as they are written.
+    embeds: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.by_name = {f.name: f for f in self.fields}

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import orjson
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -107,7 +108,13 @@ def _authenticate(services: Services, authorization: str | None) -> tuple[Tenant
         session.close()
 
 
-async def api_context(request: Request) -> AsyncIterator[Ctx]:
+# Declared so that OpenAPI documents the Bearer scheme on every route that authenticates; the
+# header itself is checked by `authenticate` (three distinct 401 messages).
+_BEARER = HTTPBearer(auto_error=False, scheme_name="apiKey", bearerFormat="ery_live_<32 hex>",
+                     description="An API key: `Authorization: Bearer ery_live_…`")
+
+
+async def api_context(request: Request, _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)] = None) -> AsyncIterator[Ctx]:
     services = services_of(request)
     scope, limited = await run_in_threadpool(_authenticate, services, request.headers.get("authorization"))
     if limited is not None:

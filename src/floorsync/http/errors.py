@@ -38,6 +38,19 @@ def register_error_handlers(app: FastAPI) -> None:
             return error_response(ServiceUnavailable("The database is busy or unreachable; retry shortly", headers={"Retry-After": "2"}))
         raise exc
 
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, _exc: RequestValidationError) -> Any:
+        return error_response(BadRequest("Invalid request"))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Any:
+        if exc.status_code == 405:
+            allow = (exc.headers or {}).get("Allow", "")
+            return error_response(MethodNotAllowed(request.method, [m.strip() for m in allow.split(",") if m.strip()]))
+        if exc.status_code == 404:
+            return error_response(NotFound("Unknown endpoint"))
+        return error_response(BadRequest(str(exc.detail)))
+
 
 # PostgreSQL SQLSTATEs a retry can cure: serialization failure, deadlock, lock timeout,
 # connection failures, shutting down.
@@ -52,16 +65,3 @@ def is_transient(exc: OperationalError) -> bool:
         return True
     text = str(exc.orig).lower()
     return any(word in text for word in _TRANSIENT_WORDS)
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, _exc: RequestValidationError) -> Any:
-        return error_response(BadRequest("Invalid request"))
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> Any:
-        if exc.status_code == 405:
-            allow = (exc.headers or {}).get("Allow", "")
-            return error_response(MethodNotAllowed(request.method, [m.strip() for m in allow.split(",") if m.strip()]))
-        if exc.status_code == 404:
-            return error_response(NotFound("Unknown endpoint"))
-        return error_response(BadRequest(str(exc.detail)))
