@@ -202,3 +202,11 @@ def test_records_created_in_one_body_list_in_input_order_by_sequence(tenant: Ten
     part = create(tenant.client, "parts", {"job_id": make_job(tenant.client)["id"], "part_number": "P",
                                            "operations": [{"operation_name": n} for n in "abc"]})
     assert [o["operation_name"] for o in listed(tenant, "operations", part_id=part["id"])] == ["a", "b", "c"]
+
+
+def test_records_without_the_sort_value_come_last_in_both_directions(tenant: TenantHandle) -> None:
+    make_job(tenant.client, job_number="none")
+    make_job(tenant.client, job_number="early", due_date="2026-01-01")
+    make_job(tenant.client, job_number="late", due_date="2026-12-01")
+    assert numbers(tenant, sort="due_date", order="asc") == ["early", "late", "none"]
+    assert numbers(tenant, sort="due_date", order="desc") == ["late", "early", "none"]

@@ -165,7 +165,9 @@ def apply_sort(spec: EntitySpec, stmt: Select[Any], params: Mapping[str, str], d
     column = getattr(spec.model, spec.by_name[sort].attr if sort in spec.by_name else sort)
     if dialect == "sqlite" and isinstance(getattr(column, "type", None), PortableDecimal):
         column = cast(column, Float)  # decimals are text on SQLite
-    keys = [column.asc() if order == "asc" else column.desc()]
+    # Records without a value come last in both directions, on every engine (the engines'
+    # defaults differ: PostgreSQL sorts NULL as largest, SQLite as smallest).
+    keys = [(column.asc() if order == "asc" else column.desc()).nulls_last()]
     if opts.secondary_sort:
         keys.append(getattr(spec.model, opts.secondary_sort).asc())
     keys.append(spec.model.id.asc() if order == "asc" else spec.model.id.desc())
