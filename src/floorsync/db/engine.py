@@ -1,5 +1,6 @@
 """Engines and sessionmakers for SQLite (the default) and PostgreSQL."""
 
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +39,33 @@ def _sqlite_engine(url: str) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # Take the write lock up front: two writers that both began deferred would deadlock
-        # when upgrading their read locks.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # when upgrading their read locks. Read-only sessions (read_sessions) begin deferred,
+        # so reads never wait for the write lock (WAL gives them a snapshot).
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
     return engine
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+READ_ONLY = "floorsync_read_only"
+_READ_MAKERS: "weakref.WeakKeyDictionary[sessionmaker[Session], sessionmaker[Session]]" = weakref.WeakKeyDictionary()
+
+
+def read_sessions(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+    """A sessionmaker on the same engine (and pool) for sessions that only read.
+
+    On SQLite their transactions begin deferred instead of taking the write lock; elsewhere
+    they behave like `sessions`. Writing through one is a bug (SQLite may then answer "database
+    is locked" instead of waiting).
+    """
+    maker = _READ_MAKERS.get(sessions)
+    if maker is None:
+        bind = sessions.kw.get("bind")
+        if bind is None:
+            return sessions
+        maker = sessionmaker(bind.execution_options(**{READ_ONLY: True}), expire_on_commit=False, autoflush=False)
+        _READ_MAKERS[sessions] = maker
+    return maker

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from floorsync.auth.api_keys import authenticate
 from floorsync.config import Settings
+from floorsync.db.engine import read_sessions
 from floorsync.db.repository import TenantScope
 from floorsync.db.uow import Work, unit_of_work
 from floorsync.errors import BadRequest, Detail, PayloadTooLarge
@@ -80,7 +81,9 @@ class Ctx:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        session = self.services.sessions()
+        """A session for reading only (rolled back at the end; on SQLite it doesn't take the
+        write lock, so reads don't queue behind writes)."""
+        session = read_sessions(self.services.sessions)()
         try:
             yield session
         finally:
