@@ -121,3 +121,17 @@ class TestHealthAndPrefixes:
     def test_a_job_created_under_one_prefix_is_read_under_the_other(self, tenant: TenantHandle) -> None:
         job = ok(tenant.client.post("/functions/v1/api-jobs/", json={"job_number": f"J-{uuid.uuid4().hex[:6]}"}), 201)["job"]
         assert ok(tenant.client.get("/api-jobs", params={"id": job["id"]}))["job"]["job_number"] == job["job_number"]
+
+
+class TestReadsDoNotWaitForWrites:
+    def test_a_get_answers_while_another_connection_holds_the_write_lock(self, tenant: TenantHandle, sessions, db_kind: str) -> None:
+        from sqlalchemy import text
+
+        if db_kind != "sqlite":
+            pytest.skip("the write lock is SQLite's")
+        ok(tenant.client.get("/api-jobs"))  # last_used_at is fresh: the next request writes nothing
+        with sessions() as blocker:
+            blocker.execute(text("SELECT 1"))  # BEGIN IMMEDIATE: holds the write lock
+            resp = tenant.client.get("/api-jobs", timeout=5)
+            blocker.rollback()
+        assert resp.status_code == 200

@@ -55,7 +55,19 @@ def issue_key(
 
 
 def authenticate(session: Session, authorization: str | None, now: datetime) -> TenantScope:
-    """Resolve an Authorization header to a scope, or raise one of the three 401s."""
+    """Resolve an Authorization header to a scope, or raise one of the three 401s; records
+    `last_used_at` (at most once a minute) in the same session."""
+    scope, due = verify_key(session, authorization, now)
+    if due and scope.api_key_id is not None:
+        touch_last_used(session, scope.api_key_id, now)
+    return scope
+
+
+def verify_key(session: Session, authorization: str | None, now: datetime) -> tuple[TenantScope, bool]:
+    """Resolve an Authorization header to a scope (reads only), or raise one of the three 401s.
+
+    The flag says whether the key's `last_used_at` is due for an update (touch_last_used).
+    """
     match = BEARER.fullmatch(authorization or "")
     if match is None:
         raise Unauthorized("Missing or invalid authorization header")
@@ -71,13 +83,16 @@ def authenticate(session: Session, authorization: str | None, now: datetime) -> 
         or (row.expires_at is not None and row.expires_at <= now)
     ):
         raise Unauthorized("Invalid API key")
-    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
-        # At most one write a minute per key; a conditional UPDATE so concurrent requests
-        # don't queue behind each other for it.
-        session.execute(
-            update(ApiKey)
-            .where(ApiKey.id == row.id)
-            .where((ApiKey.last_used_at.is_(None)) | (ApiKey.last_used_at <= now - LAST_USED_RESOLUTION))
-            .values(last_used_at=now)
-        )
-    return TenantScope(tenant_id=row.tenant_id, api_key_id=row.id, role=row.role)
+    due = row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION
+    return TenantScope(tenant_id=row.tenant_id, api_key_id=row.id, role=row.role), due
+
+
+def touch_last_used(session: Session, api_key_id: uuid.UUID, now: datetime) -> None:
+    """Set `last_used_at`, unless another request did within the last minute (a conditional
+    UPDATE, so concurrent requests don't queue behind each other for it)."""
+    session.execute(
+        update(ApiKey)
+        .where(ApiKey.id == api_key_id)
+        .where((ApiKey.last_used_at.is_(None)) | (ApiKey.last_used_at <= now - LAST_USED_RESOLUTION))
+        .values(last_used_at=now)
+    )

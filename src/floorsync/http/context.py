@@ -13,14 +13,14 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from floorsync.auth.api_keys import authenticate
+from floorsync.auth.api_keys import touch_last_used, verify_key
 from floorsync.config import Settings
 from floorsync.db.engine import read_sessions
 from floorsync.db.repository import TenantScope
 from floorsync.db.uow import Work, unit_of_work
 from floorsync.errors import BadRequest, Detail, PayloadTooLarge
 from floorsync.events.outbox import Origin, Outbox
-from floorsync.http.ratelimit import RateLimitState, count_request
+from floorsync.http.ratelimit import RateLimitState, count_request, tenant_limit
 from floorsync.http.responses import RESPONSE_HEADERS, CompactJSONResponse, success_body
 from floorsync.kit.clock import Clock
 
@@ -99,16 +99,31 @@ class Ctx:
 
 
 def _authenticate(services: Services, authorization: str | None) -> tuple[TenantScope, tuple[RateLimitState, int] | None]:
-    """Authenticate (401s), then count the request against the tenant's rate limit, each in a
-    short transaction of its own."""
-    session = services.sessions()
+    """Authenticate (401s) and count the request against the tenant's rate limit.
+
+    The key and the tenant's limit are read without taking a write lock; only when there is
+    something to write (`last_used_at`, at most once a minute, or the rate-limit counter) does a
+    short write transaction of its own follow.
+    """
+    now = services.clock.now()
+    reader = read_sessions(services.sessions)()
     try:
-        now = services.clock.now()
-        scope = authenticate(session, authorization, now)
-        session.commit()
-        return scope, count_request(session, scope.tenant_id, now)
+        scope, touch = verify_key(reader, authorization, now)
+        limit = tenant_limit(reader, scope.tenant_id)
     finally:
-        session.close()
+        reader.rollback()
+        reader.close()
+    if not touch and limit is None:
+        return scope, None
+    writer = services.sessions()
+    try:
+        if touch and scope.api_key_id is not None:
+            touch_last_used(writer, scope.api_key_id, now)
+        state = count_request(writer, scope.tenant_id, now, *limit) if limit is not None else None
+        writer.commit()
+    finally:
+        writer.close()
+    return scope, (state, limit[1]) if state is not None and limit is not None else None
 
 
 # Declared so that OpenAPI documents the Bearer scheme on every route that authenticates; the

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -68,18 +69,20 @@ def _upsert(session: Session) -> Any:
     raise NotImplementedError(f"no rate-limit counter for the {dialect} dialect")
 
 
-def count_request(session: Session, tenant_id: Any, now: datetime) -> tuple[RateLimitState, int] | None:
-    """Count one request of the tenant; None when the tenant has no limit.
-
-    Returns the state after counting and the window length. Commits its own transaction (the
-    counter must not wait for the request's work), so call it with a fresh session.
-    """
-    tenant = session.get(Tenant, tenant_id)
-    if tenant is None or tenant.rate_limit_requests is None:
-        session.rollback()
+def tenant_limit(session: Session, tenant_id: Any) -> tuple[int, int] | None:
+    """The tenant's (requests, window seconds), or None when it is unlimited (reads only)."""
+    row = session.execute(
+        select(Tenant.rate_limit_requests, Tenant.rate_limit_window_seconds).where(Tenant.id == tenant_id)
+    ).first()
+    if row is None or row.rate_limit_requests is None:
         return None
-    limit = tenant.rate_limit_requests
-    window = tenant.rate_limit_window_seconds if tenant.rate_limit_window_seconds > 0 else DEFAULT_WINDOW_SECONDS
+    window = row.rate_limit_window_seconds if row.rate_limit_window_seconds > 0 else DEFAULT_WINDOW_SECONDS
+    return int(row.rate_limit_requests), int(window)
+
+
+def count_request(session: Session, tenant_id: Any, now: datetime, limit: int, window: int) -> RateLimitState:
+    """Count one request of the tenant in the current window; the caller commits, right away
+    (the counter must not wait for the request's own work)."""
     epoch = int(now.timestamp())
     start = epoch - epoch % window
     reset = start + window
@@ -92,7 +95,6 @@ def count_request(session: Session, tenant_id: Any, now: datetime) -> tuple[Rate
             where=RateLimitCounter.count < limit,
         ).returning(RateLimitCounter.count)
         count = session.execute(stmt).scalar_one_or_none()
-    session.commit()
     if count is None:
-        return RateLimitState(limit, 0, reset, True, now), window
-    return RateLimitState(limit, max(0, limit - count), reset, False, now), window
+        return RateLimitState(limit, 0, reset, True, now)
+    return RateLimitState(limit, max(0, limit - count), reset, False, now)
