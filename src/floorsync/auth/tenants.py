@@ -40,3 +40,11 @@ def find_tenant(session: Session, name_or_id: str) -> Tenant | None:
     if as_id is not None:
         clauses.append(Tenant.id == as_id)
     return session.scalars(select(Tenant).where(or_(*clauses)).order_by(Tenant.created_at)).first()
+
+
+def set_rate_limit(session: Session, tenant: Tenant, requests: int | None, window_seconds: int, now: datetime) -> None:
+    """Limit the tenant to `requests` per window of `window_seconds` (None: unlimited)."""
+    tenant.rate_limit_requests = requests
+    tenant.rate_limit_window_seconds = window_seconds
+    tenant.updated_at = now
+    session.flush()

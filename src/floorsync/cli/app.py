@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from floorsync.auth.api_keys import issue_key
-from floorsync.auth.tenants import create_tenant, find_tenant
+from floorsync.auth.tenants import create_tenant, find_tenant, set_rate_limit
 from floorsync.cli import webhooks as webhooks_cli
 from floorsync.config import Settings, get_settings
 from floorsync.db import migrate
@@ -58,6 +58,28 @@ def tenants_create(name: str) -> None:
         tenant = create_tenant(session, name, SystemClock().now())
         tenant_id = tenant.id
     typer.echo(str(tenant_id))
+
+
+@tenants_app.command("rate-limit")
+def tenants_rate_limit(
+    tenant: Annotated[str, typer.Argument(help="tenant name, slug or id")],
+    requests: Annotated[int | None, typer.Option("--requests", min=1, help="requests allowed per window")] = None,
+    window: Annotated[int, typer.Option("--window", min=1, help="window length in seconds")] = 60,
+    unlimited: Annotated[bool, typer.Option("--unlimited", help="remove the limit")] = False,
+) -> None:
+    """Set a tenant's rate limit (N requests per W-second window), or remove it."""
+    if (requests is None) == (not unlimited):
+        typer.echo("give either --requests N (with an optional --window W) or --unlimited", err=True)
+        raise typer.Exit(2)
+    sessions = _sessions(get_settings())
+    with sessions.begin() as session:
+        found = find_tenant(session, tenant)
+        if found is None:
+            typer.echo(f"no tenant named {tenant!r}", err=True)
+            raise typer.Exit(1)
+        set_rate_limit(session, found, None if unlimited else requests, window, SystemClock().now())
+        slug = found.slug
+    typer.echo(f"tenant {slug}: " + ("unlimited" if unlimited else f"{requests} requests per {window} seconds"))
 
 
 @keys_app.command("create")
