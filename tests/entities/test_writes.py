@@ -199,3 +199,36 @@ class TestPatch:
         data = ok(tenant.client.patch("/api-operations", params={"id": op["id"]}, json={"resources": [{"resource_name": second["name"]}]}))["operation"]
         assert [(r["resource_id"], r["quantity"]) for r in data["resources"]] == [(second["id"], 1)]
         assert ok(tenant.client.patch("/api-operations", params={"id": op["id"]}, json={"resources": []}))["operation"]["resources"] == []
+
+
+class TestAutoFields:
+    def test_a_null_sequence_means_auto_on_create_and_is_refused_on_patch(self, tenant: TenantHandle) -> None:
+        from tests.support.api import invalid
+
+        part = make_part(tenant.client)
+        make_operation(tenant.client, part["id"], sequence=3)
+        op = make_operation(tenant.client, part["id"], sequence=None)
+        assert op["sequence"] == 4
+        invalid(tenant.client.patch("/api-operations", params={"id": op["id"]}, json={"sequence": None}), "sequence", "NOT_NULL")
+        cell = make_cell(tenant.client, sequence=None)
+        invalid(tenant.client.patch("/api-cells", params={"id": cell["id"]}, json={"sequence": None}), "sequence", "NOT_NULL")
+
+
+class TestIntegrityTranslation:
+    def test_a_not_null_violation_is_a_422_not_a_conflict(self) -> None:
+        from sqlalchemy.exc import IntegrityError
+
+        from floorsync.db.integrity import translate_integrity_error
+        from floorsync.errors import ValidationFailed
+
+        class PgNotNull(Exception):
+            sqlstate = "23502"
+
+            class diag:  # the driver's attribute name
+                column_name = "sequence"
+                constraint_name = None
+
+        for orig in (Exception("NOT NULL constraint failed: operations.sequence"), PgNotNull("null value in column")):
+            err = translate_integrity_error(IntegrityError("UPDATE …", {}, orig))
+            assert isinstance(err, ValidationFailed)
+            assert err.details_json() == [{"field": "sequence", "message": "sequence cannot be null", "constraint": "NOT_NULL"}]

@@ -46,7 +46,21 @@ def constraint_name(exc: IntegrityError) -> str:
     return text
 
 
+def _null_column(exc: IntegrityError) -> str | None:
+    """The column of a NOT NULL violation, or None when the error is something else."""
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) == "23502":
+        return str(getattr(getattr(orig, "diag", None), "column_name", None) or "body")
+    text = str(orig)
+    if text.startswith("NOT NULL constraint failed: "):
+        return text.rsplit(".", 1)[-1].strip()
+    return None
+
+
 def translate_integrity_error(exc: IntegrityError) -> FloorsyncError:
+    column = _null_column(exc)
+    if column is not None:  # a value the validation let through as null (a bug, but no 409)
+        return ValidationFailed("record", [Detail(column, f"{column} cannot be null", "NOT_NULL")])
     name = constraint_name(exc)
     for fragment, (field, message) in _UNIQUE.items():
         if fragment in name:

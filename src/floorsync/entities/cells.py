@@ -37,7 +37,7 @@ CELLS = register(EntitySpec(
         F.ident("name", 200, required=True),
         F.long_text("description"),
         F.short("color", 16, trim=True),
-        F.integer("sequence", min_value=0),
+        F.integer("sequence", min_value=0, nullable=False),
         F.boolean("active", True),
         F.integer("wip_limit", min_value=0),
         F.integer("wip_warning_threshold", min_value=0),

@@ -64,6 +64,9 @@ class Field:
     output: bool = True  # shown in responses
     item_max_len: int | None = None
     scale: int = 6  # decimal places kept by number fields (the column's scale)
+    # False for a NOT NULL column without a default (an auto `sequence`): null means "omitted"
+    # on create and sync, and is refused on PATCH.
+    nullable: bool = True
 
     @property
     def attr(self) -> str:

@@ -294,7 +294,7 @@ OPERATIONS = register(EntitySpec(
         F.ref_id("part_id", required=True),
         F.ref_id("cell_id"),
         F.ident("operation_name", 255, required=True),
-        F.integer("sequence", min_value=1),
+        F.integer("sequence", min_value=1, nullable=False),
         F.enum("status", WorkStatus, default="not_started"),
         F.integer("estimated_time", min_value=0, default=0),
         F.number("setup_time", 10, 2, default=Decimal(0)),

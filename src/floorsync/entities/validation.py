@@ -107,7 +107,9 @@ def validate_record(
                     rec.errors.append(_missing(f.name, f.kind.value, where))
                 elif f.default is not None and f.default_value() is not None:
                     rec.values[key] = f.default_value()
-                else:
+                elif not f.nullable and mode == "patch":
+                    rec.errors.append(Detail(where, f"{f.name} cannot be null", "NOT_NULL"))
+                elif f.nullable:
                     rec.values[key] = None
                 continue
             try:
