@@ -1,4 +1,5 @@
-"""Batched upsert by external key: the only dialect-aware statements of the sync engine.
+"""Batched upsert by external key (and plain batched inserts): the only dialect-aware
+statements of the sync engine and the outbox.
 
 `INSERT … VALUES (…), (…) ON CONFLICT (tenant_id, external_source, external_id) WHERE
 external_id IS NOT NULL DO UPDATE SET … WHERE <the stored hash differs, or the row is
@@ -73,6 +74,40 @@ def _processors(table: Table, dialect: Dialect) -> tuple[tuple[str, Callable[[An
     return tuple((c.key, c.type._cached_bind_processor(dialect)) for c in table.c)
 
 
+@lru_cache(maxsize=64)
+def _insert_statement(table: Table, dialect_name: str, columns: tuple[str, ...], rows: int, quote: Callable[[str], str]) -> str:
+    width = len(columns)
+    if dialect_name == "postgresql":
+        groups = ("(" + ",".join(f"${i * width + j + 1}" for j in range(width)) + ")" for i in range(rows))
+    else:
+        one = "(" + ",".join("?" * width) + ")"
+        groups = (one for _ in range(rows))
+    return f"INSERT INTO {quote(table.name)} ({','.join(quote(c) for c in columns)}) VALUES {','.join(groups)}"
+
+
+def insert_rows(session: Session, table: Any, rows: Sequence[Mapping[str, Any]]) -> None:
+    """INSERT many rows (every dict with the same keys) in as few statements as the driver's
+    parameter limit allows; values go through SQLAlchemy's bind processors as in Core."""
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    columns = tuple(rows[0])
+    by_key = dict(_processors(table, dialect))
+    processors = [(key, by_key[key]) for key in columns]
+    per_statement = max(1, _MAX_PARAMS[dialect.name] // len(columns))
+    quote = dialect.identifier_preparer.quote
+    driver = connection.connection.driver_connection
+    for start in range(0, len(rows), per_statement):
+        page = rows[start:start + per_statement]
+        sql = _insert_statement(table, dialect.name, columns, len(page), quote)
+        params = [
+            value if (value := row[key]) is None or proc is None else proc(value)
+            for row in page for key, proc in processors
+        ]
+        _execute(driver, dialect.name, sql, params, fetch=False)
+
+
 def _id_processor(table: Table, dialect: Dialect) -> Callable[[Any], Any] | None:
     return table.c.id.type._cached_result_processor(dialect, None)
 
@@ -113,7 +148,7 @@ def upsert_by_external_key(
     return out
 
 
-def _execute(driver: Any, dialect_name: str, sql: str, params: list[Any]) -> list[Any]:
+def _execute(driver: Any, dialect_name: str, sql: str, params: list[Any], *, fetch: bool = True) -> list[Any]:
     if dialect_name == "postgresql":
         import psycopg
 
@@ -127,7 +162,7 @@ def _execute(driver: Any, dialect_name: str, sql: str, params: list[Any]) -> lis
         errors, integrity = (sqlite3.Error,), sqlite3.IntegrityError
     try:
         cursor.execute(sql, params)
-        return list(cursor.fetchall())
+        return list(cursor.fetchall()) if fetch else []
     except errors as exc:
         if isinstance(exc, integrity):
             raise IntegrityError(sql[:200], None, exc) from exc

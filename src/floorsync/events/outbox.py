@@ -10,9 +10,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from floorsync.db.upsert import insert_rows
 from floorsync.events.registry import unknown_types
 from floorsync.kit.clock import Clock
 from floorsync.kit.ids import new_id
@@ -95,7 +96,7 @@ class Outbox:
             }
             for i, ev in enumerate(events)
         ]
-        session.execute(insert(Event), rows)
+        insert_rows(session, Event.__table__, rows)  # one multi-row statement (db/upsert.py)
         written = [EventRow(r["id"], tenant_id, r["seq"], r["type"]) for r in rows]
         for fanout in self.fanouts:
             fanout(session, tenant_id, written, self.clock)
