@@ -203,6 +203,13 @@ class TestConflicts:
         fails(tenant.client.patch(f"{prefix}/api-cells", params={"id": other["id"]}, json={"external_id": "C-1", "external_source": "SAP"}), 409, "CONFLICT")
         ok(tenant.client.patch(f"{prefix}/api-cells", params={"id": other["id"]}, json={"external_id": "C-1", "external_source": "odoo"}))
 
+    def test_changing_only_the_source_onto_a_taken_key_is_409(self, tenant: TenantHandle, prefix: str) -> None:
+        make_cell(tenant.client, external_id="C-3", external_source="SAP")
+        other = make_cell(tenant.client, external_id="C-3", external_source="odoo")
+        error = fails(tenant.client.patch(f"{prefix}/api-cells", params={"id": other["id"]}, json={"external_id": "C-3", "external_source": "SAP"}),
+                      409, "CONFLICT")
+        assert detail(error, "external_id")["constraint"] == "UNIQUE_CONSTRAINT"
+
     def test_a_soft_deleted_records_external_key_stays_taken(self, tenant: TenantHandle, prefix: str) -> None:
         cell = make_cell(tenant.client, external_id="C-2", external_source="SAP")
         ok(tenant.client.delete(f"{prefix}/api-cells", params={"id": cell["id"]}))

@@ -175,7 +175,7 @@ def apply_changes(work: Work, spec: EntitySpec, row: Any, rec: Record, *, synced
         changes.update(spec.extra_changes(work.session, rec, row))
     if not changes:
         return changes
-    conflicts = unique_conflicts(work.session, work.scope, spec, {k: v for k, v in rec.values.items() if k in changes or k == "external_source"}, row)
+    conflicts = unique_conflicts(work.session, work.scope, spec, {k: v for k, v in rec.values.items() if k in changes or k in ("external_source", "external_id")}, row)
     if conflicts:
         raise Conflict(_conflict_message(conflicts), conflicts)
     for name, (_old, new) in changes.items():
