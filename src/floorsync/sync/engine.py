@@ -51,7 +51,7 @@ from floorsync.sync.results import RecordError, RecordResult, SyncReport
 
 log = logging.getLogger("floorsync.sync")
 
-CHUNK = 500  # top-level records per savepoint (a failing chunk is redone record by record)
+CHUNK = 1000  # top-level records per savepoint (a failing chunk is redone record by record)
 RACE_RETRIES = 3
 
 
@@ -201,24 +201,29 @@ def _field_columns(spec_name: str) -> dict[str, str]:
 
 
 @cache
-def _create_defaults(spec_name: str) -> tuple[tuple[str, Callable[[], Any]], ...]:
-    """How to fill every column of a new row that the record does not give."""
+def _create_defaults(spec_name: str) -> tuple[dict[str, Any], tuple[tuple[str, Callable[[], Any]], ...]]:
+    """How to fill the columns of a new row that the record does not give: a template of
+    constant defaults, and factories for the mutable ones (`{}`, `[]`), called per row."""
     spec = get_spec(spec_name)
     table = spec.model.__table__
     by_attr = {f.attr: f for f in spec.fields}
-    out: list[tuple[str, Callable[[], Any]]] = []
+    constants: dict[str, Any] = {}
+    factories: list[tuple[str, Callable[[], Any]]] = []
     for col, attr in column_attrs(spec.model):
         f = by_attr.get(attr)
         column_default = table.c[col].default
         if f is not None and not f.read_only and f.default is not NO_DEFAULT and f.default is not None:
-            out.append((col, f.default_value))
+            if callable(f.default):
+                factories.append((col, f.default_value))
+            else:
+                constants[col] = f.default
         elif column_default is not None and getattr(column_default, "is_scalar", False):
-            out.append((col, (lambda v: lambda: v)(column_default.arg)))
+            constants[col] = column_default.arg
         elif column_default is not None and getattr(column_default, "is_callable", False):
-            out.append((col, (lambda fn: lambda: fn(None))(column_default.arg)))
+            factories.append((col, (lambda fn: lambda: fn(None))(column_default.arg)))
         else:
-            out.append((col, lambda: None))
-    return tuple(out)
+            constants[col] = None
+    return constants, tuple(factories)
 
 
 def _write_level(work: Work, spec: EntitySpec, nodes: list[Node], options: SyncOptions) -> None:
@@ -237,7 +242,7 @@ def _write_level(work: Work, spec: EntitySpec, nodes: list[Node], options: SyncO
     now = work.clock.now()
     field_cols = _field_columns(spec.name)
     attrs = column_attrs(model)
-    defaults = _create_defaults(spec.name)
+    constants, factories = _create_defaults(spec.name)
     bookkeeping: dict[str, Any] = {"updated_at": now, "synced_at": now}
     if spec.soft_delete:
         bookkeeping.update(deleted_at=None, deleted_by=None)
@@ -245,7 +250,9 @@ def _write_level(work: Work, spec: EntitySpec, nodes: list[Node], options: SyncO
     for node in nodes:
         given = {field_cols[k]: v for k, v in node.rec.values.items() if k in field_cols}
         if node.action == "created":
-            full = {col: make() for col, make in defaults}
+            full = dict(constants)
+            for col, make in factories:
+                full[col] = make()
             full.update(id=node.id, tenant_id=work.scope.tenant_id, created_at=now)
         else:
             full = {col: getattr(node.row, attr) for col, attr in attrs}
