@@ -61,14 +61,16 @@ class TestTheIdParameter:
     @pytest.mark.parametrize("entity", ENTITIES)
     def test_a_write_without_id_is_400(self, tenant: TenantHandle, prefix: str, method: str, entity: str) -> None:
         kw = {"json": {}} if method != "DELETE" else {}
-        fails(tenant.client.request(method, f"{prefix}/api-{entity}", **kw), 400, "BAD_REQUEST", MISSING_ID)
+        error = fails(tenant.client.request(method, f"{prefix}/api-{entity}", **kw), 400, "BAD_REQUEST", MISSING_ID)
+        assert error["details"] == [{"field": "id", "message": MISSING_ID, "constraint": "NOT_NULL"}]
         fails(tenant.client.request(method, f"{prefix}/api-{entity}?id=", **kw), 400, "BAD_REQUEST", MISSING_ID)
 
     @pytest.mark.parametrize("method", ["GET", "PATCH", "PUT", "DELETE"])
     @pytest.mark.parametrize("bad", ["xyz", "123", "0190f3a2-7c1e-7b6a-9d2e", "0190f3a2-7c1e-7b6a-9d2e-5f4c3b2a1d00-00", "'; drop table jobs;--", "%00"])
     def test_a_malformed_uuid_is_400(self, tenant: TenantHandle, prefix: str, method: str, bad: str) -> None:
         kw = {"json": {"customer": "x"}} if method in ("PATCH", "PUT") else {}
-        fails(tenant.client.request(method, f"{prefix}/api-jobs", params={"id": bad}, **kw), 400, "BAD_REQUEST", BAD_ID)
+        error = fails(tenant.client.request(method, f"{prefix}/api-jobs", params={"id": bad}, **kw), 400, "BAD_REQUEST", BAD_ID)
+        assert error["details"] == [{"field": "id", "message": "id must be a UUID", "constraint": "UUID_FORMAT", "value": bad}]
 
     def test_an_upper_case_uuid_is_accepted_and_answered_in_lower_case(self, tenant: TenantHandle, prefix: str) -> None:
         job = make_job(tenant.client)

@@ -213,8 +213,6 @@ def parse_uuid(value: str, name: str = "id") -> uuid.UUID:
     try:
         return uuid.UUID(value.strip())
     except ValueError:
-        if name == "id":
-            raise BadRequest("Invalid id: must be a UUID") from None
         raise BadRequest(f"Invalid {name}: must be a UUID", [Detail(name, f"{name} must be a UUID", "UUID_FORMAT", value)]) from None
 
 
@@ -228,5 +226,5 @@ def optional_id(params: Any) -> uuid.UUID | None:
 def required_id(params: Any, message: str = "ID parameter is required (?id=<uuid>)") -> uuid.UUID:
     raw = params.get("id")
     if raw is None or raw == "":
-        raise BadRequest(message)
+        raise BadRequest(message, [Detail("id", message, "NOT_NULL")])
     return parse_uuid(raw)
