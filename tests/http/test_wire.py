@@ -135,3 +135,49 @@ class TestReadsDoNotWaitForWrites:
             resp = tenant.client.get("/api-jobs", timeout=5)
             blocker.rollback()
         assert resp.status_code == 200
+
+
+class TestRequestIdInLogs:
+    def test_log_lines_written_while_handling_a_request_carry_its_id(self) -> None:
+        import logging
+
+        from starlette.concurrency import run_in_threadpool
+
+        from floorsync.http.logs import RequestIdFilter
+
+        records: list[logging.LogRecord] = []
+
+        class Collect(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                records.append(record)
+
+        handler = Collect()
+        handler.addFilter(RequestIdFilter())
+        logger = logging.getLogger("floorsync.test.request_id")
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+        async def app(scope, receive, send):  # logs from the thread pool, like a sync handler
+            await run_in_threadpool(logger.info, "working")
+            await send({"type": "http.response.start", "status": 204, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+
+        async def call() -> None:
+            transport = httpx.ASGITransport(app=FloorsyncMiddleware(app, cors_origins=[]))
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                await client.get("/api-jobs", headers={"x-request-id": "req-42"})
+
+        try:
+            asyncio.run(call())
+            logger.info("outside")
+        finally:
+            logger.removeHandler(handler)
+        assert [(r.getMessage(), r.request_id) for r in records] == [("working", "req-42"), ("outside", "-")]
+
+    def test_the_serve_logging_configuration_formats_the_request_id(self) -> None:
+        from floorsync.http.logs import log_config
+
+        config = log_config("info")
+        assert "%(request_id)s" in config["formatters"]["floorsync"]["format"]
+        assert config["loggers"]["floorsync"] == {"handlers": ["floorsync"], "level": "INFO", "propagate": False}
+        assert config["handlers"]["floorsync"]["filters"] == ["request_id"]

@@ -135,8 +135,11 @@ def serve(
     from floorsync import serving
 
     serving.RUN_WORKER = not no_worker
+    from floorsync.http.logs import log_config
+
+    level = get_settings().log_level
     uvicorn.run("floorsync.serving:app_factory", factory=True, host=host, port=port, workers=workers,
-                log_level=get_settings().log_level, access_log=False)
+                log_level=level, log_config=log_config(level), access_log=False)
 
 
 def main() -> None:

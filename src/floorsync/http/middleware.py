@@ -9,6 +9,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from floorsync.errors import FloorsyncError
+from floorsync.http.logs import REQUEST_ID as CURRENT_REQUEST_ID
 from floorsync.http.responses import RESPONSE_HEADERS, dumps
 
 log = logging.getLogger("floorsync.http")
@@ -79,6 +80,7 @@ class FloorsyncMiddleware:
                 message = dict(message, headers=[*message.get("headers", []), *extra, *late])
             await send(message)
 
+        token = CURRENT_REQUEST_ID.set(request_id)  # every log line of the request carries it
         try:
             await self.app(scope, receive, send_with_headers)
         except Exception:
@@ -94,6 +96,8 @@ class FloorsyncMiddleware:
                 (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra,
                 *((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in late_headers.items())]})
             await send({"type": "http.response.body", "body": body})
+        finally:
+            CURRENT_REQUEST_ID.reset(token)
 
 
 def error_status(exc: Any) -> int:
