@@ -14,9 +14,9 @@ from floorsync.http.context import ApiCtx, BodyDep
 from floorsync.models.enums import SyncTrigger
 from floorsync.sync import erp
 from floorsync.sync.engine import sync_sections
+from floorsync.sync.http import check_limits, record_failure, run_sync
 from floorsync.sync.options import parse_options
 from floorsync.sync.results import SyncReport, bulk_payload
-from floorsync.sync.service import check_limits, record_failure, run_sync
 
 # The entities with /sync and /bulk-sync. Another feature may append to this list before the
 # app is built; "operators" is the operator directory (shopfloor/operators.py, API §3.11).

@@ -12,10 +12,10 @@ from floorsync.entities.spec import EntitySpec, get_spec
 from floorsync.errors import BadRequest, Detail
 from floorsync.http.context import ApiCtx, BodyDep
 from floorsync.models.enums import SyncTrigger
+from floorsync.sync.http import check_limits, run_sync
 from floorsync.sync.options import SyncOptions, parse_options
 from floorsync.sync.results import RecordResult, SyncReport
 from floorsync.sync.runs import history
-from floorsync.sync.service import check_limits, run_sync
 
 # Processing order: later sections may reference records of earlier ones.
 SECTIONS: tuple[str, ...] = ("cells", "resources", "materials", "jobs", "parts", "operations")
@@ -144,7 +144,7 @@ def router() -> APIRouter:
 
     @r.get("/api-erp-sync/status", summary="Sync history", responses=responses(200, {"type": "object"}),
            openapi_extra={"parameters": query(
-               ("entity_type", {"type": "string", "enum": list(SECTIONS) + ["operators"]}, "filter by entity"),
+               ("entity_type", {"type": "string", "enum": [*list(SECTIONS), "operators"]}, "filter by entity"),
                ("source", {"type": "string"}, "filter by the records' external_source"),
                ("trigger", {"type": "string", "enum": [t.value for t in SyncTrigger]}, "filter by trigger"),
                ("status", {"type": "string", "enum": ["running", "completed", "partial", "failed"]}, "filter by status"),

@@ -2,7 +2,7 @@
 a body `options` object (the body wins). Unknown or malformed options are 400 BAD_REQUEST."""
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from floorsync.errors import BadRequest, Detail
@@ -40,11 +40,6 @@ class SyncOptions:
         if isinstance(self.snapshot, tuple):
             out["snapshot"] = list(self.snapshot)
         return out
-
-
-@dataclass
-class _Raw:
-    values: dict[str, Any] = field(default_factory=dict)
 
 
 def _bad(name: str, message: str, value: Any = None) -> BadRequest:

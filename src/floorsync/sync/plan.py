@@ -28,6 +28,7 @@ from floorsync.entities.spec import EntitySpec, get_spec
 from floorsync.entities.validation import Record, join, validate_record
 from floorsync.errors import Conflict, Detail, FloorsyncError, ValidationFailed
 from floorsync.kit.ids import new_id
+from floorsync.kit.timefmt import format_ts
 from floorsync.sync.hashing import sync_hash
 from floorsync.sync.options import SyncOptions
 from floorsync.sync.results import RecordError
@@ -344,7 +345,7 @@ def wire_changes(spec: EntitySpec, node: Node) -> list[dict[str, Any]]:
         f = spec.by_name.get(name)
         out.append({"field": name, "old": _wire(f, old), "new": _wire(f, new)})
     if node.revived and node.row is not None:
-        out.append({"field": "deleted_at", "old": _wire_ts(node.row.deleted_at), "new": None})
+        out.append({"field": "deleted_at", "old": format_ts(node.row.deleted_at), "new": None})
     return out
 
 
@@ -356,10 +357,6 @@ def _wire(f: Any, value: Any) -> Any:
     return value
 
 
-def _wire_ts(value: Any) -> Any:
-    from floorsync.kit.timefmt import format_ts
-
-    return format_ts(value)
 
 
 # ---------------------------------------------------------------- unique rules

@@ -134,8 +134,10 @@ class SyncReport:
         for r in self.results:
             if r.action != "error":
                 walk(r)
-        return {key: {a: c[a] for a in ("created", "updated", "skipped", "failed", "deleted")} | {"failed": c["error"]}
-                for key, c in counts.items()}
+        return {
+            key: {"created": c["created"], "updated": c["updated"], "skipped": c["skipped"], "failed": c["error"], "deleted": c["deleted"]}
+            for key, c in counts.items()
+        }
 
     def mark_rolled_back(self) -> None:
         """An atomic run failed: nothing was committed, so the successes become rolled_back."""

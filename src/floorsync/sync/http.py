@@ -1,5 +1,6 @@
-"""What every sync entrypoint shares: request limits, the run of a unit of work (dry run,
-atomic roll-back, history) and the mapping of a single record's failure to an API error."""
+"""What the sync HTTP entrypoints (per-entity sync and api-erp-sync) share: request limits,
+dry runs, atomic roll-back and history around one unit of work, and the mapping of a single
+record's failure to an API error."""
 
 import gc
 import threading
