@@ -15,13 +15,57 @@ from floorsync.entities.openapi import (
     responses,
 )
 from floorsync.entities.render import render_one, render_rows
-from floorsync.entities.spec import EntitySpec
+from floorsync.entities.spec import EntitySpec, get_spec
 from floorsync.http.context import ApiCtx, BodyDep, optional_id, required_id
 
 _PAGINATION = {"type": "object", "required": ["total", "offset", "limit"], "properties": {
     "total": {"type": "integer", "description": "exact count matching the filters"}, "offset": {"type": "integer"},
     "limit": {"type": "integer", "description": "the effective limit"}}}
 _ID_PARAM = [{**query(("id", {"type": "string", "format": "uuid"}, "the record's id"))[0], "required": True}]
+
+
+_UPDATE_DOC = (
+    "Merges the fields present into the record `?id=`: a field sent as `null` is cleared (422 for a required one), "
+    "read-only fields and embedded objects are ignored, unknown fields are 422 `UNKNOWN_FIELD`. Validated like a create. "
+    "A request that changes nothing writes nothing and emits no event; a change clears `sync_hash`."
+)
+
+
+def _list_doc(spec: EntitySpec) -> str:
+    opts = spec.listing
+    parts = [
+        f"Without `?id=`: a page of the tenant's {spec.name} (`limit` 1–1000, default 100; `offset`), "
+        f"sorted by `{opts.default_sort[0]}` {opts.default_sort[1]} unless `sort`/`order` say otherwise; "
+        f"`search` matches {', '.join(f'`{c}`' for c in opts.search)} (case-insensitive substring, at most 200 characters)."
+    ]
+    if opts.exact:
+        parts.append(f"Exact filters: {', '.join(f'`{n}`' for n in opts.exact)}.")
+    if opts.fuzzy:
+        parts.append(f"Substring filters: {', '.join(f'`{n}`' for n in opts.fuzzy)}.")
+    if opts.date_ranges:
+        parts.append(f"Inclusive date range: {', '.join(f'`{n}`' for n in opts.date_ranges)}.")
+    parts.append(f"With `?id=`: that one {spec.singular} (list parameters are ignored); 404 when it is missing, deleted or another tenant's.")
+    if spec.soft_delete:
+        parts.append("`include_deleted=true` also returns soft-deleted records, in lists and by id.")
+    return " ".join(parts)
+
+
+def _create_doc(spec: EntitySpec) -> str:
+    doc = f"Validates the {spec.singular}, resolves its references inside the tenant and writes it with its event in one transaction."
+    for child in spec.children:
+        doc += f" Nested `{child.key}[]` are created in the same transaction (all or nothing); errors name paths such as `{child.key}[0].…`."
+    return doc
+
+
+def _delete_doc(spec: EntitySpec) -> str:
+    if not spec.soft_delete:
+        return f"Deletes the {spec.singular} permanently."
+    doc = f"Soft-deletes the {spec.singular} (`deleted_at`, `deleted_by`)"
+    if spec.children:
+        below = [get_spec(c.entity) for c in spec.children]
+        below += [get_spec(g.entity) for b in below for g in b.children]
+        doc += " and, with the same stamp, its live " + ", ".join(b.name for b in below) + ", each with its own event"
+    return doc + ". `hard=true` deletes permanently (also a soft-deleted record); refused with 409 `REFERENCES_EXIST` while recorded work references it."
 
 
 def crud_router(spec: EntitySpec, *, extra_list_params: list[dict[str, Any]] | None = None) -> APIRouter:
@@ -36,7 +80,7 @@ def crud_router(spec: EntitySpec, *, extra_list_params: list[dict[str, Any]] | N
         **({"cascaded": {"type": "object", "additionalProperties": {"type": "integer"},
                          "description": "records deleted with it, by kind"}} if spec.children else {})}}
 
-    @router.get(path, summary=f"List {spec.name}, or get one with ?id=", responses=responses(200, {"oneOf": [many, one]}, 404),
+    @router.get(path, summary=f"List {spec.name}, or get one with ?id=", description=_list_doc(spec), responses=responses(200, {"oneOf": [many, one]}, 404),
                 openapi_extra={"parameters": list_parameters(spec) + (extra_list_params or [])})
     def list_or_get(request: Request, ctx: ApiCtx) -> Any:
         params = request.query_params
@@ -52,7 +96,7 @@ def crud_router(spec: EntitySpec, *, extra_list_params: list[dict[str, Any]] | N
                 "pagination": {"total": total, "offset": page.offset, "limit": page.limit},
             })
 
-    @router.post(path, status_code=201, summary=f"Create a {spec.singular}", responses=responses(201, one, 409, 413, 422),
+    @router.post(path, status_code=201, summary=f"Create a {spec.singular}", description=_create_doc(spec), responses=responses(201, one, 409, 413, 422),
                  openapi_extra=json_body(input_schema(spec)))
     def create(ctx: ApiCtx, body: BodyDep) -> Any:
         data = body.json_object()
@@ -69,12 +113,12 @@ def crud_router(spec: EntitySpec, *, extra_list_params: list[dict[str, Any]] | N
             return ctx.respond({spec.singular: render_one(work.session, ctx.scope, spec, row, "single")}, 200, work)
 
     patch_doc = {"parameters": _ID_PARAM, **json_body({**input_schema(spec), "required": []})}
-    router.patch(path, summary=f"Update a {spec.singular} (merge)", responses=responses(200, one, 404, 409, 413, 422), openapi_extra=patch_doc)(update)
-    router.put(path, summary=f"Update a {spec.singular} (same as PATCH)", responses=responses(200, one, 404, 409, 413, 422), openapi_extra=patch_doc)(update)
+    router.patch(path, summary=f"Update a {spec.singular} (merge)", description=_UPDATE_DOC, responses=responses(200, one, 404, 409, 413, 422), openapi_extra=patch_doc)(update)
+    router.put(path, summary=f"Update a {spec.singular} (same as PATCH)", description=_UPDATE_DOC, responses=responses(200, one, 404, 409, 413, 422), openapi_extra=patch_doc)(update)
 
     delete_doc = {"parameters": _ID_PARAM + (query(("hard", {"type": "boolean"}, "delete permanently")) if spec.soft_delete else [])}
 
-    @router.delete(path, summary=f"Delete a {spec.singular}", responses=responses(200, deleted, 404, 409), openapi_extra=delete_doc)
+    @router.delete(path, summary=f"Delete a {spec.singular}", description=_delete_doc(spec), responses=responses(200, deleted, 404, 409), openapi_extra=delete_doc)
     def remove(request: Request, ctx: ApiCtx) -> Any:
         params = request.query_params
         id_ = required_id(params)
