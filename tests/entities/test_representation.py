@@ -177,6 +177,11 @@ class TestNestedJobCreate:
         assert {(d["field"], d["constraint"]) for d in error["details"]} == {
             ("parts[0].job_id", "UNKNOWN_FIELD"), ("parts[0].operations[0].part_external_id", "UNKNOWN_FIELD")}
 
+    def test_a_nested_part_can_not_have_a_parent_outside_the_new_job(self, tenant: TenantHandle) -> None:
+        elsewhere = make_part(tenant.client)
+        body = {"job_number": "J-parent", "parts": [{"part_number": "P", "parent_part_id": elsewhere["id"]}]}
+        invalid(tenant.client.post("/api-jobs", json=body), "parts[0].parent_part_id", "REFERENCE_MISMATCH")
+
     def test_nested_records_inherit_the_jobs_external_source(self, tenant: TenantHandle) -> None:
         body = {"job_number": "J-src", "external_id": "SO-1", "external_source": "SAP",
                 "parts": [{"part_number": "P", "external_id": "SO-1/10", "operations": [{"operation_name": "a", "external_id": "SO-1/10/1"}]}]}

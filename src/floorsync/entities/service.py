@@ -93,9 +93,21 @@ def create(work: Work, spec: EntitySpec, body: Any) -> Any:
     """Validate and insert one record with its nested children (all or nothing)."""
     rec = validate_record(spec, body, "create")
     raise_if_invalid(spec, [rec])
+    plan_ids(spec, rec)
     resolve_tree(work, spec, [rec])
     raise_if_invalid(spec, [rec])
     return insert_tree(work, spec, rec)
+
+
+def plan_ids(spec: EntitySpec, rec: Record) -> None:
+    """Choose the ids of a record tree up front and give each nested child its parent's id, so
+    that the entity rules see the whole tree (a nested part's parent_part_id must be in the
+    job being created)."""
+    rec.new_id = rec.new_id or new_id()
+    for child in spec.children:
+        for kid in rec.children.get(child.key, []):
+            kid.values[child.parent_ref] = rec.new_id
+            plan_ids(get_spec(child.entity), kid)
 
 
 def insert_tree(work: Work, spec: EntitySpec, rec: Record, *, parent: tuple[str, uuid.UUID] | None = None, synced: bool = False) -> Any:
@@ -106,7 +118,7 @@ def insert_tree(work: Work, spec: EntitySpec, rec: Record, *, parent: tuple[str,
         raise Conflict(_conflict_message(conflicts), [d.prefixed(rec.path) for d in conflicts])
     if spec.fill_defaults:
         spec.fill_defaults(work, rec.values)
-    row = new_row(work, spec, rec.values, synced=synced)
+    row = new_row(work, spec, rec.values, synced=synced, id_=rec.new_id)
     if spec.after_write:
         spec.after_write(work, rec, row)
     record_event(work, spec, row, "created")
@@ -121,9 +133,9 @@ def _conflict_message(conflicts: list[Detail]) -> str:
     return conflicts[0].message
 
 
-def new_row(work: Work, spec: EntitySpec, values: dict[str, Any], *, synced: bool = False) -> Any:
+def new_row(work: Work, spec: EntitySpec, values: dict[str, Any], *, synced: bool = False, id_: uuid.UUID | None = None) -> Any:
     now = work.clock.now()
-    attrs: dict[str, Any] = {"id": new_id(), "tenant_id": work.scope.tenant_id, "created_at": now, "updated_at": now}
+    attrs: dict[str, Any] = {"id": id_ or new_id(), "tenant_id": work.scope.tenant_id, "created_at": now, "updated_at": now}
     for f in spec.fields:
         if f.read_only:
             continue

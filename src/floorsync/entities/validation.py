@@ -4,6 +4,7 @@ types and limits, required fields, references given, and nested children.
 Pure: no database. Every error is collected with its nested path; nothing stops at the first.
 """
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -33,6 +34,9 @@ class Record:
     errors: list[Detail] = field(default_factory=list)
     path: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
+    # The id the record's row will get, chosen before references are resolved so that nested
+    # children know their parent (a create); None when the writer picks it at insert time.
+    new_id: uuid.UUID | None = None
 
     @property
     def ok(self) -> bool:
