@@ -75,7 +75,7 @@ class TestListAndRevoke:
         assert roles == ["admin"]
         names = [k["name"] for k in ok(tenant.client.get(f"{prefix}/api-key-generate", params={"sort": "name", "order": "asc"}))["api_keys"]]
         assert names == sorted(names)
-        for params in ({"role": "owner"}, {"active": "maybe"}, {"sort": "key_hash"}, {"order": "sideways"}, {"limit": "x"}):
+        for params in ({"role": "owner"}, {"active": "maybe"}, {"sort": "key_hash"}, {"order": "sideways"}, {"limit": "x"}, {"search": "x" * 201}):
             fails(tenant.client.get(f"{prefix}/api-key-generate", params=params), 400, "BAD_REQUEST")
 
     def test_get_by_id_is_400_and_patch_is_405(self, tenant: TenantHandle, prefix: str) -> None:

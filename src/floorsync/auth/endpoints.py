@@ -79,7 +79,9 @@ def list_keys(request: Request, ctx: ApiCtx) -> Any:
     if "role" in params:
         stmt = stmt.where(ApiKey.role == coerce_filter("role", Kind.enum, params["role"], ("admin", "integration")))
     if params.get("search"):
-        stmt = stmt.where(contains(ApiKey.name, coerce_filter("search", Kind.string, params["search"][:200])))
+        if len(params["search"]) > 200:
+            raise BadRequest("search must be at most 200 characters", [Detail("search", "search must be at most 200 characters", "MAX_LENGTH")])
+        stmt = stmt.where(contains(ApiKey.name, coerce_filter("search", Kind.string, params["search"])))
     sort = params.get("sort", "created_at")
     if sort not in _SORTABLE:
         raise BadRequest(f"Invalid sort field '{sort}'. Allowed: {', '.join(_SORTABLE)}", [Detail("sort", "invalid sort field", "ENUM_CONSTRAINT", sort)])
