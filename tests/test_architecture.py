@@ -1,6 +1,7 @@
 """Rules of the house style checked on the source itself (house style §3, §8):
 
-- tenant filters are written only in db/repository.py (and the outbox's counter update), so a
+- tenant filters are written only in db/repository.py (and the outbox's counter update), and no
+  tenant-owned row is loaded with a bare `session.get`, so a
   query can't forget its tenant by being written by hand somewhere else;
 - imports point downwards: kit and models stay pure, the foundation doesn't reach into feature
   packages, and only entrypoints import the app.
@@ -68,6 +69,40 @@ class TestTenantScopingLivesInOnePlace:
     def test_the_lint_ignores_assignments_and_columns(self) -> None:
         source = "row = Job(tenant_id=scope.tenant_id)\nvalues = {'tenant_id': scope.tenant_id}\nx.tenant_id = y"
         assert tenant_filters(ast.parse(source)) == []
+
+
+def tenant_models() -> set[str]:
+    import floorsync.models as models
+    from floorsync.db.base import TenantOwned
+
+    return {name for name, obj in vars(models).items() if isinstance(obj, type) and issubclass(obj, TenantOwned)}
+
+
+# Background work that loads a row it has claimed by id (the claim carries the tenant).
+UNSCOPED_GET_ALLOWED = {"webhooks/worker.py"}
+
+
+def unscoped_gets(tree: ast.AST, models: set[str]) -> list[int]:
+    """Lines with `session.get(<tenant-owned model>, …)`: a primary-key lookup with no tenant."""
+    return [
+        node.lineno for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+        and node.args and isinstance(node.args[0], ast.Name) and node.args[0].id in models
+    ]
+
+
+class TestNoUnscopedPrimaryKeyLookups:
+    def test_tenant_owned_rows_are_not_loaded_with_session_get(self) -> None:
+        models = tenant_models()
+        assert {"Job", "Part", "Operation", "Cell", "ApiKey"} <= models
+        offenders = {
+            rel(p): lines for p in modules()
+            if rel(p) not in UNSCOPED_GET_ALLOWED and (lines := unscoped_gets(ast.parse(p.read_text()), models))
+        }
+        assert offenders == {}, "use TenantRepository(session, scope, Model).get(id)"
+
+    def test_the_lint_recognises_one(self) -> None:
+        assert unscoped_gets(ast.parse("row = work.session.get(Material, material_id)"), {"Material"}) == [1]
 
 
 def imported_packages(path: Path) -> set[str]:
