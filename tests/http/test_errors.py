@@ -51,6 +51,9 @@ class TestBadRequestBodies:
         fails(tenant.client.request(method, f"{prefix}/api-jobs", params=params, content=raw), 400, "BAD_REQUEST",
               "Request body must be a JSON object")
 
+    def test_a_utf8_byte_order_mark_before_the_json_is_accepted(self, tenant: TenantHandle, prefix: str) -> None:
+        assert ok(tenant.client.post(f"{prefix}/api-cells", content='\ufeff{"name":"C-bom"}'.encode()), 201)["cell"]["name"] == "C-bom"
+
     def test_the_body_is_parsed_as_json_whatever_the_content_type_says(self, tenant: TenantHandle, prefix: str) -> None:
         resp = tenant.client.post(f"{prefix}/api-cells", content=b'{"name":"C-text"}', headers={"content-type": "text/plain"})
         assert ok(resp, 201)["cell"]["name"] == "C-text"

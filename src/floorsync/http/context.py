@@ -176,8 +176,10 @@ class RawBody:
 
     def parse(self) -> Any:
         self._check_size()
+        # A UTF-8 byte order mark (some Windows clients send one) is not part of the JSON.
+        data = self.data[3:] if self.data.startswith(b"\xef\xbb\xbf") else self.data
         try:
-            return orjson.loads(self.data)
+            return orjson.loads(data)
         except orjson.JSONDecodeError:
             raise BadRequest("Invalid JSON in request body") from None
 
