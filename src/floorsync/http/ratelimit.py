@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from floorsync.db.repository import TenantScope, tenant_filter
 from floorsync.errors import RateLimited
 from floorsync.kit.timefmt import format_ts
 from floorsync.models.tenancy import RateLimitCounter, Tenant
@@ -95,6 +96,10 @@ def count_request(session: Session, tenant_id: Any, now: datetime, limit: int, w
             where=RateLimitCounter.count < limit,
         ).returning(RateLimitCounter.count)
         count = session.execute(stmt).scalar_one_or_none()
+        if count == 1:  # the window's first request: forget the tenant's earlier windows
+            session.execute(delete(RateLimitCounter).where(
+                tenant_filter(RateLimitCounter, TenantScope(tenant_id)), RateLimitCounter.window_start < start,
+            ))
     if count is None:
         return RateLimitState(limit, 0, reset, True, now)
     return RateLimitState(limit, max(0, limit - count), reset, False, now)
