@@ -154,6 +154,15 @@ class TestRouting:
         if method != "HEAD":
             fails(resp, 405, "METHOD_NOT_ALLOWED", f"Method {method} not allowed. Allowed: GET, POST, PUT, PATCH, DELETE, OPTIONS")
 
+    @pytest.mark.parametrize("method", ["PROPFIND", "MKCOL", "FOO"])
+    def test_an_exotic_method_is_authenticated_then_405_with_the_routes_allow_list(self, tenant: TenantHandle, prefix: str, method: str) -> None:
+        fails(tenant.client_for(None).request(method, f"{prefix}/api-jobs"), 401, "UNAUTHORIZED")
+        resp = tenant.client.request(method, f"{prefix}/api-jobs")
+        fails(resp, 405, "METHOD_NOT_ALLOWED", f"Method {method} not allowed. Allowed: GET, POST, PUT, PATCH, DELETE, OPTIONS")
+        assert resp.headers["allow"] == "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+        fails(tenant.client.request(method, f"{prefix}/api-widgets"), 404, "NOT_FOUND")
+        fails(tenant.client.request(method, f"{prefix}/api-jobs/sync"), 405, "METHOD_NOT_ALLOWED")
+
     def test_a_known_sub_route_with_the_wrong_method_is_405(self, tenant: TenantHandle, prefix: str) -> None:
         resp = tenant.client.post(f"{prefix}/api-jobs/sync", json={})
         fails(resp, 405, "METHOD_NOT_ALLOWED")

@@ -16,6 +16,8 @@ log = logging.getLogger("floorsync.http")
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,200}")
 HOSTED_PREFIX = "/functions/v1"
+# Methods the routes (the fallback included) are registered for; others are answered as TRACE.
+ROUTED_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "TRACE", "CONNECT", "OPTIONS"})
 ALLOW_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
 ALLOW_HEADERS = "authorization, content-type, x-request-id, idempotency-key, x-client-info, apikey"
 EXPOSE_HEADERS = "x-request-id, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, retry-after, idempotency-replayed"
@@ -61,6 +63,12 @@ class FloorsyncMiddleware:
         path = normalize_path(scope["path"])
         if path != scope["path"]:
             scope = dict(scope, path=path, raw_path=path.encode())
+        if scope["method"] not in ROUTED_METHODS:
+            # An exotic method (PROPFIND, …) would match no route and get the framework's 405
+            # before authentication; the fallback route answers it (401, then 405 with the
+            # route's real Allow list) under the original name.
+            state["original_method"] = scope["method"]
+            scope = dict(scope, method="TRACE")
         extra = [(b"x-request-id", request_id.encode()), *self._cors(headers.get("origin"))]
 
         if scope["method"] == "OPTIONS":

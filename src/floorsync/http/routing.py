@@ -75,7 +75,7 @@ def fallback_router() -> APIRouter:
     def unmatched(request: Request, _ctx: ApiCtx) -> Any:
         table: RouteTable = request.app.state.route_table
         function, rest = split(request.url.path)
-        method = request.method
+        method = request.scope.get("state", {}).get("original_method", request.method)
         if function in LATER_FUNCTIONS:
             raise NotImplementedYet(f"{function} is not available in this version of floorsync")
         if function not in table:
