@@ -107,3 +107,21 @@ class TestListAndRevoke:
         fails(tenant.client.delete(f"{prefix}/api-key-generate", params={"id": theirs}), 404, "NOT_FOUND", f"api_keys with ID {theirs} not found")
         fails(tenant.client.delete(f"{prefix}/api-key-generate"), 400, "BAD_REQUEST", "ID parameter is required (?id=<uuid>)")
         ok(other_tenant.client.get(f"{prefix}/api-jobs"))  # still works
+
+
+def test_two_admins_revoking_each_other_at_once_leave_one_admin(tenant: TenantHandle, prefix: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    first_id = ok(tenant.client.get(f"{prefix}/api-key-generate", params={"role": "admin"}))["api_keys"][0]["id"]
+    second = ok(tenant.client.post(f"{prefix}/api-key-generate", json={"name": "second admin", "role": "admin"}), 201)
+    calls = [(tenant.client, second["id"]), (tenant.client_for(second["api_key"]), first_id)]
+    with ThreadPoolExecutor(2) as pool:
+        statuses = sorted(pool.map(lambda c: c[0].delete(f"{prefix}/api-key-generate", params={"id": c[1]}).status_code, calls))
+    assert statuses[0] == 200
+    assert statuses[1] in (401, 409)  # refused, or the caller's own key was revoked first
+    admins = []
+    for client in (tenant.client, tenant.client_for(second["api_key"])):
+        resp = client.get(f"{prefix}/api-key-generate", params={"role": "admin", "active": "true"})
+        if resp.status_code == 200:
+            admins = resp.json()["data"]["api_keys"]
+    assert len(admins) == 1

@@ -139,17 +139,18 @@ def revoke_key(request: Request, ctx: ApiCtx) -> Any:
     _require_admin(ctx)
     id_ = required_id(request.query_params)
     with ctx.work() as work:
+        # Lock the active admin keys first, in id order: two admins revoking each other at once
+        # are serialised, and the second sees the first's revocation (no tenant left without one).
+        admins = list(work.session.scalars(
+            scoped(ApiKey, ctx.scope).with_only_columns(ApiKey.id)
+            .where(ApiKey.active.is_(True), ApiKey.role == ApiKeyRole.admin).order_by(ApiKey.id).with_for_update()
+        ))
         row = TenantRepository(work.session, ctx.scope, ApiKey).get(id_, for_update=True)
         if row is None:
             raise NotFound(f"api_keys with ID {id_} not found")
         if row.active:
-            if row.role == ApiKeyRole.admin:
-                others = work.session.scalar(
-                    scoped(ApiKey, ctx.scope).with_only_columns(func.count())
-                    .where(ApiKey.active.is_(True), ApiKey.role == ApiKeyRole.admin, ApiKey.id != row.id)
-                )
-                if not others:
-                    raise Conflict("Cannot revoke the tenant's last active admin key")
+            if row.role == ApiKeyRole.admin and not [a for a in admins if a != row.id]:
+                raise Conflict("Cannot revoke the tenant's last active admin key")
             row.active = False
             row.revoked_at = work.clock.now()
         return ctx.respond({"message": "API key revoked successfully", "id": str(row.id)}, 200, work)
