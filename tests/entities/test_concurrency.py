@@ -41,3 +41,25 @@ def test_concurrent_deletes_of_one_job_delete_it_once(tenant: TenantHandle) -> N
     with ThreadPoolExecutor(WORKERS) as pool:
         statuses = Counter(pool.map(delete, range(WORKERS)))
     assert statuses == {200: 1, 404: WORKERS - 1}
+
+
+def test_children_created_while_their_job_is_deleted_are_deleted_with_it_or_refused(tenant: TenantHandle, sessions) -> None:
+    from floorsync.models.master import Part
+    from tests.support.api import row
+
+    for _round in range(3):
+        job = make_tree(tenant.client, parts=1, ops=0)
+
+        def act(i: int, job: dict = job) -> tuple[int, str | None]:
+            if i == 0:
+                return tenant.client.delete("/api-jobs", params={"id": job["id"]}).status_code, None
+            resp = tenant.client.post("/api-parts", json={"job_id": job["id"], "part_number": f"late-{i}"})
+            return resp.status_code, resp.json()["data"]["part"]["id"] if resp.status_code == 201 else None
+
+        with ThreadPoolExecutor(WORKERS) as pool:
+            results = list(pool.map(act, range(WORKERS)))
+        assert results[0][0] == 200
+        for status, part_id in results[1:]:
+            assert status in (201, 422)
+            if part_id is not None:
+                assert row(sessions, tenant.id, Part, part_id).deleted_at is not None  # cascaded, never orphaned

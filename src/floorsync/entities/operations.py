@@ -188,7 +188,7 @@ def _next_sequences(work: Work, values_list: list[dict[str, Any]]) -> None:
     # create in the same part waits here and then sees this one's operations (PostgreSQL; SQLite
     # writers are serialised by BEGIN IMMEDIATE already).
     work.session.execute(
-        scoped(Part, work.scope).with_only_columns(Part.id).where(Part.id.in_(parts)).order_by(Part.id).with_for_update()
+        scoped(Part, work.scope).with_only_columns(Part.id).where(Part.id.in_(parts)).order_by(Part.id).with_for_update(key_share=True)
     ).all()
     stmt = scoped(Operation, work.scope, include_deleted=False).with_only_columns(
         Operation.part_id, func.max(Operation.sequence)

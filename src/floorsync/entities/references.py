@@ -60,6 +60,14 @@ def load_targets(
     extra_cols = _EXTRA_COLUMNS.get(ref.target, ())
     cols = [model.id, model.external_source, model.external_id, *(getattr(model, c) for c in ("name",) if ref.name_field), *(getattr(model, c) for c in extra_cols)]
     stmt = scoped(model, scope, include_deleted=False).with_only_columns(*cols).where(or_(*clauses))
+    if ref.required:
+        # A parent (a part's job, an operation's part) stays live until this transaction ends:
+        # its row is locked, so a concurrent delete waits and then cascades to the new child,
+        # or, if the delete came first, the parent is not found. FOR NO KEY UPDATE, in id order,
+        # also serialises the writers of one parent's children (the sequence of a new operation
+        # locks the same row again), so no two of them deadlock on a lock upgrade. (PostgreSQL;
+        # SQLite serialises writers anyway.)
+        stmt = stmt.order_by(model.id).with_for_update(key_share=True)
     for row in session.execute(stmt):
         mapping = row._mapping
         index.add(
