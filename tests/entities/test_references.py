@@ -149,3 +149,15 @@ class TestOperationResources:
         ok(tenant.client.delete("/api-resources", params={"id": res["id"]}))
         invalid(tenant.client.post("/api-operations", json={"part_id": make_part(tenant.client)["id"], "operation_name": "a",
                                                             "resources": [{"resource_id": res["id"]}]}), "resources[0].resource_id", "REFERENCE_NOT_FOUND")
+
+
+class TestMovingAPart:
+    def test_a_part_with_a_parent_or_children_can_not_leave_them_in_the_old_job(self, tenant: TenantHandle) -> None:
+        job, other = make_job(tenant.client), make_job(tenant.client)
+        parent = make_part(tenant.client, job["id"])
+        child = make_part(tenant.client, job["id"], parent_part_id=parent["id"])
+        invalid(tenant.client.patch("/api-parts", params={"id": child["id"]}, json={"job_id": other["id"]}), "job_id", "REFERENCE_MISMATCH")
+        invalid(tenant.client.patch("/api-parts", params={"id": parent["id"]}, json={"job_id": other["id"]}), "job_id", "REFERENCE_MISMATCH")
+        moved = ok(tenant.client.patch("/api-parts", params={"id": child["id"]}, json={"job_id": other["id"], "parent_part_id": None}))["part"]
+        assert (moved["job_id"], moved["parent_part_id"]) == (other["id"], None)
+        assert ok(tenant.client.patch("/api-parts", params={"id": parent["id"]}, json={"job_id": other["id"]}))["part"]["job_id"] == other["id"]

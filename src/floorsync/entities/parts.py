@@ -70,6 +70,8 @@ def _prepare(work: Work, spec: EntitySpec, rec: Record, row: Any | None) -> None
 
 
 def _check_parent(work: Work, rec: Record, row: Any | None) -> None:
+    if row is not None and rec.values.get("job_id", row.job_id) != row.job_id:
+        _check_move(work, rec, row)
     parent_id = rec.values.get("parent_part_id")
     if parent_id is None:
         return
@@ -82,6 +84,20 @@ def _check_parent(work: Work, rec: Record, row: Any | None) -> None:
         rec.errors.append(Detail(join(rec.path, "parent_part_id"), "parent_part_id must be a part of the same job", "REFERENCE_MISMATCH", str(parent_id)))
     elif row is not None and any(pid == row.id for pid, _ in parents):
         rec.errors.append(Detail(join(rec.path, "parent_part_id"), "parent_part_id would create a cycle", "INVALID_VALUE", str(parent_id)))
+
+
+def _check_move(work: Work, rec: Record, row: Any) -> None:
+    """A part moving to another job must not leave a parent or children behind in the old one."""
+    where = join(rec.path, "job_id")
+    if "parent_part_id" not in rec.values and row.parent_part_id is not None:
+        rec.errors.append(Detail(where, "the part's parent_part_id is in its current job; send parent_part_id (or null) with the move",
+                                 "REFERENCE_MISMATCH", str(rec.values["job_id"])))
+    children = work.session.scalar(
+        scoped(Part, work.scope, include_deleted=False).with_only_columns(Part.id).where(Part.parent_part_id == row.id).limit(1)
+    )
+    if children is not None:
+        rec.errors.append(Detail(where, "the part has child parts in its current job; move or detach them first",
+                                 "REFERENCE_MISMATCH", str(rec.values["job_id"])))
 
 
 def _ancestors(work: Work, part_id: uuid.UUID) -> list[tuple[uuid.UUID, uuid.UUID]]:
