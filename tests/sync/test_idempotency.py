@@ -150,3 +150,18 @@ class TestConcurrentRetries:
                 assert r.json()["error"]["message"] == "A request with this Idempotency-Key is still being processed"
         assert rows(sessions, tenant.id, "jobs") == 50
         assert len(events(sessions, tenant.id, "job.created")) == 50
+
+
+class TestStoredReplies:
+    def test_a_reply_that_shows_a_secret_once_is_stored_sealed_and_replayed_exactly(self, tenant: TenantHandle, sessions: sessionmaker[Session]) -> None:
+        idem = key()
+        first = tenant.client.post("/api-key-generate", json={"name": "ERP"}, headers={"Idempotency-Key": idem})
+        assert first.status_code == 201
+        plaintext = first.json()["data"]["api_key"]
+        with sessions() as session:
+            stored = session.query(IdempotencyKey).filter(IdempotencyKey.key == idem).one().response_body
+        assert stored is not None
+        assert plaintext.encode() not in stored
+        again = tenant.client.post("/api-key-generate", json={"name": "ERP"}, headers={"Idempotency-Key": idem})
+        assert again.headers["idempotency-replayed"] == "true"
+        assert again.content == first.content

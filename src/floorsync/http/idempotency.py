@@ -25,11 +25,12 @@ from starlette.concurrency import run_in_threadpool
 
 from floorsync.db.repository import TenantScope, scoped, tenant_filter
 from floorsync.errors import BadRequest, Conflict
-from floorsync.http.context import CONTEXT_HOOKS, Ctx, Respond
+from floorsync.http.context import CONTEXT_HOOKS, Ctx, Respond, Services
 from floorsync.http.responses import CompactJSONResponse
 from floorsync.kit.canonical_json import canonical_json
 from floorsync.kit.clock import Clock
 from floorsync.kit.ids import new_id
+from floorsync.kit.secretbox import SecretBox
 from floorsync.models.bookkeeping import IdempotencyKey
 from floorsync.models.enums import IdempotencyState
 
@@ -65,7 +66,8 @@ class Claim:
 @dataclass(frozen=True)
 class Replay:
     status: int
-    body: bytes
+    body: bytes  # sealed, as stored
+    row_id: uuid.UUID
 
 
 def claim_key(sessions: sessionmaker[Session], scope: TenantScope, key: str, fp: str, clock: Clock) -> Claim | Replay:
@@ -101,7 +103,7 @@ def claim_key(sessions: sessionmaker[Session], scope: TenantScope, key: str, fp:
             if row.fingerprint != fp and not abandoned:
                 raise Conflict("Idempotency-Key was already used with a different request")
             if row.state == IdempotencyState.completed:
-                return Replay(row.response_status or 200, row.response_body or b"")
+                return Replay(row.response_status or 200, row.response_body or b"", row.id)
             if not abandoned:
                 raise Conflict("A request with this Idempotency-Key is still being processed")
             # A crashed request left the claim behind: take it over.
@@ -174,14 +176,16 @@ async def idempotency_hook(ctx: Ctx) -> None:
     services = ctx.services
     outcome = await run_in_threadpool(claim_key, services.sessions, ctx.scope, key, fp, services.clock)
     if isinstance(outcome, Replay):
-        raise Respond(CompactJSONResponse(outcome.body, status_code=outcome.status,
+        body = reply_box(services).open(outcome.body, _context(outcome.row_id))
+        raise Respond(CompactJSONResponse(body, status_code=outcome.status,
                                           headers={"Idempotency-Replayed": "true"}))
     claim = outcome
     stored = False
 
     def store(session: Session, status: int, reply: bytes) -> None:
         nonlocal stored
-        store_reply(session, ctx.scope, claim, status, reply)
+        # Sealed: some replies carry a secret shown once (a new API key, a webhook secret).
+        store_reply(session, ctx.scope, claim, status, reply_box(services).seal(reply, _context(claim.id)))
         stored = True
 
     async def finish(_error: BaseException | None) -> None:
@@ -192,6 +196,19 @@ async def idempotency_hook(ctx: Ctx) -> None:
 
     ctx.store_response = store
     ctx.on_finish.append(finish)
+
+
+def _context(row_id: uuid.UUID) -> bytes:
+    return b"idempotency:" + row_id.bytes
+
+
+def reply_box(services: Services) -> SecretBox:
+    """The SecretBox that seals stored replies (built once per app)."""
+    box = services.extras.get("idempotency_box")
+    if box is None:
+        key = services.settings.secret_key
+        box = services.extras["idempotency_box"] = SecretBox(key.get_secret_value() if key else None)
+    return box
 
 
 def install() -> None:
