@@ -98,7 +98,7 @@ class Ctx:
         return CompactJSONResponse(body, status_code=status_code, headers=self.response_headers or None)
 
 
-def _authenticate(services: Services, authorization: str | None) -> tuple[TenantScope, tuple[RateLimitState, int] | None]:
+def _authenticate(services: Services, authorization: str | None) -> tuple[TenantScope, RateLimitState | None]:
     """Authenticate (401s) and count the request against the tenant's rate limit.
 
     The key and the tenant's limit are read without taking a write lock; only when there is
@@ -123,11 +123,11 @@ def _authenticate(services: Services, authorization: str | None) -> tuple[Tenant
         writer.commit()
     finally:
         writer.close()
-    return scope, (state, limit[1]) if state is not None and limit is not None else None
+    return scope, state
 
 
 # Declared so that OpenAPI documents the Bearer scheme on every route that authenticates; the
-# header itself is checked by `authenticate` (three distinct 401 messages).
+# header itself is checked by `verify_key` (three distinct 401 messages).
 _BEARER = HTTPBearer(auto_error=False, scheme_name="apiKey", bearerFormat="ery_live_<32 hex>",
                      description="An API key: `Authorization: Bearer ery_live_…`")
 
@@ -136,11 +136,10 @@ async def api_context(request: Request, _bearer: Annotated[HTTPAuthorizationCred
     services = services_of(request)
     scope, limited = await run_in_threadpool(_authenticate, services, request.headers.get("authorization"))
     if limited is not None:
-        state, window = limited
         # The middleware adds these to whatever response this request ends with, errors included.
-        request.scope.setdefault("state", {}).setdefault(RESPONSE_HEADERS, {}).update(state.headers())
-        if state.exceeded:
-            raise state.error(window)
+        request.scope.setdefault("state", {}).setdefault(RESPONSE_HEADERS, {}).update(limited.headers())
+        if limited.exceeded:
+            raise limited.error()
     ctx = Ctx(services, scope, request, request.scope.get("state", {}).get("request_id", ""))
     error: BaseException | None = None
     try:

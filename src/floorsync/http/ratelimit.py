@@ -30,6 +30,7 @@ class RateLimitState:
     """Where the tenant stands in the current window after this request."""
 
     limit: int
+    window: int  # seconds
     remaining: int
     reset: int  # Unix time (seconds) at which the window ends
     exceeded: bool
@@ -46,7 +47,7 @@ class RateLimitState:
     def retry_after(self) -> int:
         return max(1, math.ceil(self.reset - self.now.timestamp()))
 
-    def error(self, window: int) -> RateLimited:
+    def error(self) -> RateLimited:
         info: dict[str, Any] = {
             "limit": self.limit,
             "remaining": 0,
@@ -54,7 +55,7 @@ class RateLimitState:
             "retryAfter": self.retry_after,
         }
         message = (
-            f"Rate limit exceeded: {self.limit} requests per {window} seconds. "
+            f"Rate limit exceeded: {self.limit} requests per {self.window} seconds. "
             f"Retry after {self.retry_after} seconds."
         )
         # The X-RateLimit-* headers are added by the middleware, like on every other response.
@@ -101,5 +102,5 @@ def count_request(session: Session, tenant_id: Any, now: datetime, limit: int, w
                 tenant_filter(RateLimitCounter, TenantScope(tenant_id)), RateLimitCounter.window_start < start,
             ))
     if count is None:
-        return RateLimitState(limit, 0, reset, True, now)
-    return RateLimitState(limit, max(0, limit - count), reset, False, now)
+        return RateLimitState(limit, window, 0, reset, True, now)
+    return RateLimitState(limit, window, max(0, limit - count), reset, False, now)
