@@ -1,18 +1,30 @@
 """Engines and sessionmakers for SQLite (the default) and PostgreSQL."""
 
+import json
 import weakref
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+
+def json_text(value: Any) -> str:
+    """How JSON columns are written: orjson (compact, several times faster than `json.dumps`,
+    which matters for 1000-event batches); what it refuses (integers over 64 bits, non-string
+    keys) goes through `json.dumps` as before."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value)
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
     return create_engine(
-        url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True,
+        url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True, json_serializer=json_text,
     )
 
 
@@ -20,7 +32,7 @@ def _sqlite_engine(url: str) -> Engine:
     path = url.split("///", 1)[-1]
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, json_serializer=json_text)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
