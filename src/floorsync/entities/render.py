@@ -2,6 +2,7 @@
 child arrays (from the entity's `render_extras`), then `metadata` last."""
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -17,16 +18,39 @@ _SYNC_KINDS = {
 }
 
 
-def base_record(spec: EntitySpec, row: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": str(row.id)}
-    for f in spec.wire_fields():
-        out[f.name] = to_wire(f.kind, getattr(row, f.attr))
+# Kinds whose stored value is already the wire value (to_wire returns them as they are).
+_AS_STORED = frozenset({Kind.string, Kind.text, Kind.integer, Kind.boolean, Kind.object, Kind.string_list, Kind.country})
+_COLUMNS: dict[int, tuple[Any, tuple[tuple[str, str, Kind], ...]]] = {}
+
+
+def _columns(spec: EntitySpec) -> tuple[tuple[str, str, Kind], ...]:
+    """(wire name, attribute, kind) of the base record, computed once per spec."""
+    hit = _COLUMNS.get(id(spec))
+    if hit is not None and hit[0] is spec.fields:
+        return hit[1]
     tail = SYNC_BLOCK if spec.soft_delete else (
         ("external_id", "external_source", "synced_at", "sync_hash", "created_at", "updated_at") if spec.synced
         else ("created_at", "updated_at")
     )
-    for name in tail:
-        out[name] = to_wire(_SYNC_KINDS[name], getattr(row, name))
+    columns = tuple((f.name, f.attr, f.kind) for f in spec.wire_fields()) + tuple((n, n, _SYNC_KINDS[n]) for n in tail)
+    _COLUMNS[id(spec)] = (spec.fields, columns)
+    return columns
+
+
+def base_record(spec: EntitySpec, row: Any, stamps: dict[datetime, Any] | None = None) -> dict[str, Any]:
+    """`stamps` memoises timestamp texts across the rows of one batch (they share `now`)."""
+    out: dict[str, Any] = {"id": str(row.id)}
+    for name, attr, kind in _columns(spec):
+        value = getattr(row, attr)
+        if value is None or kind in _AS_STORED:
+            out[name] = value
+        elif kind is Kind.timestamp and stamps is not None:
+            text = stamps.get(value)
+            if text is None:
+                text = stamps[value] = to_wire(kind, value)
+            out[name] = text
+        else:
+            out[name] = to_wire(kind, value)
     return out
 
 
@@ -36,8 +60,9 @@ def render_rows(
     """Render rows; `mode` is list, single, event or nested (what the extras include)."""
     extras = spec.render_extras(session, scope, rows, mode) if spec.render_extras and rows else {}
     out = []
+    stamps: dict[datetime, Any] = {}
     for row in rows:
-        rec = base_record(spec, row)
+        rec = base_record(spec, row, stamps)
         rec.update(extras.get(row.id, {}))
         if spec.has_metadata:
             rec["metadata"] = row.metadata_ if row.metadata_ is not None else {}

@@ -252,7 +252,8 @@ def _write_level(work: Work, spec: EntitySpec, nodes: list[Node], options: SyncO
         if node.action == "created":
             full = dict(constants)
             for col, make in factories:
-                full[col] = make()
+                if col not in given:
+                    full[col] = make()
             full.update(id=node.id, tenant_id=work.scope.tenant_id, created_at=now)
         else:
             full = {col: getattr(node.row, attr) for col, attr in attrs}
@@ -261,6 +262,7 @@ def _write_level(work: Work, spec: EntitySpec, nodes: list[Node], options: SyncO
         full["sync_hash"] = node.hash
         groups.setdefault(frozenset(given), []).append((node, full))
     fixed = ["updated_at", "synced_at", "sync_hash", *(("deleted_at", "deleted_by") if spec.soft_delete else ())]
+    renamed = [(col, attr) for col, attr in attrs if col != attr]  # `metadata` → `metadata_`
     for shape, members in groups.items():
         update_columns = [c for c in sorted(shape) if c not in ("id", "tenant_id", "external_id", "external_source")] + fixed
         returned = upsert_by_external_key(
@@ -280,7 +282,10 @@ def _write_level(work: Work, spec: EntitySpec, nodes: list[Node], options: SyncO
                 raise RaceLost
             # The row is what was just written: the proposed values (the update kept the
             # columns it did not set, and those came from the prefetched row).
-            node.written = RowView(**{attr: full[col] for col, attr in attrs})
+            view = dict(full)
+            for col, attr in renamed:
+                view[attr] = view.pop(col)
+            node.written = RowView(**view)
     written = [n for n in nodes if n.written is not None]
     pairs = [(n.rec, n.written) for n in written]
     if spec.after_write_many is not None:
