@@ -1,5 +1,6 @@
 """The `floorsync` command line: thin commands over the services (exit 0 ok, 1 failed, 2 usage)."""
 
+import os
 import sys
 from typing import Annotated
 
@@ -135,6 +136,9 @@ def serve(
     from floorsync import serving
 
     serving.RUN_WORKER = not no_worker
+    if no_worker:
+        # With --workers N uvicorn starts fresh processes that re-import `serving`; they read this.
+        os.environ["FLOORSYNC_NO_WORKER"] = "1"
     from floorsync.http.logs import log_config
 
     level = get_settings().log_level
