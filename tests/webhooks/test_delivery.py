@@ -161,6 +161,18 @@ class TestRetriesUnderAFakeClock:
         assert run_once(rig.deps)
         assert rig.deliveries(hook_id)[0].status.value == "succeeded"
 
+    def test_an_absurd_retry_after_is_capped_and_recorded_instead_of_failing_the_round(self, rig: Rig, receiver: WebhookReceiver) -> None:
+        receiver.script(Reply(503, retry_after="9" * 40))
+        hook_id, _ = rig.add_webhook(receiver.url)
+        rig.job("J-1")
+        now = rig.clock.now()
+        assert run_once(rig.deps)
+        (d,) = rig.deliveries(hook_id)
+        assert (d.attempts, d.status.value) == (1, "pending")
+        assert now + timedelta(hours=24) <= d.next_attempt_at <= now + timedelta(hours=24, seconds=1)
+        hook = rig.webhook(hook_id)
+        assert (hook.consecutive_failures, hook.lease_owner, hook.paused_until) == (1, None, now + timedelta(hours=1))
+
     def test_410_disables_at_once_emits_the_event_to_others_and_the_rest_waits(self, rig: Rig, receiver: WebhookReceiver) -> None:
         with WebhookReceiver() as other:
             receiver.script(410)

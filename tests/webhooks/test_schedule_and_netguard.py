@@ -52,6 +52,12 @@ class TestSchedule:
         assert parse_retry_after("soon", T0) is None
         assert parse_retry_after(None, T0) is None
 
+    def test_retry_after_values_a_receiver_makes_up_never_raise(self) -> None:
+        assert parse_retry_after("9" * 30, T0) == timedelta(hours=24)
+        assert parse_retry_after("9" * 5000, T0) == timedelta(hours=24)
+        assert parse_retry_after("100000", T0) == timedelta(hours=24)
+        assert parse_retry_after("\xb2", T0) is None  # a latin-1 header byte that str.isdigit() accepts
+
 
 RESOLVER = StaticResolver({
     "erp.example.com": ["93.184.216.34"],

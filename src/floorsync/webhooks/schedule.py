@@ -59,11 +59,15 @@ def parse_retry_after(value: str | None, now: datetime) -> timedelta | None:
     if value is None:
         return None
     text = value.strip()
-    if text.isdigit():
-        return timedelta(seconds=int(text))
+    if text.isascii() and text.isdigit():
+        # The receiver picks this number: clamp it before int() or timedelta can overflow (a
+        # raise here would fail the whole record step and wedge the endpoint). Callers cap the
+        # wait at 24 h anyway.
+        cap = int(RETRY_AFTER_DELIVERY_CAP.total_seconds())
+        return timedelta(seconds=cap if len(text) > 9 else min(int(text), cap))
     try:
         when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         return None
