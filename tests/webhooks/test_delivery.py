@@ -278,3 +278,13 @@ class TestRetriesUnderAFakeClock:
             log = s.scalars(select(WebhookLog).where(WebhookLog.webhook_id == hook_id)).one()
         assert (log.outcome.value, log.error_message, log.status_code) == ("refused", "refused by SSRF guard", None)
         assert rig.webhook(hook_id).consecutive_failures == 1
+
+    def test_an_internationalised_host_name_is_delivered_under_its_a_label(self, rig: Rig, receiver: WebhookReceiver) -> None:
+        rig.services.extras["webhooks"].resolver = StaticResolver({"xn--bcher-kva.example": ["127.0.0.1"]})
+        port = receiver.server.server_address[1]
+        hook_id, _ = rig.add_webhook(f"http://Bücher.example:{port}/hook")
+        rig.job("J-1")
+        assert run_once(rig.deps)
+        (r,) = receiver.wait_for(1)
+        assert r.headers["host"] == f"xn--bcher-kva.example:{port}"
+        assert rig.deliveries(hook_id)[0].status.value == "succeeded"

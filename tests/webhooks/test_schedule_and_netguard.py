@@ -100,6 +100,15 @@ class TestSsrfGuard:
     def test_url_format_rules(self, url: str, expected: str) -> None:
         assert constraint(url) == expected
 
+    def test_an_internationalised_name_is_judged_and_sent_as_its_a_label(self) -> None:
+        resolver = StaticResolver({"xn--bcher-kva.example": ["93.184.216.34"], "xn--lokal-kra.example": ["10.0.0.7"]})
+        target = check_url("https://Bücher.example/hook", resolver, allow_private=False)
+        assert (target.host, target.host_header, target.warnings) == ("xn--bcher-kva.example", "xn--bcher-kva.example", ())
+        with pytest.raises(NetguardRefusal) as refused:
+            check_url("https://lokal\u00e4.example/hook", resolver, allow_private=False)
+        assert refused.value.constraint == "PRIVATE_ADDRESS"
+        assert constraint("https://b\u00fccher..example/") == "URL_FORMAT"
+
     def test_an_unresolvable_name_is_accepted_with_a_warning(self) -> None:
         target = check_url("https://plant-erp.internal/hook", RESOLVER, allow_private=False)
         assert target.warnings

@@ -166,6 +166,13 @@ def parse_url(url: str) -> tuple[SplitResult, str, int]:
         raise NetguardRefusal("CREDENTIALS_IN_URL", "url must not contain user name or password")
     if not host:
         raise NetguardRefusal("URL_FORMAT", "url must have a host")
+    if not host.isascii():
+        # The A-label is what DNS, TLS SNI and the Host header carry; a raw U-label made the
+        # request fail to encode at send time.
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise NetguardRefusal("URL_FORMAT", "url host is not a valid internationalised domain name") from None
     scheme = parts.scheme.lower()
     return parts, host.lower(), port or (443 if scheme == "https" else 80)
 
