@@ -7,6 +7,7 @@ import hmac
 from datetime import timedelta
 
 import orjson
+import pytest
 import standardwebhooks.webhooks as stdwh
 import svix.webhooks as svixwh
 from sqlalchemy import select
@@ -264,6 +265,28 @@ class TestRetriesUnderAFakeClock:
         assert got == ["J-1", "J-2", "J-3"]
         rounds = [(d.replay_round, d.status.value) for d in rig.deliveries(hook_id)]
         assert rounds == [(1, "succeeded"), (1, "succeeded"), (1, "succeeded")]
+
+    def test_recover_with_missing_events_stops_at_its_limit_in_sequence_order(self, rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+        from floorsync.webhooks import service
+
+        monkeypatch.setattr(service, "RECOVER_LIMIT", 2)
+        since = rig.clock.now() - timedelta(minutes=1)
+        hook_id, _ = rig.add_webhook("http://127.0.0.1:9/hook", ["job.*"], active=False)
+        for n in range(1, 5):
+            rig.job(f"J-{n}")
+        assert rig.deliveries(hook_id) == []
+        with rig.work() as work:
+            hook = service.get_webhook(work.session, rig.scope, hook_id)
+            service.enable_webhook(work, rig.services.extras["webhooks"], hook)
+            first = service.recover(work, hook, {"since": since.isoformat(), "include_missing": True})
+        assert first == {"webhook_id": str(hook_id), "queued": 2, "more": True}
+        with rig.work() as work:
+            again = service.recover(work, service.get_webhook(work.session, rig.scope, hook_id), {"since": since.isoformat(), "include_missing": True})
+        queued = rig.deliveries(hook_id)
+        with rig.work() as work:  # the worker claims across tenants: leave nothing due behind
+            service.delete_webhook(work, service.get_webhook(work.session, rig.scope, hook_id))
+        assert again == {"webhook_id": str(hook_id), "queued": 2, "more": False}
+        assert len({d.event_id for d in queued}) == 4
 
     def test_a_name_that_resolves_privately_at_send_time_is_refused_without_traffic(self, rig: Rig) -> None:
         kit = rig.services.extras["webhooks"]

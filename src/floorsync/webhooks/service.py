@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from floorsync.db.repository import TenantRepository, TenantScope, scoped, tenant_filter
 from floorsync.db.uow import Work
 from floorsync.errors import BadRequest, Detail, NotFound, ValidationFailed
-from floorsync.events.registry import matches, parse_event_id
+from floorsync.events.feed import type_filter
+from floorsync.events.registry import parse_event_id
 from floorsync.kit.ids import new_id
 from floorsync.kit.timefmt import parse_ts
 from floorsync.models.enums import DeliveryStatus, WebhookDisabledReason
@@ -176,17 +177,14 @@ def recover(work: Work, hook: Webhook, body: dict[str, Any]) -> dict[str, Any]:
         .order_by(Event.seq).limit(RECOVER_LIMIT + 1)
     ).all()
     picked: list[tuple[uuid.UUID, int, str]] = [(r[0], r[1], r[2]) for r in failed]
-    if include_missing and len(picked) <= RECOVER_LIMIT:
+    if include_missing and hook.events and len(picked) <= RECOVER_LIMIT:
         has_delivery = select(WebhookDelivery.id).where(WebhookDelivery.event_id == Event.id, WebhookDelivery.webhook_id == hook.id).exists()
-        rows = work.session.execute(
-            scoped(Event, work.scope).with_only_columns(Event.id, Event.seq, Event.type)
-            .where(*window, ~has_delivery).order_by(Event.seq)
-        )
-        for event_id, seq, type_ in rows:
-            if matches(hook.events or [], type_):
-                picked.append((event_id, seq, type_))
-                if len(picked) > RECOVER_LIMIT:
-                    break
+        stmt = scoped(Event, work.scope).with_only_columns(Event.id, Event.seq, Event.type).where(*window, ~has_delivery)
+        subscribed = type_filter(hook.events)  # the subscription as SQL (None: `*`)
+        if subscribed is not None:
+            stmt = stmt.where(subscribed)
+        rows = work.session.execute(stmt.order_by(Event.seq).limit(RECOVER_LIMIT + 1 - len(picked)))
+        picked.extend((r[0], r[1], r[2]) for r in rows)
     more = len(picked) > RECOVER_LIMIT
     picked.sort(key=lambda e: e[1])
     queued = _rearm(work, hook, picked[:RECOVER_LIMIT])
