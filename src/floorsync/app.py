@@ -27,8 +27,7 @@ from floorsync.webhooks.wiring import install_webhooks, webhook_routers
 
 ENTITY_SPECS = (jobs.JOBS, parts.PARTS, operations.OPERATIONS, cells.CELLS, resources.RESOURCES, materials.MATERIALS)
 
-# Features register their routers (and start-up work) here, in import order.
-FEATURE_ROUTERS: list[Callable[[], APIRouter]] = []
+# Start-up work of features, run once the shared services exist.
 SERVICE_HOOKS: list[Callable[[Services], None]] = [install_webhooks]
 
 
@@ -38,7 +37,6 @@ def api_routers() -> list[APIRouter]:
     routers.extend(webhook_routers())
     routers.extend([*shopfloor_routers(), lifecycle_router()])
     routers.extend(sync_routers())
-    routers.extend(factory() for factory in FEATURE_ROUTERS)
     return routers
 
 

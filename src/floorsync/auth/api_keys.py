@@ -54,15 +54,6 @@ def issue_key(
     return row, plaintext
 
 
-def authenticate(session: Session, authorization: str | None, now: datetime) -> TenantScope:
-    """Resolve an Authorization header to a scope, or raise one of the three 401s; records
-    `last_used_at` (at most once a minute) in the same session."""
-    scope, due = verify_key(session, authorization, now)
-    if due and scope.api_key_id is not None:
-        touch_last_used(session, scope.api_key_id, now)
-    return scope
-
-
 def verify_key(session: Session, authorization: str | None, now: datetime) -> tuple[TenantScope, bool]:
     """Resolve an Authorization header to a scope (reads only), or raise one of the three 401s.
 

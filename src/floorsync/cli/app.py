@@ -25,9 +25,6 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(webhooks_cli.webhooks_app, name="webhooks")
 app.command("worker")(webhooks_cli.worker_command)
 
-# Feature packages add their own command groups here (webhooks, worker, …).
-EXTRA_COMMANDS: list[typer.Typer] = []
-
 
 def _sessions(settings: Settings):  # type: ignore[no-untyped-def]
     return make_sessionmaker(make_engine(settings.database_url))
@@ -147,8 +144,6 @@ def serve(
 
 
 def main() -> None:
-    for extra in EXTRA_COMMANDS:
-        app.add_typer(extra)
     try:
         app()
     except KeyboardInterrupt:

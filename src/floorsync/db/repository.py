@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, Table, and_, select
+from sqlalchemy import ColumnElement, Select, Table, select
 from sqlalchemy.orm import Session
 
 from floorsync.models.enums import ApiKeyRole
@@ -36,10 +36,6 @@ def scoped(model: Any, scope: TenantScope, *, include_deleted: bool = True) -> S
     if not include_deleted and hasattr(model, "deleted_at"):
         stmt = stmt.where(model.deleted_at.is_(None))
     return stmt
-
-
-def scoped_where(model: Any, scope: TenantScope, *criteria: ColumnElement[bool]) -> ColumnElement[bool]:
-    return and_(tenant_filter(model, scope), *criteria)
 
 
 class TenantRepository(Generic[M]):

@@ -100,10 +100,6 @@ def _load_resources(work: Work, recs: Sequence[Record]) -> _ResourceIndex:
     return _ResourceIndex(list(work.session.execute(stmt)))
 
 
-def _resolve_resources(work: Work, rec: Record) -> None:
-    _match_resources(rec, _load_resources(work, [rec]))
-
-
 def _match_resources(rec: Record, index: _ResourceIndex) -> None:
     items = rec.extras.get("resources")
     if not items:

@@ -9,7 +9,6 @@ source that matches several sources is AMBIGUOUS_REFERENCE. Never links across t
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import or_
 from sqlalchemy.orm import Session
@@ -27,15 +26,13 @@ class RefIndex:
         self.ids: set[uuid.UUID] = set()
         self.by_ext: dict[str, list[tuple[str, uuid.UUID]]] = defaultdict(list)
         self.by_name: dict[str, uuid.UUID] = {}
-        self.extra: dict[uuid.UUID, dict[str, Any]] = {}
 
-    def add(self, row_id: uuid.UUID, source: str | None, ext: str | None, name: str | None, extra: dict[str, Any]) -> None:
+    def add(self, row_id: uuid.UUID, source: str | None, ext: str | None, name: str | None) -> None:
         self.ids.add(row_id)
         if ext is not None and source is not None:
             self.by_ext[ext].append((source, row_id))
         if name is not None:
             self.by_name[name] = row_id
-        self.extra[row_id] = extra
 
 
 def load_targets(
@@ -57,8 +54,7 @@ def load_targets(
         clauses.append(model.external_id.in_(exts))
     if names:
         clauses.append(model.name.in_(names))
-    extra_cols = _EXTRA_COLUMNS.get(ref.target, ())
-    cols = [model.id, model.external_source, model.external_id, *(getattr(model, c) for c in ("name",) if ref.name_field), *(getattr(model, c) for c in extra_cols)]
+    cols = [model.id, model.external_source, model.external_id, *((model.name,) if ref.name_field else ())]
     stmt = scoped(model, scope, include_deleted=False).with_only_columns(*cols).where(or_(*clauses))
     if ref.required:
         # A parent (a part's job, an operation's part) stays live until this transaction ends:
@@ -73,13 +69,8 @@ def load_targets(
         index.add(
             mapping["id"], mapping["external_source"], mapping["external_id"],
             mapping.get("name") if ref.name_field else None,
-            {c: mapping[c] for c in extra_cols},
         )
     return index
-
-
-# Columns of a reference target that hooks need after resolution (a part's job, a material's code).
-_EXTRA_COLUMNS: dict[str, tuple[str, ...]] = {"parts": ("job_id",), "materials": ("code", "name")}
 
 
 def resolve_ref(rec: Record, ref: RefSpec, index: RefIndex, own_source: str | None) -> uuid.UUID | None:
@@ -88,17 +79,14 @@ def resolve_ref(rec: Record, ref: RefSpec, index: RefIndex, own_source: str | No
     Returns the target id, or None when the reference was not given (or was cleared).
     """
     found: list[tuple[str, uuid.UUID]] = []
-    given = False
     target = ref.label
     id_value = rec.refs.get(ref.id_field)
     if id_value is not None:
-        given = True
         if id_value not in index.ids:
             rec.errors.append(Detail(join(rec.path, ref.id_field), f'{target} with id "{id_value}" not found', "REFERENCE_NOT_FOUND", str(id_value)))
             return None
         found.append((ref.id_field, id_value))
     if ref.ext_field and rec.refs.get(ref.ext_field) is not None:
-        given = True
         ext = rec.refs[ref.ext_field]
         source = rec.refs.get(ref.ext_source_field) if ref.ext_source_field else None
         source = source or own_source
@@ -111,7 +99,6 @@ def resolve_ref(rec: Record, ref: RefSpec, index: RefIndex, own_source: str | No
             return None
         found.append((ref.ext_field, candidates[0]))
     if ref.name_field and rec.refs.get(ref.name_field) is not None:
-        given = True
         name = rec.refs[ref.name_field]
         rid = index.by_name.get(name)
         if rid is None:
@@ -122,30 +109,21 @@ def resolve_ref(rec: Record, ref: RefSpec, index: RefIndex, own_source: str | No
         fields = " and ".join(f for f, _ in found)
         rec.errors.append(Detail(join(rec.path, found[1][0]), f"{fields} name different {target.lower()}s", "REFERENCE_MISMATCH"))
         return None
-    if found:
-        return found[0][1]
-    if not given and ref.id_field in rec.refs:
-        return None  # explicitly cleared
-    return None
+    return found[0][1] if found else None
 
 
-def resolve_references(
-    session: Session, scope: TenantScope, spec: EntitySpec, records: Sequence[Record]
-) -> dict[str, RefIndex]:
+def resolve_references(session: Session, scope: TenantScope, spec: EntitySpec, records: Sequence[Record]) -> None:
     """Resolve every reference of every record; resolved ids land in `record.values`."""
-    indexes: dict[str, RefIndex] = {}
     for ref in spec.refs:
         relevant = [r for r in records if any(k in r.refs for k in (ref.id_field, ref.ext_field, ref.name_field) if k)]
         if not relevant:
             continue
         index = load_targets(session, scope, ref, relevant)
-        indexes[ref.id_field] = index
         for rec in relevant:
             before = len(rec.errors)
             resolved = resolve_ref(rec, ref, index, rec.values.get("external_source"))
             if len(rec.errors) == before and (resolved is not None or ref.id_field in rec.refs or _all_cleared(rec, ref)):
                 rec.values[ref.id_field] = resolved
-    return indexes
 
 
 def _all_cleared(rec: Record, ref: RefSpec) -> bool:

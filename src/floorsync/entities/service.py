@@ -21,8 +21,6 @@ from floorsync.entities.validation import Record, validate_record
 from floorsync.errors import Conflict, Detail, NotFound, ValidationFailed
 from floorsync.kit.ids import new_id
 
-BOOKKEEPING = frozenset({"synced_at", "sync_hash", "updated_at", "created_at"})
-
 
 def not_found(spec: EntitySpec, id_: uuid.UUID) -> NotFound:
     return NotFound(f"{spec.table} with ID {id_} not found")
@@ -291,26 +289,6 @@ def count_where(session: Session, scope: TenantScope, model: Any, column: str, i
         return 0
     stmt = scoped(model, scope).with_only_columns(func.count()).where(getattr(model, column).in_(ids))
     return int(session.scalar(stmt) or 0)
-
-
-def delete_where(work: Work, spec: EntitySpec, column: str, ids: Sequence[uuid.UUID], *, caused_by: dict[str, Any] | None = None) -> int:
-    """Hard-delete the rows of an entity whose `column` is in ids, each with its event."""
-    if not ids:
-        return 0
-    model = spec.model
-    rows = list(work.session.scalars(scoped(model, work.scope).where(getattr(model, column).in_(ids))))
-    for row in rows:
-        record_delete(work, spec, row, hard=True, caused_by=caused_by)
-    if rows:
-        work.session.execute(delete(model).where(model.id.in_([r.id for r in rows])))
-    return len(rows)
-
-
-def release_references(work: Work, model: Any, column: str, ids: Sequence[uuid.UUID]) -> None:
-    if ids:
-        work.session.execute(
-            update(model).where(tenant_filter(model, work.scope), getattr(model, column).in_(ids)).values({column: None})
-        )
 
 
 def descendants(session: Session, scope: TenantScope, spec: EntitySpec, row: Any) -> dict[str, list[Any]]:

@@ -4,11 +4,9 @@ the last-resort 500 that never leaks SQL or a stack trace."""
 import logging
 import re
 import uuid
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from floorsync.errors import FloorsyncError
 from floorsync.http.logs import REQUEST_ID as CURRENT_REQUEST_ID
 from floorsync.http.responses import RESPONSE_HEADERS, dumps
 
@@ -107,6 +105,3 @@ class FloorsyncMiddleware:
         finally:
             CURRENT_REQUEST_ID.reset(token)
 
-
-def error_status(exc: Any) -> int:
-    return exc.status_code if isinstance(exc, FloorsyncError) else 500
