@@ -46,6 +46,8 @@ class TestCreate:
     @pytest.mark.parametrize(("body", "field", "constraint"), [
         ({}, "name", "NOT_NULL"), ({"name": "  "}, "name", "NOT_NULL"), ({"name": "n" * 201}, "name", "MAX_LENGTH"),
         ({"name": 5}, "name", "TYPE_MISMATCH"), ({"name": "x", "role": "owner"}, "role", "ENUM_CONSTRAINT"),
+        ({"name": "x", "role": ""}, "role", "ENUM_CONSTRAINT"), ({"name": "x", "role": False}, "role", "ENUM_CONSTRAINT"),
+        ({"name": "x", "role": 0}, "role", "ENUM_CONSTRAINT"),
         ({"name": "x", "expires_at": "2001-01-01"}, "expires_at", "INVALID_VALUE"), ({"name": "x", "expires_at": "soon"}, "expires_at", "DATE_FORMAT"),
         ({"name": "x", "scopes": ["all"]}, "scopes", "UNKNOWN_FIELD"),
     ])
@@ -77,6 +79,14 @@ class TestListAndRevoke:
         assert names == sorted(names)
         for params in ({"role": "owner"}, {"active": "maybe"}, {"sort": "key_hash"}, {"order": "sideways"}, {"limit": "x"}, {"search": "x" * 201}):
             fails(tenant.client.get(f"{prefix}/api-key-generate", params=params), 400, "BAD_REQUEST")
+
+    def test_a_bad_sort_lists_the_allowed_fields_in_details(self, tenant: TenantHandle, prefix: str) -> None:
+        error = fails(tenant.client.get(f"{prefix}/api-key-generate", params={"sort": "key_hash"}), 400, "BAD_REQUEST")
+        assert detail(error, "sort")["message"] == "Invalid sort field 'key_hash'. Allowed: created_at, name, last_used_at"
+
+    def test_sort_and_order_are_trimmed_and_case_insensitive_like_every_list(self, tenant: TenantHandle, prefix: str) -> None:
+        names = [k["name"] for k in ok(tenant.client.get(f"{prefix}/api-key-generate", params={"sort": " name ", "order": " DESC "}))["api_keys"]]
+        assert names == sorted(names, reverse=True)
 
     def test_get_by_id_is_400_and_patch_is_405(self, tenant: TenantHandle, prefix: str) -> None:
         key_id = ok(tenant.client.get(f"{prefix}/api-key-generate"))["api_keys"][0]["id"]

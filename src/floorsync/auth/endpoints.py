@@ -8,7 +8,7 @@ from sqlalchemy import func
 from floorsync.auth.api_keys import issue_key
 from floorsync.db.repository import TenantRepository, scoped
 from floorsync.entities.fields import Field, FieldError, Kind, to_wire
-from floorsync.entities.listing import coerce_filter, contains, parse_page
+from floorsync.entities.listing import coerce_filter, contains, parse_page, parse_sort, search_term
 from floorsync.entities.openapi import json_body, query, responses
 from floorsync.errors import BadRequest, Conflict, Detail, Forbidden, NotFound, ValidationFailed
 from floorsync.http.context import ApiCtx, BodyDep, Ctx, required_id
@@ -78,16 +78,10 @@ def list_keys(request: Request, ctx: ApiCtx) -> Any:
         stmt = stmt.where(ApiKey.active == coerce_filter("active", Kind.boolean, params["active"]))
     if "role" in params:
         stmt = stmt.where(ApiKey.role == coerce_filter("role", Kind.enum, params["role"], ("admin", "integration")))
-    if params.get("search"):
-        if len(params["search"]) > 200:
-            raise BadRequest("search must be at most 200 characters", [Detail("search", "search must be at most 200 characters", "MAX_LENGTH")])
-        stmt = stmt.where(contains(ApiKey.name, coerce_filter("search", Kind.string, params["search"])))
-    sort = params.get("sort", "created_at")
-    if sort not in _SORTABLE:
-        raise BadRequest(f"Invalid sort field '{sort}'. Allowed: {', '.join(_SORTABLE)}", [Detail("sort", "invalid sort field", "ENUM_CONSTRAINT", sort)])
-    order = params.get("order", "desc").lower()
-    if order not in ("asc", "desc"):
-        raise BadRequest("order must be asc or desc", [Detail("order", "order must be asc or desc", "ENUM_CONSTRAINT", order)])
+    term = search_term(params)
+    if term is not None:
+        stmt = stmt.where(contains(ApiKey.name, term))
+    sort, order = parse_sort(params, _SORTABLE, ("created_at", "desc"))
     column = getattr(ApiKey, sort)
     with ctx.read() as session:
         total = session.scalar(stmt.with_only_columns(func.count()).order_by(None)) or 0
@@ -111,7 +105,9 @@ def create_key(ctx: ApiCtx, body: BodyDep) -> Any:
         values["name"] = _NAME.coerce(data["name"])
     except FieldError as err:
         errors.append(Detail("name", err.message, err.constraint, *(([data["name"]]) if data.get("name") is not None else [])))
-    role = data.get("role") or "integration"
+    role = data.get("role")
+    if role is None:
+        role = "integration"
     if role not in ("admin", "integration"):
         errors.append(Detail("role", "Invalid value for role. Must be one of: integration, admin", "ENUM_CONSTRAINT", role))
     if data.get("expires_at") is not None:

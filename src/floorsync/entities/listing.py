@@ -141,27 +141,40 @@ def apply_filters(spec: EntitySpec, stmt: Select[Any], params: Mapping[str, str]
                     stmt = stmt.where(col < value + timedelta(days=1))
             else:
                 stmt = stmt.where(col <= value)
-    if params.get("search"):
-        term = params["search"]
-        if len(term) > 200:
-            raise _bad("search", "search must be at most 200 characters", constraint="MAX_LENGTH")
-        term = coerce_filter("search", Kind.string, term)
+    term = search_term(params)
+    if term is not None:
         stmt = stmt.where(or_(*(contains(getattr(model, c), term) for c in opts.search)))
     return stmt
 
 
-def apply_sort(spec: EntitySpec, stmt: Select[Any], params: Mapping[str, str], dialect: str) -> Select[Any]:
-    opts = spec.listing
-    sort, order = opts.default_sort
+def search_term(params: Mapping[str, str]) -> str | None:
+    """The `search` parameter (at most 200 characters), or None when absent or empty."""
+    term = params.get("search")
+    if not term:
+        return None
+    if len(term) > 200:
+        raise _bad("search", "search must be at most 200 characters", constraint="MAX_LENGTH")
+    return coerce_filter("search", Kind.string, term)  # type: ignore[no-any-return]
+
+
+def parse_sort(params: Mapping[str, str], sortable: tuple[str, ...], default: tuple[str, str]) -> tuple[str, str]:
+    """(`sort`, `order`) from the query string, validated against the sortable fields."""
+    sort, order = default
     if "sort" in params:
         sort = params["sort"].strip()
-        if sort not in opts.sortable:
-            msg = f"Invalid sort field '{params['sort']}'. Allowed: {', '.join(opts.sortable)}"
+        if sort not in sortable:
+            msg = f"Invalid sort field '{params['sort']}'. Allowed: {', '.join(sortable)}"
             raise BadRequest(msg, [Detail("sort", msg, "ENUM_CONSTRAINT", params["sort"])])
     if "order" in params:
         order = params["order"].strip().lower()
         if order not in ("asc", "desc"):
             raise _bad("order", "order must be asc or desc", params["order"], "ENUM_CONSTRAINT")
+    return sort, order
+
+
+def apply_sort(spec: EntitySpec, stmt: Select[Any], params: Mapping[str, str], dialect: str) -> Select[Any]:
+    opts = spec.listing
+    sort, order = parse_sort(params, opts.sortable, opts.default_sort)
     column = getattr(spec.model, spec.by_name[sort].attr if sort in spec.by_name else sort)
     if dialect == "sqlite" and isinstance(getattr(column, "type", None), PortableDecimal):
         column = cast(column, Float)  # decimals are text on SQLite
