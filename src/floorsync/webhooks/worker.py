@@ -258,16 +258,41 @@ def release(deps: DeliveryDeps, claim: Claim) -> None:
         )
 
 
+def release_after_error(deps: DeliveryDeps, claim: Claim) -> None:
+    """Give up a claim whose round failed unexpectedly: release the lease at once (instead of
+    holding it until it expires) and pause the endpoint briefly, so a persistent fault is
+    retried like a failed attempt rather than in a tight loop. Nothing was recorded, so its
+    deliveries are still pending and are sent again (at-least-once)."""
+    now = deps.clock.now()
+    with deps.sessions() as session, session.begin():
+        session.execute(
+            update(Webhook).where(Webhook.id == claim.webhook_id, Webhook.lease_owner == deps.worker_id)
+            .values(lease_owner=None, lease_until=now, paused_until=now + FAILURE_PAUSE)
+        )
+
+
 def run_once(deps: DeliveryDeps) -> bool:
-    """Deliver one claimed batch for one endpoint. Returns False when nothing was due."""
+    """Deliver one claimed batch for one endpoint. Returns False when nothing was due.
+
+    An unexpected error after the claim is logged with the endpoint's id and the claim is
+    released (the endpoint paused for FAILURE_PAUSE); the round still counts as work done, so
+    the caller goes on to other endpoints."""
     claim = claim_endpoint(deps)
     if claim is None:
         return False
-    results = send_batch(deps, claim) if claim.deliveries else []
-    if results:
-        record_batch(deps, claim, results)
-    else:
-        release(deps, claim)
+    try:
+        results = send_batch(deps, claim) if claim.deliveries else []
+        if results:
+            record_batch(deps, claim, results)
+        else:
+            release(deps, claim)
+    except Exception:
+        log.exception("webhook %s: delivery round failed; releasing its lease, retrying in %ss",
+                      claim.webhook_id, int(FAILURE_PAUSE.total_seconds()))
+        try:
+            release_after_error(deps, claim)
+        except Exception:
+            log.exception("webhook %s: could not release its lease; it expires at %s", claim.webhook_id, claim.lease_until)
     return True
 
 
