@@ -48,30 +48,42 @@ def _extras(session: Session, scope: TenantScope, rows: Sequence[Any], mode: str
 
 
 def _prepare_many(work: Work, _spec: EntitySpec, recs: Sequence[Record], rows: Sequence[Any | None]) -> None:
-    """Fill `material` from the referenced material (one query for the batch); keep parent
-    parts in the same job."""
+    """Fill `material` from the referenced material; keep parent parts in the same job and out
+    of cycles; refuse a move that leaves parent or child parts behind. Set-based: one query
+    for the materials, one for the moved parts' children, one per level of the parent chains."""
+    pairs = list(zip(recs, rows, strict=True))
     wanted = {
-        rec.values["material_id"] for rec, row in zip(recs, rows, strict=True)
+        rec.values["material_id"] for rec, row in pairs
         if row is None and "material" not in rec.values and rec.values.get("material_id") is not None
     }
     materials: dict[uuid.UUID, Any] = {}
     if wanted:
         stmt = scoped(Material, work.scope).with_only_columns(Material.id, Material.code, Material.name).where(Material.id.in_(wanted))
         materials = {m.id: m for m in work.session.execute(stmt)}
-    for rec, row in zip(recs, rows, strict=True):
+    moved = {row.id for rec, row in pairs if row is not None and _moves(rec, row)}
+    with_children: set[uuid.UUID] = set()
+    if moved:
+        parents = scoped(Part, work.scope, include_deleted=False).with_only_columns(Part.parent_part_id).where(Part.parent_part_id.in_(moved))
+        with_children = {pid for pid in work.session.scalars(parents.distinct()) if pid is not None}
+    tree = _part_tree(work, {rec.values["parent_part_id"] for rec, _row in pairs if rec.values.get("parent_part_id") is not None})
+    for rec, row in pairs:
         material = materials.get(rec.values.get("material_id")) if row is None and "material" not in rec.values else None  # type: ignore[arg-type]
         if material is not None:
             rec.values["material"] = material.code or material.name
-        _check_parent(work, rec, row)
+        if row is not None and _moves(rec, row):
+            _check_move(rec, row, has_children=row.id in with_children)
+        _check_parent(rec, row, tree)
 
 
 def _prepare(work: Work, spec: EntitySpec, rec: Record, row: Any | None) -> None:
     _prepare_many(work, spec, [rec], [row])
 
 
-def _check_parent(work: Work, rec: Record, row: Any | None) -> None:
-    if row is not None and rec.values.get("job_id", row.job_id) != row.job_id:
-        _check_move(work, rec, row)
+def _moves(rec: Record, row: Any) -> bool:
+    return bool(rec.values.get("job_id", row.job_id) != row.job_id)
+
+
+def _check_parent(rec: Record, row: Any | None, tree: dict[uuid.UUID, tuple[uuid.UUID, uuid.UUID | None]]) -> None:
     parent_id = rec.values.get("parent_part_id")
     if parent_id is None:
         return
@@ -79,41 +91,47 @@ def _check_parent(work: Work, rec: Record, row: Any | None) -> None:
     if row is not None and parent_id == row.id:
         rec.errors.append(Detail(join(rec.path, "parent_part_id"), "a part cannot be its own parent", "INVALID_VALUE", str(parent_id)))
         return
-    parents = _ancestors(work, parent_id)
+    parents = _ancestors(tree, parent_id)
     if job_id is not None and parents and parents[0][1] != job_id:
         rec.errors.append(Detail(join(rec.path, "parent_part_id"), "parent_part_id must be a part of the same job", "REFERENCE_MISMATCH", str(parent_id)))
     elif row is not None and any(pid == row.id for pid, _ in parents):
         rec.errors.append(Detail(join(rec.path, "parent_part_id"), "parent_part_id would create a cycle", "INVALID_VALUE", str(parent_id)))
 
 
-def _check_move(work: Work, rec: Record, row: Any) -> None:
+def _check_move(rec: Record, row: Any, *, has_children: bool) -> None:
     """A part moving to another job must not leave a parent or children behind in the old one."""
     where = join(rec.path, "job_id")
     if "parent_part_id" not in rec.values and row.parent_part_id is not None:
         rec.errors.append(Detail(where, "the part's parent_part_id is in its current job; send parent_part_id (or null) with the move",
                                  "REFERENCE_MISMATCH", str(rec.values["job_id"])))
-    children = work.session.scalar(
-        scoped(Part, work.scope, include_deleted=False).with_only_columns(Part.id).where(Part.parent_part_id == row.id).limit(1)
-    )
-    if children is not None:
+    if has_children:
         rec.errors.append(Detail(where, "the part has child parts in its current job; move or detach them first",
                                  "REFERENCE_MISMATCH", str(rec.values["job_id"])))
 
 
-def _ancestors(work: Work, part_id: uuid.UUID) -> list[tuple[uuid.UUID, uuid.UUID]]:
-    """(id, job_id) of the part and its ancestors, nearest first (bounded against bad data)."""
+def _part_tree(work: Work, start: set[uuid.UUID]) -> dict[uuid.UUID, tuple[uuid.UUID, uuid.UUID | None]]:
+    """(job_id, parent_part_id) of the given live parts and of their live ancestors, loaded
+    level by level for the whole batch."""
+    tree: dict[uuid.UUID, tuple[uuid.UUID, uuid.UUID | None]] = {}
+    wanted = set(start)
+    while wanted:
+        stmt = scoped(Part, work.scope, include_deleted=False).with_only_columns(Part.id, Part.job_id, Part.parent_part_id).where(Part.id.in_(wanted))
+        found = list(work.session.execute(stmt))
+        tree.update((r.id, (r.job_id, r.parent_part_id)) for r in found)
+        wanted = {r.parent_part_id for r in found if r.parent_part_id is not None} - tree.keys()
+    return tree
+
+
+def _ancestors(tree: dict[uuid.UUID, tuple[uuid.UUID, uuid.UUID | None]], part_id: uuid.UUID) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(id, job_id) of the part and its ancestors, nearest first (stops at a cycle in bad data)."""
     out: list[tuple[uuid.UUID, uuid.UUID]] = []
+    seen: set[uuid.UUID] = set()
     current: uuid.UUID | None = part_id
-    while current is not None and len(out) < 1000:
-        found = work.session.execute(
-            scoped(Part, work.scope, include_deleted=False).with_only_columns(Part.id, Part.job_id, Part.parent_part_id).where(Part.id == current)
-        ).first()
-        if found is None:
-            break
-        out.append((found.id, found.job_id))
-        current = found.parent_part_id
-        if any(current == pid for pid, _ in out):
-            break
+    while current is not None and current in tree and current not in seen:
+        seen.add(current)
+        job_id, parent = tree[current]
+        out.append((current, job_id))
+        current = parent
     return out
 
 

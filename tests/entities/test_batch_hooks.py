@@ -1,0 +1,69 @@
+"""The set-based entity hooks the sync engine calls for a whole batch (house style: no
+per-record round trips): their rules hold, and the number of queries does not grow with the
+number of records."""
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
+
+from floorsync.db.repository import TenantRepository, TenantScope
+from floorsync.db.uow import unit_of_work
+from floorsync.entities.parts import PARTS
+from floorsync.entities.validation import Record
+from floorsync.events.outbox import Outbox
+from floorsync.kit.clock import SystemClock
+from floorsync.models.master import Part
+from tests.support.api import make_job, make_part
+from tests.support.tenants import TenantHandle
+
+
+@contextmanager
+def counted(sessions: sessionmaker[Session]) -> Iterator[list[str]]:
+    engine = sessions.kw["bind"]
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+class TestPartsPrepareMany:
+    def test_parent_chains_are_checked_with_one_query_per_level_for_the_whole_batch(self, tenant: TenantHandle, sessions: sessionmaker[Session]) -> None:
+        job, other = make_job(tenant.client), make_job(tenant.client)
+        top = make_part(tenant.client, job["id"])
+        middle = make_part(tenant.client, job["id"], parent_part_id=top["id"])
+        bottom = make_part(tenant.client, job["id"], parent_part_id=middle["id"])
+        job_id, other_id, bottom_id = uuid.UUID(job["id"]), uuid.UUID(other["id"]), uuid.UUID(bottom["id"])
+        recs = [Record(values={"job_id": job_id, "part_number": f"n{i}", "parent_part_id": bottom_id}, path=f"[{i}]") for i in range(40)]
+        recs.append(Record(values={"job_id": other_id, "part_number": "elsewhere", "parent_part_id": bottom_id}, path="[40]"))
+        with unit_of_work(sessions, Outbox(SystemClock()), TenantScope(tenant.id)) as work:
+            with counted(sessions) as statements:
+                PARTS.prepare_many(work, PARTS, recs, [None] * len(recs))  # type: ignore[misc]
+            work.discard()
+        assert [r.errors for r in recs[:40]] == [[]] * 40
+        assert [(d.field, d.constraint) for d in recs[40].errors] == [("[40].parent_part_id", "REFERENCE_MISMATCH")]
+        assert len(statements) <= 4  # bottom, middle, top (and the empty level that ends the walk)
+
+    def test_cycles_and_moves_that_strand_children_are_refused_in_one_batch(self, tenant: TenantHandle, sessions: sessionmaker[Session]) -> None:
+        job, other = make_job(tenant.client), make_job(tenant.client)
+        top = make_part(tenant.client, job["id"])
+        child = make_part(tenant.client, job["id"], parent_part_id=top["id"])
+        scope = TenantScope(tenant.id)
+        with unit_of_work(sessions, Outbox(SystemClock()), scope) as work:
+            repo = TenantRepository(work.session, scope, Part)
+            top_row, child_row = repo.get(uuid.UUID(top["id"])), repo.get(uuid.UUID(child["id"]))
+            cycle = Record(values={"parent_part_id": child_row.id}, path="[0]")  # type: ignore[union-attr]
+            move = Record(values={"job_id": uuid.UUID(other["id"])}, path="[1]")
+            PARTS.prepare_many(work, PARTS, [cycle, move], [top_row, top_row])  # type: ignore[misc]
+            work.discard()
+        assert [(d.field, d.constraint) for d in cycle.errors] == [("[0].parent_part_id", "INVALID_VALUE")]
+        assert [(d.field, d.constraint) for d in move.errors] == [("[1].job_id", "REFERENCE_MISMATCH")]
