@@ -210,3 +210,10 @@ def test_records_without_the_sort_value_come_last_in_both_directions(tenant: Ten
     make_job(tenant.client, job_number="late", due_date="2026-12-01")
     assert numbers(tenant, sort="due_date", order="asc") == ["early", "late", "none"]
     assert numbers(tenant, sort="due_date", order="desc") == ["late", "early", "none"]
+
+
+@pytest.mark.parametrize(("value", "constraint"), [("99999999999", "MAX_VALUE"), ("-99999999999", "MIN_VALUE")])
+def test_an_integer_filter_out_of_range_names_the_bound_it_broke(tenant: TenantHandle, value: str, constraint: str) -> None:
+    response = tenant.client.get("/api-jobs", params={"priority": value})
+    assert response.status_code == 400
+    assert response.json()["error"]["details"][0] == {"field": "priority", "message": "priority is out of range", "constraint": constraint, "value": value}

@@ -91,7 +91,7 @@ def coerce_filter(name: str, kind: Kind, raw: str, choices: tuple[str, ...] = ()
         except ValueError:
             raise _bad(name, f"{name} must be an integer", raw, "TYPE_MISMATCH") from None
         if abs(number) > INT32_MAX:
-            raise _bad(name, f"{name} is out of range", raw, "MAX_VALUE")
+            raise _bad(name, f"{name} is out of range", raw, "MAX_VALUE" if number > 0 else "MIN_VALUE")
         return number
     if kind is Kind.boolean:
         if value.lower() not in ("true", "false"):
