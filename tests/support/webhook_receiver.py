@@ -1,6 +1,7 @@
 """A scriptable webhook receiver on 127.0.0.1: a threaded http.server that records every request
 (raw body bytes, headers, arrival time) and answers as scripted: a status, `Retry-After`, a delay
-before answering, or a 30x Location.
+before answering, headers trickled out with a pause before each line, a pause before the body,
+or a 30x Location.
 
     with WebhookReceiver() as rx:
         rx.script(500, 500, 200)          # the next three answers, then the default
@@ -22,6 +23,8 @@ class Reply:
     retry_after: str | None = None
     delay: float = 0.0
     body: bytes = b"ok"
+    header_gap: float = 0.0  # pause before each header line after the status line (a trickling receiver)
+    body_delay: float = 0.0  # pause between the end of the headers and the body
     location: str | None = None
 
 
@@ -94,13 +97,19 @@ class WebhookReceiver:
                         time.sleep(reply.delay)
                     item.answered = reply.status
                     self.send_response(reply.status)
+                    headers = [("Content-Type", "text/plain"), ("Content-Length", str(len(reply.body)))]
                     if reply.retry_after is not None:
-                        self.send_header("Retry-After", reply.retry_after)
+                        headers.insert(0, ("Retry-After", reply.retry_after))
                     if reply.location is not None:
-                        self.send_header("Location", reply.location)
-                    self.send_header("Content-Type", "text/plain")
-                    self.send_header("Content-Length", str(len(reply.body)))
+                        headers.insert(0, ("Location", reply.location))
+                    for name, value in headers:
+                        if reply.header_gap:
+                            self.flush_headers()
+                            time.sleep(reply.header_gap)
+                        self.send_header(name, value)
                     self.end_headers()
+                    if reply.body_delay:
+                        time.sleep(reply.body_delay)
                     # The request stops counting as in flight before its last bytes go out: the
                     # sender can't have finished with it (and sent another) before that.
                     done()

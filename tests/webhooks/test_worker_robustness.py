@@ -1,14 +1,19 @@
 """The delivery worker survives its own faults: an unexpected error releases the endpoint's
-lease at once (nothing lost), a late answer is a timeout, and an endpoint whose secret doesn't
-open is skipped without starving the others."""
+lease at once (nothing lost), and an answer that completes after the deadline is a timeout."""
 
+import dataclasses
 import logging
+import time
 
 import pytest
+from sqlalchemy import select
 
+from floorsync.models.webhooks import WebhookLog
+from floorsync.webhooks import delivery as delivery_mod
 from floorsync.webhooks import worker as worker_mod
+from floorsync.webhooks.delivery import AttemptResult
 from floorsync.webhooks.worker import Claim, DeliveryDeps, drain
-from tests.support.webhook_receiver import WebhookReceiver
+from tests.support.webhook_receiver import Reply, WebhookReceiver
 from tests.webhooks.conftest import Rig
 
 
@@ -76,3 +81,49 @@ class TestUnexpectedErrors:
         reqs = receiver.wait_for(2)
         assert len({r.webhook_id for r in reqs}) == 1  # the same event again: a duplicate, not a loss
         assert rig.deliveries(hook_id)[0].status.value == "succeeded"
+
+
+def with_timeout(rig: Rig, seconds: float) -> None:
+    kit = rig.deps.kit
+    rig.deps.kit = dataclasses.replace(kit, config=dataclasses.replace(kit.config, timeout_seconds=seconds))
+
+
+def send_once(rig: Rig, url: str, timeout: float) -> AttemptResult:
+    return delivery_mod.send(
+        rig.deps.http, url, b"{}", {}, rig.deps.kit.resolver, allow_private=True, timeout_seconds=timeout, at=rig.clock.now(),
+    )
+
+
+class TestOneDeadlineForTheWholeAttempt:
+    """Each read stays under the timeout, but the answer as a whole comes too late."""
+
+    def test_headers_trickled_past_the_deadline_are_a_timeout_not_a_success(self, rig: Rig, receiver: WebhookReceiver) -> None:
+        receiver.script(Reply(200, header_gap=0.8))  # two header lines after 0.8 s each: 1.6 s in all
+        started = time.monotonic()
+        result = send_once(rig, receiver.url, 1.0)
+        took = time.monotonic() - started
+        assert (result.outcome, result.status_code, result.error) == ("timeout", None, "timeout after 1 s")
+        assert took < 1.4  # the deadline cuts the exchange off; it doesn't just relabel it
+
+    def test_a_body_that_arrives_after_the_deadline_is_a_timeout(self, rig: Rig, receiver: WebhookReceiver) -> None:
+        receiver.script(Reply(200, delay=0.6, body_delay=0.6))
+        result = send_once(rig, receiver.url, 1.0)
+        assert (result.outcome, result.error) == ("timeout", "timeout after 1 s")
+
+    def test_an_answer_inside_the_deadline_still_succeeds(self, rig: Rig, receiver: WebhookReceiver) -> None:
+        receiver.script(Reply(200, header_gap=0.1, body_delay=0.1))
+        result = send_once(rig, receiver.url, 1.0)
+        assert (result.outcome, result.status_code, result.excerpt) == ("succeeded", 200, "ok")
+
+    def test_the_worker_records_a_late_2xx_as_a_timeout_and_retries_it(self, rig: Rig, receiver: WebhookReceiver) -> None:
+        with_timeout(rig, 1.0)  # the deps' HTTP client itself was built with the 5 s default
+        receiver.script(Reply(200, header_gap=0.8))
+        hook_id, _ = rig.add_webhook(receiver.url)
+        rig.job("J-1")
+        drain(rig.deps)
+        (d,) = rig.deliveries(hook_id)
+        assert (d.status.value, d.attempts, d.last_error) == ("pending", 1, "timeout after 1 s")
+        with rig.services.sessions() as s:
+            (entry,) = s.scalars(select(WebhookLog).where(WebhookLog.webhook_id == hook_id))
+            assert (entry.outcome.value, entry.success, entry.status_code) == ("timeout", False, None)
+        assert rig.webhook(hook_id).consecutive_failures == 1
