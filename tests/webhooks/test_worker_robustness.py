@@ -1,16 +1,20 @@
 """The delivery worker survives its own faults: an unexpected error releases the endpoint's
-lease at once (nothing lost), and an answer that completes after the deadline is a timeout."""
+lease at once (nothing lost), an answer that completes after the deadline is a timeout, and an
+endpoint whose secret doesn't open is skipped without starving the others."""
 
 import dataclasses
 import logging
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from floorsync.models.webhooks import WebhookLog
+from floorsync.kit.secretbox import SecretBox
+from floorsync.models.webhooks import Webhook, WebhookLog
 from floorsync.webhooks import delivery as delivery_mod
 from floorsync.webhooks import worker as worker_mod
+from floorsync.webhooks.config import secret_context
 from floorsync.webhooks.delivery import AttemptResult
 from floorsync.webhooks.worker import Claim, DeliveryDeps, drain
 from tests.support.webhook_receiver import Reply, WebhookReceiver
@@ -127,3 +131,33 @@ class TestOneDeadlineForTheWholeAttempt:
             (entry,) = s.scalars(select(WebhookLog).where(WebhookLog.webhook_id == hook_id))
             assert (entry.outcome.value, entry.success, entry.status_code) == ("timeout", False, None)
         assert rig.webhook(hook_id).consecutive_failures == 1
+
+
+class TestASecretThatDoesNotOpen:
+    def test_the_endpoint_is_paused_and_the_claim_moves_on_to_other_due_endpoints(
+        self, rig: Rig, receiver: WebhookReceiver, caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        with WebhookReceiver() as other:
+            bad_id, _ = rig.add_webhook(other.url)
+            good_id, _ = rig.add_webhook(receiver.url)
+            rig.job("J-1")
+            now = rig.clock.now()
+            with rig.services.sessions.begin() as s:
+                bad = s.get(Webhook, bad_id)
+                good = s.get(Webhook, good_id)
+                assert bad is not None
+                assert good is not None
+                bad.secret_ciphertext = SecretBox("some-other-key").seal(b"whsec_x", secret_context(bad_id))
+                bad.lease_until = None  # served first ...
+                good.lease_until = now - timedelta(hours=1)  # ... and this one right after it
+            with caplog.at_level(logging.ERROR, logger="floorsync.webhooks.worker"):
+                drain(rig.deps)  # without the fix the claim of the bad endpoint ends the drain
+            assert [r.json()["type"] for r in receiver.requests] == ["job.created"]
+            assert rig.deliveries(good_id)[0].status.value == "succeeded"
+            hook = rig.webhook(bad_id)
+            assert hook.lease_owner is None
+            assert hook.paused_until == now + timedelta(hours=1)
+            (d,) = rig.deliveries(bad_id)
+            assert (d.status.value, d.attempts) == ("pending", 0)
+            assert other.requests == []
+            assert any(str(bad_id) in r.getMessage() and "FLOORSYNC_SECRET_KEY" in r.getMessage() for r in caplog.records)

@@ -96,7 +96,11 @@ def open_secrets(kit: WebhookKit, hook: Webhook, now: datetime) -> list[str]:
 
 
 def claim_endpoint(deps: DeliveryDeps) -> Claim | None:
-    """Lease the least recently served endpoint with due deliveries; load up to a batch of them."""
+    """Lease the least recently served endpoint with due deliveries; load up to a batch of them.
+
+    An endpoint whose secret doesn't open (FLOORSYNC_SECRET_KEY changed or lost) can't sign
+    anything: it is paused for an hour without being leased, with an error in the log, and the
+    claim moves on to the next due endpoint."""
     cfg = deps.kit.config
     with deps.sessions() as session, session.begin():
         now = deps.clock.now()
@@ -105,20 +109,34 @@ def claim_endpoint(deps: DeliveryDeps) -> Claim | None:
             WebhookDelivery.status == DeliveryStatus.pending,
             WebhookDelivery.next_attempt_at <= now,
         )
-        hook = session.scalars(
-            select(Webhook)
-            .where(
+        unopenable: list[uuid.UUID] = []
+        while True:
+            query = select(Webhook).where(
                 Webhook.active.is_(True),
                 or_(Webhook.lease_until.is_(None), Webhook.lease_until < now),
                 or_(Webhook.paused_until.is_(None), Webhook.paused_until <= now),
                 due,
             )
-            .order_by(Webhook.lease_until.asc().nulls_first())
-            .limit(1)
-            .with_for_update(key_share=True, skip_locked=True, of=Webhook)
-        ).first()
-        if hook is None:
-            return None
+            if unopenable:
+                query = query.where(Webhook.id.not_in(unopenable))
+            hook = session.scalars(
+                query.order_by(Webhook.lease_until.asc().nulls_first())
+                .limit(1)
+                .with_for_update(key_share=True, skip_locked=True, of=Webhook)
+            ).first()
+            if hook is None:
+                return None
+            try:
+                secrets = open_secrets(deps.kit, hook, now)
+            except SecretBoxError:
+                hook.paused_until = now + RETRY_AFTER_PAUSE_CAP
+                unopenable.append(hook.id)
+                log.error(
+                    "webhook %s (tenant %s): its secret does not open with this FLOORSYNC_SECRET_KEY; "
+                    "paused until %s, claiming another endpoint", hook.id, hook.tenant_id, hook.paused_until.isoformat(),
+                )
+                continue
+            break
         lease_until = now + cfg.lease
         hook.lease_owner, hook.lease_until = deps.worker_id, lease_until
         rows = session.execute(
@@ -132,12 +150,6 @@ def claim_endpoint(deps: DeliveryDeps) -> Claim | None:
             .order_by(WebhookDelivery.seq)
             .limit(cfg.batch_size)
         ).all()
-        try:
-            secrets = open_secrets(deps.kit, hook, now)
-        except SecretBoxError:
-            log.error("webhook %s: its secret does not open with this FLOORSYNC_SECRET_KEY; skipping", hook.id)
-            hook.paused_until = now + RETRY_AFTER_PAUSE_CAP
-            return None
         deliveries = [
             ClaimedDelivery(d.id, d.event_id, d.event_type, d.seq, d.attempts, d.replay_round, d.first_attempt_due_at, render_event(ev))
             for d, ev in rows
