@@ -12,12 +12,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from floorsync.db.repository import TenantRepository, TenantScope
 from floorsync.db.uow import unit_of_work
+from floorsync.entities import service
+from floorsync.entities.jobs import JOBS
 from floorsync.entities.parts import PARTS
 from floorsync.entities.validation import Record
 from floorsync.events.outbox import Outbox
 from floorsync.kit.clock import SystemClock
-from floorsync.models.master import Part
-from tests.support.api import make_job, make_part
+from floorsync.models.master import Job, Part
+from tests.support.api import make_job, make_part, make_tree
 from tests.support.tenants import TenantHandle
 
 
@@ -67,3 +69,19 @@ class TestPartsPrepareMany:
             work.discard()
         assert [(d.field, d.constraint) for d in cycle.errors] == [("[0].parent_part_id", "INVALID_VALUE")]
         assert [(d.field, d.constraint) for d in move.errors] == [("[1].job_id", "REFERENCE_MISMATCH")]
+
+
+class TestSoftDeleteMany:
+    def test_a_cascade_takes_one_update_per_level_and_one_select_per_child_level_for_any_number_of_rows(self, tenant: TenantHandle, sessions: sessionmaker[Session]) -> None:
+        counts = []
+        for n in (1, 6):
+            ids = [uuid.UUID(make_tree(tenant.client, parts=2, ops=2)["id"]) for _ in range(n)]
+            with unit_of_work(sessions, Outbox(SystemClock()), TenantScope(tenant.id)) as work:
+                jobs = [TenantRepository(work.session, work.scope, Job).get(id_) for id_ in ids]
+                with counted(sessions) as statements:
+                    cascaded = service.soft_delete_many(work, JOBS, jobs)
+                work.discard()
+            assert cascaded == {"parts": 2 * n, "operations": 4 * n}
+            assert len(work.events) == 7 * n
+            counts.append(len(statements))
+        assert counts == [5, 5]  # UPDATE jobs, SELECT parts, UPDATE parts, SELECT operations, UPDATE operations

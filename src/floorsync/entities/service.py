@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from floorsync.db.repository import TenantRepository, TenantScope, scoped, tenant_filter
 from floorsync.db.uow import Work
@@ -260,28 +261,80 @@ def record_delete(work: Work, spec: EntitySpec, row: Any, *, hard: bool, caused_
 # ---------------------------------------------------------------- delete
 
 
+IN_CHUNK = 5000  # ids per IN list (bind-parameter limits: 32766 on SQLite, 65535 on PostgreSQL)
+
+
+def _chunks(ids: Sequence[uuid.UUID]) -> list[Sequence[uuid.UUID]]:
+    return [ids[i:i + IN_CHUNK] for i in range(0, len(ids), IN_CHUNK)]
+
+
 def soft_delete(work: Work, spec: EntitySpec, row: Any, *, caused_by: dict[str, Any] | None = None, now: Any = None) -> dict[str, int]:
-    """Soft-delete a row and, for jobs and parts, their live descendants (one event each); every
-    cascaded row gets the same `deleted_at` and `deleted_by` as the first."""
+    """Soft-delete one row with its live descendants (DELETE endpoint); see soft_delete_many."""
+    return soft_delete_many(work, spec, [row], caused_by=caused_by, now=now)
+
+
+def soft_delete_many(work: Work, spec: EntitySpec, rows: Sequence[Any], *, caused_by: dict[str, Any] | None = None, now: Any = None) -> dict[str, int]:
+    """Soft-delete live rows of one entity and, for jobs and parts, their live descendants, set
+    based: one UPDATE per entity level and one SELECT per child entity level (per IN_CHUNK ids),
+    whatever the number of rows. Every row gets the same `deleted_at` and `deleted_by`.
+
+    Events are buffered depth first, as deleting the rows one by one would: each row's
+    `<entity>.deleted`, then its children's (each followed by its own children's), children in
+    (created_at, id) order. A cascaded event's `caused_by` is `caused_by` if given, else the event
+    of the row in `rows` it descends from. Returns the cascaded counts ({"parts": n, ...})."""
+    rows = list({row.id: row for row in rows}.values())
+    if not rows:
+        return {}
     now = now or work.clock.now()
     actor = work.origin.api_key_id
-    row.deleted_at, row.deleted_by, row.updated_at = now, actor, now
-    work.session.flush()
-    cause = record_delete(work, spec, row, hard=False, caused_by=caused_by)
     counts: dict[str, int] = {}
-    for child in spec.children:
-        child_spec = get_spec(child.entity)
-        kids = list(work.session.scalars(
-            scoped(child_spec.model, work.scope, include_deleted=False)
-            .where(getattr(child_spec.model, child.parent_ref) == row.id)
-            .order_by(child_spec.model.created_at, child_spec.model.id)
-        ))
-        counts[child.key] = counts.get(child.key, 0) + len(kids)
-        for kid in kids:
-            sub = soft_delete(work, child_spec, kid, caused_by=caused_by or cause, now=now)
-            for k, v in sub.items():
-                counts[k] = counts.get(k, 0) + v
+    kids_of: dict[uuid.UUID, list[tuple[EntitySpec, Any]]] = {}
+    level: list[tuple[EntitySpec, list[Any]]] = [(spec, rows)]
+    while level:
+        below: list[tuple[EntitySpec, list[Any]]] = []
+        for level_spec, level_rows in level:
+            _stamp_deleted(work, level_spec, level_rows, now, actor)
+            for child in level_spec.children:
+                child_spec = get_spec(child.entity)
+                model = child_spec.model
+                kids: list[Any] = []
+                for ids in _chunks([r.id for r in level_rows]):
+                    kids.extend(work.session.scalars(
+                        scoped(model, work.scope, include_deleted=False)
+                        .where(getattr(model, child.parent_ref).in_(ids))
+                        .order_by(model.created_at, model.id)
+                    ))
+                counts[child.key] = counts.get(child.key, 0) + len(kids)
+                for kid in kids:
+                    kids_of.setdefault(getattr(kid, child.parent_ref), []).append((child_spec, kid))
+                if kids:
+                    below.append((child_spec, kids))
+        level = below
+
+    def emit(row_spec: EntitySpec, row: Any, cause: dict[str, Any] | None) -> None:
+        event = record_delete(work, row_spec, row, hard=False, caused_by=cause)
+        for kid_spec, kid in kids_of.get(row.id, ()):
+            emit(kid_spec, kid, cause or event)
+
+    for row in rows:
+        emit(spec, row, caused_by)
     return counts
+
+
+def _stamp_deleted(work: Work, spec: EntitySpec, rows: Sequence[Any], now: Any, actor: uuid.UUID | None) -> None:
+    """One UPDATE (per IN_CHUNK rows) of deleted_at, deleted_by and updated_at. The session's
+    copies are updated in place ("evaluate") and registered with the transaction, so a rolled
+    back savepoint expires them as it would flushed changes; no per-row flush follows."""
+    model = spec.model
+    for ids in _chunks([r.id for r in rows]):
+        work.session.execute(
+            update(model).where(tenant_filter(model, work.scope), model.id.in_(ids))
+            .values(deleted_at=now, deleted_by=actor, updated_at=now)
+            .execution_options(synchronize_session="evaluate")
+        )
+    for row in rows:  # rows whose columns were expired (so not evaluated) must not lazy-load one by one
+        for attr, value in (("deleted_at", now), ("deleted_by", actor), ("updated_at", now)):
+            set_committed_value(row, attr, value)
 
 
 def count_where(session: Session, scope: TenantScope, model: Any, column: str, ids: Sequence[uuid.UUID]) -> int:

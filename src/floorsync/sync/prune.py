@@ -5,8 +5,10 @@
 - `replace_children`: for each parent that carries a child array, its live children of the
   parent's source that are not in the array, inside the parent's unit.
 
-Deletes go through entities.service.soft_delete, so they cascade (job → parts → operations)
-and each deleted row gets its `<entity>.deleted` event.
+Deletes go through entities.service.soft_delete_many, once per entity (snapshot) or per
+parent entity and level (replace_children), never per record: they cascade (job → parts →
+operations) set-based, and each deleted row gets its `<entity>.deleted` event, in the order
+deleting the records one by one would give.
 """
 
 import uuid
@@ -15,7 +17,7 @@ from typing import Any
 
 from floorsync.db.repository import scoped
 from floorsync.db.uow import Work
-from floorsync.entities.service import soft_delete
+from floorsync.entities.service import soft_delete_many
 from floorsync.entities.spec import EntitySpec, get_spec
 from floorsync.sync.results import RecordResult
 
@@ -49,13 +51,10 @@ def soft_delete_rows(work: Work, spec: EntitySpec, ids: Sequence[uuid.UUID]) -> 
         .order_by(model.created_at, model.external_id, model.id)
         .execution_options(populate_existing=True)
     )
-    out: list[RecordResult] = []
-    for row in work.session.scalars(stmt).all():
-        if row.deleted_at is not None:
-            continue  # already deleted by the cascade of an earlier prune of this request
-        soft_delete(work, spec, row)
-        out.append(RecordResult(None, row.external_id, row.external_source, row.id, "deleted"))
-    return out
+    # already deleted rows (by the cascade of an earlier prune of this request) are skipped
+    doomed = [row for row in work.session.scalars(stmt).all() if row.deleted_at is None]
+    soft_delete_many(work, spec, doomed)
+    return [RecordResult(None, row.external_id, row.external_source, row.id, "deleted") for row in doomed]
 
 
 def prune_children(work: Work, roots: Sequence[Any]) -> None:
@@ -82,14 +81,16 @@ def prune_children(work: Work, roots: Sequence[Any]) -> None:
                 .order_by(model.created_at, model.external_id, model.id)
                 .execution_options(populate_existing=True)
             )
+            doomed: list[Any] = []
             for row in work.session.scalars(stmt).all():
                 parent_id = getattr(row, child.parent_ref)
                 if row.deleted_at is not None or row.external_source != source_of[parent_id]:
                     continue
                 if (row.external_source, row.external_id) in keep[parent_id]:
                     continue
-                soft_delete(work, child_spec, row)
+                doomed.append(row)
                 by_parent[parent_id].pruned.setdefault(key, []).append(
                     RecordResult(None, row.external_id, row.external_source, row.id, "deleted")
                 )
+            soft_delete_many(work, child_spec, doomed)
         level = [kid for node in level for kids in node.children.values() for kid in kids]
