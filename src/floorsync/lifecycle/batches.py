@@ -12,21 +12,29 @@ from sqlalchemy import func
 
 from floorsync.db.repository import TenantRepository
 from floorsync.db.uow import Work
+from floorsync.entities.render import render_rows
 from floorsync.entities.service import record_event
 from floorsync.errors import Detail, InvalidStateTransition, NotFound, ValidationFailed
 from floorsync.lifecycle.payloads import batch_payload
 from floorsync.lifecycle.rollup import (
+    PendingRollUp,
     RolledUp,
     compare_and_set,
-    move,
-    roll_up_completed,
-    roll_up_started,
+    load_many,
+    move_many,
+    record_roll_ups,
+    roll_up_completed_many,
+    roll_up_started_many,
     status_text,
 )
 from floorsync.lifecycle.rules import BATCH_ACTIONS, BATCH_OPEN_STATUSES
-from floorsync.lifecycle.service import OperatorInput, record_operation_event, register_operator
+from floorsync.lifecycle.service import (
+    OperatorInput,
+    record_operation_event_with,
+    register_operator,
+)
 from floorsync.models.enums import ProductionMode, TimeEntryOrigin
-from floorsync.models.master import Operation
+from floorsync.models.master import Job, Operation, Part
 from floorsync.models.shopfloor import Batch, TimeEntry
 from floorsync.shopfloor.batches import (
     BATCHES,
@@ -47,8 +55,8 @@ from floorsync.shopfloor.timekeeping import (
     changes_since,
     close_entry,
     open_entries,
-    open_entry,
-    open_entry_id,
+    open_entries_for,
+    operators_open_entries,
     recompute_actual_time,
     snapshot,
 )
@@ -80,9 +88,31 @@ class BatchOutcome:
     rolled_up: list[RolledUp] = field(default_factory=list)
 
 
+def _parents(work: Work, ops: list[Operation], *, lock: bool = False) -> tuple[dict[uuid.UUID, Part], dict[uuid.UUID, Job]]:
+    """The operations' parts (locked when asked) and those parts' jobs, soft-deleted ones
+    included: one query per level."""
+    parts: dict[uuid.UUID, Part] = load_many(work, Part, (op.part_id for op in ops), lock=lock)
+    jobs: dict[uuid.UUID, Job] = load_many(work, Job, (part.job_id for part in parts.values()), fresh=False)
+    return parts, jobs
+
+
+def _record_operations(
+    work: Work, outcome: BatchOutcome, ops: list[tuple[Operation, str]], parts: dict[uuid.UUID, Part],
+    jobs: dict[uuid.UUID, Job], roll_ups: dict[uuid.UUID, list[PendingRollUp]], *, event: str, action: str,
+    new: str, operator_id: str | None,
+) -> None:
+    """Each moved operation's event followed by its roll-ups' events, in batch order."""
+    for op, was in ops:
+        part = parts.get(op.part_id)
+        job = jobs.get(part.job_id) if part is not None else None
+        record_operation_event_with(work, op, part, job, event, action=action, previous=was, new=new,
+                                    operator_id=operator_id, batch_id=outcome.batch.id)
+        outcome.rolled_up += record_roll_ups(work, roll_ups[op.id])
+
+
 def start_batch(work: Work, batch_id: uuid.UUID, operator: OperatorInput | None) -> BatchOutcome:
     """draft/ready → in_progress. Events: batch.started, operation.started (each followed by
-    its roll-ups), time_entry.created."""
+    its roll-ups), time_entry.created. Set-based: the statements don't grow with the batch."""
     batch = _batch(work, batch_id)
     if operator is None and batch.production_mode != ProductionMode.automated:
         raise ValidationFailed("batch", [Detail("operator_id", "operator_id is required for manual batches", "NOT_NULL")])
@@ -96,39 +126,56 @@ def start_batch(work: Work, batch_id: uuid.UUID, operator: OperatorInput | None)
         raise InvalidStateTransition("Cannot start batch with no operations")
     live = [op for op in members if op.deleted_at is None]
     outcome = BatchOutcome(batch, previous, "in_progress", monitoring_source=_monitoring(operator))
-    started: list[Operation] = []
-    for op in live:
-        if status_text(op.status) == "not_started" and move(
-            work, Operation, op.id, "not_started", "in_progress",
-            {"started_at": func.coalesce(Operation.started_at, now), "paused_at": None},
-        ):
-            started.append(op)
-        work.session.refresh(op)
+    moved = move_many(work, Operation, [op.id for op in live if status_text(op.status) == "not_started"],
+                      "not_started", "in_progress", {"started_at": func.coalesce(Operation.started_at, now), "paused_at": None})
+    load_many(work, Operation, (op.id for op in live))  # refreshes the members in place
+    started = [op for op in live if op.id in moved]
     if operator is not None:
-        for op in live:
-            if status_text(op.status) != "completed" and open_entry_id(work, op.id, operator.operator_id) is None:
-                outcome.entries_created.append(open_entry(
-                    work, op.id, operator.operator_id, time_type=operator.time_type, batch_id=batch.id,
-                    origin=TimeEntryOrigin.batch_lifecycle,
-                ))
+        pending = [op.id for op in live if status_text(op.status) != "completed"]
+        having = operators_open_entries(work, pending, operator.operator_id)
+        outcome.entries_created = open_entries_for(
+            work, [i for i in pending if i not in having], operator.operator_id, time_type=operator.time_type,
+            batch_id=batch.id, origin=TimeEntryOrigin.batch_lifecycle,
+        )
     outcome.operations_moved = len(started)
     work.record("batch.started", "batch", batch.id, batch_payload(
         batch, previous=previous, new="in_progress", monitoring_source=outcome.monitoring_source, operator_id=operator_id,
         operation_ids=[str(op.id) for op in members],
     ))
-    for op in started:
-        record_operation_event(work, op, "operation.started", action="start", previous="not_started", new="in_progress",
-                               operator_id=operator_id, batch_id=batch.id)
-        outcome.rolled_up += roll_up_started(work, op, {"type": "operation.started", "entity_id": str(op.id)})
-    for entry in outcome.entries_created:
-        record_event(work, TIME_ENTRIES, entry, "created")
+    parts, jobs = _parents(work, started)
+    roll_ups = roll_up_started_many(work, started, parts, jobs, "operation.started")
+    _record_operations(work, outcome, [(op, "not_started") for op in started], parts, jobs, roll_ups,
+                       event="operation.started", action="start", new="in_progress", operator_id=operator_id)
+    rendered = render_rows(work.session, work.scope, TIME_ENTRIES, outcome.entries_created, "event")
+    for entry, record in zip(outcome.entries_created, rendered, strict=True):
+        record_event(work, TIME_ENTRIES, entry, "created", rendered=record)
     return outcome
+
+
+def _complete(work: Work, live: list[Operation], now: Any) -> dict[uuid.UUID, str]:
+    """Complete every live operation that isn't: one compare-and-set UPDATE per status it was
+    read in; a lost race re-reads the losers and tries again (three rounds, as `move` callers
+    do). Returns the status each completed operation came from."""
+    previous: dict[uuid.UUID, str] = {}
+    pending = {op.id: status_text(op.status) for op in live if status_text(op.status) != "completed"}
+    for attempt in range(3):
+        for status in sorted(set(pending.values())):
+            ids = [i for i, was in pending.items() if was == status]
+            for i in move_many(work, Operation, ids, status, "completed", {"completed_at": now, "completion_percentage": 100}):
+                previous[i] = status
+        lost = [i for i in pending if i not in previous]
+        if not lost or attempt == 2:
+            break
+        pending = {i: status_text(row.status) for i, row in load_many(work, Operation, lost).items()
+                   if row.deleted_at is None and status_text(row.status) != "completed"}
+    return previous
 
 
 def stop_batch(work: Work, batch_id: uuid.UUID, operator: OperatorInput | None) -> BatchOutcome:
     """in_progress → completed: close the participants' open entries with their exact share of
     the elapsed time, complete every member operation. Events: batch.completed,
-    operation.completed (each followed by its roll-ups), time_entry.stopped."""
+    operation.completed (each followed by its roll-ups), time_entry.stopped. Set-based: the
+    statements don't grow with the batch."""
     batch = _batch(work, batch_id)
     register_operator(work, operator, "batch")
     now = work.clock.now()
@@ -159,18 +206,9 @@ def stop_batch(work: Work, batch_id: uuid.UUID, operator: OperatorInput | None) 
         work.session.flush()
         recompute_actual_time(work, (op.id for op in participants))
 
-    completed: list[tuple[Operation, str]] = []
-    for op in live:
-        work.session.refresh(op)
-        for _attempt in range(3):
-            status = status_text(op.status)
-            if status == "completed":
-                break
-            if move(work, Operation, op.id, status, "completed", {"completed_at": now, "completion_percentage": 100}):
-                completed.append((op, status))
-                work.session.refresh(op)
-                break
-            work.session.refresh(op)
+    moved = _complete(work, live, now)
+    load_many(work, Operation, (op.id for op in live))  # refreshes the members in place
+    completed = [(op, moved[op.id]) for op in live if op.id in moved]
     outcome.operations_moved = len(completed)
     batch.actual_time = Decimal(outcome.total_minutes)
     work.session.flush()
@@ -179,12 +217,14 @@ def stop_batch(work: Work, batch_id: uuid.UUID, operator: OperatorInput | None) 
         batch, previous=previous, new="completed", monitoring_source=outcome.monitoring_source, operator_id=operator_id,
         total_minutes=outcome.total_minutes, distribution=outcome.distribution, operation_ids=[str(op.id) for op in members],
     ))
-    for op, was in completed:
-        record_operation_event(work, op, "operation.completed", action="complete", previous=was, new="completed",
-                               operator_id=operator_id, batch_id=batch.id)
-        outcome.rolled_up += roll_up_completed(work, op, {"type": "operation.completed", "entity_id": str(op.id)})
-    for entry, changes in outcome.entries_ended:
-        record_event(work, TIME_ENTRIES, entry, "stopped", changes=changes)
+    ops = [op for op, _was in completed]
+    parts, jobs = _parents(work, ops, lock=True)
+    roll_ups = roll_up_completed_many(work, ops, parts, jobs, "operation.completed")
+    _record_operations(work, outcome, completed, parts, jobs, roll_ups,
+                       event="operation.completed", action="complete", new="completed", operator_id=operator_id)
+    rendered = render_rows(work.session, work.scope, TIME_ENTRIES, [entry for entry, _ in outcome.entries_ended], "event")
+    for (entry, changes), record in zip(outcome.entries_ended, rendered, strict=True):
+        record_event(work, TIME_ENTRIES, entry, "stopped", changes=changes, rendered=record)
     return outcome
 
 

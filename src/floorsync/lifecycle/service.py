@@ -139,6 +139,16 @@ def record_operation_event(
 ) -> None:
     part = work.session.scalars(scoped(Part, work.scope).where(Part.id == op.part_id)).first()
     job = work.session.scalars(scoped(Job, work.scope).where(Job.id == part.job_id)).first() if part is not None else None
+    record_operation_event_with(work, op, part, job, event, action=action, previous=previous, new=new,
+                                operator_id=operator_id, batch_id=batch_id)
+
+
+def record_operation_event_with(
+    work: Work, op: Operation, part: Part | None, job: Job | None, event: str, *, action: str, previous: str,
+    new: str, operator_id: str | None, batch_id: uuid.UUID | None = None,
+) -> None:
+    """`record_operation_event` with the operation's part and job already loaded (batches load
+    them for all their operations at once)."""
     payload = operation_payload(op, part, job, action=action, previous=previous, new=new, at=work.clock.now(),
                                 operator_id=operator_id, batch_id=batch_id)
     work.record(event, "operation", op.id, payload, external_source=op.external_source)

@@ -5,9 +5,11 @@ operation and batch lifecycles; callers record the events, in the order their ac
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from floorsync.db.repository import scoped, tenant_filter
 from floorsync.db.uow import Work
@@ -40,6 +42,38 @@ def open_entries(work: Work, operation_ids: Iterable[uuid.UUID]) -> list[TimeEnt
         .with_for_update()
     )
     return list(work.session.scalars(stmt))
+
+
+def operators_open_entries(work: Work, operation_ids: Iterable[uuid.UUID], operator_id: str) -> set[uuid.UUID]:
+    """The operations among `operation_ids` the operator has an open entry on (one query)."""
+    ids = sorted(set(operation_ids))
+    if not ids:
+        return set()
+    stmt = scoped(TimeEntry, work.scope).with_only_columns(TimeEntry.operation_id).where(
+        TimeEntry.operation_id.in_(ids), TimeEntry.operator_id == operator_id, TimeEntry.end_time.is_(None),
+    ).distinct()
+    return set(work.session.scalars(stmt))
+
+
+def open_entries_for(
+    work: Work, operation_ids: Sequence[uuid.UUID], operator_id: str, *, time_type: str = TimeType.run,
+    notes: str | None = None, batch_id: uuid.UUID | None = None, origin: TimeEntryOrigin,
+) -> list[TimeEntry]:
+    """`open_entry` for several operations, in their order, inserted with one flush."""
+    now = work.clock.now()
+    rows = [
+        TimeEntry(
+            id=new_id(), tenant_id=work.scope.tenant_id, operation_id=operation_id, operator_id=operator_id,
+            time_type=TimeType(time_type), start_time=now, end_time=None, is_paused=False, paused_at=None,
+            paused_seconds=0, duration=None, batch_id=batch_id, origin=origin, notes=notes,
+            created_at=now, updated_at=now,
+        )
+        for operation_id in operation_ids
+    ]
+    if rows:
+        work.session.add_all(rows)
+        work.session.flush()
+    return rows
 
 
 def open_entry(
@@ -93,15 +127,21 @@ def recompute_actual_time(work: Work, operation_ids: Iterable[uuid.UUID | None])
         select(Operation.id, Operation.actual_time).where(tenant_filter(Operation, work.scope), Operation.id.in_(ids))
     ).all())
     now = work.clock.now()
-    for op_id, old in current.items():
-        new = int(totals.get(op_id) or 0)
-        if new != old:
-            work.session.execute(
-                update(Operation)
-                .where(tenant_filter(Operation, work.scope), Operation.id == op_id)
-                .values(actual_time=new, updated_at=now)
-                .execution_options(synchronize_session="fetch")
-            )
+    changed = {op_id: int(totals.get(op_id) or 0) for op_id, old in current.items() if int(totals.get(op_id) or 0) != old}
+    if not changed:
+        return
+    table = cast(Table, Operation.__table__)
+    work.session.execute(  # one executemany, however many operations changed
+        update(table)
+        .where(tenant_filter(table, work.scope), table.c.id == bindparam("changed_id"))
+        .values(actual_time=bindparam("changed_time"), updated_at=now),
+        [{"changed_id": op_id, "changed_time": new} for op_id, new in changed.items()],
+    )
+    for op_id, new in changed.items():  # what synchronize_session did for loaded rows
+        row = work.session.identity_map.get(identity_key(Operation, op_id))
+        if row is not None:
+            set_committed_value(row, "actual_time", new)
+            set_committed_value(row, "updated_at", now)
 
 
 Changes = dict[str, tuple[Any, Any]]
