@@ -9,6 +9,7 @@ import typer
 from floorsync.auth.api_keys import issue_key
 from floorsync.auth.tenants import create_tenant, find_tenant, set_rate_limit
 from floorsync.cli import webhooks as webhooks_cli
+from floorsync.cli.common import tenant_or_exit
 from floorsync.config import Settings, get_settings
 from floorsync.db import migrate
 from floorsync.db.engine import make_engine, make_sessionmaker
@@ -71,10 +72,7 @@ def tenants_rate_limit(
         raise typer.Exit(2)
     sessions = _sessions(get_settings())
     with sessions.begin() as session:
-        found = find_tenant(session, tenant)
-        if found is None:
-            typer.echo(f"no tenant named {tenant!r}", err=True)
-            raise typer.Exit(1)
+        found = tenant_or_exit(session, tenant)
         set_rate_limit(session, found, None if unlimited else requests, window, SystemClock().now())
         slug = found.slug
     typer.echo(f"tenant {slug}: " + ("unlimited" if unlimited else f"{requests} requests per {window} seconds"))
@@ -92,10 +90,7 @@ def keys_create(
         raise typer.Exit(2)
     sessions = _sessions(get_settings())
     with sessions.begin() as session:
-        found = find_tenant(session, tenant)
-        if found is None:
-            typer.echo(f"no tenant named {tenant!r}", err=True)
-            raise typer.Exit(1)
+        found = tenant_or_exit(session, tenant)
         row, plaintext = issue_key(session, found.id, name=name, role=ApiKeyRole(role), now=SystemClock().now())
         typer.echo(f"created {row.role.value} key {row.key_prefix}… for tenant {found.slug}; store it now, it is not shown again:")
     typer.echo(plaintext)

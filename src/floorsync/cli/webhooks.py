@@ -42,14 +42,10 @@ def worker_command(
 
 
 def _scope(services: Services, tenant: str) -> TenantScope:
-    from floorsync.auth.tenants import find_tenant
+    from floorsync.cli.common import tenant_or_exit
 
     with services.sessions() as session:
-        found = find_tenant(session, tenant)
-        if found is None:
-            typer.echo(f"no tenant named {tenant!r}", err=True)
-            raise typer.Exit(1)
-        return TenantScope(found.id)
+        return TenantScope(tenant_or_exit(session, tenant).id)
 
 
 def _run(services: Services, scope: TenantScope, fn: Any) -> Any:
