@@ -3,11 +3,7 @@ per-record round trips): their rules hold, and the number of queries does not gr
 number of records."""
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from floorsync.db.repository import TenantRepository, TenantScope
@@ -20,22 +16,8 @@ from floorsync.events.outbox import Outbox
 from floorsync.kit.clock import SystemClock
 from floorsync.models.master import Job, Part
 from tests.support.api import make_job, make_part, make_tree
+from tests.support.sql import counted
 from tests.support.tenants import TenantHandle
-
-
-@contextmanager
-def counted(sessions: sessionmaker[Session]) -> Iterator[list[str]]:
-    engine = sessions.kw["bind"]
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 class TestPartsPrepareMany:

@@ -12,8 +12,8 @@ from floorsync.events.outbox import Outbox
 from floorsync.kit.clock import FakeClock, SystemClock
 from floorsync.lifecycle.batches import start_batch, stop_batch
 from floorsync.lifecycle.service import OperatorInput
-from tests.entities.test_batch_hooks import counted
 from tests.shopfloor.helpers import make_batch, make_job, ok
+from tests.support.sql import counted
 from tests.support.tenants import TenantHandle
 
 

@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from floorsync.db.repository import TenantScope, scoped
@@ -25,6 +24,7 @@ from floorsync.sync import prune as prune_module
 from floorsync.sync.engine import sync_records
 from floorsync.sync.options import SyncOptions
 from tests.support.api import ok
+from tests.support.sql import counted
 from tests.support.tenants import TenantHandle
 from tests.sync.helpers import job_body
 
@@ -41,21 +41,6 @@ def tree(ext: str, source: str, parts: int, ops: int) -> dict[str, Any]:
 
 def seed(client: httpx.Client, items: list[dict[str, Any]]) -> None:
     ok(client.post("/api-jobs/bulk-sync", json={"items": items}))
-
-
-@contextmanager
-def counted(sessions: sessionmaker[Session]) -> Iterator[list[str]]:
-    engine = sessions.kw["bind"]
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 @contextmanager
