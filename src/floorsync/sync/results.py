@@ -62,12 +62,16 @@ class RecordResult:
             out["changes"] = self.changes
         if self.children is not None:
             out["children"] = {k: [c.entry(source=False) for c in v] for k, v in self.children.items()}
+        self._add_error(out)
+        return out
+
+    def _add_error(self, out: dict[str, Any]) -> None:
+        """`error`, `code` and `details` of a failed record (API §4.6), in both vocabularies."""
         if self.error is not None:
             out["error"] = self.error.message
             out["code"] = self.error.code
             if self.error.details:
                 out["details"] = self.error.details_json()
-        return out
 
     def diff_entry(self, *, source: bool = True) -> dict[str, Any]:
         """The record entry of `api-erp-sync/diff` (status vocabulary create/update/…)."""
@@ -80,11 +84,7 @@ class RecordResult:
             out["changes"] = self.changes
         if self.children is not None:
             out["children"] = {k: [c.diff_entry(source=False) for c in v] for k, v in self.children.items()}
-        if self.error is not None:
-            out["error"] = self.error.message
-            out["code"] = self.error.code
-            if self.error.details:
-                out["details"] = self.error.details_json()
+        self._add_error(out)
         return out
 
 
