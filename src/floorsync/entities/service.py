@@ -219,7 +219,7 @@ def record_event(work: Work, spec: EntitySpec, row: Any, verb: str, *, changes: 
         data["previous"] = {k: _wire_any(spec, k, old) for k, (old, _new) in changes.items()}
     if revived:
         data["revived"] = True
-    verb_type = "recorded" if verb == "created" and spec.singular == "operation_quantity" else verb
+    verb_type = spec.created_verb if verb == "created" else verb
     work.record(f"{spec.singular}.{verb_type}", spec.singular, row.id, data, external_source=getattr(row, "external_source", None))
 
 

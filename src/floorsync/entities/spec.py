@@ -80,6 +80,7 @@ class EntitySpec:
     render_extras: RenderExtras | None = None
     extra_inputs: dict[str, Callable[..., Any]] = field(default_factory=dict)
     label: str = ""  # "Job", for reference error messages
+    created_verb: str = "created"  # the event verb of a create (`operation_quantity.recorded`)
     # prepare(work, spec, record, row_or_None): entity rules before a write (derived values,
     # cross-field checks, auto sequences); errors go onto the record.
     prepare: Callable[..., None] | None = None

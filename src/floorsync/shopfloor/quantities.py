@@ -70,6 +70,7 @@ QUANTITIES = register(EntitySpec(
     name="operation_quantities",
     singular="operation_quantity",
     model=OperationQuantity,
+    created_verb="recorded",
     fields=(
         F.ref_id("operation_id", required=True),
         F.integer("quantity_good", min_value=0, default=0),
