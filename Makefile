@@ -22,11 +22,13 @@ test: $(BIN)/floorsync  ## Suite on SQLite, then on PostgreSQL if FLOORSYNC_TEST
 	$(BIN)/pytest --db=sqlite -q
 	@if [ -n "$$FLOORSYNC_TEST_DATABASE_URL" ]; then $(BIN)/pytest --db=postgresql -q; fi
 
-lint: $(BIN)/floorsync  ## ruff
+lint: $(BIN)/floorsync  ## ruff check and ruff format --check
 	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
-fmt: $(BIN)/floorsync  ## ruff --fix
+fmt: $(BIN)/floorsync  ## ruff check --fix and ruff format
 	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
 
 typecheck: $(BIN)/floorsync  ## mypy --strict
 	$(BIN)/mypy

@@ -69,7 +69,9 @@ def fresh_database(kind: str) -> Iterator[str]:
         return
     import psycopg
 
-    admin = os.environ.get("FLOORSYNC_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    admin = os.environ.get(
+        "FLOORSYNC_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    )
     name = f"floorsync_bench_{os.getpid()}_{int(time.time())}"
     plain = admin.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(plain, autocommit=True) as conn:
@@ -110,34 +112,71 @@ def raw_rows(tenant_id: uuid.UUID, start: int, count: int) -> list[dict[str, Any
     rows = []
     for i in range(start, start + count):
         values = validate_record(JOBS, job(i), "sync").values
-        rows.append({
-            "id": uuid.uuid4(), "tenant_id": tenant_id, "job_number": values["job_number"],
-            "customer": values["customer"], "due_date": values["due_date"], "due_date_override": None,
-            "status": "not_started", "priority": values["priority"], "notes": values["notes"],
-            "current_cell_id": None, "delivery_address": None, "delivery_city": values["delivery_city"],
-            "delivery_postal_code": None, "delivery_country": values["delivery_country"],
-            "total_weight_kg": None, "total_volume_m3": None, "package_count": None, "started_at": None,
-            "paused_at": None, "resumed_at": None, "completed_at": None, "actual_duration": None,
-            "metadata": values["metadata"], "created_at": now, "updated_at": now,
-            "external_id": values["external_id"], "external_source": values["external_source"],
-            "synced_at": now, "sync_hash": sync_hash(values), "deleted_at": None, "deleted_by": None,
-        })
+        rows.append(
+            {
+                "id": uuid.uuid4(),
+                "tenant_id": tenant_id,
+                "job_number": values["job_number"],
+                "customer": values["customer"],
+                "due_date": values["due_date"],
+                "due_date_override": None,
+                "status": "not_started",
+                "priority": values["priority"],
+                "notes": values["notes"],
+                "current_cell_id": None,
+                "delivery_address": None,
+                "delivery_city": values["delivery_city"],
+                "delivery_postal_code": None,
+                "delivery_country": values["delivery_country"],
+                "total_weight_kg": None,
+                "total_volume_m3": None,
+                "package_count": None,
+                "started_at": None,
+                "paused_at": None,
+                "resumed_at": None,
+                "completed_at": None,
+                "actual_duration": None,
+                "metadata": values["metadata"],
+                "created_at": now,
+                "updated_at": now,
+                "external_id": values["external_id"],
+                "external_source": values["external_source"],
+                "synced_at": now,
+                "sync_hash": sync_hash(values),
+                "deleted_at": None,
+                "deleted_by": None,
+            }
+        )
     return rows
 
 
-_UPDATE = ("job_number", "customer", "due_date", "priority", "notes", "delivery_city", "delivery_country",
-           "metadata", "updated_at", "synced_at", "sync_hash")
+_UPDATE = (
+    "job_number",
+    "customer",
+    "due_date",
+    "priority",
+    "notes",
+    "delivery_city",
+    "delivery_country",
+    "metadata",
+    "updated_at",
+    "synced_at",
+    "sync_hash",
+)
 
 
 def _upsert_sql(columns: list[str], count: int, style: str) -> str:
     width = len(columns)
     if style == "$n":  # PostgreSQL's native placeholders: nothing for the driver to rewrite
-        groups = ["(" + ",".join(f"${i * width + j + 1}" for j in range(width)) + ")" for i in range(count)]
+        groups = [
+            "(" + ",".join(f"${i * width + j + 1}" for j in range(width)) + ")"
+            for i in range(count)
+        ]
     else:
         groups = ["(" + ",".join(["?"] * width) + ")"] * count
     sets = ",".join(f'"{c}"=excluded."{c}"' for c in _UPDATE)
     return (
-        f'INSERT INTO jobs ({",".join(chr(34) + c + chr(34) for c in columns)}) VALUES {",".join(groups)} '
+        f"INSERT INTO jobs ({','.join(chr(34) + c + chr(34) for c in columns)}) VALUES {','.join(groups)} "
         "ON CONFLICT (tenant_id, external_source, external_id) WHERE external_id IS NOT NULL "
         f"DO UPDATE SET {sets} WHERE jobs.sync_hash IS DISTINCT FROM excluded.sync_hash"
     )
@@ -148,11 +187,16 @@ def run_raw(kind: str, url: str, tenant_id: uuid.UUID) -> float:
     batches = [raw_rows(tenant_id, start, PER_REQUEST) for start in range(0, TOTAL, PER_REQUEST)]
     columns = list(batches[0][0])
     if kind == "sqlite":
+
         def convert(v: Any) -> Any:
             if isinstance(v, uuid.UUID):
                 return v.hex
             if isinstance(v, datetime):
-                return v.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+                return (
+                    v.astimezone(UTC)
+                    .replace(tzinfo=None)
+                    .isoformat(sep=" ", timespec="microseconds")
+                )
             if isinstance(v, dict):
                 return json.dumps(v)
             return v
@@ -201,10 +245,24 @@ def free_port() -> int:
 def serve(url: str) -> Iterator[str]:
     """`floorsync serve` (one uvicorn process, no worker threads) on a free local port."""
     port = free_port()
-    env = {**os.environ, "FLOORSYNC_DATABASE_URL": url, "FLOORSYNC_LOG_LEVEL": "warning",
-           "FLOORSYNC_ENVIRONMENT": "development"}
+    env = {
+        **os.environ,
+        "FLOORSYNC_DATABASE_URL": url,
+        "FLOORSYNC_LOG_LEVEL": "warning",
+        "FLOORSYNC_ENVIRONMENT": "development",
+    }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "floorsync", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-worker"],
+        [
+            sys.executable,
+            "-m",
+            "floorsync",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-worker",
+        ],
         env=env,
     )
     base = f"http://127.0.0.1:{port}"
@@ -228,7 +286,9 @@ def serve(url: str) -> Iterator[str]:
             proc.kill()
 
 
-def timed_bulk(client: httpx.Client, bodies: list[bytes], check: Callable[[dict[str, Any]], None]) -> float:
+def timed_bulk(
+    client: httpx.Client, bodies: list[bytes], check: Callable[[dict[str, Any]], None]
+) -> float:
     started = time.perf_counter()
     for body in bodies:
         response = client.post("/api-jobs/bulk-sync", content=body)
@@ -243,6 +303,7 @@ def expect(**counts: int) -> Callable[[dict[str, Any]], None]:
         got = {k: data[k] for k in counts}
         if got != counts:
             raise RuntimeError(f"unexpected counts {got}, wanted {counts}")
+
     return check
 
 
@@ -255,19 +316,42 @@ def run(kind: str) -> dict[str, float]:
         raw_tenant, _raw_key = make_tenant(url, "bench-raw")
         results: dict[str, float] = {}
         results["raw"] = TOTAL / run_raw(kind, url, raw_tenant)
-        first = [orjson.dumps({"items": [job(i) for i in range(s, s + PER_REQUEST)]}) for s in range(0, TOTAL, PER_REQUEST)]
-        changed = [orjson.dumps({"items": [job(i, version=1) for i in range(s, s + PER_REQUEST)]}) for s in range(0, TOTAL, PER_REQUEST)]
+        first = [
+            orjson.dumps({"items": [job(i) for i in range(s, s + PER_REQUEST)]})
+            for s in range(0, TOTAL, PER_REQUEST)
+        ]
+        changed = [
+            orjson.dumps({"items": [job(i, version=1) for i in range(s, s + PER_REQUEST)]})
+            for s in range(0, TOTAL, PER_REQUEST)
+        ]
         singles = [orjson.dumps(job(i, prefix="RB")) for i in range(ROW_BY_ROW)]
-        with serve(url) as base, httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"}, timeout=120) as client:
-            client.post("/api-jobs/bulk-sync", content=orjson.dumps({"items": [job(0, prefix="WARM")]}))  # warm-up
-            results["http_insert"] = TOTAL / timed_bulk(client, first, expect(created=PER_REQUEST, failed=0))
-            results["http_unchanged"] = TOTAL / timed_bulk(client, first, expect(skipped=PER_REQUEST, failed=0))
-            results["http_changed"] = TOTAL / timed_bulk(client, changed, expect(updated=PER_REQUEST, failed=0))
+        with (
+            serve(url) as base,
+            httpx.Client(
+                base_url=base,
+                headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+                timeout=120,
+            ) as client,
+        ):
+            client.post(
+                "/api-jobs/bulk-sync", content=orjson.dumps({"items": [job(0, prefix="WARM")]})
+            )  # warm-up
+            results["http_insert"] = TOTAL / timed_bulk(
+                client, first, expect(created=PER_REQUEST, failed=0)
+            )
+            results["http_unchanged"] = TOTAL / timed_bulk(
+                client, first, expect(skipped=PER_REQUEST, failed=0)
+            )
+            results["http_changed"] = TOTAL / timed_bulk(
+                client, changed, expect(updated=PER_REQUEST, failed=0)
+            )
             started = time.perf_counter()
             for body in singles:
                 response = client.put("/api-jobs/sync", content=body)
                 if response.status_code != 201:
-                    raise RuntimeError(f"sync answered {response.status_code}: {response.text[:500]}")
+                    raise RuntimeError(
+                        f"sync answered {response.status_code}: {response.text[:500]}"
+                    )
             results["row_by_row"] = ROW_BY_ROW / (time.perf_counter() - started)
     results["ratio_insert_vs_raw"] = results["http_insert"] / results["raw"]
     results["ratio_unchanged_vs_insert"] = results["http_unchanged"] / results["http_insert"]
@@ -278,7 +362,9 @@ def run(kind: str) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=("sqlite", "postgres"), required=True)
-    parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object as the last line"
+    )
     args = parser.parse_args()
     results = run(args.db)
     for name in ("raw", "http_insert", "http_unchanged", "http_changed", "row_by_row"):

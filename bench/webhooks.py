@@ -50,16 +50,32 @@ def database(kind: str) -> tuple[str, object]:
     if url:
         return url, None
     name = f"floorsync_bench_{os.getpid()}"
-    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f'CREATE DATABASE "{name}"'], check=True)
+    subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f'CREATE DATABASE "{name}"'],
+        check=True,
+    )
 
     class Drop:
         def cleanup(self) -> None:
-            subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'], check=False)
+            subprocess.run(
+                [
+                    "psql",
+                    "-h",
+                    "127.0.0.1",
+                    "-U",
+                    "postgres",
+                    "-qc",
+                    f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+                ],
+                check=False,
+            )
 
     return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}", Drop()
 
 
-def produce(services: object, scope: TenantScope, n: int, per_txn: int, rate: float, tag: str) -> float:
+def produce(
+    services: object, scope: TenantScope, n: int, per_txn: int, rate: float, tag: str
+) -> float:
     """Commit n cell creates (per_txn per transaction), paced at `rate` events/s (0: flat out)."""
     started, i = time.time(), 0
     while i < n:
@@ -80,16 +96,22 @@ def first_attempts(reqs: list[Received]) -> tuple[dict[str, float], dict[str, fl
     for r in reqs:
         if r.webhook_id not in seen:
             seen[r.webhook_id] = r.at
-            stamps[r.webhook_id] = datetime.fromisoformat(r.json()["timestamp"].replace("Z", "+00:00")).timestamp()
+            stamps[r.webhook_id] = datetime.fromisoformat(
+                r.json()["timestamp"].replace("Z", "+00:00")
+            ).timestamp()
     return seen, stamps
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     ap.add_argument("--events", type=int, default=5000)
     ap.add_argument("--per-txn", type=int, default=10, help="events per committed transaction")
-    ap.add_argument("--rate", type=float, default=200.0, help="events per second in the latency phase")
+    ap.add_argument(
+        "--rate", type=float, default=200.0, help="events per second in the latency phase"
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     n = args.events
@@ -97,13 +119,19 @@ def main() -> None:
     url, holder = database(args.db)
     try:
         upgrade(url)
-        settings = Settings(database_url=url, environment="test", webhook_allow_private=True, _env_file=None)  # type: ignore[call-arg]
+        settings = Settings(
+            database_url=url, environment="test", webhook_allow_private=True, _env_file=None
+        )  # type: ignore[call-arg]
         services = build_services(settings)
         with services.sessions.begin() as s:
-            scope = TenantScope(create_tenant(s, f"bench-{uuid.uuid4().hex[:6]}", services.clock.now()).id)
+            scope = TenantScope(
+                create_tenant(s, f"bench-{uuid.uuid4().hex[:6]}", services.clock.now()).id
+            )
         with WebhookReceiver() as rx:
             kit = services.extras["webhooks"]
-            data = parse_webhook_body({"url": rx.url, "events": ["*"]}, kit.resolver, allow_private=True, creating=True)
+            data = parse_webhook_body(
+                {"url": rx.url, "events": ["*"]}, kit.resolver, allow_private=True, creating=True
+            )
             with unit_of_work(services.sessions, services.outbox, scope) as work:
                 webhook_service.create_webhook(work, kit, data)
 
@@ -128,12 +156,14 @@ def main() -> None:
         seen, stamps = first_attempts(steady)
         latencies = sorted((seen[k] - stamps[k]) * 1000 for k in seen)
         result = {
-            "db": args.db, "events": n,
+            "db": args.db,
+            "events": n,
             "deliveries_per_s": round(len(first_attempts(burst)[0]) / drain_s, 1),
             "latency_p50_ms": round(statistics.median(latencies), 1),
             "latency_p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 1),
             "latency_max_ms": round(latencies[-1], 1),
-            "latency_rate_events_per_s": args.rate, "per_txn": args.per_txn,
+            "latency_rate_events_per_s": args.rate,
+            "per_txn": args.per_txn,
             "duplicates": len(burst) + len(steady) - len(first_attempts(burst)[0]) - len(seen),
             "drain_s": round(drain_s, 2),
         }
@@ -143,9 +173,11 @@ def main() -> None:
     finally:
         if holder is not None:
             holder.cleanup()  # type: ignore[attr-defined]
-    print(f"{result['db']}: drained {n} queued events at {result['deliveries_per_s']} deliveries/s; "
-          f"{n} events at {args.rate:g}/s: commit-to-first-attempt p50 {result['latency_p50_ms']} ms, "
-          f"p95 {result['latency_p95_ms']} ms (max {result['latency_max_ms']} ms)")
+    print(
+        f"{result['db']}: drained {n} queued events at {result['deliveries_per_s']} deliveries/s; "
+        f"{n} events at {args.rate:g}/s: commit-to-first-attempt p50 {result['latency_p50_ms']} ms, "
+        f"p95 {result['latency_p95_ms']} ms (max {result['latency_max_ms']} ms)"
+    )
     if args.json:
         print(json.dumps(result))
 

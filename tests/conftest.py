@@ -17,7 +17,12 @@ from tests.support.tenants import TenantHandle, make_tenant
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--db", choices=("sqlite", "postgresql"), default="sqlite", help="database engine to test against")
+    parser.addoption(
+        "--db",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="database engine to test against",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +45,9 @@ def database_url(db_kind: str, tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, environment="test", webhook_allow_private=True, _env_file=None)  # type: ignore[call-arg]
+    return Settings(
+        database_url=database_url, environment="test", webhook_allow_private=True, _env_file=None
+    )  # type: ignore[call-arg]
 
 
 @pytest.fixture(scope="session")

@@ -35,15 +35,23 @@ def tenant_filters(tree: ast.AST) -> list[int]:
     comparing tenant_id."""
     lines = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Compare) and any(isinstance(op, ast.Eq | ast.NotEq | ast.In | ast.NotIn) for op in node.ops):
+        if isinstance(node, ast.Compare) and any(
+            isinstance(op, ast.Eq | ast.NotEq | ast.In | ast.NotIn) for op in node.ops
+        ):
             if any(_is_tenant_attr(n) for n in (node.left, *node.comparators)):
                 lines.append(node.lineno)
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            if node.func.attr in ("in_", "is_", "not_in", "is_not", "__eq__") and _is_tenant_attr(node.func.value):
+            if node.func.attr in ("in_", "is_", "not_in", "is_not", "__eq__") and _is_tenant_attr(
+                node.func.value
+            ):
                 lines.append(node.lineno)
             if node.func.attr == "filter_by" and any(k.arg == "tenant_id" for k in node.keywords):
                 lines.append(node.lineno)
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and RAW_SQL_TENANT.search(node.value):
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and RAW_SQL_TENANT.search(node.value)
+        ):
             lines.append(node.lineno)
     return lines
 
@@ -51,18 +59,26 @@ def tenant_filters(tree: ast.AST) -> list[int]:
 class TestTenantScopingLivesInOnePlace:
     def test_no_module_filters_on_tenant_id_by_hand(self) -> None:
         offenders = {
-            rel(p): lines for p in modules() if rel(p) not in TENANT_FILTER_HOMES and (lines := tenant_filters(ast.parse(p.read_text())))
+            rel(p): lines
+            for p in modules()
+            if rel(p) not in TENANT_FILTER_HOMES
+            and (lines := tenant_filters(ast.parse(p.read_text())))
         }
-        assert offenders == {}, "filter through floorsync.db.repository (scoped / tenant_filter / TenantRepository)"
+        assert offenders == {}, (
+            "filter through floorsync.db.repository (scoped / tenant_filter / TenantRepository)"
+        )
 
-    @pytest.mark.parametrize("source", [
-        "select(Job).where(Job.tenant_id == scope.tenant_id)",
-        "stmt.where(Part.tenant_id != x)",
-        "stmt.where(Part.tenant_id.in_(ids))",
-        "session.query(Job).filter_by(tenant_id=t)",
-        "text('SELECT * FROM jobs WHERE tenant_id = :t')",
-        "t.c.tenant_id == 1",
-    ])
+    @pytest.mark.parametrize(
+        "source",
+        [
+            "select(Job).where(Job.tenant_id == scope.tenant_id)",
+            "stmt.where(Part.tenant_id != x)",
+            "stmt.where(Part.tenant_id.in_(ids))",
+            "session.query(Job).filter_by(tenant_id=t)",
+            "text('SELECT * FROM jobs WHERE tenant_id = :t')",
+            "t.c.tenant_id == 1",
+        ],
+    )
     def test_the_lint_recognises_a_hand_written_filter(self, source: str) -> None:
         assert tenant_filters(ast.parse(source)) == [1]
 
@@ -75,7 +91,11 @@ def tenant_models() -> set[str]:
     import floorsync.models as models
     from floorsync.db.base import TenantOwned
 
-    return {name for name, obj in vars(models).items() if isinstance(obj, type) and issubclass(obj, TenantOwned)}
+    return {
+        name
+        for name, obj in vars(models).items()
+        if isinstance(obj, type) and issubclass(obj, TenantOwned)
+    }
 
 
 # Background work that loads a row it has claimed by id (the claim carries the tenant).
@@ -85,9 +105,14 @@ UNSCOPED_GET_ALLOWED = {"webhooks/worker.py"}
 def unscoped_gets(tree: ast.AST, models: set[str]) -> list[int]:
     """Lines with `session.get(<tenant-owned model>, …)`: a primary-key lookup with no tenant."""
     return [
-        node.lineno for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
-        and node.args and isinstance(node.args[0], ast.Name) and node.args[0].id in models
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "get"
+        and node.args
+        and isinstance(node.args[0], ast.Name)
+        and node.args[0].id in models
     ]
 
 
@@ -96,13 +121,17 @@ class TestNoUnscopedPrimaryKeyLookups:
         models = tenant_models()
         assert {"Job", "Part", "Operation", "Cell", "ApiKey"} <= models
         offenders = {
-            rel(p): lines for p in modules()
-            if rel(p) not in UNSCOPED_GET_ALLOWED and (lines := unscoped_gets(ast.parse(p.read_text()), models))
+            rel(p): lines
+            for p in modules()
+            if rel(p) not in UNSCOPED_GET_ALLOWED
+            and (lines := unscoped_gets(ast.parse(p.read_text()), models))
         }
         assert offenders == {}, "use TenantRepository(session, scope, Model).get(id)"
 
     def test_the_lint_recognises_one(self) -> None:
-        assert unscoped_gets(ast.parse("row = work.session.get(Material, material_id)"), {"Material"}) == [1]
+        assert unscoped_gets(
+            ast.parse("row = work.session.get(Material, material_id)"), {"Material"}
+        ) == [1]
 
 
 def imported_packages(path: Path) -> set[str]:
@@ -155,18 +184,28 @@ class TestImportDirection:
         for path in modules():
             package = package_of(path)
             if package in FOUNDATION:
-                bad = (imported_packages(path) & FEATURES) | ((imported_packages(path) - FOUNDATION - FOUNDATION_EXTRA.get(package, set()))
-                                                              & {"shopfloor", "lifecycle", "sync", "webhooks"})
+                bad = (imported_packages(path) & FEATURES) | (
+                    (imported_packages(path) - FOUNDATION - FOUNDATION_EXTRA.get(package, set()))
+                    & {"shopfloor", "lifecycle", "sync", "webhooks"}
+                )
                 if bad:
                     offenders[rel(path)] = sorted(bad)
         assert offenders == {}
 
     def test_only_entrypoints_import_the_app(self) -> None:
-        offenders = [rel(p) for p in modules() if package_of(p) not in ENTRYPOINTS and imported_packages(p) & {"app", "serving", "cli"}]
+        offenders = [
+            rel(p)
+            for p in modules()
+            if package_of(p) not in ENTRYPOINTS and imported_packages(p) & {"app", "serving", "cli"}
+        ]
         assert offenders == []
 
     def test_db_reaches_events_only_through_the_outbox(self) -> None:
         for path in (SRC / "db").glob("*.py"):
             for node in ast.walk(ast.parse(path.read_text())):
-                if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("floorsync.events"):
+                if (
+                    isinstance(node, ast.ImportFrom)
+                    and node.module
+                    and node.module.startswith("floorsync.events")
+                ):
                     assert node.module == "floorsync.events.outbox", rel(path)

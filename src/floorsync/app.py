@@ -25,7 +25,14 @@ from floorsync.shopfloor.endpoints import shopfloor_routers
 from floorsync.sync.endpoints import sync_routers
 from floorsync.webhooks.wiring import install_webhooks, webhook_routers
 
-ENTITY_SPECS = (jobs.JOBS, parts.PARTS, operations.OPERATIONS, cells.CELLS, resources.RESOURCES, materials.MATERIALS)
+ENTITY_SPECS = (
+    jobs.JOBS,
+    parts.PARTS,
+    operations.OPERATIONS,
+    cells.CELLS,
+    resources.RESOURCES,
+    materials.MATERIALS,
+)
 
 # Start-up work of features, run once the shared services exist.
 SERVICE_HOOKS: list[Callable[[Services], None]] = [install_webhooks]
@@ -43,13 +50,17 @@ def api_routers() -> list[APIRouter]:
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
     clock = clock or SystemClock()
-    services = Services(settings=settings, sessions=make_sessionmaker(engine), clock=clock, outbox=Outbox(clock))
+    services = Services(
+        settings=settings, sessions=make_sessionmaker(engine), clock=clock, outbox=Outbox(clock)
+    )
     for hook in SERVICE_HOOKS:
         hook(services)
     return services
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None, services: Services | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, services: Services | None = None
+) -> FastAPI:
     services = services or build_services(settings, clock)
     idempotency.install()  # Idempotency-Key on POST and PUT of every function
 

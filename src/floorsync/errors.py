@@ -46,7 +46,11 @@ class Detail:
         return out
 
     def prefixed(self, prefix: str) -> "Detail":
-        path = f"{prefix}{'' if self.field.startswith('[') else '.'}{self.field}" if prefix else self.field
+        path = (
+            f"{prefix}{'' if self.field.startswith('[') else '.'}{self.field}"
+            if prefix
+            else self.field
+        )
         return Detail(path, self.message, self.constraint, self.value)
 
 

@@ -21,23 +21,48 @@ from tests.support.tenants import TenantHandle
 
 
 class TestPartsPrepareMany:
-    def test_parent_chains_are_checked_with_one_query_per_level_for_the_whole_batch(self, tenant: TenantHandle, sessions: sessionmaker[Session]) -> None:
+    def test_parent_chains_are_checked_with_one_query_per_level_for_the_whole_batch(
+        self, tenant: TenantHandle, sessions: sessionmaker[Session]
+    ) -> None:
         job, other = make_job(tenant.client), make_job(tenant.client)
         top = make_part(tenant.client, job["id"])
         middle = make_part(tenant.client, job["id"], parent_part_id=top["id"])
         bottom = make_part(tenant.client, job["id"], parent_part_id=middle["id"])
-        job_id, other_id, bottom_id = uuid.UUID(job["id"]), uuid.UUID(other["id"]), uuid.UUID(bottom["id"])
-        recs = [Record(values={"job_id": job_id, "part_number": f"n{i}", "parent_part_id": bottom_id}, path=f"[{i}]") for i in range(40)]
-        recs.append(Record(values={"job_id": other_id, "part_number": "elsewhere", "parent_part_id": bottom_id}, path="[40]"))
+        job_id, other_id, bottom_id = (
+            uuid.UUID(job["id"]),
+            uuid.UUID(other["id"]),
+            uuid.UUID(bottom["id"]),
+        )
+        recs = [
+            Record(
+                values={"job_id": job_id, "part_number": f"n{i}", "parent_part_id": bottom_id},
+                path=f"[{i}]",
+            )
+            for i in range(40)
+        ]
+        recs.append(
+            Record(
+                values={
+                    "job_id": other_id,
+                    "part_number": "elsewhere",
+                    "parent_part_id": bottom_id,
+                },
+                path="[40]",
+            )
+        )
         with unit_of_work(sessions, Outbox(SystemClock()), TenantScope(tenant.id)) as work:
             with counted(sessions) as statements:
                 PARTS.prepare_many(work, PARTS, recs, [None] * len(recs))  # type: ignore[misc]
             work.discard()
         assert [r.errors for r in recs[:40]] == [[]] * 40
-        assert [(d.field, d.constraint) for d in recs[40].errors] == [("[40].parent_part_id", "REFERENCE_MISMATCH")]
+        assert [(d.field, d.constraint) for d in recs[40].errors] == [
+            ("[40].parent_part_id", "REFERENCE_MISMATCH")
+        ]
         assert len(statements) <= 4  # bottom, middle, top (and the empty level that ends the walk)
 
-    def test_cycles_and_moves_that_strand_children_are_refused_in_one_batch(self, tenant: TenantHandle, sessions: sessionmaker[Session]) -> None:
+    def test_cycles_and_moves_that_strand_children_are_refused_in_one_batch(
+        self, tenant: TenantHandle, sessions: sessionmaker[Session]
+    ) -> None:
         job, other = make_job(tenant.client), make_job(tenant.client)
         top = make_part(tenant.client, job["id"])
         child = make_part(tenant.client, job["id"], parent_part_id=top["id"])
@@ -49,12 +74,18 @@ class TestPartsPrepareMany:
             move = Record(values={"job_id": uuid.UUID(other["id"])}, path="[1]")
             PARTS.prepare_many(work, PARTS, [cycle, move], [top_row, top_row])  # type: ignore[misc]
             work.discard()
-        assert [(d.field, d.constraint) for d in cycle.errors] == [("[0].parent_part_id", "INVALID_VALUE")]
-        assert [(d.field, d.constraint) for d in move.errors] == [("[1].job_id", "REFERENCE_MISMATCH")]
+        assert [(d.field, d.constraint) for d in cycle.errors] == [
+            ("[0].parent_part_id", "INVALID_VALUE")
+        ]
+        assert [(d.field, d.constraint) for d in move.errors] == [
+            ("[1].job_id", "REFERENCE_MISMATCH")
+        ]
 
 
 class TestSoftDeleteMany:
-    def test_a_cascade_takes_one_update_per_level_and_one_select_per_child_level_for_any_number_of_rows(self, tenant: TenantHandle, sessions: sessionmaker[Session]) -> None:
+    def test_a_cascade_takes_one_update_per_level_and_one_select_per_child_level_for_any_number_of_rows(
+        self, tenant: TenantHandle, sessions: sessionmaker[Session]
+    ) -> None:
         counts = []
         for n in (1, 6):
             ids = [uuid.UUID(make_tree(tenant.client, parts=2, ops=2)["id"]) for _ in range(n)]
@@ -66,4 +97,7 @@ class TestSoftDeleteMany:
             assert cascaded == {"parts": 2 * n, "operations": 4 * n}
             assert len(work.events) == 7 * n
             counts.append(len(statements))
-        assert counts == [5, 5]  # UPDATE jobs, SELECT parts, UPDATE parts, SELECT operations, UPDATE operations
+        assert counts == [
+            5,
+            5,
+        ]  # UPDATE jobs, SELECT parts, UPDATE parts, SELECT operations, UPDATE operations

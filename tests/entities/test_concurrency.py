@@ -14,7 +14,9 @@ def test_concurrent_operation_creates_get_distinct_sequences(tenant: TenantHandl
     part = make_part(tenant.client)
 
     def create(i: int) -> int:
-        resp = tenant.client.post("/api-operations", json={"part_id": part["id"], "operation_name": f"op {i}"})
+        resp = tenant.client.post(
+            "/api-operations", json={"part_id": part["id"], "operation_name": f"op {i}"}
+        )
         assert resp.status_code == 201, resp.text
         return int(resp.json()["data"]["operation"]["sequence"])
 
@@ -43,7 +45,9 @@ def test_concurrent_deletes_of_one_job_delete_it_once(tenant: TenantHandle) -> N
     assert statuses == {200: 1, 404: WORKERS - 1}
 
 
-def test_children_created_while_their_job_is_deleted_are_deleted_with_it_or_refused(tenant: TenantHandle, sessions) -> None:
+def test_children_created_while_their_job_is_deleted_are_deleted_with_it_or_refused(
+    tenant: TenantHandle, sessions
+) -> None:
     from floorsync.models.master import Part
     from tests.support.api import row
 
@@ -53,8 +57,12 @@ def test_children_created_while_their_job_is_deleted_are_deleted_with_it_or_refu
         def act(i: int, job: dict = job) -> tuple[int, str | None]:
             if i == 0:
                 return tenant.client.delete("/api-jobs", params={"id": job["id"]}).status_code, None
-            resp = tenant.client.post("/api-parts", json={"job_id": job["id"], "part_number": f"late-{i}"})
-            return resp.status_code, resp.json()["data"]["part"]["id"] if resp.status_code == 201 else None
+            resp = tenant.client.post(
+                "/api-parts", json={"job_id": job["id"], "part_number": f"late-{i}"}
+            )
+            return resp.status_code, resp.json()["data"]["part"][
+                "id"
+            ] if resp.status_code == 201 else None
 
         with ThreadPoolExecutor(WORKERS) as pool:
             results = list(pool.map(act, range(WORKERS)))
@@ -62,4 +70,6 @@ def test_children_created_while_their_job_is_deleted_are_deleted_with_it_or_refu
         for status, part_id in results[1:]:
             assert status in (201, 422)
             if part_id is not None:
-                assert row(sessions, tenant.id, Part, part_id).deleted_at is not None  # cascaded, never orphaned
+                assert (
+                    row(sessions, tenant.id, Part, part_id).deleted_at is not None
+                )  # cascaded, never orphaned

@@ -111,17 +111,70 @@ ACCEPTED: list[tuple[str, str, Any, Any]] = [
 
 # Defaults written when a field is omitted on create.
 DEFAULTS: list[tuple[str, dict[str, Any]]] = [
-    ("jobs", {"status": "not_started", "priority": 0, "customer": None, "due_date": None, "metadata": {},
-              "total_weight_kg": None, "package_count": None, "started_at": None, "actual_duration": None,
-              "external_id": None, "external_source": None, "synced_at": None, "sync_hash": None,
-              "deleted_at": None, "deleted_by": None, "parts": []}),
-    ("parts", {"quantity": 1, "status": "not_started", "is_bullet_card": False, "file_paths": [], "image_paths": [],
-               "material": None, "material_id": None, "parent_part_id": None, "metadata": {}}),
-    ("operations", {"cell_id": None, "sequence": 1, "status": "not_started", "estimated_time": 0, "setup_time": 0,
-                    "run_time_per_unit": 0, "wait_time": 0, "changeover_time": 0, "actual_time": 0,
-                    "completion_percentage": 0, "assigned_operator_id": None, "cell": None, "resources": []}),
-    ("cells", {"active": True, "enforce_wip_limit": False, "show_capacity_warning": True, "capacity_hours_per_day": 8,
-               "wip_limit": None, "color": None}),
+    (
+        "jobs",
+        {
+            "status": "not_started",
+            "priority": 0,
+            "customer": None,
+            "due_date": None,
+            "metadata": {},
+            "total_weight_kg": None,
+            "package_count": None,
+            "started_at": None,
+            "actual_duration": None,
+            "external_id": None,
+            "external_source": None,
+            "synced_at": None,
+            "sync_hash": None,
+            "deleted_at": None,
+            "deleted_by": None,
+            "parts": [],
+        },
+    ),
+    (
+        "parts",
+        {
+            "quantity": 1,
+            "status": "not_started",
+            "is_bullet_card": False,
+            "file_paths": [],
+            "image_paths": [],
+            "material": None,
+            "material_id": None,
+            "parent_part_id": None,
+            "metadata": {},
+        },
+    ),
+    (
+        "operations",
+        {
+            "cell_id": None,
+            "sequence": 1,
+            "status": "not_started",
+            "estimated_time": 0,
+            "setup_time": 0,
+            "run_time_per_unit": 0,
+            "wait_time": 0,
+            "changeover_time": 0,
+            "actual_time": 0,
+            "completion_percentage": 0,
+            "assigned_operator_id": None,
+            "cell": None,
+            "resources": [],
+        },
+    ),
+    (
+        "cells",
+        {
+            "active": True,
+            "enforce_wip_limit": False,
+            "show_capacity_warning": True,
+            "capacity_hours_per_day": 8,
+            "wip_limit": None,
+            "color": None,
+        },
+    ),
     ("resources", {"status": "available", "active": True, "identifier": None, "description": None}),
     ("materials", {"code": None, "active": True, "thickness": None, "unit": None}),
 ]
@@ -238,9 +291,17 @@ REFUSED: list[tuple[str, str, Any, str]] = [
 ]
 
 # Fields that are required and so cannot be omitted on create (the 422 has no `value`).
-REQUIRED = [("jobs", "job_number"), ("parts", "job_id"), ("parts", "part_number"), ("operations", "part_id"),
-            ("operations", "operation_name"), ("cells", "name"), ("resources", "name"), ("resources", "type"),
-            ("materials", "name")]
+REQUIRED = [
+    ("jobs", "job_number"),
+    ("parts", "job_id"),
+    ("parts", "part_number"),
+    ("operations", "part_id"),
+    ("operations", "operation_name"),
+    ("cells", "name"),
+    ("resources", "name"),
+    ("resources", "type"),
+    ("materials", "name"),
+]
 
 
 def _echo(entity: str, field: str, record: dict[str, Any]) -> Any:
@@ -248,27 +309,55 @@ def _echo(entity: str, field: str, record: dict[str, Any]) -> Any:
 
 
 class TestAcceptedValues:
-    @pytest.mark.parametrize(("entity", "field", "value", "written"), ACCEPTED, ids=[f"{e}.{f}={str(v)[:20]}" for e, f, v, _ in ACCEPTED])
-    def test_post_accepts_and_normalises_the_value(self, tenant: TenantHandle, entity: str, field: str, value: Any, written: Any) -> None:
+    @pytest.mark.parametrize(
+        ("entity", "field", "value", "written"),
+        ACCEPTED,
+        ids=[f"{e}.{f}={str(v)[:20]}" for e, f, v, _ in ACCEPTED],
+    )
+    def test_post_accepts_and_normalises_the_value(
+        self, tenant: TenantHandle, entity: str, field: str, value: Any, written: Any
+    ) -> None:
         body = {**minimal_body(tenant.client, entity), field: value}
         record = create(tenant.client, entity, body)
         assert _echo(entity, field, record) == written
-        assert ok(tenant.client.get(f"/api-{entity}", params={"id": record["id"]}))[SINGULAR[entity]][field] == written
+        assert (
+            ok(tenant.client.get(f"/api-{entity}", params={"id": record["id"]}))[SINGULAR[entity]][
+                field
+            ]
+            == written
+        )
 
-    @pytest.mark.parametrize(("entity", "field", "value", "written"), ACCEPTED[::3], ids=[f"{e}.{f}={str(v)[:20]}" for e, f, v, _ in ACCEPTED[::3]])
-    def test_patch_accepts_the_same_values(self, tenant: TenantHandle, entity: str, field: str, value: Any, written: Any) -> None:
+    @pytest.mark.parametrize(
+        ("entity", "field", "value", "written"),
+        ACCEPTED[::3],
+        ids=[f"{e}.{f}={str(v)[:20]}" for e, f, v, _ in ACCEPTED[::3]],
+    )
+    def test_patch_accepts_the_same_values(
+        self, tenant: TenantHandle, entity: str, field: str, value: Any, written: Any
+    ) -> None:
         record = make_any(tenant.client, entity)
-        updated = ok(tenant.client.patch(f"/api-{entity}", params={"id": record["id"]}, json={field: value}))[SINGULAR[entity]]
+        updated = ok(
+            tenant.client.patch(f"/api-{entity}", params={"id": record["id"]}, json={field: value})
+        )[SINGULAR[entity]]
         assert updated[field] == written
 
-    def test_numbers_are_written_without_trailing_zeros_in_the_raw_bytes(self, tenant: TenantHandle) -> None:
-        body = {"job_number": "J-bytes", "total_weight_kg": "1.50", "total_volume_m3": 2.0, "priority": "5"}
+    def test_numbers_are_written_without_trailing_zeros_in_the_raw_bytes(
+        self, tenant: TenantHandle
+    ) -> None:
+        body = {
+            "job_number": "J-bytes",
+            "total_weight_kg": "1.50",
+            "total_volume_m3": 2.0,
+            "priority": "5",
+        }
         raw = tenant.client.post("/api-jobs", json=body).content
         assert b'"total_weight_kg":1.5,' in raw
         assert b'"total_volume_m3":2,' in raw
         assert b'"priority":5,' in raw
 
-    def test_timestamps_have_exactly_three_fraction_digits_and_z(self, tenant: TenantHandle) -> None:
+    def test_timestamps_have_exactly_three_fraction_digits_and_z(
+        self, tenant: TenantHandle
+    ) -> None:
         job = make_job(tenant.client, due_date="2026-03-01T08:15:00+00:00")
         for key in ("due_date", "created_at", "updated_at"):
             value = job[key]
@@ -277,7 +366,9 @@ class TestAcceptedValues:
 
 class TestDefaults:
     @pytest.mark.parametrize(("entity", "expected"), DEFAULTS, ids=[e for e, _ in DEFAULTS])
-    def test_omitted_fields_get_their_defaults(self, tenant: TenantHandle, entity: str, expected: dict[str, Any]) -> None:
+    def test_omitted_fields_get_their_defaults(
+        self, tenant: TenantHandle, entity: str, expected: dict[str, Any]
+    ) -> None:
         record = create(tenant.client, entity, minimal_body(tenant.client, entity))
         assert {k: record[k] for k in expected} == expected
 
@@ -287,8 +378,14 @@ class TestDefaults:
 
 
 class TestRefusedValues:
-    @pytest.mark.parametrize(("entity", "field", "value", "constraint"), REFUSED, ids=[f"{e}.{f}={str(v)[:20]}" for e, f, v, _ in REFUSED])
-    def test_post_refuses_the_value_with_its_constraint(self, tenant: TenantHandle, entity: str, field: str, value: Any, constraint: str) -> None:
+    @pytest.mark.parametrize(
+        ("entity", "field", "value", "constraint"),
+        REFUSED,
+        ids=[f"{e}.{f}={str(v)[:20]}" for e, f, v, _ in REFUSED],
+    )
+    def test_post_refuses_the_value_with_its_constraint(
+        self, tenant: TenantHandle, entity: str, field: str, value: Any, constraint: str
+    ) -> None:
         body = {**minimal_body(tenant.client, entity), field: value}
         if field == "external_id":
             body["external_source"] = "SAP"
@@ -300,34 +397,70 @@ class TestRefusedValues:
         else:
             assert item["value"] == value
 
-    @pytest.mark.parametrize(("entity", "field", "value", "constraint"), REFUSED[::2], ids=[f"{e}.{f}={str(v)[:20]}" for e, f, v, _ in REFUSED[::2]])
-    def test_patch_refuses_the_same_values_and_changes_nothing(self, tenant: TenantHandle, entity: str, field: str, value: Any, constraint: str) -> None:
+    @pytest.mark.parametrize(
+        ("entity", "field", "value", "constraint"),
+        REFUSED[::2],
+        ids=[f"{e}.{f}={str(v)[:20]}" for e, f, v, _ in REFUSED[::2]],
+    )
+    def test_patch_refuses_the_same_values_and_changes_nothing(
+        self, tenant: TenantHandle, entity: str, field: str, value: Any, constraint: str
+    ) -> None:
         record = make_any(tenant.client, entity)
         body = {field: value}
         if field == "external_id":
             body["external_source"] = "SAP"
         elif field == "external_source":
             body["external_id"] = "E-1"
-        invalid(tenant.client.patch(f"/api-{entity}", params={"id": record["id"]}, json=body), field, constraint)
-        after = ok(tenant.client.get(f"/api-{entity}", params={"id": record["id"]}))[SINGULAR[entity]]
+        invalid(
+            tenant.client.patch(f"/api-{entity}", params={"id": record["id"]}, json=body),
+            field,
+            constraint,
+        )
+        after = ok(tenant.client.get(f"/api-{entity}", params={"id": record["id"]}))[
+            SINGULAR[entity]
+        ]
         assert after["updated_at"] == record["updated_at"]
 
     @pytest.mark.parametrize(("entity", "field"), REQUIRED)
-    def test_a_missing_required_field_is_not_null_without_a_value(self, tenant: TenantHandle, entity: str, field: str) -> None:
+    def test_a_missing_required_field_is_not_null_without_a_value(
+        self, tenant: TenantHandle, entity: str, field: str
+    ) -> None:
         body = minimal_body(tenant.client, entity)
         body.pop(field)
         item = invalid(tenant.client.post(f"/api-{entity}", json=body), field, "NOT_NULL")
         assert "value" not in item
 
-    @pytest.mark.parametrize(("entity", "field"), [r for r in REQUIRED if r[1] not in ("job_id", "part_id")])
-    def test_patch_cannot_clear_a_required_field(self, tenant: TenantHandle, entity: str, field: str) -> None:
+    @pytest.mark.parametrize(
+        ("entity", "field"), [r for r in REQUIRED if r[1] not in ("job_id", "part_id")]
+    )
+    def test_patch_cannot_clear_a_required_field(
+        self, tenant: TenantHandle, entity: str, field: str
+    ) -> None:
         record = make_any(tenant.client, entity)
-        invalid(tenant.client.patch(f"/api-{entity}", params={"id": record["id"]}, json={field: None}), field, "NOT_NULL")
+        invalid(
+            tenant.client.patch(f"/api-{entity}", params={"id": record["id"]}, json={field: None}),
+            field,
+            "NOT_NULL",
+        )
 
-    def test_every_error_of_a_body_is_reported_with_a_summary_message(self, tenant: TenantHandle) -> None:
-        error = fails(tenant.client.post("/api-jobs", json={"priority": -1, "status": "x", "due_date": "y", "colour": "red"}), 422, "VALIDATION_ERROR",
-                      "✗ 5 validation error(s) in job")
-        assert sorted(d["field"] for d in error["details"]) == ["colour", "due_date", "job_number", "priority", "status"]
+    def test_every_error_of_a_body_is_reported_with_a_summary_message(
+        self, tenant: TenantHandle
+    ) -> None:
+        error = fails(
+            tenant.client.post(
+                "/api-jobs", json={"priority": -1, "status": "x", "due_date": "y", "colour": "red"}
+            ),
+            422,
+            "VALIDATION_ERROR",
+            "✗ 5 validation error(s) in job",
+        )
+        assert sorted(d["field"] for d in error["details"]) == [
+            "colour",
+            "due_date",
+            "job_number",
+            "priority",
+            "status",
+        ]
         assert detail_messages(error) == {
             "priority": "priority must be >= 0",
             "status": "Invalid value for status. Must be one of: not_started, in_progress, on_hold, completed",
@@ -336,16 +469,40 @@ class TestRefusedValues:
         } | {"due_date": detail_messages(error)["due_date"]}
 
     def test_external_id_and_external_source_must_come_together(self, tenant: TenantHandle) -> None:
-        invalid(tenant.client.post("/api-jobs", json={"job_number": "J-e1", "external_id": "SO-1"}), "external_source", "NOT_NULL")
-        invalid(tenant.client.post("/api-jobs", json={"job_number": "J-e2", "external_source": "SAP"}), "external_id", "NOT_NULL")
-        job = ok(tenant.client.post("/api-jobs", json={"job_number": "J-e3", "external_id": None, "external_source": None}), 201)["job"]
+        invalid(
+            tenant.client.post("/api-jobs", json={"job_number": "J-e1", "external_id": "SO-1"}),
+            "external_source",
+            "NOT_NULL",
+        )
+        invalid(
+            tenant.client.post("/api-jobs", json={"job_number": "J-e2", "external_source": "SAP"}),
+            "external_id",
+            "NOT_NULL",
+        )
+        job = ok(
+            tenant.client.post(
+                "/api-jobs",
+                json={"job_number": "J-e3", "external_id": None, "external_source": None},
+            ),
+            201,
+        )["job"]
         assert (job["external_id"], job["external_source"]) == (None, None)
 
     def test_planned_end_before_planned_start_is_invalid_value(self, tenant: TenantHandle) -> None:
-        body = {**minimal_body(tenant.client, "operations"), "planned_start": "2026-05-02", "planned_end": "2026-05-01"}
+        body = {
+            **minimal_body(tenant.client, "operations"),
+            "planned_start": "2026-05-02",
+            "planned_end": "2026-05-01",
+        }
         invalid(tenant.client.post("/api-operations", json=body), "planned_end", "INVALID_VALUE")
         op = create(tenant.client, "operations", {**body, "planned_end": "2026-05-03"})
-        invalid(tenant.client.patch("/api-operations", params={"id": op["id"]}, json={"planned_start": "2026-05-04"}), "planned_end", "INVALID_VALUE")
+        invalid(
+            tenant.client.patch(
+                "/api-operations", params={"id": op["id"]}, json={"planned_start": "2026-05-04"}
+            ),
+            "planned_end",
+            "INVALID_VALUE",
+        )
 
 
 def detail_messages(error: dict[str, Any]) -> dict[str, str]:
@@ -354,74 +511,176 @@ def detail_messages(error: dict[str, Any]) -> dict[str, str]:
 
 class TestUnknownAndReadOnlyFields:
     @pytest.mark.parametrize("entity", list(SINGULAR))
-    def test_unknown_fields_are_422_one_detail_each(self, tenant: TenantHandle, entity: str) -> None:
+    def test_unknown_fields_are_422_one_detail_each(
+        self, tenant: TenantHandle, entity: str
+    ) -> None:
         body = {**minimal_body(tenant.client, entity), "colour": "red", "Job_Number": 1}
-        error = fails(tenant.client.post(f"/api-{entity}", json=body), 422, "VALIDATION_ERROR", "✗ 2 validation error(s) in " + SINGULAR[entity])
-        assert {(d["field"], d["constraint"], d["value"]) for d in error["details"]} == {("colour", "UNKNOWN_FIELD", "red"), ("Job_Number", "UNKNOWN_FIELD", 1)}
+        error = fails(
+            tenant.client.post(f"/api-{entity}", json=body),
+            422,
+            "VALIDATION_ERROR",
+            "✗ 2 validation error(s) in " + SINGULAR[entity],
+        )
+        assert {(d["field"], d["constraint"], d["value"]) for d in error["details"]} == {
+            ("colour", "UNKNOWN_FIELD", "red"),
+            ("Job_Number", "UNKNOWN_FIELD", 1),
+        }
 
     @pytest.mark.parametrize("entity", list(SINGULAR))
-    def test_a_record_read_back_can_be_sent_again_as_a_patch(self, tenant: TenantHandle, entity: str) -> None:
+    def test_a_record_read_back_can_be_sent_again_as_a_patch(
+        self, tenant: TenantHandle, entity: str
+    ) -> None:
         record = make_any(tenant.client, entity)
-        read = ok(tenant.client.get(f"/api-{entity}", params={"id": record["id"]}))[SINGULAR[entity]]
-        again = ok(tenant.client.patch(f"/api-{entity}", params={"id": record["id"]}, json=read))[SINGULAR[entity]]
+        read = ok(tenant.client.get(f"/api-{entity}", params={"id": record["id"]}))[
+            SINGULAR[entity]
+        ]
+        again = ok(tenant.client.patch(f"/api-{entity}", params={"id": record["id"]}, json=read))[
+            SINGULAR[entity]
+        ]
         assert again == read  # nothing changed: updated_at included
 
     def test_read_only_fields_are_ignored_on_create(self, tenant: TenantHandle) -> None:
-        body = {"job_number": "J-ro", "id": "0190f3a2-7c1e-7b6a-9d2e-5f4c3b2a1d00", "tenant_id": "x", "created_at": "2001-01-01",
-                "updated_at": 5, "synced_at": "x", "sync_hash": "abc", "deleted_at": "2020-01-01", "deleted_by": "me",
-                "started_at": "2020-01-01", "completed_at": "x", "actual_duration": 99}
+        body = {
+            "job_number": "J-ro",
+            "id": "0190f3a2-7c1e-7b6a-9d2e-5f4c3b2a1d00",
+            "tenant_id": "x",
+            "created_at": "2001-01-01",
+            "updated_at": 5,
+            "synced_at": "x",
+            "sync_hash": "abc",
+            "deleted_at": "2020-01-01",
+            "deleted_by": "me",
+            "started_at": "2020-01-01",
+            "completed_at": "x",
+            "actual_duration": 99,
+        }
         job = create(tenant.client, "jobs", body)
         assert job["id"] != body["id"]
-        assert (job["sync_hash"], job["deleted_at"], job["started_at"], job["actual_duration"]) == (None, None, None, None)
+        assert (job["sync_hash"], job["deleted_at"], job["started_at"], job["actual_duration"]) == (
+            None,
+            None,
+            None,
+            None,
+        )
         assert not job["created_at"].startswith("2001")
 
     def test_child_arrays_and_embeds_are_ignored_on_patch(self, tenant: TenantHandle) -> None:
         part = create(tenant.client, "parts", minimal_body(tenant.client, "parts"))
-        patched = ok(tenant.client.patch("/api-parts", params={"id": part["id"]},
-                                         json={"operations": [{"operation_name": "ignored"}], "job": {"id": "x"}, "image_paths": ["x"]}))["part"]
+        patched = ok(
+            tenant.client.patch(
+                "/api-parts",
+                params={"id": part["id"]},
+                json={
+                    "operations": [{"operation_name": "ignored"}],
+                    "job": {"id": "x"},
+                    "image_paths": ["x"],
+                },
+            )
+        )["part"]
         assert patched["operations"] == []
         assert patched["image_paths"] == []
 
 
 class TestAliases:
-    @pytest.mark.parametrize(("entity", "alias", "field", "value"), [
-        ("jobs", "customer_name", "customer", "Acme BV"),
-        ("jobs", "description", "notes", "rush"),
-        ("operations", "estimated_time_minutes", "estimated_time", 30),
-        ("operations", "setup_time_minutes", "setup_time", 5.5),
-        ("operations", "instructions", "notes", "wear gloves"),
-        ("operations", "description", "notes", "deburr"),
-    ])
-    def test_an_alias_is_mapped_to_its_canonical_field_on_post_and_patch(self, tenant: TenantHandle, entity: str, alias: str, field: str, value: Any) -> None:
-        record = create(tenant.client, entity, {**minimal_body(tenant.client, entity), alias: value})
+    @pytest.mark.parametrize(
+        ("entity", "alias", "field", "value"),
+        [
+            ("jobs", "customer_name", "customer", "Acme BV"),
+            ("jobs", "description", "notes", "rush"),
+            ("operations", "estimated_time_minutes", "estimated_time", 30),
+            ("operations", "setup_time_minutes", "setup_time", 5.5),
+            ("operations", "instructions", "notes", "wear gloves"),
+            ("operations", "description", "notes", "deburr"),
+        ],
+    )
+    def test_an_alias_is_mapped_to_its_canonical_field_on_post_and_patch(
+        self, tenant: TenantHandle, entity: str, alias: str, field: str, value: Any
+    ) -> None:
+        record = create(
+            tenant.client, entity, {**minimal_body(tenant.client, entity), alias: value}
+        )
         assert record[field] == value
         assert alias not in record or alias == field
-        patched = ok(tenant.client.patch(f"/api-{entity}", params={"id": record["id"]}, json={alias: value * 2}))[SINGULAR[entity]]
+        patched = ok(
+            tenant.client.patch(
+                f"/api-{entity}", params={"id": record["id"]}, json={alias: value * 2}
+            )
+        )[SINGULAR[entity]]
         assert patched[field] == value * 2
 
-    def test_an_alias_and_its_field_with_the_same_value_are_accepted(self, tenant: TenantHandle) -> None:
-        job = create(tenant.client, "jobs", {"job_number": "J-al", "customer": "Acme", "customer_name": "Acme"})
+    def test_an_alias_and_its_field_with_the_same_value_are_accepted(
+        self, tenant: TenantHandle
+    ) -> None:
+        job = create(
+            tenant.client,
+            "jobs",
+            {"job_number": "J-al", "customer": "Acme", "customer_name": "Acme"},
+        )
         assert job["customer"] == "Acme"
 
-    def test_an_alias_and_its_field_with_different_values_are_alias_conflict(self, tenant: TenantHandle) -> None:
-        item = invalid(tenant.client.post("/api-jobs", json={"job_number": "J-ac", "customer": "A", "customer_name": "B"}), "customer_name", "ALIAS_CONFLICT")
+    def test_an_alias_and_its_field_with_different_values_are_alias_conflict(
+        self, tenant: TenantHandle
+    ) -> None:
+        item = invalid(
+            tenant.client.post(
+                "/api-jobs", json={"job_number": "J-ac", "customer": "A", "customer_name": "B"}
+            ),
+            "customer_name",
+            "ALIAS_CONFLICT",
+        )
         assert item["value"] == "B"
 
-    def test_two_aliases_of_one_field_that_disagree_are_alias_conflict(self, tenant: TenantHandle) -> None:
-        body = {**minimal_body(tenant.client, "operations"), "instructions": "a", "description": "b"}
+    def test_two_aliases_of_one_field_that_disagree_are_alias_conflict(
+        self, tenant: TenantHandle
+    ) -> None:
+        body = {
+            **minimal_body(tenant.client, "operations"),
+            "instructions": "a",
+            "description": "b",
+        }
         error = fails(tenant.client.post("/api-operations", json=body), 422, "VALIDATION_ERROR")
         assert [d["constraint"] for d in error["details"]] == ["ALIAS_CONFLICT"]
 
-    def test_an_aliased_value_is_validated_under_the_canonical_rules(self, tenant: TenantHandle) -> None:
+    def test_an_aliased_value_is_validated_under_the_canonical_rules(
+        self, tenant: TenantHandle
+    ) -> None:
         body = {**minimal_body(tenant.client, "operations"), "estimated_time_minutes": -5}
         fails(tenant.client.post("/api-operations", json=body), 422, "VALIDATION_ERROR")
 
 
 class TestMaterialText:
-    def test_a_part_takes_its_material_text_from_the_referenced_materials_code_else_name(self, tenant: TenantHandle) -> None:
+    def test_a_part_takes_its_material_text_from_the_referenced_materials_code_else_name(
+        self, tenant: TenantHandle
+    ) -> None:
         coded = make_material(tenant.client, code="S235-3", name="Steel 3 mm")
         named = make_material(tenant.client, name="Alu 2 mm")
         job = make_job(tenant.client)
-        assert create(tenant.client, "parts", {"job_id": job["id"], "part_number": "A", "material_id": coded["id"]})["material"] == "S235-3"
-        assert create(tenant.client, "parts", {"job_id": job["id"], "part_number": "B", "material_id": named["id"]})["material"] == "Alu 2 mm"
-        assert create(tenant.client, "parts", {"job_id": job["id"], "part_number": "C", "material_id": coded["id"], "material": "own"})["material"] == "own"
+        assert (
+            create(
+                tenant.client,
+                "parts",
+                {"job_id": job["id"], "part_number": "A", "material_id": coded["id"]},
+            )["material"]
+            == "S235-3"
+        )
+        assert (
+            create(
+                tenant.client,
+                "parts",
+                {"job_id": job["id"], "part_number": "B", "material_id": named["id"]},
+            )["material"]
+            == "Alu 2 mm"
+        )
+        assert (
+            create(
+                tenant.client,
+                "parts",
+                {
+                    "job_id": job["id"],
+                    "part_number": "C",
+                    "material_id": coded["id"],
+                    "material": "own",
+                },
+            )["material"]
+            == "own"
+        )

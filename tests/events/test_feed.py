@@ -35,7 +35,9 @@ def feed(tenant: TenantHandle, **params: Any) -> tuple[int, dict[str, Any]]:
 
 
 class TestCursor:
-    def test_paging_follows_the_cursor_with_has_more_and_never_repeats(self, tenant: TenantHandle) -> None:
+    def test_paging_follows_the_cursor_with_has_more_and_never_repeats(
+        self, tenant: TenantHandle
+    ) -> None:
         make_cells(tenant, 5)
         seen: list[int] = []
         cursor = None
@@ -50,7 +52,9 @@ class TestCursor:
         _, again = feed(tenant, after=cursor)
         assert again["data"] == {"events": [], "next_cursor": cursor, "has_more": False}
 
-    def test_a_filtered_feed_moves_its_cursor_past_skipped_events(self, tenant: TenantHandle) -> None:
+    def test_a_filtered_feed_moves_its_cursor_past_skipped_events(
+        self, tenant: TenantHandle
+    ) -> None:
         make_cells(tenant, 3)
         job = tenant.client.post("/api-jobs", json={"job_number": "J-1"}).json()["data"]["job"]
         make_cells(tenant, 2, "D")
@@ -81,14 +85,20 @@ class TestCursor:
         assert body["error"]["code"] == "VALIDATION_ERROR"
         assert tenant.client.post("/api-events", json={}).status_code == 405
 
-    def test_another_tenant_never_sees_these_events(self, tenant: TenantHandle, other_tenant: TenantHandle) -> None:
+    def test_another_tenant_never_sees_these_events(
+        self, tenant: TenantHandle, other_tenant: TenantHandle
+    ) -> None:
         make_cells(tenant, 2)
         assert feed(other_tenant)[1]["data"]["events"] == []
 
-    def test_an_expired_cursor_is_410_with_the_oldest_cursor(self, tenant: TenantHandle, sessions: sessionmaker[Session]) -> None:
+    def test_an_expired_cursor_is_410_with_the_oldest_cursor(
+        self, tenant: TenantHandle, sessions: sessionmaker[Session]
+    ) -> None:
         make_cells(tenant, 3)
         _, first = feed(tenant, limit=1)
-        purge_events(sessions, FakeClock(SystemClock().now() + timedelta(days=31)), timedelta(days=30))
+        purge_events(
+            sessions, FakeClock(SystemClock().now() + timedelta(days=31)), timedelta(days=30)
+        )
         status, body = feed(tenant, after=first["data"]["next_cursor"])
         assert status == 410
         assert body["error"]["code"] == "CURSOR_EXPIRED"
@@ -123,7 +133,9 @@ def race_tenant(sessions: sessionmaker[Session]) -> TenantScope:
 
 
 class TestCommitOrderRace:
-    def test_a_reader_following_the_cursor_sees_every_committed_event_once_in_order(self, sessions: sessionmaker[Session], race_tenant: TenantScope) -> None:
+    def test_a_reader_following_the_cursor_sees_every_committed_event_once_in_order(
+        self, sessions: sessionmaker[Session], race_tenant: TenantScope
+    ) -> None:
         scope, rng = race_tenant, random.Random(5)
         outbox = SlowOutbox(rng)
         committed: list[str] = []
@@ -171,7 +183,9 @@ class TestCommitOrderRace:
         assert sorted(i for _, i in read) == sorted(committed)
 
     @pytest.mark.postgres_only
-    def test_control_an_updated_at_cursor_loses_the_event_that_commits_late(self, db_kind: str, sessions: sessionmaker[Session], race_tenant: TenantScope) -> None:
+    def test_control_an_updated_at_cursor_loses_the_event_that_commits_late(
+        self, db_kind: str, sessions: sessionmaker[Session], race_tenant: TenantScope
+    ) -> None:
         if db_kind != "postgresql":
             pytest.skip("SQLite serialises writers, so transactions never overlap")
         scope, outbox = race_tenant, Outbox(SystemClock())

@@ -37,7 +37,9 @@ class Boom(Exception):
 
 
 class TestAtomicity:
-    def test_a_failure_after_the_write_and_before_commit_leaves_no_row_event_or_delivery(self, tenant: TenantHandle, receiver: WebhookReceiver, sessions: sessionmaker[Session]) -> None:
+    def test_a_failure_after_the_write_and_before_commit_leaves_no_row_event_or_delivery(
+        self, tenant: TenantHandle, receiver: WebhookReceiver, sessions: sessionmaker[Session]
+    ) -> None:
         register(tenant, receiver.url)
         scope = TenantScope(tenant.id)
 
@@ -47,28 +49,49 @@ class TestAtomicity:
         outbox = Outbox(SystemClock(), [make_fanout(), explode])
         with pytest.raises(Boom), unit_of_work(sessions, outbox, scope) as work:
             entity_service.create(work, JOBS, {"job_number": "J-doomed"})
-        assert (count(sessions, scope, Job), count(sessions, scope, Event), count(sessions, scope, WebhookDelivery)) == (0, 0, 0)
+        assert (
+            count(sessions, scope, Job),
+            count(sessions, scope, Event),
+            count(sessions, scope, WebhookDelivery),
+        ) == (0, 0, 0)
         with unit_of_work(sessions, Outbox(SystemClock(), [make_fanout()]), scope) as work:
             entity_service.create(work, JOBS, {"job_number": "J-ok"})
         assert [e["sequence"] for e in events_of(tenant)] == [1]
         assert count(sessions, scope, WebhookDelivery) == 1
 
     def test_a_no_op_patch_and_a_failed_request_emit_nothing(self, tenant: TenantHandle) -> None:
-        job = tenant.client.post("/api-jobs", json={"job_number": "J-1", "customer": "Acme"}).json()["data"]["job"]
-        assert tenant.client.patch(f"/api-jobs?id={job['id']}", json={"customer": "Acme"}).status_code == 200
+        job = tenant.client.post(
+            "/api-jobs", json={"job_number": "J-1", "customer": "Acme"}
+        ).json()["data"]["job"]
+        assert (
+            tenant.client.patch(f"/api-jobs?id={job['id']}", json={"customer": "Acme"}).status_code
+            == 200
+        )
         assert tenant.client.post("/api-jobs", json={"job_number": "J-1"}).status_code == 409
         assert [e["type"] for e in events_of(tenant)] == ["job.created"]
 
-    def test_the_outbox_refuses_a_type_outside_the_catalogue(self, tenant: TenantHandle, sessions: sessionmaker[Session]) -> None:
-        with pytest.raises(ValueError, match="catalogue"), unit_of_work(sessions, Outbox(SystemClock()), TenantScope(tenant.id)) as work:
+    def test_the_outbox_refuses_a_type_outside_the_catalogue(
+        self, tenant: TenantHandle, sessions: sessionmaker[Session]
+    ) -> None:
+        with (
+            pytest.raises(ValueError, match="catalogue"),
+            unit_of_work(sessions, Outbox(SystemClock()), TenantScope(tenant.id)) as work,
+        ):
             work.record("job.exploded", "job", uuid.uuid4(), {})
         assert count(sessions, TenantScope(tenant.id), Event) == 0
 
 
 class TestRecordEventPayloads:
-    def test_created_carries_the_record_without_children_and_origin(self, tenant: TenantHandle) -> None:
-        body = {"job_number": "J-1", "parts": [{"part_number": "P-1", "operations": [{"operation_name": "Cut"}]}]}
-        job = tenant.client.post("/api-jobs", json=body, headers={"x-request-id": "req-123"}).json()["data"]["job"]
+    def test_created_carries_the_record_without_children_and_origin(
+        self, tenant: TenantHandle
+    ) -> None:
+        body = {
+            "job_number": "J-1",
+            "parts": [{"part_number": "P-1", "operations": [{"operation_name": "Cut"}]}],
+        }
+        job = tenant.client.post(
+            "/api-jobs", json=body, headers={"x-request-id": "req-123"}
+        ).json()["data"]["job"]
         evs = events_of(tenant)
         assert [e["type"] for e in evs] == ["job.created", "part.created", "operation.created"]
         assert [e["sequence"] for e in evs] == [1, 2, 3]
@@ -79,30 +102,63 @@ class TestRecordEventPayloads:
         assert data["origin"]["channel"] == "api"
         assert data["origin"]["api_key_id"]
         assert evs[0]["id"] == "evt_" + uuid.UUID(evs[0]["id"][4:]).hex
-        assert list(evs[0]) == ["id", "type", "event", "timestamp", "tenant_id", "sequence", "cursor", "data"]
+        assert list(evs[0]) == [
+            "id",
+            "type",
+            "event",
+            "timestamp",
+            "tenant_id",
+            "sequence",
+            "cursor",
+            "data",
+        ]
         assert evs[0]["tenant_id"] == str(tenant.id)
         assert evs[0]["timestamp"].endswith("Z")
 
     def test_updated_lists_changed_fields_and_previous_values(self, tenant: TenantHandle) -> None:
-        job = tenant.client.post("/api-jobs", json={"job_number": "J-1", "customer": "Acme"}).json()["data"]["job"]
-        tenant.client.patch(f"/api-jobs?id={job['id']}", json={"customer": "Acme BV", "priority": 3})
+        job = tenant.client.post(
+            "/api-jobs", json={"job_number": "J-1", "customer": "Acme"}
+        ).json()["data"]["job"]
+        tenant.client.patch(
+            f"/api-jobs?id={job['id']}", json={"customer": "Acme BV", "priority": 3}
+        )
         ev = events_of(tenant)[-1]
         assert ev["type"] == "job.updated"
         assert sorted(ev["data"]["changed_fields"]) == ["customer", "priority"]
         assert ev["data"]["previous"] == {"customer": "Acme", "priority": 0}
         assert ev["data"]["job"]["customer"] == "Acme BV"
 
-    def test_soft_deleting_a_job_cascades_with_tombstones_and_caused_by(self, tenant: TenantHandle) -> None:
-        body = {"job_number": "J-1", "parts": [{"part_number": "P-1", "operations": [{"operation_name": "Cut"}]}]}
+    def test_soft_deleting_a_job_cascades_with_tombstones_and_caused_by(
+        self, tenant: TenantHandle
+    ) -> None:
+        body = {
+            "job_number": "J-1",
+            "parts": [{"part_number": "P-1", "operations": [{"operation_name": "Cut"}]}],
+        }
         job = tenant.client.post("/api-jobs", json=body).json()["data"]["job"]
         tenant.client.delete(f"/api-jobs?id={job['id']}")
         evs = events_of(tenant)[3:]
         assert [e["type"] for e in evs] == ["job.deleted", "part.deleted", "operation.deleted"]
         job_ev, part_ev, op_ev = (e["data"] for e in evs)
-        assert list(job_ev["job"]) == ["id", "external_source", "external_id", "job_number", "deleted_at", "deleted_by"]
+        assert list(job_ev["job"]) == [
+            "id",
+            "external_source",
+            "external_id",
+            "job_number",
+            "deleted_at",
+            "deleted_by",
+        ]
         assert job_ev["hard"] is False
         assert "caused_by" not in job_ev
-        assert list(part_ev["part"]) == ["id", "external_source", "external_id", "part_number", "job_id", "deleted_at", "deleted_by"]
+        assert list(part_ev["part"]) == [
+            "id",
+            "external_source",
+            "external_id",
+            "part_number",
+            "job_id",
+            "deleted_at",
+            "deleted_by",
+        ]
         for child in (part_ev, op_ev):
             assert child["caused_by"] == {"type": "job.deleted", "entity_id": job["id"]}
 
@@ -115,11 +171,15 @@ class TestRecordEventPayloads:
         assert ev["data"]["cell"]["name"] == "Laser"
 
 
-
 def test_no_tenant_filter_is_written_outside_the_repository_in_these_packages() -> None:
     import pathlib
 
     root = pathlib.Path(__file__).resolve().parents[2] / "src" / "floorsync"
-    paths = [root / "events" / "feed.py", root / "events" / "retention.py", *(root / "webhooks").rglob("*.py"), *(root / "worker").rglob("*.py")]
+    paths = [
+        root / "events" / "feed.py",
+        root / "events" / "retention.py",
+        *(root / "webhooks").rglob("*.py"),
+        *(root / "worker").rglob("*.py"),
+    ]
     for path in paths:
         assert "tenant_id ==" not in path.read_text(), path

@@ -22,7 +22,9 @@ def small_body_server(settings: Settings) -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="session")
 def cors_server(settings: Settings) -> Iterator[LiveServer]:
-    live = start_server(settings.model_copy(update={"cors_origins": f"{ALLOWED_ORIGIN}, https://other.example.com"}))
+    live = start_server(
+        settings.model_copy(update={"cors_origins": f"{ALLOWED_ORIGIN}, https://other.example.com"})
+    )
     yield live
     live.stop()
 

@@ -37,10 +37,26 @@ ACTIONS = {
 # Sub-routes that take no ?id: they must still neither leak nor touch tenant A.
 NO_ID = {"/sync", "/bulk-sync", "/diff", "/status"}
 # Base-path methods that answer something else than 404 for an ?id, by the contract.
-NOT_BY_ID = {("api-key-generate", "GET"): 400, ("api-events", "GET"): None, ("api-webhook-logs", "GET"): None}
+NOT_BY_ID = {
+    ("api-key-generate", "GET"): 400,
+    ("api-events", "GET"): None,
+    ("api-webhook-logs", "GET"): None,
+}
 # Lists that A reads before and after B's walk; they must come back identical.
-SNAPSHOT = ("jobs", "parts", "operations", "cells", "resources", "materials", "batches", "time-entries",
-            "assignments", "operation-quantities", "operators", "webhooks")
+SNAPSHOT = (
+    "jobs",
+    "parts",
+    "operations",
+    "cells",
+    "resources",
+    "materials",
+    "batches",
+    "time-entries",
+    "assignments",
+    "operation-quantities",
+    "operators",
+    "webhooks",
+)
 
 
 @dataclass
@@ -57,25 +73,62 @@ def _setup_a(tenant: TenantHandle) -> TenantA:
     c = tenant.client
     a = TenantA(tenant)
     cell = make_cell(c, external_id="A-CELL", external_source="SAP", name="A cell")
-    job = make_tree(c, parts=1, ops=3, external_id="A-JOB", external_source="SAP", current_cell_id=cell["id"])
+    job = make_tree(
+        c, parts=1, ops=3, external_id="A-JOB", external_source="SAP", current_cell_id=cell["id"]
+    )
     part, ops = job["parts"][0], job["parts"][0]["operations"]
-    a.ids.update({"api-jobs": job["id"], "api-parts": part["id"], "api-operations": ops[0]["id"], "api-cells": cell["id"],
-                  "api-resources": make_resource(c, external_id="A-RES", external_source="SAP")["id"],
-                  "api-materials": make_material(c, code="A-MAT", external_id="A-MAT", external_source="SAP")["id"],
-                  "api-job-lifecycle": job["id"], "api-operation-lifecycle": ops[0]["id"]})
-    batch = ok(c.post("/api-batches", json={"batch_number": "A-B1", "cell_id": cell["id"], "operation_ids": [ops[1]["id"]]}), 201)["batch"]
+    a.ids.update(
+        {
+            "api-jobs": job["id"],
+            "api-parts": part["id"],
+            "api-operations": ops[0]["id"],
+            "api-cells": cell["id"],
+            "api-resources": make_resource(c, external_id="A-RES", external_source="SAP")["id"],
+            "api-materials": make_material(
+                c, code="A-MAT", external_id="A-MAT", external_source="SAP"
+            )["id"],
+            "api-job-lifecycle": job["id"],
+            "api-operation-lifecycle": ops[0]["id"],
+        }
+    )
+    batch = ok(
+        c.post(
+            "/api-batches",
+            json={"batch_number": "A-B1", "cell_id": cell["id"], "operation_ids": [ops[1]["id"]]},
+        ),
+        201,
+    )["batch"]
     a.ids["api-batches"] = a.ids["api-batch-lifecycle"] = batch["id"]
-    a.ids["api-time-entries"] = ok(c.post("/api-time-entries", json={"operation_id": ops[2]["id"], "operator_id": "A-badge"}), 201)["time_entry"]["id"]
-    a.ids["api-assignments"] = ok(c.post("/api-assignments", json={"operator_id": "A-badge", "job_id": job["id"]}), 201)["assignment"]["id"]
-    a.ids["api-operation-quantities"] = ok(c.post("/api-operation-quantities", json={"operation_id": ops[2]["id"], "quantity_good": 1}), 201)["operation_quantity"]["id"]
-    a.ids["api-operators"] = ok(c.get("/api-operators", params={"operator_id": "A-badge"}))["operators"][0]["id"]
-    a.ids["api-webhooks"] = ok(c.post("/api-webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["*"]}), 201)["webhook"]["id"]
-    a.ids["api-key-generate"] = ok(c.get("/api-key-generate", params={"role": "integration"}))["api_keys"][0]["id"]
+    a.ids["api-time-entries"] = ok(
+        c.post("/api-time-entries", json={"operation_id": ops[2]["id"], "operator_id": "A-badge"}),
+        201,
+    )["time_entry"]["id"]
+    a.ids["api-assignments"] = ok(
+        c.post("/api-assignments", json={"operator_id": "A-badge", "job_id": job["id"]}), 201
+    )["assignment"]["id"]
+    a.ids["api-operation-quantities"] = ok(
+        c.post(
+            "/api-operation-quantities", json={"operation_id": ops[2]["id"], "quantity_good": 1}
+        ),
+        201,
+    )["operation_quantity"]["id"]
+    a.ids["api-operators"] = ok(c.get("/api-operators", params={"operator_id": "A-badge"}))[
+        "operators"
+    ][0]["id"]
+    a.ids["api-webhooks"] = ok(
+        c.post("/api-webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["*"]}), 201
+    )["webhook"]["id"]
+    a.ids["api-key-generate"] = ok(c.get("/api-key-generate", params={"role": "integration"}))[
+        "api_keys"
+    ][0]["id"]
     return a
 
 
 def _snapshot(a: TenantA) -> dict[str, bytes]:
-    return {name: a.handle.client.get(f"/api-{name}", params={"limit": 1000}).content for name in SNAPSHOT}
+    return {
+        name: a.handle.client.get(f"/api-{name}", params={"limit": 1000}).content
+        for name in SNAPSHOT
+    }
 
 
 def _bodies(a: TenantA) -> dict[str, dict[str, Any]]:
@@ -113,7 +166,9 @@ def _leaked(resp: httpx.Response, sent: str, a: TenantA) -> set[str]:
 
 
 @pytest.fixture
-def walk(server: LiveServer, tenant: TenantHandle, other_tenant: TenantHandle) -> tuple[TenantA, TenantHandle, list[tuple[str, str, str, str | None]]]:
+def walk(
+    server: LiveServer, tenant: TenantHandle, other_tenant: TenantHandle
+) -> tuple[TenantA, TenantHandle, list[tuple[str, str, str, str | None]]]:
     a = _setup_a(tenant)
     return a, other_tenant, list(_requests(server.app))
 
@@ -123,16 +178,24 @@ class TestTheRouteTableWalk:
         functions = {f for f, *_ in _requests(server.app)}
         assert {f"api-{e}" for e in ENTITIES} | {"api-key-generate"} <= functions
 
-    def test_tenant_b_gets_404_for_every_id_route_and_sees_and_changes_nothing_of_tenant_a(self, walk, sessions) -> None:
+    def test_tenant_b_gets_404_for_every_id_route_and_sees_and_changes_nothing_of_tenant_a(
+        self, walk, sessions
+    ) -> None:
         a, b, routes = walk
         before, events_before = _snapshot(a), len(events(sessions, a.handle.id))
         bodies = _bodies(a)
         # Bodies that pass validation, so that the record lookup decides (422 comes before 404).
-        sub_bodies = {("api-batch-lifecycle", "/add-operations"): {"operation_ids": [a.ids["api-operations"]]}}
+        sub_bodies = {
+            ("api-batch-lifecycle", "/add-operations"): {"operation_ids": [a.ids["api-operations"]]}
+        }
         problems: list[str] = []
         for function, method, path, sub in routes:
             id_ = a.ids.get(function) or next(iter(a.all_ids))
-            body = (sub_bodies.get((function, sub)) or bodies.get(function, {})) if method in ("POST", "PUT", "PATCH") else None
+            body = (
+                (sub_bodies.get((function, sub)) or bodies.get(function, {}))
+                if method in ("POST", "PUT", "PATCH")
+                else None
+            )
             query = {"id": id_}
             resp = b.client.request(method, path, params=query, json=body)
             where = f"{method} {path}?id={id_}"
@@ -144,12 +207,16 @@ class TestTheRouteTableWalk:
                 problems.append(f"{where}: leaked {leaked}")
             expected = _expected_status(function, method, sub)
             if expected is not None and resp.status_code != expected:
-                problems.append(f"{where}: {resp.status_code} (expected {expected}) {resp.text[:200]}")
+                problems.append(
+                    f"{where}: {resp.status_code} (expected {expected}) {resp.text[:200]}"
+                )
             if sub is None and method == "POST" and function in bodies:
                 error = resp.json().get("error") or {}
                 constraints = {d.get("constraint") for d in error.get("details") or []}
                 if resp.status_code != 422 or "REFERENCE_NOT_FOUND" not in constraints:
-                    problems.append(f"POST {path} referencing A's records: {resp.status_code} {resp.text[:200]}")
+                    problems.append(
+                        f"POST {path} referencing A's records: {resp.status_code} {resp.text[:200]}"
+                    )
         assert problems == []
         assert _snapshot(a) == before
         assert len(events(sessions, a.handle.id)) == events_before
@@ -178,51 +245,106 @@ def _expected_status(function: str, method: str, sub: str | None) -> int | None:
 
 class TestReferencesAcrossTenants:
     @pytest.mark.parametrize("entity", ["jobs", "parts", "operations"])
-    def test_a_patch_can_not_link_a_record_to_another_tenants_record(self, tenant: TenantHandle, other_tenant: TenantHandle, entity: str) -> None:
+    def test_a_patch_can_not_link_a_record_to_another_tenants_record(
+        self, tenant: TenantHandle, other_tenant: TenantHandle, entity: str
+    ) -> None:
         theirs = make_tree(tenant.client, parts=1, ops=1)
-        their_cell = make_cell(tenant.client, name="Shared name", external_id="WC", external_source="SAP")
+        their_cell = make_cell(
+            tenant.client, name="Shared name", external_id="WC", external_source="SAP"
+        )
         mine = make_tree(other_tenant.client, parts=1, ops=1)
-        target = {"jobs": mine["id"], "parts": mine["parts"][0]["id"], "operations": mine["parts"][0]["operations"][0]["id"]}[entity]
+        target = {
+            "jobs": mine["id"],
+            "parts": mine["parts"][0]["id"],
+            "operations": mine["parts"][0]["operations"][0]["id"],
+        }[entity]
         bodies = {
             "jobs": [({"current_cell_id": their_cell["id"]}, "current_cell_id")],
-            "parts": [({"job_id": theirs["id"]}, "job_id"), ({"parent_part_id": theirs["parts"][0]["id"]}, "parent_part_id"),
-                      ({"job_external_id": "nope"}, "job_external_id")],
-            "operations": [({"part_id": theirs["parts"][0]["id"]}, "part_id"), ({"cell_id": their_cell["id"]}, "cell_id"),
-                           ({"cell_name": "Shared name"}, "cell_name"), ({"cell_external_id": "WC"}, "cell_external_id")],
+            "parts": [
+                ({"job_id": theirs["id"]}, "job_id"),
+                ({"parent_part_id": theirs["parts"][0]["id"]}, "parent_part_id"),
+                ({"job_external_id": "nope"}, "job_external_id"),
+            ],
+            "operations": [
+                ({"part_id": theirs["parts"][0]["id"]}, "part_id"),
+                ({"cell_id": their_cell["id"]}, "cell_id"),
+                ({"cell_name": "Shared name"}, "cell_name"),
+                ({"cell_external_id": "WC"}, "cell_external_id"),
+            ],
         }[entity]
         for body, name in bodies:
-            error = fails(other_tenant.client.patch(f"/api-{entity}", params={"id": target}, json=body), 422, "VALIDATION_ERROR")
-            assert [(d["field"], d["constraint"]) for d in error["details"]] == [(name, "REFERENCE_NOT_FOUND")]
+            error = fails(
+                other_tenant.client.patch(f"/api-{entity}", params={"id": target}, json=body),
+                422,
+                "VALIDATION_ERROR",
+            )
+            assert [(d["field"], d["constraint"]) for d in error["details"]] == [
+                (name, "REFERENCE_NOT_FOUND")
+            ]
 
-    def test_external_ids_resolve_inside_the_callers_tenant_only(self, tenant: TenantHandle, other_tenant: TenantHandle) -> None:
+    def test_external_ids_resolve_inside_the_callers_tenant_only(
+        self, tenant: TenantHandle, other_tenant: TenantHandle
+    ) -> None:
         make_tree(tenant.client, parts=0, external_id="SO-X", external_source="SAP")
         mine = make_tree(other_tenant.client, parts=0, external_id="SO-X", external_source="SAP")
-        part = ok(other_tenant.client.post("/api-parts", json={"job_external_id": "SO-X", "part_number": "P"}), 201)["part"]
+        part = ok(
+            other_tenant.client.post(
+                "/api-parts", json={"job_external_id": "SO-X", "part_number": "P"}
+            ),
+            201,
+        )["part"]
         assert part["job_id"] == mine["id"]
 
-    def test_resources_of_another_tenant_can_not_be_attached(self, tenant: TenantHandle, other_tenant: TenantHandle) -> None:
+    def test_resources_of_another_tenant_can_not_be_attached(
+        self, tenant: TenantHandle, other_tenant: TenantHandle
+    ) -> None:
         theirs = make_resource(tenant.client, name="Their press")
         mine = make_tree(other_tenant.client, parts=1, ops=0)
         for item in ({"resource_id": theirs["id"]}, {"resource_name": "Their press"}):
             body = {"part_id": mine["parts"][0]["id"], "operation_name": "x", "resources": [item]}
-            error = fails(other_tenant.client.post("/api-operations", json=body), 422, "VALIDATION_ERROR")
+            error = fails(
+                other_tenant.client.post("/api-operations", json=body), 422, "VALIDATION_ERROR"
+            )
             assert [d["constraint"] for d in error["details"]] == ["REFERENCE_NOT_FOUND"]
 
-    def test_uniqueness_is_per_tenant(self, tenant: TenantHandle, other_tenant: TenantHandle) -> None:
+    def test_uniqueness_is_per_tenant(
+        self, tenant: TenantHandle, other_tenant: TenantHandle
+    ) -> None:
         for client in (tenant.client, other_tenant.client):
-            ok(client.post("/api-jobs", json={"job_number": "J-same", "external_id": "E", "external_source": "S"}), 201)
+            ok(
+                client.post(
+                    "/api-jobs",
+                    json={"job_number": "J-same", "external_id": "E", "external_source": "S"},
+                ),
+                201,
+            )
             ok(client.post("/api-cells", json={"name": "Same cell"}), 201)
             ok(client.post("/api-materials", json={"name": "m", "code": "SAME"}), 201)
 
     @pytest.mark.parametrize("entity", ENTITIES)
-    def test_include_deleted_does_not_reach_another_tenants_rows(self, tenant: TenantHandle, other_tenant: TenantHandle, entity: str) -> None:
+    def test_include_deleted_does_not_reach_another_tenants_rows(
+        self, tenant: TenantHandle, other_tenant: TenantHandle, entity: str
+    ) -> None:
         tree = make_tree(tenant.client, parts=1, ops=1)
-        ids = {"jobs": tree["id"], "parts": tree["parts"][0]["id"], "operations": tree["parts"][0]["operations"][0]["id"],
-               "cells": make_cell(tenant.client)["id"], "resources": make_resource(tenant.client)["id"],
-               "materials": make_material(tenant.client)["id"]}
+        ids = {
+            "jobs": tree["id"],
+            "parts": tree["parts"][0]["id"],
+            "operations": tree["parts"][0]["operations"][0]["id"],
+            "cells": make_cell(tenant.client)["id"],
+            "resources": make_resource(tenant.client)["id"],
+            "materials": make_material(tenant.client)["id"],
+        }
         ok(tenant.client.delete(f"/api-{entity}", params={"id": ids[entity]}))
-        fails(other_tenant.client.get(f"/api-{entity}", params={"id": ids[entity], "include_deleted": "true"}), 404, "NOT_FOUND",
-              f"{entity} with ID {ids[entity]} not found")
-        listed = ok(other_tenant.client.get(f"/api-{entity}", params={"include_deleted": "true"}))[entity]
+        fails(
+            other_tenant.client.get(
+                f"/api-{entity}", params={"id": ids[entity], "include_deleted": "true"}
+            ),
+            404,
+            "NOT_FOUND",
+            f"{entity} with ID {ids[entity]} not found",
+        )
+        listed = ok(other_tenant.client.get(f"/api-{entity}", params={"include_deleted": "true"}))[
+            entity
+        ]
         assert ids[entity] not in [r["id"] for r in listed]
         assert SINGULAR[entity]

@@ -33,8 +33,12 @@ def _counts(tenant: TenantHandle, sessions: sessionmaker[Session], n: int) -> tu
         with counted(sessions) as started:
             out = start_batch(work, batch, OperatorInput("OP"))
         assert (out.operations_moved, len(out.entries_created)) == (n, n - 1)
-        assert [r.entity_type for r in out.rolled_up] == ["part", "job"] + ["part"] * (parts - 2) + ["part", "job"]
-    later = FakeClock(SystemClock().now() + timedelta(minutes=90))  # the entries get shares to add up
+        assert [r.entity_type for r in out.rolled_up] == ["part", "job"] + ["part"] * (
+            parts - 2
+        ) + ["part", "job"]
+    later = FakeClock(
+        SystemClock().now() + timedelta(minutes=90)
+    )  # the entries get shares to add up
     with unit_of_work(sessions, Outbox(later), scope) as work:
         with counted(sessions) as stopped:
             out = stop_batch(work, batch, OperatorInput("BOSS"))
@@ -44,8 +48,12 @@ def _counts(tenant: TenantHandle, sessions: sessionmaker[Session], n: int) -> tu
     return len(started), len(stopped), parts
 
 
-def test_start_and_stop_issue_the_same_number_of_statements_for_3_and_30_operations(tenant: TenantHandle, sessions: sessionmaker[Session]) -> None:
-    ok(tenant.client.post("/api-operators", json={"operator_id": "BOSS"}), 201)  # registering BOSS isn't counted
+def test_start_and_stop_issue_the_same_number_of_statements_for_3_and_30_operations(
+    tenant: TenantHandle, sessions: sessionmaker[Session]
+) -> None:
+    ok(
+        tenant.client.post("/api-operators", json={"operator_id": "BOSS"}), 201
+    )  # registering BOSS isn't counted
     small, large = _counts(tenant, sessions, 3), _counts(tenant, sessions, 30)
     assert (small[2], large[2]) == (2, 10)
     assert small[:2] == large[:2], (small, large)

@@ -26,7 +26,9 @@ def outbox() -> Outbox:
     return Outbox(SystemClock())
 
 
-def test_a_stale_operation_start_loses_to_a_committed_one(tenant: TenantHandle, sessions: sessionmaker[Session], outbox: Outbox, db_kind: str) -> None:
+def test_a_stale_operation_start_loses_to_a_committed_one(
+    tenant: TenantHandle, sessions: sessionmaker[Session], outbox: Outbox, db_kind: str
+) -> None:
     if db_kind != "postgresql":
         pytest.skip(SKIP_SQLITE)
     op_id = uuid.UUID(make_job(tenant.client, ops=1).ops[0])
@@ -38,12 +40,22 @@ def test_a_stale_operation_start_loses_to_a_committed_one(tenant: TenantHandle, 
         with unit_of_work(sessions, outbox, scope) as fast:
             run_operation_action(fast, op_id, "start", None)
         with pytest.raises(InvalidStateTransition) as lost:
-            compare_and_set(slow, Operation, stale, "operation", OPERATION_ACTIONS["start"], lambda _row: {})
-    assert str(lost.value) == "Cannot start operation with status 'in_progress'. Operation must be 'not_started' or 'on_hold'."
-    assert ok(tenant.client.get("/api-operations", params={"id": str(op_id)}))["operation"]["status"] == "in_progress"
+            compare_and_set(
+                slow, Operation, stale, "operation", OPERATION_ACTIONS["start"], lambda _row: {}
+            )
+    assert (
+        str(lost.value)
+        == "Cannot start operation with status 'in_progress'. Operation must be 'not_started' or 'on_hold'."
+    )
+    assert (
+        ok(tenant.client.get("/api-operations", params={"id": str(op_id)}))["operation"]["status"]
+        == "in_progress"
+    )
 
 
-def test_a_stale_job_pause_after_a_committed_complete_is_refused(tenant: TenantHandle, sessions: sessionmaker[Session], outbox: Outbox, db_kind: str) -> None:
+def test_a_stale_job_pause_after_a_committed_complete_is_refused(
+    tenant: TenantHandle, sessions: sessionmaker[Session], outbox: Outbox, db_kind: str
+) -> None:
     if db_kind != "postgresql":
         pytest.skip(SKIP_SQLITE)
     job_id = uuid.UUID(make_job(tenant.client, ops=1).job)

@@ -19,7 +19,11 @@ class Clocked:
 
     def client(self, tenant: TenantHandle) -> httpx.Client:
         """A client for this server, authenticated as the tenant's admin key."""
-        client = httpx.Client(base_url=self.server.base_url, headers={"Authorization": f"Bearer {tenant.admin_key}"}, timeout=60)
+        client = httpx.Client(
+            base_url=self.server.base_url,
+            headers={"Authorization": f"Bearer {tenant.admin_key}"},
+            timeout=60,
+        )
         tenant._clients.append(client)
         return client
 

@@ -19,7 +19,9 @@ def ok(resp: httpx.Response, status: int = 200) -> Any:
     return body["data"]
 
 
-def fails(resp: httpx.Response, status: int, code: str, message: str | None = None) -> dict[str, Any]:
+def fails(
+    resp: httpx.Response, status: int, code: str, message: str | None = None
+) -> dict[str, Any]:
     assert resp.status_code == status, resp.text
     error: dict[str, Any] = resp.json()["error"]
     assert error["code"] == code, error
@@ -48,30 +50,56 @@ class Tree:
         return [o for per_part in self.operations for o in per_part]
 
 
-def make_job(client: httpx.Client, *, parts: int = 1, ops: int = 2, estimates: list[int] | None = None, number: str | None = None) -> Tree:
+def make_job(
+    client: httpx.Client,
+    *,
+    parts: int = 1,
+    ops: int = 2,
+    estimates: list[int] | None = None,
+    number: str | None = None,
+) -> Tree:
     """A job with `parts` parts of `ops` operations each (estimated times cycled from `estimates`)."""
     est = estimates or [0]
     body = {
         "job_number": number or f"J-{uuid.uuid4().hex[:8]}",
         "customer_name": "Acme BV",
         "parts": [
-            {"part_number": f"P-{p}", "operations": [
-                {"operation_name": f"Op {p}.{o}", "estimated_time": est[(p * ops + o) % len(est)]} for o in range(ops)
-            ]}
+            {
+                "part_number": f"P-{p}",
+                "operations": [
+                    {
+                        "operation_name": f"Op {p}.{o}",
+                        "estimated_time": est[(p * ops + o) % len(est)],
+                    }
+                    for o in range(ops)
+                ],
+            }
             for p in range(parts)
         ],
     }
     job = ok(client.post("/api-jobs", json=body), 201)["job"]
-    return Tree(job["id"], [p["id"] for p in job["parts"]], [[o["id"] for o in p["operations"]] for p in job["parts"]])
+    return Tree(
+        job["id"],
+        [p["id"] for p in job["parts"]],
+        [[o["id"] for o in p["operations"]] for p in job["parts"]],
+    )
 
 
 def make_cell(client: httpx.Client, name: str | None = None) -> str:
-    return str(ok(client.post("/api-cells", json={"name": name or f"Cell {uuid.uuid4().hex[:6]}"}), 201)["cell"]["id"])
+    return str(
+        ok(client.post("/api-cells", json={"name": name or f"Cell {uuid.uuid4().hex[:6]}"}), 201)[
+            "cell"
+        ]["id"]
+    )
 
 
 def make_batch(client: httpx.Client, operation_ids: list[str], **extra: Any) -> dict[str, Any]:
-    body = {"batch_number": f"B-{uuid.uuid4().hex[:8]}", "cell_id": extra.pop("cell_id", None) or make_cell(client),
-            "operation_ids": operation_ids, **extra}
+    body = {
+        "batch_number": f"B-{uuid.uuid4().hex[:8]}",
+        "cell_id": extra.pop("cell_id", None) or make_cell(client),
+        "operation_ids": operation_ids,
+        **extra,
+    }
     batch: dict[str, Any] = ok(client.post("/api-batches", json=body), 201)["batch"]
     return batch
 

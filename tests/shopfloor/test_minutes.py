@@ -31,8 +31,13 @@ class TestDistribute:
         assert distribute(0, [1, 1]) == ("weighted", [0, 0])
         assert distribute(7, []) == ("none", [])
 
-    @given(st.integers(min_value=0, max_value=10**7), st.lists(st.integers(min_value=0, max_value=10**5), min_size=1, max_size=200))
-    def test_shares_always_sum_exactly_and_never_fall_below_the_floor(self, total: int, estimates: list[int]) -> None:
+    @given(
+        st.integers(min_value=0, max_value=10**7),
+        st.lists(st.integers(min_value=0, max_value=10**5), min_size=1, max_size=200),
+    )
+    def test_shares_always_sum_exactly_and_never_fall_below_the_floor(
+        self, total: int, estimates: list[int]
+    ) -> None:
         method, shares = distribute(total, estimates)
         assert sum(shares) == total
         assert len(shares) == len(estimates)
@@ -47,7 +52,9 @@ class TestDistribute:
         assert extra == sorted(extra, reverse=True)  # leftovers go to the first participants
 
     @given(st.integers(min_value=0, max_value=10**6), st.integers(min_value=1, max_value=50))
-    def test_a_share_splits_over_entries_exactly_with_the_remainder_to_the_earliest(self, share: int, parts: int) -> None:
+    def test_a_share_splits_over_entries_exactly_with_the_remainder_to_the_earliest(
+        self, share: int, parts: int
+    ) -> None:
         split = split_evenly(share, parts)
         assert sum(split) == share
         assert len(split) == parts

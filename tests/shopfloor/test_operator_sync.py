@@ -9,9 +9,17 @@ from tests.support.tenants import TenantHandle
 
 
 class TestOperatorSync:
-    def test_single_sync_creates_updates_and_skips(self, tenant: TenantHandle, sessions: sessionmaker[Session]) -> None:
+    def test_single_sync_creates_updates_and_skips(
+        self, tenant: TenantHandle, sessions: sessionmaker[Session]
+    ) -> None:
         c = tenant.client
-        body = {"external_id": "EMP-7", "external_source": "HR", "operator_id": "B-7", "full_name": "Bram Bakker", "employee_number": "7"}
+        body = {
+            "external_id": "EMP-7",
+            "external_source": "HR",
+            "operator_id": "B-7",
+            "full_name": "Bram Bakker",
+            "employee_number": "7",
+        }
         created = c.put("/api-operators/sync", json=body)
         data = ok(created, 201)
         assert data["action"] == "created"
@@ -21,21 +29,51 @@ class TestOperatorSync:
         updated = ok(c.put("/api-operators/sync", json={**body, "active": False}))
         assert updated["action"] == "updated"
         assert updated["operator"]["active"] is False
-        assert event_types(sessions, tenant.id, "operator.created", "operator.updated") == ["operator.created", "operator.updated"]
+        assert event_types(sessions, tenant.id, "operator.created", "operator.updated") == [
+            "operator.created",
+            "operator.updated",
+        ]
 
-    def test_an_operator_registered_by_use_is_linked_by_patching_its_key(self, tenant: TenantHandle) -> None:
+    def test_an_operator_registered_by_use_is_linked_by_patching_its_key(
+        self, tenant: TenantHandle
+    ) -> None:
         c = tenant.client
         op = make_job(c, ops=1).ops[0]
         ok(c.post("/api-time-entries", json={"operation_id": op, "operator_id": "B-9"}), 201)
         row = ok(c.get("/api-operators", params={"operator_id": "B-9"}))["operators"][0]
-        fails(c.put("/api-operators/sync", json={"external_id": "EMP-9", "external_source": "HR", "operator_id": "B-9"}), 409, "CONFLICT")
-        ok(c.patch("/api-operators", params={"id": row["id"]}, json={"external_id": "EMP-9", "external_source": "HR"}))
-        synced = ok(c.put("/api-operators/sync", json={"external_id": "EMP-9", "external_source": "HR", "operator_id": "B-9", "name": "Bea"}))
+        fails(
+            c.put(
+                "/api-operators/sync",
+                json={"external_id": "EMP-9", "external_source": "HR", "operator_id": "B-9"},
+            ),
+            409,
+            "CONFLICT",
+        )
+        ok(
+            c.patch(
+                "/api-operators",
+                params={"id": row["id"]},
+                json={"external_id": "EMP-9", "external_source": "HR"},
+            )
+        )
+        synced = ok(
+            c.put(
+                "/api-operators/sync",
+                json={
+                    "external_id": "EMP-9",
+                    "external_source": "HR",
+                    "operator_id": "B-9",
+                    "name": "Bea",
+                },
+            )
+        )
         assert synced["action"] == "updated"
         assert synced["id"] == row["id"]
         assert ok(c.get("/api-time-entries"))["time_entries"][0]["operator_name"] == "Bea"
 
-    def test_bulk_sync_reports_per_record_and_refuses_snapshot(self, tenant: TenantHandle, sessions: sessionmaker[Session]) -> None:
+    def test_bulk_sync_reports_per_record_and_refuses_snapshot(
+        self, tenant: TenantHandle, sessions: sessionmaker[Session]
+    ) -> None:
         c = tenant.client
         items = [
             {"external_id": "E1", "external_source": "HR", "operator_id": "O-1", "name": "One"},
@@ -51,5 +89,11 @@ class TestOperatorSync:
         names = {o["operator_id"]: o["name"] for o in ok(c.get("/api-operators"))["operators"]}
         assert names == {"O-1": "One", "O-2": "O-2"}
         assert "sync.operators.completed" in event_types(sessions, tenant.id)
-        err = fails(c.post("/api-operators/bulk-sync", json={"items": items[:1], "options": {"snapshot": True}}), 400, "BAD_REQUEST")
+        err = fails(
+            c.post(
+                "/api-operators/bulk-sync", json={"items": items[:1], "options": {"snapshot": True}}
+            ),
+            400,
+            "BAD_REQUEST",
+        )
         assert constraint_of(err, "snapshot") == "INVALID_VALUE"

@@ -14,7 +14,14 @@ from floorsync.models.events import Event
 
 PREFIXES = ("", "/functions/v1")
 ENTITIES = ("jobs", "parts", "operations", "cells", "resources", "materials")
-SINGULAR = {"jobs": "job", "parts": "part", "operations": "operation", "cells": "cell", "resources": "resource", "materials": "material"}
+SINGULAR = {
+    "jobs": "job",
+    "parts": "part",
+    "operations": "operation",
+    "cells": "cell",
+    "resources": "resource",
+    "materials": "material",
+}
 ID_KEY = re.compile(rb'"id":"([0-9a-f-]{36})"')
 
 
@@ -30,7 +37,9 @@ def ok(resp: httpx.Response, status: int = 200) -> Any:
     return body["data"]
 
 
-def fails(resp: httpx.Response, status: int, code: str, message: str | None = None) -> dict[str, Any]:
+def fails(
+    resp: httpx.Response, status: int, code: str, message: str | None = None
+) -> dict[str, Any]:
     """The `error` of an error envelope with the expected status and code (and message)."""
     assert resp.status_code == status, resp.text
     body = resp.json()
@@ -61,8 +70,12 @@ def invalid(resp: httpx.Response, field: str, constraint: str) -> dict[str, Any]
 # ------------------------------------------------------------------ factories (over HTTP)
 
 
-def create(client: httpx.Client, entity: str, body: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    record: dict[str, Any] = ok(client.post(f"{prefix}/api-{entity}", json=body), 201)[SINGULAR[entity]]
+def create(
+    client: httpx.Client, entity: str, body: dict[str, Any], prefix: str = ""
+) -> dict[str, Any]:
+    record: dict[str, Any] = ok(client.post(f"{prefix}/api-{entity}", json=body), 201)[
+        SINGULAR[entity]
+    ]
     return record
 
 
@@ -87,18 +100,27 @@ def make_part(client: httpx.Client, job_id: str | None = None, **fields: Any) ->
     return create(client, "parts", {"job_id": job_id, "part_number": f"P-{suffix()}", **fields})
 
 
-def make_operation(client: httpx.Client, part_id: str | None = None, **fields: Any) -> dict[str, Any]:
+def make_operation(
+    client: httpx.Client, part_id: str | None = None, **fields: Any
+) -> dict[str, Any]:
     part_id = part_id or make_part(client)["id"]
-    return create(client, "operations", {"part_id": part_id, "operation_name": f"Op {suffix()}", **fields})
+    return create(
+        client, "operations", {"part_id": part_id, "operation_name": f"Op {suffix()}", **fields}
+    )
 
 
-def make_tree(client: httpx.Client, parts: int = 2, ops: int = 2, **job_fields: Any) -> dict[str, Any]:
+def make_tree(
+    client: httpx.Client, parts: int = 2, ops: int = 2, **job_fields: Any
+) -> dict[str, Any]:
     """A job with `parts` parts of `ops` operations each, created in one nested POST."""
     body = {
         "job_number": f"J-{suffix()}",
         **job_fields,
         "parts": [
-            {"part_number": f"P-{p}", "operations": [{"operation_name": f"Op {p}.{o}"} for o in range(ops)]}
+            {
+                "part_number": f"P-{p}",
+                "operations": [{"operation_name": f"Op {p}.{o}"} for o in range(ops)],
+            }
             for p in range(parts)
         ],
     }
@@ -108,8 +130,12 @@ def make_tree(client: httpx.Client, parts: int = 2, ops: int = 2, **job_fields: 
 def make_any(client: httpx.Client, entity: str) -> dict[str, Any]:
     """One record of any of the six entities, with whatever parents it needs."""
     factories = {
-        "jobs": make_job, "parts": make_part, "operations": make_operation,
-        "cells": make_cell, "resources": make_resource, "materials": make_material,
+        "jobs": make_job,
+        "parts": make_part,
+        "operations": make_operation,
+        "cells": make_cell,
+        "resources": make_resource,
+        "materials": make_material,
     }
     return factories[entity](client)
 
@@ -142,7 +168,9 @@ def events(sessions: sessionmaker[Session], tenant_id: uuid.UUID, *types: str) -
 def row(sessions: sessionmaker[Session], tenant_id: uuid.UUID, model: Any, id_: str) -> Any:
     """A row of the tenant by id (soft-deleted included), or None."""
     with sessions() as session:
-        return session.scalars(scoped(model, TenantScope(tenant_id)).where(model.id == uuid.UUID(id_))).first()
+        return session.scalars(
+            scoped(model, TenantScope(tenant_id)).where(model.id == uuid.UUID(id_))
+        ).first()
 
 
 def count_rows(sessions: sessionmaker[Session], tenant_id: uuid.UUID, model: Any) -> int:

@@ -33,7 +33,9 @@ def free_port() -> int:
 def start_server(settings: Settings, **app_kwargs: Any) -> LiveServer:
     app = create_app(settings, **app_kwargs)
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

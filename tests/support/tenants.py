@@ -35,12 +35,18 @@ class TenantHandle:
             c.close()
 
 
-def make_tenant(server: LiveServer, sessions: sessionmaker[Session], name: str = "test") -> TenantHandle:
+def make_tenant(
+    server: LiveServer, sessions: sessionmaker[Session], name: str = "test"
+) -> TenantHandle:
     now = SystemClock().now()
     with sessions.begin() as session:
         tenant = create_tenant(session, f"{name}-{uuid.uuid4().hex[:8]}", now)
         _a, admin = issue_key(session, tenant.id, name="admin", role=ApiKeyRole.admin, now=now)
-        _i, integration = issue_key(session, tenant.id, name="integration", role=ApiKeyRole.integration, now=now)
+        _i, integration = issue_key(
+            session, tenant.id, name="integration", role=ApiKeyRole.integration, now=now
+        )
         tenant_id = tenant.id
-    client = httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {admin}"}, timeout=60)
+    client = httpx.Client(
+        base_url=server.base_url, headers={"Authorization": f"Bearer {admin}"}, timeout=60
+    )
     return TenantHandle(tenant_id, admin, integration, client, server.base_url)

@@ -23,7 +23,9 @@ class Reply:
     retry_after: str | None = None
     delay: float = 0.0
     body: bytes = b"ok"
-    header_gap: float = 0.0  # pause before each header line after the status line (a trickling receiver)
+    header_gap: float = (
+        0.0  # pause before each header line after the status line (a trickling receiver)
+    )
     body_delay: float = 0.0  # pause between the end of the headers and the body
     location: str | None = None
 
@@ -73,14 +75,18 @@ class WebhookReceiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length)
-                item = Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.time())
+                item = Received(
+                    self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.time()
+                )
                 with receiver._cond:
                     reply = receiver._script.popleft() if receiver._script else receiver.default
                     receiver.in_flight += 1
                     receiver.max_in_flight = max(receiver.max_in_flight, receiver.in_flight)
                     now_in = receiver.in_flight_by_path.get(self.path, 0) + 1
                     receiver.in_flight_by_path[self.path] = now_in
-                    receiver.max_in_flight_by_path[self.path] = max(receiver.max_in_flight_by_path.get(self.path, 0), now_in)
+                    receiver.max_in_flight_by_path[self.path] = max(
+                        receiver.max_in_flight_by_path.get(self.path, 0), now_in
+                    )
                     receiver.requests.append(item)
                     receiver._cond.notify_all()
                 counted = [True]
@@ -97,7 +103,10 @@ class WebhookReceiver:
                         time.sleep(reply.delay)
                     item.answered = reply.status
                     self.send_response(reply.status)
-                    headers = [("Content-Type", "text/plain"), ("Content-Length", str(len(reply.body)))]
+                    headers = [
+                        ("Content-Type", "text/plain"),
+                        ("Content-Length", str(len(reply.body))),
+                    ]
                     if reply.retry_after is not None:
                         headers.insert(0, ("Retry-After", reply.retry_after))
                     if reply.location is not None:
@@ -121,7 +130,9 @@ class WebhookReceiver:
 
         self.server = ThreadingHTTPServer((self.host, 0), Handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.thread.start()
 
     @property

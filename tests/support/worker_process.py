@@ -13,15 +13,17 @@ FLOORSYNC = Path(sys.executable).parent / "floorsync"
 
 def worker_env(settings: Settings, **overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLOORSYNC_")}
-    env.update({
-        "FLOORSYNC_DATABASE_URL": settings.database_url,
-        "FLOORSYNC_ENVIRONMENT": "test",
-        "FLOORSYNC_WEBHOOK_ALLOW_PRIVATE": "true",
-        "FLOORSYNC_WEBHOOK_TIMEOUT_SECONDS": "2",
-        "FLOORSYNC_WEBHOOK_LEASE_SECONDS": "4",
-        "FLOORSYNC_WORKER_POLL_SECONDS": "0.1",
-        "FLOORSYNC_LOG_LEVEL": "warning",
-    })
+    env.update(
+        {
+            "FLOORSYNC_DATABASE_URL": settings.database_url,
+            "FLOORSYNC_ENVIRONMENT": "test",
+            "FLOORSYNC_WEBHOOK_ALLOW_PRIVATE": "true",
+            "FLOORSYNC_WEBHOOK_TIMEOUT_SECONDS": "2",
+            "FLOORSYNC_WEBHOOK_LEASE_SECONDS": "4",
+            "FLOORSYNC_WORKER_POLL_SECONDS": "0.1",
+            "FLOORSYNC_LOG_LEVEL": "warning",
+        }
+    )
     if settings.secret_key is not None:
         env["FLOORSYNC_SECRET_KEY"] = settings.secret_key.get_secret_value()
     env.update(overrides)
@@ -30,8 +32,11 @@ def worker_env(settings: Settings, **overrides: str) -> dict[str, str]:
 
 def start_worker(settings: Settings, *args: str, **env: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [str(FLOORSYNC), "worker", *args], env=worker_env(settings, **env), cwd="/tmp",
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [str(FLOORSYNC), "worker", *args],
+        env=worker_env(settings, **env),
+        cwd="/tmp",
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
 
 

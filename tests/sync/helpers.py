@@ -8,7 +8,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from floorsync.models.master import Cell, Job, Material, Operation, Part, Resource
 from tests.support.api import count_rows, events
 
-MODELS = {"jobs": Job, "parts": Part, "operations": Operation, "cells": Cell, "resources": Resource, "materials": Material}
+MODELS = {
+    "jobs": Job,
+    "parts": Part,
+    "operations": Operation,
+    "cells": Cell,
+    "resources": Resource,
+    "materials": Material,
+}
 
 
 def key() -> str:

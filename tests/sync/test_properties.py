@@ -13,18 +13,30 @@ from tests.support.api import events, ok
 from tests.support.tenants import TenantHandle
 from tests.sync.helpers import key
 
-_text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=0x2FFF, blacklist_categories=("Cs",)), min_size=1, max_size=12)
+_text = st.text(
+    alphabet=st.characters(min_codepoint=32, max_codepoint=0x2FFF, blacklist_categories=("Cs",)),
+    min_size=1,
+    max_size=12,
+)
 _job = st.fixed_dictionaries(
     {"job_number": _text},
     optional={
         "customer_name": _text,
         "priority": st.one_of(st.integers(0, 1000), st.integers(0, 1000).map(str)),
         "due_date": st.dates().map(lambda d: d.isoformat()),
-        "total_weight_kg": st.decimals(min_value=0, max_value=10**6, places=2, allow_nan=False).map(str),
+        "total_weight_kg": st.decimals(min_value=0, max_value=10**6, places=2, allow_nan=False).map(
+            str
+        ),
         "status": st.sampled_from(["not_started", "in_progress", "on_hold", "completed"]),
-        "metadata": st.dictionaries(_text, st.one_of(st.integers(), _text, st.booleans()), max_size=4),
-        "parts": st.lists(st.fixed_dictionaries({"part_number": _text}, optional={"quantity": st.integers(1, 50)}),
-                          max_size=3),
+        "metadata": st.dictionaries(
+            _text, st.one_of(st.integers(), _text, st.booleans()), max_size=4
+        ),
+        "parts": st.lists(
+            st.fixed_dictionaries(
+                {"part_number": _text}, optional={"quantity": st.integers(1, 50)}
+            ),
+            max_size=3,
+        ),
     },
 )
 
@@ -33,14 +45,28 @@ def _keyed(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for i, job in enumerate(batch):
         ext = key()
-        parts = [dict(p, external_id=f"{ext}-{n}", part_number=f"P{n}-{p['part_number']}") for n, p in enumerate(job.get("parts", []))]
-        out.append({**job, "external_id": ext, "external_source": "PROP", "job_number": f"{ext}-{i}-{job['job_number']}",
-                    **({"parts": parts} if "parts" in job else {})})
+        parts = [
+            dict(p, external_id=f"{ext}-{n}", part_number=f"P{n}-{p['part_number']}")
+            for n, p in enumerate(job.get("parts", []))
+        ]
+        out.append(
+            {
+                **job,
+                "external_id": ext,
+                "external_source": "PROP",
+                "job_number": f"{ext}-{i}-{job['job_number']}",
+                **({"parts": parts} if "parts" in job else {}),
+            }
+        )
     return out
 
 
 class TestIdempotentSync:
-    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @settings(
+        max_examples=25,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
     @given(batch=st.lists(_job, min_size=1, max_size=8))
     def test_syncing_the_same_batch_twice_changes_nothing_the_second_time(
         self, tenant: TenantHandle, sessions: sessionmaker[Session], batch: list[dict[str, Any]]
@@ -50,11 +76,21 @@ class TestIdempotentSync:
         assert first["failed"] == 0, first["records"]
         seen = len(events(sessions, tenant.id))
         with sessions() as session:
-            stamps = {j.id: (j.updated_at, j.synced_at) for j in session.scalars(scoped(Job, TenantScope(tenant.id)))}
+            stamps = {
+                j.id: (j.updated_at, j.synced_at)
+                for j in session.scalars(scoped(Job, TenantScope(tenant.id)))
+            }
         second = ok(tenant.client.post("/api-jobs/bulk-sync", json={"items": items}))
         assert (second["skipped"], second["created"], second["updated"]) == (len(items), 0, 0)
         for record in second["records"]:
-            assert all(p["action"] == "skipped" for p in record.get("children", {}).get("parts", []))
-        assert len(events(sessions, tenant.id)) == seen  # not even a sync summary: nothing was written
+            assert all(
+                p["action"] == "skipped" for p in record.get("children", {}).get("parts", [])
+            )
+        assert (
+            len(events(sessions, tenant.id)) == seen
+        )  # not even a sync summary: nothing was written
         with sessions() as session:
-            assert {j.id: (j.updated_at, j.synced_at) for j in session.scalars(scoped(Job, TenantScope(tenant.id)))} == stamps
+            assert {
+                j.id: (j.updated_at, j.synced_at)
+                for j in session.scalars(scoped(Job, TenantScope(tenant.id)))
+            } == stamps

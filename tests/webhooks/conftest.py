@@ -35,10 +35,24 @@ def receiver() -> Iterator[WebhookReceiver]:
         yield rx
 
 
-def delivery_deps(services: Services, *, worker_id: str = "test-worker", seed: int = 7, timeout: float | None = None) -> DeliveryDeps:
+def delivery_deps(
+    services: Services,
+    *,
+    worker_id: str = "test-worker",
+    seed: int = 7,
+    timeout: float | None = None,
+) -> DeliveryDeps:
     kit = services.extras["webhooks"]
     http = make_http_client(timeout or kit.config.timeout_seconds)
-    return DeliveryDeps(services.sessions, services.outbox, services.clock, kit, http, worker_id, random.Random(seed))
+    return DeliveryDeps(
+        services.sessions,
+        services.outbox,
+        services.clock,
+        kit,
+        http,
+        worker_id,
+        random.Random(seed),
+    )
 
 
 @pytest.fixture
@@ -48,8 +62,12 @@ def deps(server: LiveServer) -> Iterator[DeliveryDeps]:
     d.http.close()
 
 
-def register(tenant: TenantHandle, url: str, events: list[str] | None = None, **extra: Any) -> dict[str, Any]:
-    resp = tenant.client.post("/api-webhooks", json={"url": url, "events": events or ["*"], **extra})
+def register(
+    tenant: TenantHandle, url: str, events: list[str] | None = None, **extra: Any
+) -> dict[str, Any]:
+    resp = tenant.client.post(
+        "/api-webhooks", json={"url": url, "events": events or ["*"], **extra}
+    )
     assert resp.status_code == 201, resp.text
     return resp.json()["data"]["webhook"]  # type: ignore[no-any-return]
 
@@ -63,9 +81,6 @@ def make_job(tenant: TenantHandle, number: str, **extra: Any) -> dict[str, Any]:
 # ---------------------------------------------------------------- services of our own (FakeClock)
 
 
-
-
-
 @dataclass
 class Rig:
     """Services with a FakeClock on the test database, one tenant, and delivery deps."""
@@ -75,16 +90,24 @@ class Rig:
     scope: TenantScope
     deps: DeliveryDeps
 
-    def add_webhook(self, url: str, events: list[str] | None = None, **body: Any) -> tuple[uuid.UUID, str]:
+    def add_webhook(
+        self, url: str, events: list[str] | None = None, **body: Any
+    ) -> tuple[uuid.UUID, str]:
         kit = self.services.extras["webhooks"]
-        data = parse_webhook_body({"url": url, "events": events or ["*"], **body}, kit.resolver,
-                                  allow_private=kit.config.allow_private, creating=True)
+        data = parse_webhook_body(
+            {"url": url, "events": events or ["*"], **body},
+            kit.resolver,
+            allow_private=kit.config.allow_private,
+            creating=True,
+        )
         with unit_of_work(self.services.sessions, self.services.outbox, self.scope) as work:
             hook, secret = webhook_service.create_webhook(work, kit, data)
             return hook.id, secret
 
     def job(self, number: str) -> uuid.UUID:
-        with unit_of_work(self.services.sessions, self.services.outbox, self.scope, origin=Origin("api")) as work:
+        with unit_of_work(
+            self.services.sessions, self.services.outbox, self.scope, origin=Origin("api")
+        ) as work:
             return entity_service.create(work, JOBS, {"job_number": number}).id  # type: ignore[no-any-return]
 
     def webhook(self, id_: uuid.UUID) -> Webhook:
@@ -95,7 +118,13 @@ class Rig:
 
     def deliveries(self, webhook_id: uuid.UUID) -> list[WebhookDelivery]:
         with self.services.sessions() as s:
-            return list(s.scalars(select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id).order_by(WebhookDelivery.seq)))
+            return list(
+                s.scalars(
+                    select(WebhookDelivery)
+                    .where(WebhookDelivery.webhook_id == webhook_id)
+                    .order_by(WebhookDelivery.seq)
+                )
+            )
 
     def work(self) -> Any:
         return unit_of_work(self.services.sessions, self.services.outbox, self.scope)
@@ -106,7 +135,9 @@ def rig(settings: Settings, sessions: Any) -> Iterator[Rig]:
     from floorsync.auth.tenants import create_tenant
 
     clock = FakeClock()
-    services = build_services(settings.model_copy(update={"webhook_timeout_seconds": 5.0}), clock=clock)
+    services = build_services(
+        settings.model_copy(update={"webhook_timeout_seconds": 5.0}), clock=clock
+    )
     with services.sessions.begin() as s:
         tenant = create_tenant(s, f"rig-{uuid.uuid4().hex[:8]}", clock.now())
         scope = TenantScope(tenant.id)

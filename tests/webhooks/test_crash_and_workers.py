@@ -25,7 +25,9 @@ from tests.support.worker_process import kill, start_worker, stop
 from tests.webhooks.conftest import register
 
 
-def commit_events(sessions: sessionmaker[Session], tenant_id: uuid.UUID, n: int, per_txn: int = 25) -> None:
+def commit_events(
+    sessions: sessionmaker[Session], tenant_id: uuid.UUID, n: int, per_txn: int = 25
+) -> None:
     outbox = Outbox(SystemClock(), [make_fanout()])
     scope = TenantScope(tenant_id)
     for start in range(0, n, per_txn):
@@ -36,7 +38,10 @@ def commit_events(sessions: sessionmaker[Session], tenant_id: uuid.UUID, n: int,
 
 def event_ids(sessions: sessionmaker[Session], tenant_id: uuid.UUID) -> set[str]:
     with sessions() as s:
-        return {"evt_" + i.hex for i in s.scalars(scoped(Event, TenantScope(tenant_id)).with_only_columns(Event.id))}
+        return {
+            "evt_" + i.hex
+            for i in s.scalars(scoped(Event, TenantScope(tenant_id)).with_only_columns(Event.id))
+        }
 
 
 def wait_until(predicate: object, timeout: float) -> bool:
@@ -50,7 +55,11 @@ def wait_until(predicate: object, timeout: float) -> bool:
 
 class TestCrash:
     def test_sigkill_mid_delivery_then_restart_delivers_every_event_at_least_once(
-        self, tenant: TenantHandle, receiver: WebhookReceiver, sessions: sessionmaker[Session], settings: Settings,
+        self,
+        tenant: TenantHandle,
+        receiver: WebhookReceiver,
+        sessions: sessionmaker[Session],
+        settings: Settings,
     ) -> None:
         path = f"/crash-{uuid.uuid4().hex[:8]}"  # ports get reused: count only this test's requests
         register(tenant, receiver.url_for(path))
@@ -61,12 +70,16 @@ class TestCrash:
         for _round in range(3):  # bounded random kill points, each while a request is in flight
             proc = start_worker(settings, "--threads", "2")
             target = len(receiver.requests) + rng.randint(1, 6)
-            assert wait_until(lambda t=target: len(receiver.requests) >= t and receiver.in_flight > 0, 30), proc.stderr
+            assert wait_until(
+                lambda t=target: len(receiver.requests) >= t and receiver.in_flight > 0, 30
+            ), proc.stderr
             kill(proc)
         receiver.default = Reply(200)
         proc = start_worker(settings, "--threads", "2")
         try:
-            assert wait_until(lambda: committed <= {r.webhook_id for r in receiver.requests if r.path == path}, 60)
+            assert wait_until(
+                lambda: committed <= {r.webhook_id for r in receiver.requests if r.path == path}, 60
+            )
         finally:
             assert stop(proc) == 0
         received = [r.webhook_id for r in receiver.requests if r.path == path]
@@ -78,21 +91,36 @@ class TestCrash:
 class TestManyWorkers:
     @pytest.mark.postgres_only
     def test_three_workers_and_two_thousand_events_lose_nothing_with_few_duplicates_in_order(
-        self, db_kind: str, tenant: TenantHandle, receiver: WebhookReceiver, sessions: sessionmaker[Session], settings: Settings,
+        self,
+        db_kind: str,
+        tenant: TenantHandle,
+        receiver: WebhookReceiver,
+        sessions: sessionmaker[Session],
+        settings: Settings,
     ) -> None:
         if db_kind != "postgresql":
-            pytest.skip("several worker processes share a PostgreSQL database; SQLite runs one worker")
+            pytest.skip(
+                "several worker processes share a PostgreSQL database; SQLite runs one worker"
+            )
         tag = uuid.uuid4().hex[:8]
         paths = [f"/{tag}-a", f"/{tag}-b", f"/{tag}-c"]
         for p in paths:
             register(tenant, receiver.url_for(p))
-        workers = [start_worker(settings, "--threads", "4", FLOORSYNC_WEBHOOK_LEASE_SECONDS="30") for _ in range(3)]
+        workers = [
+            start_worker(settings, "--threads", "4", FLOORSYNC_WEBHOOK_LEASE_SECONDS="30")
+            for _ in range(3)
+        ]
         try:
             commit_events(sessions, tenant.id, 2000, per_txn=50)
             committed = event_ids(sessions, tenant.id)
             assert len(committed) == 2000
-            assert wait_until(lambda: all(
-                committed <= {r.webhook_id for r in receiver.requests if r.path == p} for p in paths), 120)
+            assert wait_until(
+                lambda: all(
+                    committed <= {r.webhook_id for r in receiver.requests if r.path == p}
+                    for p in paths
+                ),
+                120,
+            )
         finally:
             for w in workers:
                 assert stop(w) == 0

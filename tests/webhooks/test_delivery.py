@@ -29,7 +29,9 @@ def verify(secret: str | bytes, eryxon_secret: str, body: bytes, headers: dict[s
 
 
 class TestLiveDelivery:
-    def test_every_request_verifies_with_both_libraries_and_the_eryxon_hmac(self, tenant: TenantHandle, receiver: WebhookReceiver, deps: DeliveryDeps) -> None:
+    def test_every_request_verifies_with_both_libraries_and_the_eryxon_hmac(
+        self, tenant: TenantHandle, receiver: WebhookReceiver, deps: DeliveryDeps
+    ) -> None:
         secret = register(tenant, receiver.url)["secret_key"]
         for n in range(3):
             make_job(tenant, f"J-{n}", customer="Zürich AG")
@@ -45,7 +47,9 @@ class TestLiveDelivery:
         assert b": " not in reqs[0].body
         assert [r.json()["sequence"] for r in reqs] == [1, 2, 3]
 
-    def test_the_body_equals_the_feed_entry_without_its_cursor(self, tenant: TenantHandle, receiver: WebhookReceiver, deps: DeliveryDeps) -> None:
+    def test_the_body_equals_the_feed_entry_without_its_cursor(
+        self, tenant: TenantHandle, receiver: WebhookReceiver, deps: DeliveryDeps
+    ) -> None:
         register(tenant, receiver.url)
         make_job(tenant, "J-1")
         drain(deps)
@@ -54,7 +58,9 @@ class TestLiveDelivery:
         del entry["cursor"]
         assert orjson.dumps(entry) == body
 
-    def test_a_client_secret_without_prefix_verifies_as_raw_bytes(self, tenant: TenantHandle, receiver: WebhookReceiver, deps: DeliveryDeps) -> None:
+    def test_a_client_secret_without_prefix_verifies_as_raw_bytes(
+        self, tenant: TenantHandle, receiver: WebhookReceiver, deps: DeliveryDeps
+    ) -> None:
         secret = "eryxon-style-secret-0123456789"
         register(tenant, receiver.url, secret_key=secret)
         make_job(tenant, "J-1")
@@ -62,10 +68,14 @@ class TestLiveDelivery:
         r = receiver.wait_for(1)[0]
         verify(secret.encode(), secret, r.body, r.headers)
 
-    def test_rotation_signs_with_both_secrets_during_the_overlap_and_only_the_new_one_without(self, tenant: TenantHandle, receiver: WebhookReceiver, deps: DeliveryDeps) -> None:
+    def test_rotation_signs_with_both_secrets_during_the_overlap_and_only_the_new_one_without(
+        self, tenant: TenantHandle, receiver: WebhookReceiver, deps: DeliveryDeps
+    ) -> None:
         hook = register(tenant, receiver.url)
         old = hook["secret_key"]
-        rotated = tenant.client.post(f"/api-webhooks/rotate-secret?id={hook['id']}", json={"overlap_hours": 24}).json()["data"]
+        rotated = tenant.client.post(
+            f"/api-webhooks/rotate-secret?id={hook['id']}", json={"overlap_hours": 24}
+        ).json()["data"]
         new = rotated["webhook"]["secret_key"]
         assert rotated["previous_secret_expires_at"]
         assert new != old
@@ -76,7 +86,9 @@ class TestLiveDelivery:
         stdwh.Webhook(old).verify(r.body, r.headers)
         assert len(r.headers["webhook-signature"].split(" ")) == 2
 
-        newest = tenant.client.post(f"/api-webhooks/rotate-secret?id={hook['id']}", json={"overlap_hours": 0}).json()["data"]["webhook"]["secret_key"]
+        newest = tenant.client.post(
+            f"/api-webhooks/rotate-secret?id={hook['id']}", json={"overlap_hours": 0}
+        ).json()["data"]["webhook"]["secret_key"]
         make_job(tenant, "J-2")
         drain(deps)
         r = receiver.wait_for(2)[1]
@@ -88,7 +100,9 @@ class TestLiveDelivery:
             except stdwh.WebhookVerificationError:
                 pass
 
-    def test_each_attempt_writes_a_log_row_and_the_single_get_shows_the_payload(self, tenant: TenantHandle, receiver: WebhookReceiver, deps: DeliveryDeps) -> None:
+    def test_each_attempt_writes_a_log_row_and_the_single_get_shows_the_payload(
+        self, tenant: TenantHandle, receiver: WebhookReceiver, deps: DeliveryDeps
+    ) -> None:
         register(tenant, receiver.url)
         make_job(tenant, "J-1")
         drain(deps)
@@ -96,11 +110,15 @@ class TestLiveDelivery:
         assert len(logs) == 1
         assert logs[0]["outcome"] == "succeeded"
         assert logs[0]["attempt"] == 1
-        one = tenant.client.get(f"/api-webhook-logs?id={logs[0]['id']}").json()["data"]["webhook_log"]
+        one = tenant.client.get(f"/api-webhook-logs?id={logs[0]['id']}").json()["data"][
+            "webhook_log"
+        ]
         assert orjson.dumps(one["payload"]) == receiver.requests[0].body
         assert tenant.client.post("/api-webhook-logs", json={}).status_code == 405
 
-    def test_a_redirect_is_a_failed_attempt_and_is_not_followed(self, tenant: TenantHandle, receiver: WebhookReceiver, deps: DeliveryDeps) -> None:
+    def test_a_redirect_is_a_failed_attempt_and_is_not_followed(
+        self, tenant: TenantHandle, receiver: WebhookReceiver, deps: DeliveryDeps
+    ) -> None:
         receiver.script(Reply(302, location="http://169.254.169.254/latest/meta-data"))
         register(tenant, receiver.url)
         make_job(tenant, "J-1")
@@ -123,7 +141,9 @@ def advance_to_due(rig: Rig, webhook_id: object) -> None:
 
 
 class TestRetriesUnderAFakeClock:
-    def test_ten_attempts_inside_the_jitter_windows_then_failed_exhausted(self, rig: Rig, receiver: WebhookReceiver) -> None:
+    def test_ten_attempts_inside_the_jitter_windows_then_failed_exhausted(
+        self, rig: Rig, receiver: WebhookReceiver
+    ) -> None:
         receiver.default = Reply(500)
         hook_id, _ = rig.add_webhook(receiver.url)
         rig.job("J-1")
@@ -138,7 +158,11 @@ class TestRetriesUnderAFakeClock:
             gap = (times[k + 1] - times[k]).total_seconds()
             assert 0.8 * wait <= gap <= 1.2 * wait, (k, gap)
         (delivery,) = rig.deliveries(hook_id)
-        assert (delivery.status.value, delivery.failure_reason.value if delivery.failure_reason else None, delivery.attempts) == ("failed", "exhausted", 10)
+        assert (
+            delivery.status.value,
+            delivery.failure_reason.value if delivery.failure_reason else None,
+            delivery.attempts,
+        ) == ("failed", "exhausted", 10)
         assert len(receiver.requests) == 10
         assert len({r.webhook_id for r in receiver.requests}) == 1
         assert len({r.body for r in receiver.requests}) == 1
@@ -147,7 +171,9 @@ class TestRetriesUnderAFakeClock:
         assert hook.active
         assert hook.consecutive_failures == 10
 
-    def test_retry_after_on_429_delays_the_delivery_and_pauses_the_endpoint(self, rig: Rig, receiver: WebhookReceiver) -> None:
+    def test_retry_after_on_429_delays_the_delivery_and_pauses_the_endpoint(
+        self, rig: Rig, receiver: WebhookReceiver
+    ) -> None:
         receiver.script(Reply(429, retry_after="120"))
         hook_id, _ = rig.add_webhook(receiver.url)
         rig.job("J-1")
@@ -162,7 +188,9 @@ class TestRetriesUnderAFakeClock:
         assert run_once(rig.deps)
         assert rig.deliveries(hook_id)[0].status.value == "succeeded"
 
-    def test_an_absurd_retry_after_is_capped_and_recorded_instead_of_failing_the_round(self, rig: Rig, receiver: WebhookReceiver) -> None:
+    def test_an_absurd_retry_after_is_capped_and_recorded_instead_of_failing_the_round(
+        self, rig: Rig, receiver: WebhookReceiver
+    ) -> None:
         receiver.script(Reply(503, retry_after="9" * 40))
         hook_id, _ = rig.add_webhook(receiver.url)
         rig.job("J-1")
@@ -170,11 +198,19 @@ class TestRetriesUnderAFakeClock:
         assert run_once(rig.deps)
         (d,) = rig.deliveries(hook_id)
         assert (d.attempts, d.status.value) == (1, "pending")
-        assert now + timedelta(hours=24) <= d.next_attempt_at <= now + timedelta(hours=24, seconds=1)
+        assert (
+            now + timedelta(hours=24) <= d.next_attempt_at <= now + timedelta(hours=24, seconds=1)
+        )
         hook = rig.webhook(hook_id)
-        assert (hook.consecutive_failures, hook.lease_owner, hook.paused_until) == (1, None, now + timedelta(hours=1))
+        assert (hook.consecutive_failures, hook.lease_owner, hook.paused_until) == (
+            1,
+            None,
+            now + timedelta(hours=1),
+        )
 
-    def test_410_disables_at_once_emits_the_event_to_others_and_the_rest_waits(self, rig: Rig, receiver: WebhookReceiver) -> None:
+    def test_410_disables_at_once_emits_the_event_to_others_and_the_rest_waits(
+        self, rig: Rig, receiver: WebhookReceiver
+    ) -> None:
         with WebhookReceiver() as other:
             receiver.script(410)
             gone_id, _ = rig.add_webhook(receiver.url)
@@ -183,8 +219,14 @@ class TestRetriesUnderAFakeClock:
             rig.job("J-2")
             drain(rig.deps)
             hook = rig.webhook(gone_id)
-            assert (hook.active, hook.disabled_reason.value if hook.disabled_reason else None) == (False, "gone")
-            states = [(d.status.value, d.failure_reason.value if d.failure_reason else None) for d in rig.deliveries(gone_id)]
+            assert (hook.active, hook.disabled_reason.value if hook.disabled_reason else None) == (
+                False,
+                "gone",
+            )
+            states = [
+                (d.status.value, d.failure_reason.value if d.failure_reason else None)
+                for d in rig.deliveries(gone_id)
+            ]
             assert states == [("failed", "gone"), ("pending", None)]
             got = other.wait_for(1)[0].json()
             assert got["type"] == "webhook_endpoint.disabled"
@@ -195,7 +237,9 @@ class TestRetriesUnderAFakeClock:
             assert len(receiver.requests) == 1
             assert len(rig.deliveries(other_id)) == 1
 
-    def test_auto_disable_needs_five_days_and_ten_failures(self, rig: Rig, receiver: WebhookReceiver) -> None:
+    def test_auto_disable_needs_five_days_and_ten_failures(
+        self, rig: Rig, receiver: WebhookReceiver
+    ) -> None:
         receiver.default = Reply(503)
         hook_id, _ = rig.add_webhook(receiver.url)
         for n in range(12):  # a burst: 12 failures within minutes
@@ -219,7 +263,9 @@ class TestRetriesUnderAFakeClock:
             types = list(s.scalars(select(Event.type).where(Event.entity_id == hook_id)))
         assert types == ["webhook_endpoint.disabled"]
 
-    def test_five_days_of_sparse_failures_do_not_disable(self, rig: Rig, receiver: WebhookReceiver) -> None:
+    def test_five_days_of_sparse_failures_do_not_disable(
+        self, rig: Rig, receiver: WebhookReceiver
+    ) -> None:
         receiver.default = Reply(500)
         hook_id, _ = rig.add_webhook(receiver.url)
         rig.job("J-1")
@@ -233,17 +279,27 @@ class TestRetriesUnderAFakeClock:
         assert hook.active
         assert hook.consecutive_failures == 2
 
-    def test_a_waiting_delivery_expires_at_its_max_age(self, rig: Rig, receiver: WebhookReceiver) -> None:
+    def test_a_waiting_delivery_expires_at_its_max_age(
+        self, rig: Rig, receiver: WebhookReceiver
+    ) -> None:
         hook_id, _ = rig.add_webhook(receiver.url)
         rig.job("J-1")
         with rig.work() as work:  # a client sets active: false before any worker ran
             work.session.get(Webhook, hook_id).active = False
         rig.clock.advance(4 * 86400 + 1)
-        assert expire_deliveries(rig.services.sessions, rig.clock, rig.services.extras["webhooks"]) >= 1
+        assert (
+            expire_deliveries(rig.services.sessions, rig.clock, rig.services.extras["webhooks"])
+            >= 1
+        )
         (d,) = rig.deliveries(hook_id)
-        assert (d.status.value, d.failure_reason.value if d.failure_reason else None) == ("failed", "expired")
+        assert (d.status.value, d.failure_reason.value if d.failure_reason else None) == (
+            "failed",
+            "expired",
+        )
 
-    def test_enable_resumes_in_sequence_order_and_recover_delivers_exactly_what_was_missed(self, rig: Rig, receiver: WebhookReceiver) -> None:
+    def test_enable_resumes_in_sequence_order_and_recover_delivers_exactly_what_was_missed(
+        self, rig: Rig, receiver: WebhookReceiver
+    ) -> None:
         receiver.script(410)
         hook_id, _ = rig.add_webhook(receiver.url, ["job.*"])
         rig.job("J-1")
@@ -266,7 +322,9 @@ class TestRetriesUnderAFakeClock:
         rounds = [(d.replay_round, d.status.value) for d in rig.deliveries(hook_id)]
         assert rounds == [(1, "succeeded"), (1, "succeeded"), (1, "succeeded")]
 
-    def test_recover_with_missing_events_stops_at_its_limit_in_sequence_order(self, rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_recover_with_missing_events_stops_at_its_limit_in_sequence_order(
+        self, rig: Rig, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         from floorsync.webhooks import service
 
         monkeypatch.setattr(service, "RECOVER_LIMIT", 2)
@@ -278,17 +336,25 @@ class TestRetriesUnderAFakeClock:
         with rig.work() as work:
             hook = service.get_webhook(work.session, rig.scope, hook_id)
             service.enable_webhook(work, rig.services.extras["webhooks"], hook)
-            first = service.recover(work, hook, {"since": since.isoformat(), "include_missing": True})
+            first = service.recover(
+                work, hook, {"since": since.isoformat(), "include_missing": True}
+            )
         assert first == {"webhook_id": str(hook_id), "queued": 2, "more": True}
         with rig.work() as work:
-            again = service.recover(work, service.get_webhook(work.session, rig.scope, hook_id), {"since": since.isoformat(), "include_missing": True})
+            again = service.recover(
+                work,
+                service.get_webhook(work.session, rig.scope, hook_id),
+                {"since": since.isoformat(), "include_missing": True},
+            )
         queued = rig.deliveries(hook_id)
         with rig.work() as work:  # the worker claims across tenants: leave nothing due behind
             service.delete_webhook(work, service.get_webhook(work.session, rig.scope, hook_id))
         assert again == {"webhook_id": str(hook_id), "queued": 2, "more": False}
         assert len({d.event_id for d in queued}) == 4
 
-    def test_a_name_that_resolves_privately_at_send_time_is_refused_without_traffic(self, rig: Rig) -> None:
+    def test_a_name_that_resolves_privately_at_send_time_is_refused_without_traffic(
+        self, rig: Rig
+    ) -> None:
         kit = rig.services.extras["webhooks"]
         resolver = StaticResolver({"erp.example.com": ["93.184.216.34"]})
         kit.resolver = resolver
@@ -299,11 +365,19 @@ class TestRetriesUnderAFakeClock:
         run_once(rig.deps)
         with rig.services.sessions() as s:
             log = s.scalars(select(WebhookLog).where(WebhookLog.webhook_id == hook_id)).one()
-        assert (log.outcome.value, log.error_message, log.status_code) == ("refused", "refused by SSRF guard", None)
+        assert (log.outcome.value, log.error_message, log.status_code) == (
+            "refused",
+            "refused by SSRF guard",
+            None,
+        )
         assert rig.webhook(hook_id).consecutive_failures == 1
 
-    def test_an_internationalised_host_name_is_delivered_under_its_a_label(self, rig: Rig, receiver: WebhookReceiver) -> None:
-        rig.services.extras["webhooks"].resolver = StaticResolver({"xn--bcher-kva.example": ["127.0.0.1"]})
+    def test_an_internationalised_host_name_is_delivered_under_its_a_label(
+        self, rig: Rig, receiver: WebhookReceiver
+    ) -> None:
+        rig.services.extras["webhooks"].resolver = StaticResolver(
+            {"xn--bcher-kva.example": ["127.0.0.1"]}
+        )
         port = receiver.server.server_address[1]
         hook_id, _ = rig.add_webhook(f"http://Bücher.example:{port}/hook")
         rig.job("J-1")

@@ -33,7 +33,9 @@ class TestSchedule:
         assert 60.5 * 3600 <= (now - T0).total_seconds() <= 90.7 * 3600
 
     def test_a_retry_past_the_max_age_expires_instead(self) -> None:
-        step = after_failure(Schedule(DEFAULT), 9, T0 + timedelta(days=3, hours=23), T0, random.Random(1))
+        step = after_failure(
+            Schedule(DEFAULT), 9, T0 + timedelta(days=3, hours=23), T0, random.Random(1)
+        )
         assert step.at is None
         assert step.failure == "expired"
 
@@ -56,14 +58,18 @@ class TestSchedule:
         assert parse_retry_after("9" * 30, T0) == timedelta(hours=24)
         assert parse_retry_after("9" * 5000, T0) == timedelta(hours=24)
         assert parse_retry_after("100000", T0) == timedelta(hours=24)
-        assert parse_retry_after("\xb2", T0) is None  # a latin-1 header byte that str.isdigit() accepts
+        assert (
+            parse_retry_after("\xb2", T0) is None
+        )  # a latin-1 header byte that str.isdigit() accepts
 
 
-RESOLVER = StaticResolver({
-    "erp.example.com": ["93.184.216.34"],
-    "loopy.example.com": ["127.0.0.1"],
-    "mixed.example.com": ["93.184.216.34", "10.0.0.5"],
-})
+RESOLVER = StaticResolver(
+    {
+        "erp.example.com": ["93.184.216.34"],
+        "loopy.example.com": ["127.0.0.1"],
+        "mixed.example.com": ["93.184.216.34", "10.0.0.5"],
+    }
+)
 
 
 def constraint(url: str, allow_private: bool = False) -> str | None:
@@ -75,11 +81,32 @@ def constraint(url: str, allow_private: bool = False) -> str | None:
 
 
 class TestSsrfGuard:
-    @pytest.mark.parametrize("host", [
-        "127.0.0.1", "127.1", "2130706433", "0x7f.0.0.1", "[::1]", "[::ffff:127.0.0.1]", "[64:ff9b::7f00:1]",
-        "[2002:7f00:1::]", "169.254.169.254", "10.0.0.1", "172.16.0.1", "192.168.1.1", "100.64.0.1", "[fc00::1]",
-        "[fe80::1]", "224.0.0.1", "localhost", "api.localhost", "loopy.example.com", "mixed.example.com", "0.0.0.0",
-    ])
+    @pytest.mark.parametrize(
+        "host",
+        [
+            "127.0.0.1",
+            "127.1",
+            "2130706433",
+            "0x7f.0.0.1",
+            "[::1]",
+            "[::ffff:127.0.0.1]",
+            "[64:ff9b::7f00:1]",
+            "[2002:7f00:1::]",
+            "169.254.169.254",
+            "10.0.0.1",
+            "172.16.0.1",
+            "192.168.1.1",
+            "100.64.0.1",
+            "[fc00::1]",
+            "[fe80::1]",
+            "224.0.0.1",
+            "localhost",
+            "api.localhost",
+            "loopy.example.com",
+            "mixed.example.com",
+            "0.0.0.0",
+        ],
+    )
     def test_non_public_targets_are_refused(self, host: str) -> None:
         assert constraint(f"https://{host}/hook") == "PRIVATE_ADDRESS"
 
@@ -89,21 +116,30 @@ class TestSsrfGuard:
         assert constraint("http://erp.example.com/hook") == "HTTPS_REQUIRED"
         assert constraint("http://erp.example.com/hook", allow_private=True) == "HTTPS_REQUIRED"
 
-    @pytest.mark.parametrize(("url", "expected"), [
-        ("https://user:pw@erp.example.com/", "CREDENTIALS_IN_URL"),
-        ("https://erp.example.com/#frag", "URL_FORMAT"),
-        ("ftp://erp.example.com/", "URL_FORMAT"),
-        ("not a url", "URL_FORMAT"),
-        ("https:///nohost", "URL_FORMAT"),
-        ("https://erp.example.com/" + "a" * 2100, "URL_FORMAT"),
-    ])
+    @pytest.mark.parametrize(
+        ("url", "expected"),
+        [
+            ("https://user:pw@erp.example.com/", "CREDENTIALS_IN_URL"),
+            ("https://erp.example.com/#frag", "URL_FORMAT"),
+            ("ftp://erp.example.com/", "URL_FORMAT"),
+            ("not a url", "URL_FORMAT"),
+            ("https:///nohost", "URL_FORMAT"),
+            ("https://erp.example.com/" + "a" * 2100, "URL_FORMAT"),
+        ],
+    )
     def test_url_format_rules(self, url: str, expected: str) -> None:
         assert constraint(url) == expected
 
     def test_an_internationalised_name_is_judged_and_sent_as_its_a_label(self) -> None:
-        resolver = StaticResolver({"xn--bcher-kva.example": ["93.184.216.34"], "xn--lokal-kra.example": ["10.0.0.7"]})
+        resolver = StaticResolver(
+            {"xn--bcher-kva.example": ["93.184.216.34"], "xn--lokal-kra.example": ["10.0.0.7"]}
+        )
         target = check_url("https://Bücher.example/hook", resolver, allow_private=False)
-        assert (target.host, target.host_header, target.warnings) == ("xn--bcher-kva.example", "xn--bcher-kva.example", ())
+        assert (target.host, target.host_header, target.warnings) == (
+            "xn--bcher-kva.example",
+            "xn--bcher-kva.example",
+            (),
+        )
         with pytest.raises(NetguardRefusal) as refused:
             check_url("https://lokal\u00e4.example/hook", resolver, allow_private=False)
         assert refused.value.constraint == "PRIVATE_ADDRESS"
@@ -118,7 +154,9 @@ class TestSsrfGuard:
         assert constraint("http://localhost:8080/hook", allow_private=True) is None
         assert constraint("http://169.254.169.254/latest", allow_private=True) == "PRIVATE_ADDRESS"
         assert constraint("http://[fd00:ec2::254]/", allow_private=True) == "PRIVATE_ADDRESS"
-        assert constraint("http://[::ffff:169.254.169.254]/", allow_private=True) == "PRIVATE_ADDRESS"
+        assert (
+            constraint("http://[::ffff:169.254.169.254]/", allow_private=True) == "PRIVATE_ADDRESS"
+        )
 
     def test_a_name_that_rebinds_to_a_private_address_is_refused_at_connect_time(self) -> None:
         resolver = StaticResolver({"erp.example.com": ["93.184.216.34"]})
@@ -132,4 +170,6 @@ class TestSsrfGuard:
         assert str(resolve_for_connect(target, RESOLVER, allow_private=False)) == "93.184.216.34"
         assert target.host_header == "erp.example.com:8443"
         with pytest.raises(ResolveError):
-            resolve_for_connect(target_from_url("https://nowhere.example/h"), RESOLVER, allow_private=False)
+            resolve_for_connect(
+                target_from_url("https://nowhere.example/h"), RESOLVER, allow_private=False
+            )

@@ -35,7 +35,10 @@ BODY = (
 def verify_all(secret: str | bytes, headers: dict[str, str], body: bytes) -> tuple[bool, bool]:
     """(standardwebhooks verdict, svix verdict)."""
     out = []
-    for lib, err in ((stdwh.Webhook, stdwh.WebhookVerificationError), (svixwh.Webhook, svixwh.WebhookVerificationError)):
+    for lib, err in (
+        (stdwh.Webhook, stdwh.WebhookVerificationError),
+        (svixwh.Webhook, svixwh.WebhookVerificationError),
+    ):
         try:
             lib(secret).verify(body, dict(headers))
             out.append(True)
@@ -46,34 +49,55 @@ def verify_all(secret: str | bytes, headers: dict[str, str], body: bytes) -> tup
 
 def eryxon_ok(secret: str, headers: dict[str, str], body: bytes) -> bool:
     expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return any(hmac.compare_digest(expected, e.strip()) for e in headers["X-Eryxon-Signature"].split(","))
+    return any(
+        hmac.compare_digest(expected, e.strip()) for e in headers["X-Eryxon-Signature"].split(",")
+    )
 
 
 class TestWorkedExample:
     def test_the_body_is_the_specified_550_bytes(self) -> None:
         assert len(BODY) == 550
-        assert hashlib.sha256(BODY).hexdigest() == "d0af5c3ec7d3c6029af0ab783d15b5a3ec5850553c7dfe33eee71c8df47ad075"
+        assert (
+            hashlib.sha256(BODY).hexdigest()
+            == "d0af5c3ec7d3c6029af0ab783d15b5a3ec5850553c7dfe33eee71c8df47ad075"
+        )
 
     def test_the_current_secret_reproduces_both_specified_values(self) -> None:
-        assert standard_signature([CURRENT], MSG_ID, 1767225600, BODY) == "v1,pA0ab6QA1oapEPKIUKrtXj5wAmYMd/itIKTk1ZF54uE="
-        assert eryxon_signature(CURRENT, BODY) == "sha256=9e4556e674146b55877912034b6ff2b73aac8dd6a390fcfe7d9f9ec19a5ef230"
+        assert (
+            standard_signature([CURRENT], MSG_ID, 1767225600, BODY)
+            == "v1,pA0ab6QA1oapEPKIUKrtXj5wAmYMd/itIKTk1ZF54uE="
+        )
+        assert (
+            eryxon_signature(CURRENT, BODY)
+            == "sha256=9e4556e674146b55877912034b6ff2b73aac8dd6a390fcfe7d9f9ec19a5ef230"
+        )
 
-    def test_during_an_overlap_the_standard_header_has_two_entries_newest_first_and_eryxon_one(self) -> None:
+    def test_during_an_overlap_the_standard_header_has_two_entries_newest_first_and_eryxon_one(
+        self,
+    ) -> None:
         headers = signature_headers([CURRENT, PREVIOUS], MSG_ID, "job.updated", 1767225600, BODY)
         assert headers["webhook-signature"] == (
             "v1,pA0ab6QA1oapEPKIUKrtXj5wAmYMd/itIKTk1ZF54uE= v1,HbdEDtFQT07cJqnCcHr1j7Qbpi9pzPpUKiJNtDWw4CY="
         )
-        assert headers["X-Eryxon-Signature"] == "sha256=9e4556e674146b55877912034b6ff2b73aac8dd6a390fcfe7d9f9ec19a5ef230"
+        assert (
+            headers["X-Eryxon-Signature"]
+            == "sha256=9e4556e674146b55877912034b6ff2b73aac8dd6a390fcfe7d9f9ec19a5ef230"
+        )
         assert headers["X-Eryxon-Event"] == "job.updated"
 
     def test_the_previous_secret_alone_gives_the_specified_eryxon_value(self) -> None:
-        assert eryxon_signature(PREVIOUS, BODY) == "sha256=2890c0fd878b4e4851a6835f046f74ddf198aadd6d177942cbd63134bdac3811"
+        assert (
+            eryxon_signature(PREVIOUS, BODY)
+            == "sha256=2890c0fd878b4e4851a6835f046f74ddf198aadd6d177942cbd63134bdac3811"
+        )
 
 
 class TestIndependentVerifiers:
     """The six-case set, checked by both libraries (which compare the timestamp with the real clock)."""
 
-    def headers(self, secrets: list[str], ts: int | None = None, body: bytes = BODY) -> dict[str, str]:
+    def headers(
+        self, secrets: list[str], ts: int | None = None, body: bytes = BODY
+    ) -> dict[str, str]:
         return signature_headers(secrets, MSG_ID, "job.updated", ts or int(time.time()), body)
 
     def test_a_valid_signature_verifies(self) -> None:
@@ -93,7 +117,10 @@ class TestIndependentVerifiers:
         assert not eryxon_ok(PREVIOUS, self.headers([CURRENT]), BODY)
 
     def test_a_stale_timestamp_fails(self) -> None:
-        assert verify_all(CURRENT, self.headers([CURRENT], ts=int(time.time()) - 3600), BODY) == (False, False)
+        assert verify_all(CURRENT, self.headers([CURRENT], ts=int(time.time()) - 3600), BODY) == (
+            False,
+            False,
+        )
 
     @pytest.mark.parametrize("missing", ["webhook-id", "webhook-timestamp", "webhook-signature"])
     def test_missing_headers_fail(self, missing: str) -> None:
@@ -101,7 +128,9 @@ class TestIndependentVerifiers:
         del h[missing]
         assert verify_all(CURRENT, h, BODY) == (False, False)
 
-    def test_during_rotation_both_secrets_verify_the_standard_header_and_only_the_new_one_eryxon(self) -> None:
+    def test_during_rotation_both_secrets_verify_the_standard_header_and_only_the_new_one_eryxon(
+        self,
+    ) -> None:
         h = self.headers([CURRENT, PREVIOUS])
         assert verify_all(CURRENT, h, BODY) == (True, True)
         assert verify_all(PREVIOUS, h, BODY) == (True, True)
@@ -123,7 +152,17 @@ class TestSecrets:
         assert len(base64.b64decode(s[6:])) == 32
         assert generate_secret() != s
 
-    @pytest.mark.parametrize("bad", ["short", "has space in it!", "x" * 257, "whsec_not*base64", "whsec_" + base64.b64encode(b"x" * 10).decode(), 12345])
+    @pytest.mark.parametrize(
+        "bad",
+        [
+            "short",
+            "has space in it!",
+            "x" * 257,
+            "whsec_not*base64",
+            "whsec_" + base64.b64encode(b"x" * 10).decode(),
+            12345,
+        ],
+    )
     def test_bad_client_secrets_are_refused(self, bad: object) -> None:
         with pytest.raises(SecretFormatError):
             check_client_secret(bad)

@@ -26,7 +26,11 @@ class TestUnexpectedErrors:
     loop would) and fail only the rounds of their own endpoint."""
 
     def test_an_error_while_sending_releases_the_lease_and_the_delivery_is_retried_promptly(
-        self, rig: Rig, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+        self,
+        rig: Rig,
+        receiver: WebhookReceiver,
+        monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture,
     ) -> None:
         hook_id, _ = rig.add_webhook(receiver.url)
         rig.job("J-1")
@@ -59,7 +63,10 @@ class TestUnexpectedErrors:
         assert rig.deliveries(hook_id)[0].status.value == "succeeded"
 
     def test_an_error_while_recording_loses_nothing_the_delivery_is_sent_again(
-        self, rig: Rig, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch,
+        self,
+        rig: Rig,
+        receiver: WebhookReceiver,
+        monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         hook_id, _ = rig.add_webhook(receiver.url)
         rig.job("J-1")
@@ -83,43 +90,68 @@ class TestUnexpectedErrors:
         rig.clock.advance(5)
         drain(rig.deps)
         reqs = receiver.wait_for(2)
-        assert len({r.webhook_id for r in reqs}) == 1  # the same event again: a duplicate, not a loss
+        assert (
+            len({r.webhook_id for r in reqs}) == 1
+        )  # the same event again: a duplicate, not a loss
         assert rig.deliveries(hook_id)[0].status.value == "succeeded"
 
 
 def with_timeout(rig: Rig, seconds: float) -> None:
     kit = rig.deps.kit
-    rig.deps.kit = dataclasses.replace(kit, config=dataclasses.replace(kit.config, timeout_seconds=seconds))
+    rig.deps.kit = dataclasses.replace(
+        kit, config=dataclasses.replace(kit.config, timeout_seconds=seconds)
+    )
 
 
 def send_once(rig: Rig, url: str, timeout: float) -> AttemptResult:
     return delivery_mod.send(
-        rig.deps.http, url, b"{}", {}, rig.deps.kit.resolver, allow_private=True, timeout_seconds=timeout, at=rig.clock.now(),
+        rig.deps.http,
+        url,
+        b"{}",
+        {},
+        rig.deps.kit.resolver,
+        allow_private=True,
+        timeout_seconds=timeout,
+        at=rig.clock.now(),
     )
 
 
 class TestOneDeadlineForTheWholeAttempt:
     """Each read stays under the timeout, but the answer as a whole comes too late."""
 
-    def test_headers_trickled_past_the_deadline_are_a_timeout_not_a_success(self, rig: Rig, receiver: WebhookReceiver) -> None:
-        receiver.script(Reply(200, header_gap=0.8))  # two header lines after 0.8 s each: 1.6 s in all
+    def test_headers_trickled_past_the_deadline_are_a_timeout_not_a_success(
+        self, rig: Rig, receiver: WebhookReceiver
+    ) -> None:
+        receiver.script(
+            Reply(200, header_gap=0.8)
+        )  # two header lines after 0.8 s each: 1.6 s in all
         started = time.monotonic()
         result = send_once(rig, receiver.url, 1.0)
         took = time.monotonic() - started
-        assert (result.outcome, result.status_code, result.error) == ("timeout", None, "timeout after 1 s")
+        assert (result.outcome, result.status_code, result.error) == (
+            "timeout",
+            None,
+            "timeout after 1 s",
+        )
         assert took < 1.4  # the deadline cuts the exchange off; it doesn't just relabel it
 
-    def test_a_body_that_arrives_after_the_deadline_is_a_timeout(self, rig: Rig, receiver: WebhookReceiver) -> None:
+    def test_a_body_that_arrives_after_the_deadline_is_a_timeout(
+        self, rig: Rig, receiver: WebhookReceiver
+    ) -> None:
         receiver.script(Reply(200, delay=0.6, body_delay=0.6))
         result = send_once(rig, receiver.url, 1.0)
         assert (result.outcome, result.error) == ("timeout", "timeout after 1 s")
 
-    def test_an_answer_inside_the_deadline_still_succeeds(self, rig: Rig, receiver: WebhookReceiver) -> None:
+    def test_an_answer_inside_the_deadline_still_succeeds(
+        self, rig: Rig, receiver: WebhookReceiver
+    ) -> None:
         receiver.script(Reply(200, header_gap=0.1, body_delay=0.1))
         result = send_once(rig, receiver.url, 1.0)
         assert (result.outcome, result.status_code, result.excerpt) == ("succeeded", 200, "ok")
 
-    def test_the_worker_records_a_late_2xx_as_a_timeout_and_retries_it(self, rig: Rig, receiver: WebhookReceiver) -> None:
+    def test_the_worker_records_a_late_2xx_as_a_timeout_and_retries_it(
+        self, rig: Rig, receiver: WebhookReceiver
+    ) -> None:
         with_timeout(rig, 1.0)  # the deps' HTTP client itself was built with the 5 s default
         receiver.script(Reply(200, header_gap=0.8))
         hook_id, _ = rig.add_webhook(receiver.url)
@@ -129,13 +161,20 @@ class TestOneDeadlineForTheWholeAttempt:
         assert (d.status.value, d.attempts, d.last_error) == ("pending", 1, "timeout after 1 s")
         with rig.services.sessions() as s:
             (entry,) = s.scalars(select(WebhookLog).where(WebhookLog.webhook_id == hook_id))
-            assert (entry.outcome.value, entry.success, entry.status_code) == ("timeout", False, None)
+            assert (entry.outcome.value, entry.success, entry.status_code) == (
+                "timeout",
+                False,
+                None,
+            )
         assert rig.webhook(hook_id).consecutive_failures == 1
 
 
 class TestASecretThatDoesNotOpen:
     def test_the_endpoint_is_paused_and_the_claim_moves_on_to_other_due_endpoints(
-        self, rig: Rig, receiver: WebhookReceiver, caplog: pytest.LogCaptureFixture,
+        self,
+        rig: Rig,
+        receiver: WebhookReceiver,
+        caplog: pytest.LogCaptureFixture,
     ) -> None:
         with WebhookReceiver() as other:
             bad_id, _ = rig.add_webhook(other.url)
@@ -147,7 +186,9 @@ class TestASecretThatDoesNotOpen:
                 good = s.get(Webhook, good_id)
                 assert bad is not None
                 assert good is not None
-                bad.secret_ciphertext = SecretBox("some-other-key").seal(b"whsec_x", secret_context(bad_id))
+                bad.secret_ciphertext = SecretBox("some-other-key").seal(
+                    b"whsec_x", secret_context(bad_id)
+                )
                 bad.lease_until = None  # served first ...
                 good.lease_until = now - timedelta(hours=1)  # ... and this one right after it
             with caplog.at_level(logging.ERROR, logger="floorsync.webhooks.worker"):
@@ -160,4 +201,7 @@ class TestASecretThatDoesNotOpen:
             (d,) = rig.deliveries(bad_id)
             assert (d.status.value, d.attempts) == ("pending", 0)
             assert other.requests == []
-            assert any(str(bad_id) in r.getMessage() and "FLOORSYNC_SECRET_KEY" in r.getMessage() for r in caplog.records)
+            assert any(
+                str(bad_id) in r.getMessage() and "FLOORSYNC_SECRET_KEY" in r.getMessage()
+                for r in caplog.records
+            )

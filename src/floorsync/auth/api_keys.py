@@ -54,7 +54,9 @@ def issue_key(
     return row, plaintext
 
 
-def verify_key(session: Session, authorization: str | None, now: datetime) -> tuple[TenantScope, bool]:
+def verify_key(
+    session: Session, authorization: str | None, now: datetime
+) -> tuple[TenantScope, bool]:
     """Resolve an Authorization header to a scope (reads only), or raise one of the three 401s.
 
     The flag says whether the key's `last_used_at` is due for an update (touch_last_used).
@@ -84,6 +86,8 @@ def touch_last_used(session: Session, api_key_id: uuid.UUID, now: datetime) -> N
     session.execute(
         update(ApiKey)
         .where(ApiKey.id == api_key_id)
-        .where((ApiKey.last_used_at.is_(None)) | (ApiKey.last_used_at <= now - LAST_USED_RESOLUTION))
+        .where(
+            (ApiKey.last_used_at.is_(None)) | (ApiKey.last_used_at <= now - LAST_USED_RESOLUTION)
+        )
         .values(last_used_at=now)
     )

@@ -29,44 +29,92 @@ def _require_admin(ctx: Ctx) -> None:
 
 def _item(row: ApiKey) -> dict[str, Any]:
     return {
-        "id": str(row.id), "name": row.name, "key_prefix": row.key_prefix, "role": row.role.value,
-        "active": row.active, "expires_at": to_wire(Kind.timestamp, row.expires_at),
-        "last_used_at": to_wire(Kind.timestamp, row.last_used_at), "created_at": to_wire(Kind.timestamp, row.created_at),
-        "created_by": str(row.created_by) if row.created_by else None, "revoked_at": to_wire(Kind.timestamp, row.revoked_at),
+        "id": str(row.id),
+        "name": row.name,
+        "key_prefix": row.key_prefix,
+        "role": row.role.value,
+        "active": row.active,
+        "expires_at": to_wire(Kind.timestamp, row.expires_at),
+        "last_used_at": to_wire(Kind.timestamp, row.last_used_at),
+        "created_at": to_wire(Kind.timestamp, row.created_at),
+        "created_by": str(row.created_by) if row.created_by else None,
+        "revoked_at": to_wire(Kind.timestamp, row.revoked_at),
     }
 
 
-_ITEM = {"type": "object", "properties": {
-    "id": {"type": "string", "format": "uuid"}, "name": {"type": "string"}, "key_prefix": {"type": "string"},
-    "role": {"type": "string", "enum": ["admin", "integration"]}, "active": {"type": "boolean"},
-    "expires_at": {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]},
-    "last_used_at": {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]},
-    "created_at": {"type": "string", "format": "date-time"},
-    "created_by": {"anyOf": [{"type": "string", "format": "uuid"}, {"type": "null"}]},
-    "revoked_at": {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]}}}
-_LIST = {"type": "object", "properties": {"api_keys": {"type": "array", "items": _ITEM}, "pagination": {"type": "object"}}}
-_CREATED = {"type": "object", "properties": {
-    "id": {"type": "string", "format": "uuid"}, "name": {"type": "string"}, "api_key": {"type": "string", "pattern": "^ery_live_[0-9a-f]{32}$"},
-    "key_prefix": {"type": "string"}, "role": {"type": "string", "enum": ["admin", "integration"]},
-    "expires_at": {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]},
-    "created_at": {"type": "string", "format": "date-time"}, "warning": {"type": "string"}}}
-_CREATE_BODY = {"type": "object", "required": ["name"], "additionalProperties": False, "properties": {
-    "name": {"type": "string", "minLength": 1, "maxLength": 200}, "role": {"type": "string", "enum": ["integration", "admin"], "default": "integration"},
-    "expires_at": {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}], "description": "a future timestamp"}}}
-_REVOKED = {"type": "object", "properties": {"message": {"type": "string"}, "id": {"type": "string", "format": "uuid"}}}
+_ITEM = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "format": "uuid"},
+        "name": {"type": "string"},
+        "key_prefix": {"type": "string"},
+        "role": {"type": "string", "enum": ["admin", "integration"]},
+        "active": {"type": "boolean"},
+        "expires_at": {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]},
+        "last_used_at": {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]},
+        "created_at": {"type": "string", "format": "date-time"},
+        "created_by": {"anyOf": [{"type": "string", "format": "uuid"}, {"type": "null"}]},
+        "revoked_at": {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]},
+    },
+}
+_LIST = {
+    "type": "object",
+    "properties": {"api_keys": {"type": "array", "items": _ITEM}, "pagination": {"type": "object"}},
+}
+_CREATED = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "format": "uuid"},
+        "name": {"type": "string"},
+        "api_key": {"type": "string", "pattern": "^ery_live_[0-9a-f]{32}$"},
+        "key_prefix": {"type": "string"},
+        "role": {"type": "string", "enum": ["admin", "integration"]},
+        "expires_at": {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]},
+        "created_at": {"type": "string", "format": "date-time"},
+        "warning": {"type": "string"},
+    },
+}
+_CREATE_BODY = {
+    "type": "object",
+    "required": ["name"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "role": {"type": "string", "enum": ["integration", "admin"], "default": "integration"},
+        "expires_at": {
+            "anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}],
+            "description": "a future timestamp",
+        },
+    },
+}
+_REVOKED = {
+    "type": "object",
+    "properties": {"message": {"type": "string"}, "id": {"type": "string", "format": "uuid"}},
+}
 _LIST_PARAMS = query(
-    ("limit", {"type": "integer", "default": 100, "minimum": 1, "maximum": 1000}, "page size (clamped to 1..1000)"),
+    (
+        "limit",
+        {"type": "integer", "default": 100, "minimum": 1, "maximum": 1000},
+        "page size (clamped to 1..1000)",
+    ),
     ("offset", {"type": "integer", "default": 0, "minimum": 0}, "records to skip"),
     ("sort", {"type": "string", "enum": list(_SORTABLE)}, "default created_at"),
     ("order", {"type": "string", "enum": ["asc", "desc"]}, "default desc"),
     ("search", {"type": "string", "maxLength": 200}, "substring of the name"),
-    ("active", {"type": "boolean"}, "exact filter"), ("role", {"type": "string", "enum": ["admin", "integration"]}, "exact filter"),
+    ("active", {"type": "boolean"}, "exact filter"),
+    ("role", {"type": "string", "enum": ["admin", "integration"]}, "exact filter"),
 )
-_ID_PARAM = [{**query(("id", {"type": "string", "format": "uuid"}, "the key's id"))[0], "required": True}]
+_ID_PARAM = [
+    {**query(("id", {"type": "string", "format": "uuid"}, "the key's id"))[0], "required": True}
+]
 
 
-@router.get(PATH, summary="List the tenant's API keys (admin key required)", responses=responses(200, _LIST, 403),
-            openapi_extra={"parameters": _LIST_PARAMS})
+@router.get(
+    PATH,
+    summary="List the tenant's API keys (admin key required)",
+    responses=responses(200, _LIST, 403),
+    openapi_extra={"parameters": _LIST_PARAMS},
+)
 def list_keys(request: Request, ctx: ApiCtx) -> Any:
     _require_admin(ctx)
     params = request.query_params
@@ -77,7 +125,10 @@ def list_keys(request: Request, ctx: ApiCtx) -> Any:
     if "active" in params:
         stmt = stmt.where(ApiKey.active == coerce_filter("active", Kind.boolean, params["active"]))
     if "role" in params:
-        stmt = stmt.where(ApiKey.role == coerce_filter("role", Kind.enum, params["role"], ("admin", "integration")))
+        stmt = stmt.where(
+            ApiKey.role
+            == coerce_filter("role", Kind.enum, params["role"], ("admin", "integration"))
+        )
     term = search_term(params)
     if term is not None:
         stmt = stmt.where(contains(ApiKey.name, term))
@@ -85,12 +136,26 @@ def list_keys(request: Request, ctx: ApiCtx) -> Any:
     column = getattr(ApiKey, sort)
     with ctx.read() as session:
         total = session.scalar(stmt.with_only_columns(func.count()).order_by(None)) or 0
-        rows = session.scalars(stmt.order_by(column.asc() if order == "asc" else column.desc(), ApiKey.id).limit(page.limit).offset(page.offset))
-        return ctx.respond({"api_keys": [_item(r) for r in rows], "pagination": {"total": total, "offset": page.offset, "limit": page.limit}})
+        rows = session.scalars(
+            stmt.order_by(column.asc() if order == "asc" else column.desc(), ApiKey.id)
+            .limit(page.limit)
+            .offset(page.offset)
+        )
+        return ctx.respond(
+            {
+                "api_keys": [_item(r) for r in rows],
+                "pagination": {"total": total, "offset": page.offset, "limit": page.limit},
+            }
+        )
 
 
-@router.post(PATH, status_code=201, summary="Create an API key; the key is shown only in this response",
-             responses=responses(201, _CREATED, 403, 413, 422), openapi_extra=json_body(_CREATE_BODY))
+@router.post(
+    PATH,
+    status_code=201,
+    summary="Create an API key; the key is shown only in this response",
+    responses=responses(201, _CREATED, 403, 413, 422),
+    openapi_extra=json_body(_CREATE_BODY),
+)
 def create_key(ctx: ApiCtx, body: BodyDep) -> Any:
     _require_admin(ctx)
     data = body.json_object()
@@ -104,12 +169,26 @@ def create_key(ctx: ApiCtx, body: BodyDep) -> Any:
             raise FieldError("NOT_NULL", "Missing required string field: name")
         values["name"] = _NAME.coerce(data["name"])
     except FieldError as err:
-        errors.append(Detail("name", err.message, err.constraint, *(([data["name"]]) if data.get("name") is not None else [])))
+        errors.append(
+            Detail(
+                "name",
+                err.message,
+                err.constraint,
+                *(([data["name"]]) if data.get("name") is not None else []),
+            )
+        )
     role = data.get("role")
     if role is None:
         role = "integration"
     if role not in ("admin", "integration"):
-        errors.append(Detail("role", "Invalid value for role. Must be one of: integration, admin", "ENUM_CONSTRAINT", role))
+        errors.append(
+            Detail(
+                "role",
+                "Invalid value for role. Must be one of: integration, admin",
+                "ENUM_CONSTRAINT",
+                role,
+            )
+        )
     if data.get("expires_at") is not None:
         try:
             values["expires_at"] = _EXPIRES.coerce(data["expires_at"])
@@ -120,27 +199,63 @@ def create_key(ctx: ApiCtx, body: BodyDep) -> Any:
     with ctx.work() as work:
         now = work.clock.now()
         if values.get("expires_at") is not None and values["expires_at"] <= now:
-            raise ValidationFailed("api_key", [Detail("expires_at", "expires_at must be in the future", "INVALID_VALUE", data["expires_at"])])
-        row, plaintext = issue_key(work.session, ctx.scope.tenant_id, name=values["name"], role=ApiKeyRole(role), now=now,
-                                   created_by=ctx.scope.api_key_id, expires_at=values.get("expires_at"))
-        return ctx.respond({
-            "id": str(row.id), "name": row.name, "api_key": plaintext, "key_prefix": row.key_prefix, "role": row.role.value,
-            "expires_at": to_wire(Kind.timestamp, row.expires_at), "created_at": to_wire(Kind.timestamp, row.created_at),
-            "warning": "Store this API key securely. It will not be shown again.",
-        }, 201, work)
+            raise ValidationFailed(
+                "api_key",
+                [
+                    Detail(
+                        "expires_at",
+                        "expires_at must be in the future",
+                        "INVALID_VALUE",
+                        data["expires_at"],
+                    )
+                ],
+            )
+        row, plaintext = issue_key(
+            work.session,
+            ctx.scope.tenant_id,
+            name=values["name"],
+            role=ApiKeyRole(role),
+            now=now,
+            created_by=ctx.scope.api_key_id,
+            expires_at=values.get("expires_at"),
+        )
+        return ctx.respond(
+            {
+                "id": str(row.id),
+                "name": row.name,
+                "api_key": plaintext,
+                "key_prefix": row.key_prefix,
+                "role": row.role.value,
+                "expires_at": to_wire(Kind.timestamp, row.expires_at),
+                "created_at": to_wire(Kind.timestamp, row.created_at),
+                "warning": "Store this API key securely. It will not be shown again.",
+            },
+            201,
+            work,
+        )
 
 
-@router.delete(PATH, summary="Revoke an API key", responses=responses(200, _REVOKED, 403, 404, 409), openapi_extra={"parameters": _ID_PARAM})
+@router.delete(
+    PATH,
+    summary="Revoke an API key",
+    responses=responses(200, _REVOKED, 403, 404, 409),
+    openapi_extra={"parameters": _ID_PARAM},
+)
 def revoke_key(request: Request, ctx: ApiCtx) -> Any:
     _require_admin(ctx)
     id_ = required_id(request.query_params)
     with ctx.work() as work:
         # Lock the active admin keys first, in id order: two admins revoking each other at once
         # are serialised, and the second sees the first's revocation (no tenant left without one).
-        admins = list(work.session.scalars(
-            scoped(ApiKey, ctx.scope).with_only_columns(ApiKey.id)
-            .where(ApiKey.active.is_(True), ApiKey.role == ApiKeyRole.admin).order_by(ApiKey.id).with_for_update()
-        ))
+        admins = list(
+            work.session.scalars(
+                scoped(ApiKey, ctx.scope)
+                .with_only_columns(ApiKey.id)
+                .where(ApiKey.active.is_(True), ApiKey.role == ApiKeyRole.admin)
+                .order_by(ApiKey.id)
+                .with_for_update()
+            )
+        )
         row = TenantRepository(work.session, ctx.scope, ApiKey).get(id_, for_update=True)
         if row is None:
             raise NotFound(f"api_keys with ID {id_} not found")
@@ -149,4 +264,6 @@ def revoke_key(request: Request, ctx: ApiCtx) -> Any:
                 raise Conflict("Cannot revoke the tenant's last active admin key")
             row.active = False
             row.revoked_at = work.clock.now()
-        return ctx.respond({"message": "API key revoked successfully", "id": str(row.id)}, 200, work)
+        return ctx.respond(
+            {"message": "API key revoked successfully", "id": str(row.id)}, 200, work
+        )

@@ -23,7 +23,14 @@ def create_tenant(session: Session, name: str, now: datetime) -> Tenant:
     while session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
         n += 1
         slug = f"{base[:58]}-{n}"
-    tenant = Tenant(id=new_id(), name=name, slug=slug, rate_limit_window_seconds=60, created_at=now, updated_at=now)
+    tenant = Tenant(
+        id=new_id(),
+        name=name,
+        slug=slug,
+        rate_limit_window_seconds=60,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(tenant)
     session.flush()
     session.add(EventSequence(tenant_id=tenant.id, last_seq=0, purged_through_seq=0))
@@ -42,7 +49,9 @@ def find_tenant(session: Session, name_or_id: str) -> Tenant | None:
     return session.scalars(select(Tenant).where(or_(*clauses)).order_by(Tenant.created_at)).first()
 
 
-def set_rate_limit(session: Session, tenant: Tenant, requests: int | None, window_seconds: int, now: datetime) -> None:
+def set_rate_limit(
+    session: Session, tenant: Tenant, requests: int | None, window_seconds: int, now: datetime
+) -> None:
     """Limit the tenant to `requests` per window of `window_seconds` (None: unlimited)."""
     tenant.rate_limit_requests = requests
     tenant.rate_limit_window_seconds = window_seconds

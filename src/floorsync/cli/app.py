@@ -16,7 +16,9 @@ from floorsync.db.engine import make_engine, make_sessionmaker
 from floorsync.kit.clock import SystemClock
 from floorsync.models.enums import ApiKeyRole
 
-app = typer.Typer(help="floorsync: ERP ⇄ shop-floor sync service", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="floorsync: ERP ⇄ shop-floor sync service", no_args_is_help=True, add_completion=False
+)
 db_app = typer.Typer(help="Database migrations", no_args_is_help=True)
 tenants_app = typer.Typer(help="Tenants", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys", no_args_is_help=True)
@@ -62,20 +64,27 @@ def tenants_create(name: str) -> None:
 @tenants_app.command("rate-limit")
 def tenants_rate_limit(
     tenant: Annotated[str, typer.Argument(help="tenant name, slug or id")],
-    requests: Annotated[int | None, typer.Option("--requests", min=1, help="requests allowed per window")] = None,
+    requests: Annotated[
+        int | None, typer.Option("--requests", min=1, help="requests allowed per window")
+    ] = None,
     window: Annotated[int, typer.Option("--window", min=1, help="window length in seconds")] = 60,
     unlimited: Annotated[bool, typer.Option("--unlimited", help="remove the limit")] = False,
 ) -> None:
     """Set a tenant's rate limit (N requests per W-second window), or remove it."""
     if (requests is None) == (not unlimited):
-        typer.echo("give either --requests N (with an optional --window W) or --unlimited", err=True)
+        typer.echo(
+            "give either --requests N (with an optional --window W) or --unlimited", err=True
+        )
         raise typer.Exit(2)
     sessions = _sessions(get_settings())
     with sessions.begin() as session:
         found = tenant_or_exit(session, tenant)
         set_rate_limit(session, found, None if unlimited else requests, window, SystemClock().now())
         slug = found.slug
-    typer.echo(f"tenant {slug}: " + ("unlimited" if unlimited else f"{requests} requests per {window} seconds"))
+    typer.echo(
+        f"tenant {slug}: "
+        + ("unlimited" if unlimited else f"{requests} requests per {window} seconds")
+    )
 
 
 @keys_app.command("create")
@@ -91,8 +100,12 @@ def keys_create(
     sessions = _sessions(get_settings())
     with sessions.begin() as session:
         found = tenant_or_exit(session, tenant)
-        row, plaintext = issue_key(session, found.id, name=name, role=ApiKeyRole(role), now=SystemClock().now())
-        typer.echo(f"created {row.role.value} key {row.key_prefix}… for tenant {found.slug}; store it now, it is not shown again:")
+        row, plaintext = issue_key(
+            session, found.id, name=name, role=ApiKeyRole(role), now=SystemClock().now()
+        )
+        typer.echo(
+            f"created {row.role.value} key {row.key_prefix}… for tenant {found.slug}; store it now, it is not shown again:"
+        )
     typer.echo(plaintext)
 
 
@@ -107,10 +120,14 @@ def demo() -> None:
     with sessions.begin() as session:
         tenant = find_tenant(session, "demo")
         if tenant is not None:
-            typer.echo("demo tenant exists; create another key with: floorsync keys create --tenant demo --role admin")
+            typer.echo(
+                "demo tenant exists; create another key with: floorsync keys create --tenant demo --role admin"
+            )
             return
         tenant = create_tenant(session, "demo", SystemClock().now())
-        _row, plaintext = issue_key(session, tenant.id, name="demo admin", role=ApiKeyRole.admin, now=SystemClock().now())
+        _row, plaintext = issue_key(
+            session, tenant.id, name="demo admin", role=ApiKeyRole.admin, now=SystemClock().now()
+        )
     typer.echo("created tenant 'demo' with an admin API key:")
     typer.echo(plaintext)
 
@@ -120,7 +137,9 @@ def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port")] = 8000,
     workers: Annotated[int, typer.Option(help="API processes")] = 1,
-    no_worker: Annotated[bool, typer.Option("--no-worker", help="do not run the delivery worker in this process")] = False,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="do not run the delivery worker in this process")
+    ] = False,
 ) -> None:
     """Serve the API (and, unless --no-worker, the background worker in the same process)."""
     import uvicorn
@@ -134,8 +153,16 @@ def serve(
     from floorsync.http.logs import log_config
 
     level = get_settings().log_level
-    uvicorn.run("floorsync.serving:app_factory", factory=True, host=host, port=port, workers=workers,
-                log_level=level, log_config=log_config(level), access_log=False)
+    uvicorn.run(
+        "floorsync.serving:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=level,
+        log_config=log_config(level),
+        access_log=False,
+    )
 
 
 def main() -> None:

@@ -14,7 +14,9 @@ from floorsync.events.outbox import Origin
 from floorsync.http.context import Services
 from floorsync.models.webhooks import Webhook
 
-webhooks_app = typer.Typer(help="Webhook endpoints: list, enable, replay, recover", no_args_is_help=True)
+webhooks_app = typer.Typer(
+    help="Webhook endpoints: list, enable, replay, recover", no_args_is_help=True
+)
 TenantOpt = Annotated[str, typer.Option("--tenant", help="tenant name, slug or id")]
 
 
@@ -25,14 +27,22 @@ def _services() -> Services:
 
 
 def worker_command(
-    once: Annotated[bool, typer.Option("--once", help="deliver what is due now, run upkeep once, and exit")] = False,
-    threads: Annotated[int | None, typer.Option(help="delivery threads (default FLOORSYNC_WORKER_DELIVERY_THREADS)")] = None,
+    once: Annotated[
+        bool, typer.Option("--once", help="deliver what is due now, run upkeep once, and exit")
+    ] = False,
+    threads: Annotated[
+        int | None,
+        typer.Option(help="delivery threads (default FLOORSYNC_WORKER_DELIVERY_THREADS)"),
+    ] = None,
 ) -> None:
     """Run the delivery worker: webhook deliveries with retries, expiry and retention upkeep.
     Stops cleanly on SIGTERM/SIGINT (the request in flight is finished and recorded)."""
     from floorsync.worker.runner import WorkerRunner
 
-    logging.basicConfig(level=get_settings().log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=get_settings().log_level.upper(),
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
     runner = WorkerRunner(_services(), threads=threads)
     if once:
         rounds = runner.run_once()
@@ -50,7 +60,9 @@ def _scope(services: Services, tenant: str) -> TenantScope:
 
 def _run(services: Services, scope: TenantScope, fn: Any) -> Any:
     try:
-        with unit_of_work(services.sessions, services.outbox, scope, origin=Origin(channel="cli")) as work:
+        with unit_of_work(
+            services.sessions, services.outbox, scope, origin=Origin(channel="cli")
+        ) as work:
             return fn(work)
     except FloorsyncError as exc:
         typer.echo(f"{exc.code}: {exc.message}", err=True)
@@ -72,8 +84,14 @@ def list_webhooks(tenant: TenantOpt) -> None:
     scope = _scope(services, tenant)
     with services.sessions() as session:
         for hook in session.scalars(scoped(Webhook, scope).order_by(Webhook.created_at)):
-            state = "active" if hook.active else f"disabled ({hook.disabled_reason.value if hook.disabled_reason else '?'})"
-            typer.echo(f"{hook.id}  {state:<20} failures={hook.consecutive_failures:<3} {hook.url}  {','.join(hook.events)}")
+            state = (
+                "active"
+                if hook.active
+                else f"disabled ({hook.disabled_reason.value if hook.disabled_reason else '?'})"
+            )
+            typer.echo(
+                f"{hook.id}  {state:<20} failures={hook.consecutive_failures:<3} {hook.url}  {','.join(hook.events)}"
+            )
 
 
 @webhooks_app.command("enable")
@@ -84,7 +102,13 @@ def enable(webhook_id: str, tenant: TenantOpt) -> None:
     services = _services()
     scope = _scope(services, tenant)
     kit = services.extras["webhooks"]
-    _run(services, scope, lambda w: service.enable_webhook(w, kit, service.get_webhook(w.session, scope, _id(webhook_id), for_update=True)))
+    _run(
+        services,
+        scope,
+        lambda w: service.enable_webhook(
+            w, kit, service.get_webhook(w.session, scope, _id(webhook_id), for_update=True)
+        ),
+    )
     typer.echo("enabled")
 
 
@@ -95,8 +119,15 @@ def replay(webhook_id: str, event_id: str, tenant: TenantOpt) -> None:
 
     services = _services()
     scope = _scope(services, tenant)
-    out = _run(services, scope, lambda w: service.replay_event(
-        w, service.get_webhook(w.session, scope, _id(webhook_id), for_update=True), {"event_id": event_id}))
+    out = _run(
+        services,
+        scope,
+        lambda w: service.replay_event(
+            w,
+            service.get_webhook(w.session, scope, _id(webhook_id), for_update=True),
+            {"event_id": event_id},
+        ),
+    )
     typer.echo(f"queued {out['queued']}")
 
 
@@ -106,7 +137,9 @@ def recover(
     tenant: TenantOpt,
     since: Annotated[str, typer.Option(help="start of the window (timestamp)")],
     until: Annotated[str | None, typer.Option(help="end of the window (exclusive)")] = None,
-    include_missing: Annotated[bool, typer.Option("--include-missing", help="also queue events that never had a delivery")] = False,
+    include_missing: Annotated[
+        bool, typer.Option("--include-missing", help="also queue events that never had a delivery")
+    ] = False,
 ) -> None:
     """Re-queue failed (and with --include-missing, missed) deliveries of a time window."""
     from floorsync.webhooks import service
@@ -116,6 +149,11 @@ def recover(
     body: dict[str, Any] = {"since": since, "include_missing": include_missing}
     if until:
         body["until"] = until
-    out = _run(services, scope, lambda w: service.recover(
-        w, service.get_webhook(w.session, scope, _id(webhook_id), for_update=True), body))
+    out = _run(
+        services,
+        scope,
+        lambda w: service.recover(
+            w, service.get_webhook(w.session, scope, _id(webhook_id), for_update=True), body
+        ),
+    )
     typer.echo(f"queued {out['queued']}{' (more remain: run again)' if out['more'] else ''}")

@@ -24,7 +24,11 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
     return create_engine(
-        url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True, json_serializer=json_text,
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size * 2,
+        pool_pre_ping=True,
+        json_serializer=json_text,
     )
 
 
@@ -32,7 +36,9 @@ def _sqlite_engine(url: str) -> Engine:
     path = url.split("///", 1)[-1]
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, json_serializer=json_text)
+    engine = create_engine(
+        url, connect_args={"timeout": 30, "check_same_thread": False}, json_serializer=json_text
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -53,7 +59,9 @@ def _sqlite_engine(url: str) -> Engine:
         # Take the write lock up front: two writers that both began deferred would deadlock
         # when upgrading their read locks. Read-only sessions (read_sessions) begin deferred,
         # so reads never wait for the write lock (WAL gives them a snapshot).
-        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+        conn.exec_driver_sql(
+            "BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE"
+        )
 
     return engine
 
@@ -63,7 +71,9 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 
 READ_ONLY = "floorsync_read_only"
-_READ_MAKERS: "weakref.WeakKeyDictionary[sessionmaker[Session], sessionmaker[Session]]" = weakref.WeakKeyDictionary()
+_READ_MAKERS: "weakref.WeakKeyDictionary[sessionmaker[Session], sessionmaker[Session]]" = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def read_sessions(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
@@ -78,6 +88,8 @@ def read_sessions(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
         bind = sessions.kw.get("bind")
         if bind is None:
             return sessions
-        maker = sessionmaker(bind.execution_options(**{READ_ONLY: True}), expire_on_commit=False, autoflush=False)
+        maker = sessionmaker(
+            bind.execution_options(**{READ_ONLY: True}), expire_on_commit=False, autoflush=False
+        )
         _READ_MAKERS[sessions] = maker
     return maker

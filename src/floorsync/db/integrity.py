@@ -13,8 +13,14 @@ _UNIQUE = {
     "uq_materials_code_live": ("code", "a live material with this code already exists"),
     "external_key": ("external_id", "external key already used by another record"),
     "uq_batches_tenant_id_batch_number": ("batch_number", "batch_number already exists"),
-    "uq_batch_operations_operation_open": ("operation_ids", "operation already belongs to another batch"),
-    "uq_time_entries_open": ("operation_id", "this operator already has an open time entry on this operation"),
+    "uq_batch_operations_operation_open": (
+        "operation_ids",
+        "operation already belongs to another batch",
+    ),
+    "uq_time_entries_open": (
+        "operation_id",
+        "this operator already has an open time entry on this operation",
+    ),
     "uq_operators_tenant_id_operator_id": ("operator_id", "operator_id already exists"),
 }
 
@@ -66,8 +72,14 @@ def translate_integrity_error(exc: IntegrityError) -> FloorsyncError:
         if fragment in name:
             return Conflict(message, [Detail(field, message, "UNIQUE_CONSTRAINT")])
     if name.startswith("fk_") or "FOREIGN KEY" in name:
-        return Conflict("The record is referenced by other records or references a missing one",
-                        [Detail("id", "blocked by a reference", "REFERENCES_EXIST")])
+        return Conflict(
+            "The record is referenced by other records or references a missing one",
+            [Detail("id", "blocked by a reference", "REFERENCES_EXIST")],
+        )
     if name.startswith("ck_") or "CHECK" in name:
-        return ValidationFailed("record", [Detail("body", "a value breaks a database rule", "INVALID_VALUE")])
-    return Conflict("The change conflicts with existing data", [Detail("id", "conflict", "UNIQUE_CONSTRAINT")])
+        return ValidationFailed(
+            "record", [Detail("body", "a value breaks a database rule", "INVALID_VALUE")]
+        )
+    return Conflict(
+        "The change conflicts with existing data", [Detail("id", "conflict", "UNIQUE_CONSTRAINT")]
+    )

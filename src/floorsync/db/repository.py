@@ -47,7 +47,9 @@ class TenantRepository(Generic[M]):
     def base(self, *, include_deleted: bool = False) -> Select[Any]:
         return scoped(self.model, self.scope, include_deleted=include_deleted)
 
-    def get(self, id_: uuid.UUID, *, include_deleted: bool = False, for_update: bool = False) -> M | None:
+    def get(
+        self, id_: uuid.UUID, *, include_deleted: bool = False, for_update: bool = False
+    ) -> M | None:
         stmt = self.base(include_deleted=include_deleted).where(self.model.id == id_)  # type: ignore[attr-defined]
         if for_update:
             stmt = stmt.with_for_update()

@@ -57,11 +57,20 @@ def member_of(session: Session, column: Any, values: Iterable[Any]) -> ColumnEle
 
 
 @lru_cache(maxsize=64)
-def _statement(table: Table, dialect_name: str, rows: int, update_columns: tuple[str, ...], only_if_changed: bool, quote: Callable[[str], str]) -> str:
+def _statement(
+    table: Table,
+    dialect_name: str,
+    rows: int,
+    update_columns: tuple[str, ...],
+    only_if_changed: bool,
+    quote: Callable[[str], str],
+) -> str:
     names = [c.name for c in table.c]
     width = len(names)
     if dialect_name == "postgresql":
-        groups = ("(" + ",".join(f"${i * width + j + 1}" for j in range(width)) + ")" for i in range(rows))
+        groups = (
+            "(" + ",".join(f"${i * width + j + 1}" for j in range(width)) + ")" for i in range(rows)
+        )
         distinct = "IS DISTINCT FROM"
     else:
         one = "(" + ",".join("?" * width) + ")"
@@ -72,7 +81,13 @@ def _statement(table: Table, dialect_name: str, rows: int, update_columns: tuple
     return sql + _on_conflict(table, update_columns, only_if_changed, quote, distinct)
 
 
-def _on_conflict(table: Table, update_columns: tuple[str, ...], only_if_changed: bool, quote: Callable[[str], str], distinct: str) -> str:
+def _on_conflict(
+    table: Table,
+    update_columns: tuple[str, ...],
+    only_if_changed: bool,
+    quote: Callable[[str], str],
+    distinct: str,
+) -> str:
     target = quote(table.name)
     sets = ",".join(f"{quote(c)}=excluded.{quote(c)}" for c in update_columns)
     sql = (
@@ -87,7 +102,12 @@ def _on_conflict(table: Table, update_columns: tuple[str, ...], only_if_changed:
 
 
 @lru_cache(maxsize=64)
-def _staged_statements(table: Table, update_columns: tuple[str, ...], only_if_changed: bool, quote: Callable[[str], str]) -> tuple[str, str, str]:
+def _staged_statements(
+    table: Table,
+    update_columns: tuple[str, ...],
+    only_if_changed: bool,
+    quote: Callable[[str], str],
+) -> tuple[str, str, str]:
     """(create the stage, COPY into it, upsert from it) for PostgreSQL. The stage's name
     carries a digest of the column list, so a connection that outlives a migration never
     copies into a stage of the old shape."""
@@ -109,16 +129,26 @@ def _staged_statements(table: Table, update_columns: tuple[str, ...], only_if_ch
 
 
 @lru_cache(maxsize=64)
-def _processors(table: Table, dialect: Dialect) -> tuple[tuple[str, Callable[[Any], Any] | None], ...]:
+def _processors(
+    table: Table, dialect: Dialect
+) -> tuple[tuple[str, Callable[[Any], Any] | None], ...]:
     # SQLAlchemy's per-type bind processors (TypeDecorators included), as Core would apply them.
     return tuple((c.key, c.type._cached_bind_processor(dialect)) for c in table.c)
 
 
 @lru_cache(maxsize=64)
-def _insert_statement(table: Table, dialect_name: str, columns: tuple[str, ...], rows: int, quote: Callable[[str], str]) -> str:
+def _insert_statement(
+    table: Table,
+    dialect_name: str,
+    columns: tuple[str, ...],
+    rows: int,
+    quote: Callable[[str], str],
+) -> str:
     width = len(columns)
     if dialect_name == "postgresql":
-        groups = ("(" + ",".join(f"${i * width + j + 1}" for j in range(width)) + ")" for i in range(rows))
+        groups = (
+            "(" + ",".join(f"${i * width + j + 1}" for j in range(width)) + ")" for i in range(rows)
+        )
     else:
         one = "(" + ",".join("?" * width) + ")"
         groups = (one for _ in range(rows))
@@ -140,16 +170,27 @@ def insert_rows(session: Session, table: Any, rows: Sequence[Mapping[str, Any]])
     driver = connection.connection.driver_connection
     if dialect.name == "postgresql" and len(rows) >= COPY_MIN_ROWS:
         sql = f"COPY {quote(table.name)} ({','.join(quote(c) for c in columns)}) FROM STDIN (FORMAT BINARY)"
-        _copy(driver, table, sql, columns, ([
-            value if (value := row[key]) is None or proc is None else proc(value) for key, proc in processors
-        ] for row in rows))
+        _copy(
+            driver,
+            table,
+            sql,
+            columns,
+            (
+                [
+                    value if (value := row[key]) is None or proc is None else proc(value)
+                    for key, proc in processors
+                ]
+                for row in rows
+            ),
+        )
         return
     for start in range(0, len(rows), per_statement):
-        page = rows[start:start + per_statement]
+        page = rows[start : start + per_statement]
         sql = _insert_statement(table, dialect.name, columns, len(page), quote)
         params = [
             value if (value := row[key]) is None or proc is None else proc(value)
-            for row in page for key, proc in processors
+            for row in page
+            for key, proc in processors
         ]
         _execute(driver, dialect.name, sql, params, fetch=False)
 
@@ -182,27 +223,44 @@ def upsert_by_external_key(
     to_id = _id_processor(table, dialect)
     out: list[Written] = []
     if dialect.name == "postgresql" and len(rows) >= COPY_MIN_ROWS:
-        create, copy, upsert = _staged_statements(table, tuple(update_columns), only_if_changed, quote)
+        create, copy, upsert = _staged_statements(
+            table, tuple(update_columns), only_if_changed, quote
+        )
         _execute(driver, dialect.name, create, [], fetch=False)
-        _copy(driver, table, copy, tuple(key for key, _proc in processors), ([
-            value if (value := row[key]) is None or proc is None else proc(value) for key, proc in processors
-        ] for row in rows))
+        _copy(
+            driver,
+            table,
+            copy,
+            tuple(key for key, _proc in processors),
+            (
+                [
+                    value if (value := row[key]) is None or proc is None else proc(value)
+                    for key, proc in processors
+                ]
+                for row in rows
+            ),
+        )
         returned = _execute(driver, dialect.name, upsert, [])
         return [(to_id(r[0]) if to_id is not None else r[0], r[1], r[2]) for r in returned]
     for start in range(0, len(rows), per_statement):
-        page = rows[start:start + per_statement]
-        sql = _statement(table, dialect.name, len(page), tuple(update_columns), only_if_changed, quote)
+        page = rows[start : start + per_statement]
+        sql = _statement(
+            table, dialect.name, len(page), tuple(update_columns), only_if_changed, quote
+        )
         # Every processor maps None to None; most columns of a new row are None.
         params = [
             value if (value := row[key]) is None or proc is None else proc(value)
-            for row in page for key, proc in processors
+            for row in page
+            for key, proc in processors
         ]
         returned = _execute(driver, dialect.name, sql, params)
         out.extend((to_id(r[0]) if to_id is not None else r[0], r[1], r[2]) for r in returned)
     return out
 
 
-def _execute(driver: Any, dialect_name: str, sql: str, params: list[Any], *, fetch: bool = True) -> list[Any]:
+def _execute(
+    driver: Any, dialect_name: str, sql: str, params: list[Any], *, fetch: bool = True
+) -> list[Any]:
     if dialect_name == "postgresql":
         import psycopg
 
@@ -228,7 +286,9 @@ def _execute(driver: Any, dialect_name: str, sql: str, params: list[Any], *, fet
 _INT_BOUNDS = {21: 2**15, 23: 2**31, 20: 2**63}  # int2, int4, int8 oids → bound
 
 # Column type oids per driver connection and table, for binary COPY (read once from the catalog).
-_TYPE_OIDS: "weakref.WeakKeyDictionary[Any, dict[str, dict[str, int]]]" = weakref.WeakKeyDictionary()
+_TYPE_OIDS: "weakref.WeakKeyDictionary[Any, dict[str, dict[str, int]]]" = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _column_oids(driver: Any, table: Table) -> dict[str, int]:
@@ -236,7 +296,8 @@ def _column_oids(driver: Any, table: Table) -> dict[str, int]:
     oids = by_table.get(table.name)
     if oids is None:
         rows = _execute(
-            driver, "postgresql",
+            driver,
+            "postgresql",
             "SELECT attname, atttypid::int FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped",
             [table.name],
         )
@@ -244,7 +305,9 @@ def _column_oids(driver: Any, table: Table) -> dict[str, int]:
     return oids
 
 
-def _copy(driver: Any, table: Table, sql: str, columns: Sequence[str], values: Iterable[Sequence[Any]]) -> None:
+def _copy(
+    driver: Any, table: Table, sql: str, columns: Sequence[str], values: Iterable[Sequence[Any]]
+) -> None:
     """COPY rows (already through the bind processors) in binary format on PostgreSQL."""
     import psycopg
 
@@ -261,10 +324,14 @@ def _copy(driver: Any, table: Table, sql: str, columns: Sequence[str], values: I
                     for i, limit in bounded:
                         value = row[i]
                         if value is not None and not -limit <= value < limit:
-                            raise psycopg.errors.NumericValueOutOfRange(f"{value} is out of range for {columns[i]}")
+                            raise psycopg.errors.NumericValueOutOfRange(
+                                f"{value} is out of range for {columns[i]}"
+                            )
                     copy.write_row(row)
                 except (TypeError, ValueError, OverflowError, AttributeError) as exc:
-                    raise psycopg.DataError(f"cannot copy a value into {table.name}: {exc}") from exc
+                    raise psycopg.DataError(
+                        f"cannot copy a value into {table.name}: {exc}"
+                    ) from exc
     except psycopg.Error as exc:
         if isinstance(exc, psycopg.IntegrityError):
             raise IntegrityError(sql[:200], None, exc) from exc

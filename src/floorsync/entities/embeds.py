@@ -11,19 +11,32 @@ from floorsync.db.repository import TenantScope, scoped
 from floorsync.entities.fields import decimal_to_json
 
 
-def load_by_id(session: Session, scope: TenantScope, model: Any, ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, Any]:
+def load_by_id(
+    session: Session, scope: TenantScope, model: Any, ids: Iterable[uuid.UUID | None]
+) -> dict[uuid.UUID, Any]:
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
     return {r.id: r for r in session.scalars(scoped(model, scope).where(model.id.in_(wanted)))}
 
 
-def load_children(session: Session, scope: TenantScope, model: Any, column: str, parent_ids: Iterable[uuid.UUID], order: Iterable[Any]) -> dict[uuid.UUID, list[Any]]:
+def load_children(
+    session: Session,
+    scope: TenantScope,
+    model: Any,
+    column: str,
+    parent_ids: Iterable[uuid.UUID],
+    order: Iterable[Any],
+) -> dict[uuid.UUID, list[Any]]:
     ids = set(parent_ids)
     out: dict[uuid.UUID, list[Any]] = defaultdict(list)
     if not ids:
         return out
-    stmt = scoped(model, scope, include_deleted=False).where(getattr(model, column).in_(ids)).order_by(*order)
+    stmt = (
+        scoped(model, scope, include_deleted=False)
+        .where(getattr(model, column).in_(ids))
+        .order_by(*order)
+    )
     for row in session.scalars(stmt):
         out[getattr(row, column)].append(row)
     return out
@@ -44,7 +57,9 @@ def cell_brief(cell: Any) -> dict[str, Any] | None:
     return {"id": str(cell.id), "name": cell.name, "color": cell.color}
 
 
-def resource_list(session: Session, scope: TenantScope, operation_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[dict[str, Any]]]:
+def resource_list(
+    session: Session, scope: TenantScope, operation_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
     from floorsync.models.master import OperationResource, Resource
 
     ids = set(operation_ids)
@@ -60,11 +75,13 @@ def resource_list(session: Session, scope: TenantScope, operation_ids: Iterable[
     resources = load_by_id(session, scope, Resource, (link.resource_id for link in links))
     for link in links:
         res = resources.get(link.resource_id)
-        out[link.operation_id].append({
-            "resource_id": str(link.resource_id),
-            "name": res.name if res else None,
-            "type": res.type if res else None,
-            "quantity": decimal_to_json(link.quantity),
-            "notes": link.notes,
-        })
+        out[link.operation_id].append(
+            {
+                "resource_id": str(link.resource_id),
+                "name": res.name if res else None,
+                "type": res.type if res else None,
+                "quantity": decimal_to_json(link.quantity),
+                "notes": link.notes,
+            }
+        )
     return out

@@ -18,10 +18,18 @@ from floorsync.entities.render import render_one, render_rows
 from floorsync.entities.spec import EntitySpec, get_spec
 from floorsync.http.context import ApiCtx, BodyDep, optional_id, required_id
 
-_PAGINATION = {"type": "object", "required": ["total", "offset", "limit"], "properties": {
-    "total": {"type": "integer", "description": "exact count matching the filters"}, "offset": {"type": "integer"},
-    "limit": {"type": "integer", "description": "the effective limit"}}}
-_ID_PARAM = [{**query(("id", {"type": "string", "format": "uuid"}, "the record's id"))[0], "required": True}]
+_PAGINATION = {
+    "type": "object",
+    "required": ["total", "offset", "limit"],
+    "properties": {
+        "total": {"type": "integer", "description": "exact count matching the filters"},
+        "offset": {"type": "integer"},
+        "limit": {"type": "integer", "description": "the effective limit"},
+    },
+}
+_ID_PARAM = [
+    {**query(("id", {"type": "string", "format": "uuid"}, "the record's id"))[0], "required": True}
+]
 
 
 _UPDATE_DOC = (
@@ -44,9 +52,13 @@ def _list_doc(spec: EntitySpec) -> str:
         parts.append(f"Substring filters: {', '.join(f'`{n}`' for n in opts.fuzzy)}.")
     if opts.date_ranges:
         parts.append(f"Inclusive date range: {', '.join(f'`{n}`' for n in opts.date_ranges)}.")
-    parts.append(f"With `?id=`: that one {spec.singular} (list parameters are ignored); 404 when it is missing, deleted or another tenant's.")
+    parts.append(
+        f"With `?id=`: that one {spec.singular} (list parameters are ignored); 404 when it is missing, deleted or another tenant's."
+    )
     if spec.soft_delete:
-        parts.append("`include_deleted=true` also returns soft-deleted records, in lists and by id.")
+        parts.append(
+            "`include_deleted=true` also returns soft-deleted records, in lists and by id."
+        )
     return " ".join(parts)
 
 
@@ -64,69 +76,155 @@ def _delete_doc(spec: EntitySpec) -> str:
     if spec.children:
         below = [get_spec(c.entity) for c in spec.children]
         below += [get_spec(g.entity) for b in below for g in b.children]
-        doc += " and, with the same stamp, its live " + ", ".join(b.name for b in below) + ", each with its own event"
-    return doc + ". `hard=true` deletes permanently (also a soft-deleted record); refused with 409 `REFERENCES_EXIST` while recorded work references it."
+        doc += (
+            " and, with the same stamp, its live "
+            + ", ".join(b.name for b in below)
+            + ", each with its own event"
+        )
+    return (
+        doc
+        + ". `hard=true` deletes permanently (also a soft-deleted record); refused with 409 `REFERENCES_EXIST` while recorded work references it."
+    )
 
 
-def crud_router(spec: EntitySpec, *, extra_list_params: list[dict[str, Any]] | None = None) -> APIRouter:
+def crud_router(
+    spec: EntitySpec, *, extra_list_params: list[dict[str, Any]] | None = None
+) -> APIRouter:
     router = APIRouter(tags=[spec.name])
     path = f"/api-{spec.name.replace('_', '-')}"
-    one = {"type": "object", "properties": {spec.singular: record_schema(spec)}, "required": [spec.singular]}
-    many = {"type": "object", "required": [spec.name, "pagination"], "properties": {
-        spec.name: {"type": "array", "items": record_schema(spec)}, "pagination": _PAGINATION}}
-    deleted = {"type": "object", "required": ["message", "id", "mode"], "properties": {
-        "message": {"type": "string", "const": "Deleted successfully"}, "id": {"type": "string", "format": "uuid"},
-        "mode": {"type": "string", "enum": ["soft", "hard"]},
-        **({"cascaded": {"type": "object", "additionalProperties": {"type": "integer"},
-                         "description": "records deleted with it, by kind"}} if spec.children else {})}}
+    one = {
+        "type": "object",
+        "properties": {spec.singular: record_schema(spec)},
+        "required": [spec.singular],
+    }
+    many = {
+        "type": "object",
+        "required": [spec.name, "pagination"],
+        "properties": {
+            spec.name: {"type": "array", "items": record_schema(spec)},
+            "pagination": _PAGINATION,
+        },
+    }
+    deleted = {
+        "type": "object",
+        "required": ["message", "id", "mode"],
+        "properties": {
+            "message": {"type": "string", "const": "Deleted successfully"},
+            "id": {"type": "string", "format": "uuid"},
+            "mode": {"type": "string", "enum": ["soft", "hard"]},
+            **(
+                {
+                    "cascaded": {
+                        "type": "object",
+                        "additionalProperties": {"type": "integer"},
+                        "description": "records deleted with it, by kind",
+                    }
+                }
+                if spec.children
+                else {}
+            ),
+        },
+    }
 
-    @router.get(path, summary=f"List {spec.name}, or get one with ?id=", description=_list_doc(spec), responses=responses(200, {"oneOf": [many, one]}, 404),
-                openapi_extra={"parameters": list_parameters(spec) + (extra_list_params or [])})
+    @router.get(
+        path,
+        summary=f"List {spec.name}, or get one with ?id=",
+        description=_list_doc(spec),
+        responses=responses(200, {"oneOf": [many, one]}, 404),
+        openapi_extra={"parameters": list_parameters(spec) + (extra_list_params or [])},
+    )
     def list_or_get(request: Request, ctx: ApiCtx) -> Any:
         params = request.query_params
         id_ = optional_id(params)
         with ctx.read() as session:
             if id_ is not None:
                 include_deleted = spec.soft_delete and parse_bool(params, "include_deleted")
-                row = service.get_row(session, ctx.scope, spec, id_, include_deleted=include_deleted)
-                return ctx.respond({spec.singular: render_one(session, ctx.scope, spec, row, "single")})
+                row = service.get_row(
+                    session, ctx.scope, spec, id_, include_deleted=include_deleted
+                )
+                return ctx.respond(
+                    {spec.singular: render_one(session, ctx.scope, spec, row, "single")}
+                )
             rows, total, page = list_rows(session, ctx.scope, spec, params)
-            return ctx.respond({
-                spec.name: render_rows(session, ctx.scope, spec, rows, "list"),
-                "pagination": {"total": total, "offset": page.offset, "limit": page.limit},
-            })
+            return ctx.respond(
+                {
+                    spec.name: render_rows(session, ctx.scope, spec, rows, "list"),
+                    "pagination": {"total": total, "offset": page.offset, "limit": page.limit},
+                }
+            )
 
-    @router.post(path, status_code=201, summary=f"Create a {spec.singular}", description=_create_doc(spec), responses=responses(201, one, 409, 413, 422),
-                 openapi_extra=json_body(input_schema(spec)))
+    @router.post(
+        path,
+        status_code=201,
+        summary=f"Create a {spec.singular}",
+        description=_create_doc(spec),
+        responses=responses(201, one, 409, 413, 422),
+        openapi_extra=json_body(input_schema(spec)),
+    )
     def create(ctx: ApiCtx, body: BodyDep) -> Any:
         data = body.json_object()
         with ctx.work() as work:
             row = service.create(work, spec, data)
             mode = "nested" if spec.name == "jobs" else "single"
-            return ctx.respond({spec.singular: render_one(work.session, ctx.scope, spec, row, mode)}, 201, work)
+            return ctx.respond(
+                {spec.singular: render_one(work.session, ctx.scope, spec, row, mode)}, 201, work
+            )
 
     def update(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
         id_ = required_id(request.query_params)
         data = body.json_object()
         with ctx.work() as work:
             row = service.update_record(work, spec, id_, data)
-            return ctx.respond({spec.singular: render_one(work.session, ctx.scope, spec, row, "single")}, 200, work)
+            return ctx.respond(
+                {spec.singular: render_one(work.session, ctx.scope, spec, row, "single")}, 200, work
+            )
 
     patch_doc = {"parameters": _ID_PARAM, **json_body({**input_schema(spec), "required": []})}
-    router.patch(path, summary=f"Update a {spec.singular} (merge)", description=_UPDATE_DOC, responses=responses(200, one, 404, 409, 413, 422), openapi_extra=patch_doc)(update)
-    router.put(path, summary=f"Update a {spec.singular} (same as PATCH)", description=_UPDATE_DOC, responses=responses(200, one, 404, 409, 413, 422), openapi_extra=patch_doc)(update)
+    router.patch(
+        path,
+        summary=f"Update a {spec.singular} (merge)",
+        description=_UPDATE_DOC,
+        responses=responses(200, one, 404, 409, 413, 422),
+        openapi_extra=patch_doc,
+    )(update)
+    router.put(
+        path,
+        summary=f"Update a {spec.singular} (same as PATCH)",
+        description=_UPDATE_DOC,
+        responses=responses(200, one, 404, 409, 413, 422),
+        openapi_extra=patch_doc,
+    )(update)
 
-    delete_doc = {"parameters": _ID_PARAM + (query(("hard", {"type": "boolean"}, "delete permanently")) if spec.soft_delete else [])}
+    delete_doc = {
+        "parameters": _ID_PARAM
+        + (query(("hard", {"type": "boolean"}, "delete permanently")) if spec.soft_delete else [])
+    }
 
-    @router.delete(path, summary=f"Delete a {spec.singular}", description=_delete_doc(spec), responses=responses(200, deleted, 404, 409), openapi_extra=delete_doc)
+    @router.delete(
+        path,
+        summary=f"Delete a {spec.singular}",
+        description=_delete_doc(spec),
+        responses=responses(200, deleted, 404, 409),
+        openapi_extra=delete_doc,
+    )
     def remove(request: Request, ctx: ApiCtx) -> Any:
         params = request.query_params
         id_ = required_id(params)
         hard = not spec.soft_delete or parse_bool(params, "hard")
         with ctx.work() as work:
-            row = service.get_row(work.session, ctx.scope, spec, id_, include_deleted=hard, for_update=True)
-            cascaded = service.hard_delete(work, spec, row) if hard else service.soft_delete(work, spec, row)
-            data: dict[str, Any] = {"message": "Deleted successfully", "id": str(id_), "mode": "hard" if hard else "soft"}
+            row = service.get_row(
+                work.session, ctx.scope, spec, id_, include_deleted=hard, for_update=True
+            )
+            cascaded = (
+                service.hard_delete(work, spec, row)
+                if hard
+                else service.soft_delete(work, spec, row)
+            )
+            data: dict[str, Any] = {
+                "message": "Deleted successfully",
+                "id": str(id_),
+                "mode": "hard" if hard else "soft",
+            }
             if spec.children:
                 data["cascaded"] = cascaded
             return ctx.respond(data, 200, work)

@@ -91,7 +91,12 @@ def _check_text(f: Field, value: str) -> str:
         raise FieldError("TYPE_MISMATCH", f"{f.name} must not contain NUL characters")
     if f.min_len is not None and len(value) < f.min_len:
         if not value:  # blank after trimming counts as missing
-            raise FieldError("NOT_NULL", f"Missing required string field: {f.name}" if f.required else f"{f.name} must not be blank")
+            raise FieldError(
+                "NOT_NULL",
+                f"Missing required string field: {f.name}"
+                if f.required
+                else f"{f.name} must not be blank",
+            )
         raise FieldError("MIN_LENGTH", f"{f.name} must be at least {f.min_len} characters")
     if f.max_len is not None and len(value) > f.max_len:
         raise FieldError("MAX_LENGTH", f"{f.name} must be at most {f.max_len} characters")
@@ -171,7 +176,9 @@ def _number(f: Field, value: Any) -> Decimal:
     _check_range(f, number)
     if f.max_value is None and number.adjusted() > 30:
         raise FieldError("MAX_VALUE", f"{f.name} is too large")
-    number = number.quantize(Decimal(1).scaleb(-f.scale), rounding=ROUND_HALF_UP, context=_QUANTIZE_CONTEXT)
+    number = number.quantize(
+        Decimal(1).scaleb(-f.scale), rounding=ROUND_HALF_UP, context=_QUANTIZE_CONTEXT
+    )
     _check_range(f, number)
     return normalize_decimal(number)
 
@@ -190,7 +197,9 @@ def _timestamp(f: Field, value: Any) -> datetime:
     try:
         return parse_ts(value)
     except (ValueError, OverflowError):
-        raise FieldError("DATE_FORMAT", f"{f.name} must be an RFC 3339 timestamp or a date") from None
+        raise FieldError(
+            "DATE_FORMAT", f"{f.name} must be an RFC 3339 timestamp or a date"
+        ) from None
 
 
 def _uuid(f: Field, value: Any) -> uuid.UUID:
@@ -240,7 +249,9 @@ def _string_list(f: Field, value: Any) -> list[str]:
         if "\x00" in item:
             raise FieldError("TYPE_MISMATCH", f"{f.name} must not contain NUL characters")
         if limit is not None and len(item) > limit:
-            raise FieldError("MAX_LENGTH", f"each item of {f.name} must be at most {limit} characters")
+            raise FieldError(
+                "MAX_LENGTH", f"each item of {f.name} must be at most {limit} characters"
+            )
     return list(value)
 
 
@@ -300,7 +311,14 @@ def integer(name: str, **kw: Any) -> Field:
 
 def number(name: str, precision: int, scale: int, **kw: Any) -> Field:
     kw.setdefault("min_value", 0)
-    return Field(name, Kind.number, max_value=Decimal(10) ** (precision - scale), exclusive_max=True, scale=scale, **kw)
+    return Field(
+        name,
+        Kind.number,
+        max_value=Decimal(10) ** (precision - scale),
+        exclusive_max=True,
+        scale=scale,
+        **kw,
+    )
 
 
 def boolean(name: str, default: bool, **kw: Any) -> Field:
@@ -316,7 +334,13 @@ def ref_id(name: str, **kw: Any) -> Field:
 
 
 def enum(name: str, choices: type[StrEnum], default: str | None = None, **kw: Any) -> Field:
-    return Field(name, Kind.enum, choices=tuple(c.value for c in choices), default=default if default is not None else NO_DEFAULT, **kw)
+    return Field(
+        name,
+        Kind.enum,
+        choices=tuple(c.value for c in choices),
+        default=default if default is not None else NO_DEFAULT,
+        **kw,
+    )
 
 
 def read_only(name: str, kind: Kind, **kw: Any) -> Field:

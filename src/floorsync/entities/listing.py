@@ -27,7 +27,9 @@ class Page:
     offset: int
 
 
-def _bad(param: str, message: str, value: Any = NO_VALUE, constraint: str = "INVALID_VALUE") -> BadRequest:
+def _bad(
+    param: str, message: str, value: Any = NO_VALUE, constraint: str = "INVALID_VALUE"
+) -> BadRequest:
     return BadRequest(message, [Detail(param, message, constraint, value)])
 
 
@@ -43,19 +45,25 @@ def _int(raw: str) -> int:
     return int(text)
 
 
-def parse_page(params: Mapping[str, str], *, default_limit: int = 100, max_limit: int = 1000) -> Page:
+def parse_page(
+    params: Mapping[str, str], *, default_limit: int = 100, max_limit: int = 1000
+) -> Page:
     limit, offset = default_limit, 0
     if "limit" in params:
         try:
             limit = _int(params["limit"])
         except ValueError:
-            raise _bad("limit", "limit must be an integer", params["limit"], "TYPE_MISMATCH") from None
+            raise _bad(
+                "limit", "limit must be an integer", params["limit"], "TYPE_MISMATCH"
+            ) from None
         limit = min(max(limit, 1), max_limit)
     if "offset" in params:
         try:
             offset = _int(params["offset"])
         except ValueError:
-            raise _bad("offset", "offset must be an integer >= 0", params["offset"], "TYPE_MISMATCH") from None
+            raise _bad(
+                "offset", "offset must be an integer >= 0", params["offset"], "TYPE_MISMATCH"
+            ) from None
         if offset < 0 or offset > 2**62:
             raise _bad("offset", "offset must be an integer >= 0", params["offset"], "MIN_VALUE")
     return Page(limit, offset)
@@ -91,7 +99,9 @@ def coerce_filter(name: str, kind: Kind, raw: str, choices: tuple[str, ...] = ()
         except ValueError:
             raise _bad(name, f"{name} must be an integer", raw, "TYPE_MISMATCH") from None
         if abs(number) > INT32_MAX:
-            raise _bad(name, f"{name} is out of range", raw, "MAX_VALUE" if number > 0 else "MIN_VALUE")
+            raise _bad(
+                name, f"{name} is out of range", raw, "MAX_VALUE" if number > 0 else "MIN_VALUE"
+            )
         return number
     if kind is Kind.boolean:
         if value.lower() not in ("true", "false"):
@@ -99,7 +109,12 @@ def coerce_filter(name: str, kind: Kind, raw: str, choices: tuple[str, ...] = ()
         return value.lower() == "true"
     if kind is Kind.enum:
         if value not in choices:
-            raise _bad(name, f"Invalid value for {name}. Must be one of: {', '.join(choices)}", raw, "ENUM_CONSTRAINT")
+            raise _bad(
+                name,
+                f"Invalid value for {name}. Must be one of: {', '.join(choices)}",
+                raw,
+                "ENUM_CONSTRAINT",
+            )
         return value
     if kind is Kind.timestamp:
         try:
@@ -128,7 +143,11 @@ def apply_filters(spec: EntitySpec, stmt: Select[Any], params: Mapping[str, str]
     for name in opts.fuzzy:
         if name in params and params[name] != "":
             value = coerce_filter(name, Kind.string, params[name])
-            stmt = stmt.where(contains(getattr(model, spec.by_name[name].attr if name in spec.by_name else name), value))
+            stmt = stmt.where(
+                contains(
+                    getattr(model, spec.by_name[name].attr if name in spec.by_name else name), value
+                )
+            )
     for param, (column, op) in opts.date_ranges.items():
         if param in params:
             value = coerce_filter(param, Kind.timestamp, params[param])
@@ -157,7 +176,9 @@ def search_term(params: Mapping[str, str]) -> str | None:
     return coerce_filter("search", Kind.string, term)  # type: ignore[no-any-return]
 
 
-def parse_sort(params: Mapping[str, str], sortable: tuple[str, ...], default: tuple[str, str]) -> tuple[str, str]:
+def parse_sort(
+    params: Mapping[str, str], sortable: tuple[str, ...], default: tuple[str, str]
+) -> tuple[str, str]:
     """(`sort`, `order`) from the query string, validated against the sortable fields."""
     sort, order = default
     if "sort" in params:
@@ -172,7 +193,9 @@ def parse_sort(params: Mapping[str, str], sortable: tuple[str, ...], default: tu
     return sort, order
 
 
-def apply_sort(spec: EntitySpec, stmt: Select[Any], params: Mapping[str, str], dialect: str) -> Select[Any]:
+def apply_sort(
+    spec: EntitySpec, stmt: Select[Any], params: Mapping[str, str], dialect: str
+) -> Select[Any]:
     opts = spec.listing
     sort, order = parse_sort(params, opts.sortable, opts.default_sort)
     column = getattr(spec.model, spec.by_name[sort].attr if sort in spec.by_name else sort)

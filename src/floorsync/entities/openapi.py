@@ -44,16 +44,31 @@ def input_schema(spec: EntitySpec, *, nested: bool = False) -> dict[str, Any]:
             props[f.name] = field_schema(f)
     for ref in spec.refs:
         for name in ref.input_fields:
-            props[name] = {"type": "string", "description": f"reference to a {ref.label.lower()} (alternative to {ref.id_field})"}
+            props[name] = {
+                "type": "string",
+                "description": f"reference to a {ref.label.lower()} (alternative to {ref.id_field})",
+            }
     for alias, canonical in spec.aliases.items():
         props[alias] = {"description": f"alias of {canonical}"}
     for extra in spec.extra_inputs:
         props[extra] = {"type": "array", "items": {"type": "object"}}
     if not nested:
         for child in spec.children:
-            props[child.key] = {"type": "array", "items": input_schema(get_spec(child.entity), nested=True)}
-    required = [f.name for f in spec.fields if f.required and not f.read_only and f.name not in spec.refs_by_id_field]
-    return {"type": "object", "properties": props, "required": required, "additionalProperties": False}
+            props[child.key] = {
+                "type": "array",
+                "items": input_schema(get_spec(child.entity), nested=True),
+            }
+    required = [
+        f.name
+        for f in spec.fields
+        if f.required and not f.read_only and f.name not in spec.refs_by_id_field
+    ]
+    return {
+        "type": "object",
+        "properties": props,
+        "required": required,
+        "additionalProperties": False,
+    }
 
 
 _NULLABLE_TEXT = {"anyOf": [{"type": "string"}, {"type": "null"}]}
@@ -74,7 +89,10 @@ def record_schema(spec: EntitySpec) -> dict[str, Any]:
     props["created_at"] = props["updated_at"] = _TIMESTAMP
     if spec.soft_delete:
         props["deleted_at"] = {**_NULLABLE_TS, "readOnly": True}
-        props["deleted_by"] = {"anyOf": [{"type": "string", "format": "uuid"}, {"type": "null"}], "readOnly": True}
+        props["deleted_by"] = {
+            "anyOf": [{"type": "string", "format": "uuid"}, {"type": "null"}],
+            "readOnly": True,
+        }
     base = list(props)
     props.update(spec.embeds)
     if spec.has_metadata:
@@ -85,14 +103,22 @@ def record_schema(spec: EntitySpec) -> dict[str, Any]:
 
 def obj(*names: str, nullable: bool = False, **typed: Any) -> dict[str, Any]:
     """A small object schema for embeds: `names` are strings (ids as uuids), `typed` the rest."""
-    props: dict[str, Any] = {n: {"type": "string", "format": "uuid"} if n == "id" or (n.endswith("_id") and n != "external_id") else _NULLABLE_TEXT for n in names}
+    props: dict[str, Any] = {
+        n: {"type": "string", "format": "uuid"}
+        if n == "id" or (n.endswith("_id") and n != "external_id")
+        else _NULLABLE_TEXT
+        for n in names
+    }
     props.update(typed)
     schema: dict[str, Any] = {"type": "object", "properties": props, "readOnly": True}
     return {"anyOf": [schema, {"type": "null"}]} if nullable else schema
 
 
 def envelope(data: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "object", "properties": {"success": {"type": "boolean", "const": True}, "data": data}}
+    return {
+        "type": "object",
+        "properties": {"success": {"type": "boolean", "const": True}, "data": data},
+    }
 
 
 ERROR_SCHEMA = {
@@ -103,13 +129,34 @@ ERROR_SCHEMA = {
             "type": "object",
             "required": ["code", "message", "statusCode"],
             "properties": {
-                "code": {"type": "string"}, "message": {"type": "string"}, "statusCode": {"type": "integer"},
-                "details": {"anyOf": [
-                    {"type": "array", "items": {"type": "object", "required": ["field", "message", "constraint"], "properties": {
-                        "field": {"type": "string"}, "message": {"type": "string"}, "constraint": {"type": "string"}, "value": {}}}},
-                    {"type": "object", "description": "RATE_LIMIT_EXCEEDED: {limit, remaining, resetAt, retryAfter}"},
-                ]},
-                "rateLimitInfo": {"type": "object", "description": "RATE_LIMIT_EXCEEDED only: repeats details"},
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "statusCode": {"type": "integer"},
+                "details": {
+                    "anyOf": [
+                        {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["field", "message", "constraint"],
+                                "properties": {
+                                    "field": {"type": "string"},
+                                    "message": {"type": "string"},
+                                    "constraint": {"type": "string"},
+                                    "value": {},
+                                },
+                            },
+                        },
+                        {
+                            "type": "object",
+                            "description": "RATE_LIMIT_EXCEEDED: {limit, remaining, resetAt, retryAfter}",
+                        },
+                    ]
+                },
+                "rateLimitInfo": {
+                    "type": "object",
+                    "description": "RATE_LIMIT_EXCEEDED only: repeats details",
+                },
             },
         },
     },
@@ -117,9 +164,17 @@ ERROR_SCHEMA = {
 
 
 def responses(ok_status: int, data_schema: dict[str, Any], *errors: int) -> dict[int | str, Any]:
-    out: dict[int | str, Any] = {ok_status: {"description": "Success", "content": {"application/json": {"schema": envelope(data_schema)}}}}
+    out: dict[int | str, Any] = {
+        ok_status: {
+            "description": "Success",
+            "content": {"application/json": {"schema": envelope(data_schema)}},
+        }
+    }
     for status in (400, 401, *errors, 429):
-        out[status] = {"description": "Error", "content": {"application/json": {"schema": ERROR_SCHEMA}}}
+        out[status] = {
+            "description": "Error",
+            "content": {"application/json": {"schema": ERROR_SCHEMA}},
+        }
     return out
 
 
@@ -128,18 +183,33 @@ def json_body(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def query(*params: tuple[str, dict[str, Any], str]) -> list[dict[str, Any]]:
-    return [{"name": n, "in": "query", "required": False, "schema": s, "description": d} for n, s, d in params]
+    return [
+        {"name": n, "in": "query", "required": False, "schema": s, "description": d}
+        for n, s, d in params
+    ]
 
 
 def list_parameters(spec: EntitySpec) -> list[dict[str, Any]]:
     opts = spec.listing
     params: list[tuple[str, dict[str, Any], str]] = [
         ("id", {"type": "string", "format": "uuid"}, "return this one record instead of a list"),
-        ("limit", {"type": "integer", "default": 100, "minimum": 1, "maximum": 1000}, "page size (clamped to 1..1000)"),
+        (
+            "limit",
+            {"type": "integer", "default": 100, "minimum": 1, "maximum": 1000},
+            "page size (clamped to 1..1000)",
+        ),
         ("offset", {"type": "integer", "default": 0, "minimum": 0}, "records to skip"),
-        ("sort", {"type": "string", "enum": list(opts.sortable)}, f"default {opts.default_sort[0]}"),
+        (
+            "sort",
+            {"type": "string", "enum": list(opts.sortable)},
+            f"default {opts.default_sort[0]}",
+        ),
         ("order", {"type": "string", "enum": ["asc", "desc"]}, f"default {opts.default_sort[1]}"),
-        ("search", {"type": "string", "maxLength": 200}, "substring over " + ", ".join(opts.search)),
+        (
+            "search",
+            {"type": "string", "maxLength": 200},
+            "substring over " + ", ".join(opts.search),
+        ),
     ]
     if spec.soft_delete:
         params.append(("include_deleted", {"type": "boolean"}, "also return soft-deleted records"))

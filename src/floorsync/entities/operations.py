@@ -22,9 +22,26 @@ from floorsync.models.enums import WorkStatus
 from floorsync.models.master import Cell, Job, Operation, OperationResource, Part, Resource
 from floorsync.shopfloor.operators import changed_operator_uses, use_operators
 
-_QTY = Field("quantity", Kind.number, min_value=0, exclusive_min=True, max_value=Decimal(10) ** 7, exclusive_max=True, scale=3)
+_QTY = Field(
+    "quantity",
+    Kind.number,
+    min_value=0,
+    exclusive_min=True,
+    max_value=Decimal(10) ** 7,
+    exclusive_max=True,
+    scale=3,
+)
 _RES_NOTES = F.long_text("notes")
-_RES_KEYS = {"resource_id", "resource_external_id", "resource_external_source", "resource_name", "quantity", "notes", "name", "type"}
+_RES_KEYS = {
+    "resource_id",
+    "resource_external_id",
+    "resource_external_source",
+    "resource_name",
+    "quantity",
+    "notes",
+    "name",
+    "type",
+}
 
 
 def _validate_resources(value: Any, where: str) -> list[dict[str, Any]]:
@@ -52,18 +69,29 @@ def _validate_resources(value: Any, where: str) -> list[dict[str, Any]]:
                 try:
                     item[key] = uuid.UUID(v) if isinstance(v, str) else _raise_uuid()
                 except (ValueError, AttributeError):
-                    errors.append(Detail(f"{path}.{key}", "resource_id must be a UUID", "UUID_FORMAT", v))
+                    errors.append(
+                        Detail(f"{path}.{key}", "resource_id must be a UUID", "UUID_FORMAT", v)
+                    )
             elif key == "quantity" or key == "notes":
                 try:
                     item[key] = (_QTY if key == "quantity" else _RES_NOTES).coerce(v)
                 except FieldError as err:
                     errors.append(Detail(f"{path}.{key}", err.message, err.constraint, v))
             elif not isinstance(v, str) or not v.strip() or len(v) > 255 or "\x00" in v:
-                errors.append(Detail(f"{path}.{key}", f"{key} must be a non-empty string of at most 255 characters", "TYPE_MISMATCH", v))
+                errors.append(
+                    Detail(
+                        f"{path}.{key}",
+                        f"{key} must be a non-empty string of at most 255 characters",
+                        "TYPE_MISMATCH",
+                        v,
+                    )
+                )
             else:
                 item[key] = v.strip()
         if not any(k in item for k in ("resource_id", "resource_external_id", "resource_name")):
-            errors.append(Detail(f"{path}.resource_id", "Missing required field: resource_id", "NOT_NULL"))
+            errors.append(
+                Detail(f"{path}.resource_id", "Missing required field: resource_id", "NOT_NULL")
+            )
         items.append(item)
     if errors:
         raise ExtraErrors(errors)
@@ -94,9 +122,13 @@ def _load_resources(work: Work, recs: Sequence[Record]) -> _ResourceIndex:
     names = {i["resource_name"] for i in items if "resource_name" in i}
     if not (ids or exts or names):
         return _ResourceIndex()
-    stmt = scoped(Resource, work.scope, include_deleted=False).with_only_columns(
-        Resource.id, Resource.external_id, Resource.external_source, Resource.name
-    ).where(or_(Resource.id.in_(ids), Resource.external_id.in_(exts), Resource.name.in_(names)))
+    stmt = (
+        scoped(Resource, work.scope, include_deleted=False)
+        .with_only_columns(
+            Resource.id, Resource.external_id, Resource.external_source, Resource.name
+        )
+        .where(or_(Resource.id.in_(ids), Resource.external_id.in_(exts), Resource.name.in_(names)))
+    )
     return _ResourceIndex(list(work.session.execute(stmt)))
 
 
@@ -111,31 +143,76 @@ def _match_resources(rec: Record, index: _ResourceIndex) -> None:
         path = item["path"]
         if "resource_id" in item:
             if item["resource_id"] not in index.by_id:
-                rec.errors.append(Detail(f"{path}.resource_id", f'Resource with id "{item["resource_id"]}" not found', "REFERENCE_NOT_FOUND", str(item["resource_id"])))
+                rec.errors.append(
+                    Detail(
+                        f"{path}.resource_id",
+                        f'Resource with id "{item["resource_id"]}" not found',
+                        "REFERENCE_NOT_FOUND",
+                        str(item["resource_id"]),
+                    )
+                )
                 continue
             matches.add(item["resource_id"])
         if "resource_external_id" in item:
             source = item.get("resource_external_source") or own_source
-            hit = [r.id for r in index.by_ext.get(item["resource_external_id"], []) if source is None or r.external_source == source]
+            hit = [
+                r.id
+                for r in index.by_ext.get(item["resource_external_id"], [])
+                if source is None or r.external_source == source
+            ]
             if not hit:
-                rec.errors.append(Detail(f"{path}.resource_external_id", f'Resource with external_id "{item["resource_external_id"]}" not found', "REFERENCE_NOT_FOUND", item["resource_external_id"]))
+                rec.errors.append(
+                    Detail(
+                        f"{path}.resource_external_id",
+                        f'Resource with external_id "{item["resource_external_id"]}" not found',
+                        "REFERENCE_NOT_FOUND",
+                        item["resource_external_id"],
+                    )
+                )
                 continue
             if len(hit) > 1:
-                rec.errors.append(Detail(f"{path}.resource_external_id", "resource_external_id matches several sources; give resource_external_source", "AMBIGUOUS_REFERENCE", item["resource_external_id"]))
+                rec.errors.append(
+                    Detail(
+                        f"{path}.resource_external_id",
+                        "resource_external_id matches several sources; give resource_external_source",
+                        "AMBIGUOUS_REFERENCE",
+                        item["resource_external_id"],
+                    )
+                )
                 continue
             matches.update(hit)
         if "resource_name" in item:
             named = index.by_name.get(item["resource_name"])
             if named is None:
-                rec.errors.append(Detail(f"{path}.resource_name", f'Resource with name "{item["resource_name"]}" not found', "REFERENCE_NOT_FOUND", item["resource_name"]))
+                rec.errors.append(
+                    Detail(
+                        f"{path}.resource_name",
+                        f'Resource with name "{item["resource_name"]}" not found',
+                        "REFERENCE_NOT_FOUND",
+                        item["resource_name"],
+                    )
+                )
                 continue
             matches.add(named.id)
         if len(matches) > 1:
-            rec.errors.append(Detail(path, "the references of this resource name different resources", "REFERENCE_MISMATCH"))
+            rec.errors.append(
+                Detail(
+                    path,
+                    "the references of this resource name different resources",
+                    "REFERENCE_MISMATCH",
+                )
+            )
             continue
         rid = matches.pop()
         if rid in seen:
-            rec.errors.append(Detail(f"{path}.resource_id", f"resource listed twice (also at index {seen[rid]})", "UNIQUE_CONSTRAINT", str(rid)))
+            rec.errors.append(
+                Detail(
+                    f"{path}.resource_id",
+                    f"resource listed twice (also at index {seen[rid]})",
+                    "UNIQUE_CONSTRAINT",
+                    str(rid),
+                )
+            )
             continue
         seen[rid] = n
         item["resolved"] = rid
@@ -146,10 +223,15 @@ def resolved_resources(rec: Record) -> list[dict[str, Any]] | None:
     items = rec.extras.get("resources")
     if items is None:
         return None
-    return [{"resource_id": str(i["resolved"]), "quantity": str(i["quantity"]), "notes": i["notes"]} for i in items]
+    return [
+        {"resource_id": str(i["resolved"]), "quantity": str(i["quantity"]), "notes": i["notes"]}
+        for i in items
+    ]
 
 
-def _prepare_many(work: Work, _spec: EntitySpec, recs: Sequence[Record], rows: Sequence[Any | None]) -> None:
+def _prepare_many(
+    work: Work, _spec: EntitySpec, recs: Sequence[Record], rows: Sequence[Any | None]
+) -> None:
     """Resources, the planned range and assigned operators for a batch (one query each)."""
     index = _load_resources(work, recs)
     owners: list[tuple[Record, Any]] = []
@@ -158,14 +240,27 @@ def _prepare_many(work: Work, _spec: EntitySpec, recs: Sequence[Record], rows: S
         start = rec.values.get("planned_start", row.planned_start if row is not None else None)
         end = rec.values.get("planned_end", row.planned_end if row is not None else None)
         if start is not None and end is not None and end < start:
-            rec.errors.append(Detail(join(rec.path, "planned_end"), "planned_end must not be before planned_start", "INVALID_VALUE", F.to_wire(Kind.timestamp, end)))
-        owners.extend((rec, use) for use in changed_operator_uses(rec, row, ("assigned_operator_id",)))
+            rec.errors.append(
+                Detail(
+                    join(rec.path, "planned_end"),
+                    "planned_end must not be before planned_start",
+                    "INVALID_VALUE",
+                    F.to_wire(Kind.timestamp, end),
+                )
+            )
+        owners.extend(
+            (rec, use) for use in changed_operator_uses(rec, row, ("assigned_operator_id",))
+        )
     # A new assigned operator registers itself in the directory; an inactive one is refused.
     # use_operators reports the inactive uses in order: hand each detail back to its record.
     pending = use_operators(work, [use for _rec, use in owners])
     position = 0
     for rec, use in owners:
-        if position < len(pending) and pending[position].field == use.field and pending[position].value == use.identifier:
+        if (
+            position < len(pending)
+            and pending[position].field == use.field
+            and pending[position].value == use.identifier
+        ):
             rec.errors.append(pending[position])
             position += 1
 
@@ -184,11 +279,18 @@ def _next_sequences(work: Work, values_list: list[dict[str, Any]]) -> None:
     # create in the same part waits here and then sees this one's operations (PostgreSQL; SQLite
     # writers are serialised by BEGIN IMMEDIATE already).
     work.session.execute(
-        scoped(Part, work.scope).with_only_columns(Part.id).where(Part.id.in_(parts)).order_by(Part.id).with_for_update(key_share=True)
+        scoped(Part, work.scope)
+        .with_only_columns(Part.id)
+        .where(Part.id.in_(parts))
+        .order_by(Part.id)
+        .with_for_update(key_share=True)
     ).all()
-    stmt = scoped(Operation, work.scope, include_deleted=False).with_only_columns(
-        Operation.part_id, func.max(Operation.sequence)
-    ).where(Operation.part_id.in_(parts)).group_by(Operation.part_id)
+    stmt = (
+        scoped(Operation, work.scope, include_deleted=False)
+        .with_only_columns(Operation.part_id, func.max(Operation.sequence))
+        .where(Operation.part_id.in_(parts))
+        .group_by(Operation.part_id)
+    )
     highest: dict[Any, int] = {part_id: top or 0 for part_id, top in work.session.execute(stmt)}
     for values in values_list:
         part_id = values["part_id"]
@@ -201,17 +303,25 @@ def _next_sequence(work: Work, values: dict[str, Any]) -> None:
     _next_sequences(work, [values])
 
 
-def _current_resources(session: Session, scope: TenantScope, operation_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[dict[str, Any]]]:
-    stmt = scoped(OperationResource, scope).where(OperationResource.operation_id.in_(operation_ids)).order_by(
-        OperationResource.operation_id, OperationResource.position
+def _current_resources(
+    session: Session, scope: TenantScope, operation_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    stmt = (
+        scoped(OperationResource, scope)
+        .where(OperationResource.operation_id.in_(operation_ids))
+        .order_by(OperationResource.operation_id, OperationResource.position)
     )
     out: dict[uuid.UUID, list[dict[str, Any]]] = {}
     for r in session.scalars(stmt):
-        out.setdefault(r.operation_id, []).append({"resource_id": str(r.resource_id), "quantity": str(r.quantity), "notes": r.notes})
+        out.setdefault(r.operation_id, []).append(
+            {"resource_id": str(r.resource_id), "quantity": str(r.quantity), "notes": r.notes}
+        )
     return out
 
 
-def _extra_changes_many(session: Session, scope: TenantScope, pairs: Sequence[tuple[Record, Any]]) -> list[dict[str, tuple[Any, Any]]]:
+def _extra_changes_many(
+    session: Session, scope: TenantScope, pairs: Sequence[tuple[Record, Any]]
+) -> list[dict[str, tuple[Any, Any]]]:
     out: list[dict[str, tuple[Any, Any]]] = [{} for _ in pairs]
     wanted = [(i, resolved_resources(rec), row) for i, (rec, row) in enumerate(pairs)]
     wanted = [w for w in wanted if w[1] is not None]
@@ -238,14 +348,27 @@ def _after_write_many(work: Work, pairs: Sequence[tuple[Record, Any]]) -> None:
     pairs = [(rec, row) for rec, row in pairs if rec.extras.get("resources") is not None]
     if not pairs:
         return
-    work.session.execute(delete(OperationResource).where(
-        tenant_filter(OperationResource, work.scope), OperationResource.operation_id.in_([row.id for _rec, row in pairs])
-    ))
+    work.session.execute(
+        delete(OperationResource).where(
+            tenant_filter(OperationResource, work.scope),
+            OperationResource.operation_id.in_([row.id for _rec, row in pairs]),
+        )
+    )
     now = work.clock.now()
     rows = [
-        {"id": new_id(), "tenant_id": work.scope.tenant_id, "operation_id": row.id, "resource_id": item["resolved"],
-         "position": position, "quantity": item["quantity"], "notes": item["notes"], "created_at": now, "updated_at": now}
-        for rec, row in pairs for position, item in enumerate(rec.extras["resources"])
+        {
+            "id": new_id(),
+            "tenant_id": work.scope.tenant_id,
+            "operation_id": row.id,
+            "resource_id": item["resolved"],
+            "position": position,
+            "quantity": item["quantity"],
+            "notes": item["notes"],
+            "created_at": now,
+            "updated_at": now,
+        }
+        for rec, row in pairs
+        for position, item in enumerate(rec.extras["resources"])
     ]
     if rows:
         work.session.execute(insert(OperationResource), rows)
@@ -255,7 +378,9 @@ def _after_write(work: Work, rec: Record, row: Any) -> None:
     _after_write_many(work, [(rec, row)])
 
 
-def _extras(session: Session, scope: TenantScope, rows: Sequence[Any], mode: str) -> dict[Any, dict[str, Any]]:
+def _extras(
+    session: Session, scope: TenantScope, rows: Sequence[Any], mode: str
+) -> dict[Any, dict[str, Any]]:
     resources = resource_list(session, scope, (r.id for r in rows))
     if mode == "nested":
         return {r.id: {"resources": resources.get(r.id, [])} for r in rows}
@@ -267,8 +392,12 @@ def _extras(session: Session, scope: TenantScope, rows: Sequence[Any], mode: str
         part = parts.get(r.part_id)
         out[r.id] = {
             "cell": cell_brief(cells.get(r.cell_id)) if r.cell_id else None,
-            "part": None if part is None else {
-                "id": str(part.id), "part_number": part.part_number, "material": part.material,
+            "part": None
+            if part is None
+            else {
+                "id": str(part.id),
+                "part_number": part.part_number,
+                "material": part.material,
                 "job": job_brief(jobs.get(part.job_id)),
             },
             "resources": resources.get(r.id, []),
@@ -282,61 +411,103 @@ def _parts_of_job(job_id: uuid.UUID) -> Any:
     return select(Part.id).where(Part.job_id == job_id)
 
 
-OPERATIONS = register(EntitySpec(
-    name="operations",
-    singular="operation",
-    model=Operation,
-    fields=(
-        F.ref_id("part_id", required=True),
-        F.ref_id("cell_id"),
-        F.ident("operation_name", 255, required=True),
-        F.integer("sequence", min_value=1, nullable=False),
-        F.enum("status", WorkStatus, default="not_started"),
-        F.integer("estimated_time", min_value=0, default=0),
-        F.number("setup_time", 10, 2, default=Decimal(0)),
-        F.number("run_time_per_unit", 10, 2, default=Decimal(0)),
-        F.number("wait_time", 10, 2, default=Decimal(0)),
-        F.number("changeover_time", 10, 2, default=Decimal(0)),
-        F.read_only("actual_time", Kind.integer),
-        F.integer("completion_percentage", min_value=0, max_value=100, default=0),
-        F.ident("assigned_operator_id", 64),
-        F.timestamp("planned_start"),
-        F.timestamp("planned_end"),
-        F.short("icon_name", 100),
-        F.long_text("notes"),
-        *(F.read_only(n, Kind.timestamp) for n in ("started_at", "paused_at", "resumed_at", "completed_at")),
-        F.ident("external_id", 255, output=False),
-        F.ident("external_source", 100, output=False),
-        F.metadata_field(),
-    ),
-    aliases={"estimated_time_minutes": "estimated_time", "setup_time_minutes": "setup_time",
-             "instructions": "notes", "description": "notes"},
-    refs=(
-        RefSpec("parts", "part_id", "Part", "part_external_id", "part_external_source", required=True),
-        RefSpec("cells", "cell_id", "Cell", "cell_external_id", "cell_external_source", "cell_name"),
-    ),
-    natural_key="operation_name",
-    listing=ListOptions(
-        exact={"part_id": Kind.uuid, "job_id": Kind.uuid, "cell_id": Kind.uuid, "status": Kind.enum,
-               "assigned_operator_id": Kind.string, "external_source": Kind.string, "external_id": Kind.string},
-        fuzzy=("operation_name",),
-        search=("operation_name", "notes", "external_id"),
-        sortable=("sequence", "operation_name", "status", "estimated_time", "actual_time", "planned_start", "created_at", "updated_at"),
-        default_sort=("sequence", "asc"),
-        secondary_sort="created_at",
-    ),
-    render_extras=_extras,
-    embeds={"cell": obj("id", "name", "color", nullable=True),
+OPERATIONS = register(
+    EntitySpec(
+        name="operations",
+        singular="operation",
+        model=Operation,
+        fields=(
+            F.ref_id("part_id", required=True),
+            F.ref_id("cell_id"),
+            F.ident("operation_name", 255, required=True),
+            F.integer("sequence", min_value=1, nullable=False),
+            F.enum("status", WorkStatus, default="not_started"),
+            F.integer("estimated_time", min_value=0, default=0),
+            F.number("setup_time", 10, 2, default=Decimal(0)),
+            F.number("run_time_per_unit", 10, 2, default=Decimal(0)),
+            F.number("wait_time", 10, 2, default=Decimal(0)),
+            F.number("changeover_time", 10, 2, default=Decimal(0)),
+            F.read_only("actual_time", Kind.integer),
+            F.integer("completion_percentage", min_value=0, max_value=100, default=0),
+            F.ident("assigned_operator_id", 64),
+            F.timestamp("planned_start"),
+            F.timestamp("planned_end"),
+            F.short("icon_name", 100),
+            F.long_text("notes"),
+            *(
+                F.read_only(n, Kind.timestamp)
+                for n in ("started_at", "paused_at", "resumed_at", "completed_at")
+            ),
+            F.ident("external_id", 255, output=False),
+            F.ident("external_source", 100, output=False),
+            F.metadata_field(),
+        ),
+        aliases={
+            "estimated_time_minutes": "estimated_time",
+            "setup_time_minutes": "setup_time",
+            "instructions": "notes",
+            "description": "notes",
+        },
+        refs=(
+            RefSpec(
+                "parts",
+                "part_id",
+                "Part",
+                "part_external_id",
+                "part_external_source",
+                required=True,
+            ),
+            RefSpec(
+                "cells", "cell_id", "Cell", "cell_external_id", "cell_external_source", "cell_name"
+            ),
+        ),
+        natural_key="operation_name",
+        listing=ListOptions(
+            exact={
+                "part_id": Kind.uuid,
+                "job_id": Kind.uuid,
+                "cell_id": Kind.uuid,
+                "status": Kind.enum,
+                "assigned_operator_id": Kind.string,
+                "external_source": Kind.string,
+                "external_id": Kind.string,
+            },
+            fuzzy=("operation_name",),
+            search=("operation_name", "notes", "external_id"),
+            sortable=(
+                "sequence",
+                "operation_name",
+                "status",
+                "estimated_time",
+                "actual_time",
+                "planned_start",
+                "created_at",
+                "updated_at",
+            ),
+            default_sort=("sequence", "asc"),
+            secondary_sort="created_at",
+        ),
+        render_extras=_extras,
+        embeds={
+            "cell": obj("id", "name", "color", nullable=True),
             "part": obj("id", "part_number", "material", job=obj("id", "job_number", "customer")),
-            "resources": {"type": "array", "readOnly": True, "items": obj("resource_id", "name", "type", "notes", quantity={"type": "number"})}},
-    extra_inputs={"resources": _validate_resources},
-    prepare=_prepare,
-    fill_defaults=_next_sequence,
-    after_write=_after_write,
-    extra_changes=_extra_changes,
-    prepare_many=_prepare_many,
-    fill_defaults_many=_next_sequences,
-    after_write_many=_after_write_many,
-    extra_changes_many=_extra_changes_many,
-    custom_filters={"job_id": lambda stmt, value: stmt.where(Operation.part_id.in_(_parts_of_job(value)))},
-))
+            "resources": {
+                "type": "array",
+                "readOnly": True,
+                "items": obj("resource_id", "name", "type", "notes", quantity={"type": "number"}),
+            },
+        },
+        extra_inputs={"resources": _validate_resources},
+        prepare=_prepare,
+        fill_defaults=_next_sequence,
+        after_write=_after_write,
+        extra_changes=_extra_changes,
+        prepare_many=_prepare_many,
+        fill_defaults_many=_next_sequences,
+        after_write_many=_after_write_many,
+        extra_changes_many=_extra_changes_many,
+        custom_filters={
+            "job_id": lambda stmt, value: stmt.where(Operation.part_id.in_(_parts_of_job(value)))
+        },
+    )
+)

@@ -42,8 +42,16 @@ def load_targets(
     target = get_spec(ref.target)
     model = target.model
     ids = {r.refs[ref.id_field] for r in records if r.refs.get(ref.id_field) is not None}
-    exts = {r.refs[ref.ext_field] for r in records if ref.ext_field and r.refs.get(ref.ext_field) is not None}
-    names = {r.refs[ref.name_field] for r in records if ref.name_field and r.refs.get(ref.name_field) is not None}
+    exts = {
+        r.refs[ref.ext_field]
+        for r in records
+        if ref.ext_field and r.refs.get(ref.ext_field) is not None
+    }
+    names = {
+        r.refs[ref.name_field]
+        for r in records
+        if ref.name_field and r.refs.get(ref.name_field) is not None
+    }
     index = RefIndex()
     if not (ids or exts or names):
         return index
@@ -54,7 +62,12 @@ def load_targets(
         clauses.append(model.external_id.in_(exts))
     if names:
         clauses.append(model.name.in_(names))
-    cols = [model.id, model.external_source, model.external_id, *((model.name,) if ref.name_field else ())]
+    cols = [
+        model.id,
+        model.external_source,
+        model.external_id,
+        *((model.name,) if ref.name_field else ()),
+    ]
     stmt = scoped(model, scope, include_deleted=False).with_only_columns(*cols).where(or_(*clauses))
     if ref.required:
         # A parent (a part's job, an operation's part) stays live until this transaction ends:
@@ -67,13 +80,17 @@ def load_targets(
     for row in session.execute(stmt):
         mapping = row._mapping
         index.add(
-            mapping["id"], mapping["external_source"], mapping["external_id"],
+            mapping["id"],
+            mapping["external_source"],
+            mapping["external_id"],
             mapping.get("name") if ref.name_field else None,
         )
     return index
 
 
-def resolve_ref(rec: Record, ref: RefSpec, index: RefIndex, own_source: str | None) -> uuid.UUID | None:
+def resolve_ref(
+    rec: Record, ref: RefSpec, index: RefIndex, own_source: str | None
+) -> uuid.UUID | None:
     """Resolve one reference of one record against a loaded index; errors go onto the record.
 
     Returns the target id, or None when the reference was not given (or was cleared).
@@ -83,46 +100,90 @@ def resolve_ref(rec: Record, ref: RefSpec, index: RefIndex, own_source: str | No
     id_value = rec.refs.get(ref.id_field)
     if id_value is not None:
         if id_value not in index.ids:
-            rec.errors.append(Detail(join(rec.path, ref.id_field), f'{target} with id "{id_value}" not found', "REFERENCE_NOT_FOUND", str(id_value)))
+            rec.errors.append(
+                Detail(
+                    join(rec.path, ref.id_field),
+                    f'{target} with id "{id_value}" not found',
+                    "REFERENCE_NOT_FOUND",
+                    str(id_value),
+                )
+            )
             return None
         found.append((ref.id_field, id_value))
     if ref.ext_field and rec.refs.get(ref.ext_field) is not None:
         ext = rec.refs[ref.ext_field]
         source = rec.refs.get(ref.ext_source_field) if ref.ext_source_field else None
         source = source or own_source
-        candidates = [rid for src, rid in index.by_ext.get(ext, []) if source is None or src == source]
+        candidates = [
+            rid for src, rid in index.by_ext.get(ext, []) if source is None or src == source
+        ]
         if not candidates:
-            rec.errors.append(Detail(join(rec.path, ref.ext_field), f'{target} with external_id "{ext}" not found', "REFERENCE_NOT_FOUND", ext))
+            rec.errors.append(
+                Detail(
+                    join(rec.path, ref.ext_field),
+                    f'{target} with external_id "{ext}" not found',
+                    "REFERENCE_NOT_FOUND",
+                    ext,
+                )
+            )
             return None
         if len(candidates) > 1:
-            rec.errors.append(Detail(join(rec.path, ref.ext_field), f'{target} with external_id "{ext}" exists in several sources; give {ref.ext_source_field}', "AMBIGUOUS_REFERENCE", ext))
+            rec.errors.append(
+                Detail(
+                    join(rec.path, ref.ext_field),
+                    f'{target} with external_id "{ext}" exists in several sources; give {ref.ext_source_field}',
+                    "AMBIGUOUS_REFERENCE",
+                    ext,
+                )
+            )
             return None
         found.append((ref.ext_field, candidates[0]))
     if ref.name_field and rec.refs.get(ref.name_field) is not None:
         name = rec.refs[ref.name_field]
         rid = index.by_name.get(name)
         if rid is None:
-            rec.errors.append(Detail(join(rec.path, ref.name_field), f'{target} with name "{name}" not found', "REFERENCE_NOT_FOUND", name))
+            rec.errors.append(
+                Detail(
+                    join(rec.path, ref.name_field),
+                    f'{target} with name "{name}" not found',
+                    "REFERENCE_NOT_FOUND",
+                    name,
+                )
+            )
             return None
         found.append((ref.name_field, rid))
     if len({rid for _, rid in found}) > 1:
         fields = " and ".join(f for f, _ in found)
-        rec.errors.append(Detail(join(rec.path, found[1][0]), f"{fields} name different {target.lower()}s", "REFERENCE_MISMATCH"))
+        rec.errors.append(
+            Detail(
+                join(rec.path, found[1][0]),
+                f"{fields} name different {target.lower()}s",
+                "REFERENCE_MISMATCH",
+            )
+        )
         return None
     return found[0][1] if found else None
 
 
-def resolve_references(session: Session, scope: TenantScope, spec: EntitySpec, records: Sequence[Record]) -> None:
+def resolve_references(
+    session: Session, scope: TenantScope, spec: EntitySpec, records: Sequence[Record]
+) -> None:
     """Resolve every reference of every record; resolved ids land in `record.values`."""
     for ref in spec.refs:
-        relevant = [r for r in records if any(k in r.refs for k in (ref.id_field, ref.ext_field, ref.name_field) if k)]
+        relevant = [
+            r
+            for r in records
+            if any(k in r.refs for k in (ref.id_field, ref.ext_field, ref.name_field) if k)
+        ]
         if not relevant:
             continue
         index = load_targets(session, scope, ref, relevant)
         for rec in relevant:
             before = len(rec.errors)
             resolved = resolve_ref(rec, ref, index, rec.values.get("external_source"))
-            if len(rec.errors) == before and (resolved is not None or ref.id_field in rec.refs or _all_cleared(rec, ref)):
+            if len(rec.errors) == before and (
+                resolved is not None or ref.id_field in rec.refs or _all_cleared(rec, ref)
+            ):
                 rec.values[ref.id_field] = resolved
 
 

@@ -12,14 +12,29 @@ from floorsync.entities.fields import Kind, to_wire
 from floorsync.entities.spec import SYNC_BLOCK, EntitySpec
 
 _SYNC_KINDS = {
-    "external_id": Kind.string, "external_source": Kind.string, "synced_at": Kind.timestamp,
-    "sync_hash": Kind.string, "created_at": Kind.timestamp, "updated_at": Kind.timestamp,
-    "deleted_at": Kind.timestamp, "deleted_by": Kind.uuid,
+    "external_id": Kind.string,
+    "external_source": Kind.string,
+    "synced_at": Kind.timestamp,
+    "sync_hash": Kind.string,
+    "created_at": Kind.timestamp,
+    "updated_at": Kind.timestamp,
+    "deleted_at": Kind.timestamp,
+    "deleted_by": Kind.uuid,
 }
 
 
 # Kinds whose stored value is already the wire value (to_wire returns them as they are).
-_AS_STORED = frozenset({Kind.string, Kind.text, Kind.integer, Kind.boolean, Kind.object, Kind.string_list, Kind.country})
+_AS_STORED = frozenset(
+    {
+        Kind.string,
+        Kind.text,
+        Kind.integer,
+        Kind.boolean,
+        Kind.object,
+        Kind.string_list,
+        Kind.country,
+    }
+)
 _COLUMNS: dict[int, tuple[Any, tuple[tuple[str, str, Kind], ...]]] = {}
 
 
@@ -28,16 +43,25 @@ def _columns(spec: EntitySpec) -> tuple[tuple[str, str, Kind], ...]:
     hit = _COLUMNS.get(id(spec))
     if hit is not None and hit[0] is spec.fields:
         return hit[1]
-    tail = SYNC_BLOCK if spec.soft_delete else (
-        ("external_id", "external_source", "synced_at", "sync_hash", "created_at", "updated_at") if spec.synced
-        else ("created_at", "updated_at")
+    tail = (
+        SYNC_BLOCK
+        if spec.soft_delete
+        else (
+            ("external_id", "external_source", "synced_at", "sync_hash", "created_at", "updated_at")
+            if spec.synced
+            else ("created_at", "updated_at")
+        )
     )
-    columns = tuple((f.name, f.attr, f.kind) for f in spec.wire_fields()) + tuple((n, n, _SYNC_KINDS[n]) for n in tail)
+    columns = tuple((f.name, f.attr, f.kind) for f in spec.wire_fields()) + tuple(
+        (n, n, _SYNC_KINDS[n]) for n in tail
+    )
     _COLUMNS[id(spec)] = (spec.fields, columns)
     return columns
 
 
-def base_record(spec: EntitySpec, row: Any, stamps: dict[datetime, Any] | None = None) -> dict[str, Any]:
+def base_record(
+    spec: EntitySpec, row: Any, stamps: dict[datetime, Any] | None = None
+) -> dict[str, Any]:
     """`stamps` memoises timestamp texts across the rows of one batch (they share `now`)."""
     out: dict[str, Any] = {"id": str(row.id)}
     for name, attr, kind in _columns(spec):
@@ -70,5 +94,7 @@ def render_rows(
     return out
 
 
-def render_one(session: Session, scope: TenantScope, spec: EntitySpec, row: Any, mode: str = "single") -> dict[str, Any]:
+def render_one(
+    session: Session, scope: TenantScope, spec: EntitySpec, row: Any, mode: str = "single"
+) -> dict[str, Any]:
     return render_rows(session, scope, spec, [row], mode)[0]

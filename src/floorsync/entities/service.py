@@ -27,8 +27,18 @@ def not_found(spec: EntitySpec, id_: uuid.UUID) -> NotFound:
     return NotFound(f"{spec.table} with ID {id_} not found")
 
 
-def get_row(session: Session, scope: TenantScope, spec: EntitySpec, id_: uuid.UUID, *, include_deleted: bool = False, for_update: bool = False) -> Any:
-    row = TenantRepository(session, scope, spec.model).get(id_, include_deleted=include_deleted, for_update=for_update)
+def get_row(
+    session: Session,
+    scope: TenantScope,
+    spec: EntitySpec,
+    id_: uuid.UUID,
+    *,
+    include_deleted: bool = False,
+    for_update: bool = False,
+) -> Any:
+    row = TenantRepository(session, scope, spec.model).get(
+        id_, include_deleted=include_deleted, for_update=for_update
+    )
     if row is None:
         raise not_found(spec, id_)
     return row
@@ -37,7 +47,12 @@ def get_row(session: Session, scope: TenantScope, spec: EntitySpec, id_: uuid.UU
 # ---------------------------------------------------------------- validation + references
 
 
-def resolve_tree(work: Work, spec: EntitySpec, records: Sequence[Record], rows: Sequence[Any | None] | None = None) -> None:
+def resolve_tree(
+    work: Work,
+    spec: EntitySpec,
+    records: Sequence[Record],
+    rows: Sequence[Any | None] | None = None,
+) -> None:
     """Resolve references and run the entity's prepare hook for records and their children."""
     live = [r for r in records if not r.errors]
     resolve_references(work.session, work.scope, spec, live)
@@ -50,12 +65,17 @@ def resolve_tree(work: Work, spec: EntitySpec, records: Sequence[Record], rows: 
             resolve_tree(work, get_spec(child.entity), kids)
 
 
-def unique_conflicts(session: Session, scope: TenantScope, spec: EntitySpec, values: dict[str, Any], row: Any | None) -> list[Detail]:
+def unique_conflicts(
+    session: Session, scope: TenantScope, spec: EntitySpec, values: dict[str, Any], row: Any | None
+) -> list[Detail]:
     """Unique rules broken by another live record (409 details)."""
     out: list[Detail] = []
     model = spec.model
     for rule in spec.unique:
-        merged = {f: values[f] if f in values else (getattr(row, f) if row is not None else None) for f in rule.fields}
+        merged = {
+            f: values[f] if f in values else (getattr(row, f) if row is not None else None)
+            for f in rule.fields
+        }
         if not any(f in values for f in rule.fields) or any(v is None for v in merged.values()):
             continue
         stmt = scoped(model, scope, include_deleted=not rule.live_only).with_only_columns(model.id)
@@ -66,16 +86,35 @@ def unique_conflicts(session: Session, scope: TenantScope, spec: EntitySpec, val
             name = rule.fields[-1]
             value = merged[name]
             where = " in this job" if "job_id" in rule.fields and name != "job_id" else ""
-            out.append(Detail(name, f"{name} '{value}' already exists{where}", "UNIQUE_CONSTRAINT", to_wire(spec.by_name[name].kind, value) if name in spec.by_name else value))
+            out.append(
+                Detail(
+                    name,
+                    f"{name} '{value}' already exists{where}",
+                    "UNIQUE_CONSTRAINT",
+                    to_wire(spec.by_name[name].kind, value) if name in spec.by_name else value,
+                )
+            )
     if spec.synced and values.get("external_id") is not None:
-        stmt = scoped(model, scope).with_only_columns(model.id).where(
-            model.external_source == values.get("external_source", getattr(row, "external_source", None)),
-            model.external_id == values["external_id"],
+        stmt = (
+            scoped(model, scope)
+            .with_only_columns(model.id)
+            .where(
+                model.external_source
+                == values.get("external_source", getattr(row, "external_source", None)),
+                model.external_id == values["external_id"],
+            )
         )
         if row is not None:
             stmt = stmt.where(model.id != row.id)
         if session.scalar(stmt.limit(1)) is not None:
-            out.append(Detail("external_id", f"external key {values.get('external_source')}/{values['external_id']} is already used by another {spec.singular}", "UNIQUE_CONSTRAINT", values["external_id"]))
+            out.append(
+                Detail(
+                    "external_id",
+                    f"external key {values.get('external_source')}/{values['external_id']} is already used by another {spec.singular}",
+                    "UNIQUE_CONSTRAINT",
+                    values["external_id"],
+                )
+            )
     return out
 
 
@@ -109,7 +148,14 @@ def plan_ids(spec: EntitySpec, rec: Record) -> None:
             plan_ids(get_spec(child.entity), kid)
 
 
-def insert_tree(work: Work, spec: EntitySpec, rec: Record, *, parent: tuple[str, uuid.UUID] | None = None, synced: bool = False) -> Any:
+def insert_tree(
+    work: Work,
+    spec: EntitySpec,
+    rec: Record,
+    *,
+    parent: tuple[str, uuid.UUID] | None = None,
+    synced: bool = False,
+) -> Any:
     if parent is not None:
         rec.values[parent[0]] = parent[1]
     conflicts = unique_conflicts(work.session, work.scope, spec, rec.values, None)
@@ -132,9 +178,21 @@ def _conflict_message(conflicts: list[Detail]) -> str:
     return conflicts[0].message
 
 
-def new_row(work: Work, spec: EntitySpec, values: dict[str, Any], *, synced: bool = False, id_: uuid.UUID | None = None) -> Any:
+def new_row(
+    work: Work,
+    spec: EntitySpec,
+    values: dict[str, Any],
+    *,
+    synced: bool = False,
+    id_: uuid.UUID | None = None,
+) -> Any:
     now = work.clock.now()
-    attrs: dict[str, Any] = {"id": id_ or new_id(), "tenant_id": work.scope.tenant_id, "created_at": now, "updated_at": now}
+    attrs: dict[str, Any] = {
+        "id": id_ or new_id(),
+        "tenant_id": work.scope.tenant_id,
+        "created_at": now,
+        "updated_at": now,
+    }
     for f in spec.fields:
         if f.read_only:
             continue
@@ -180,13 +238,25 @@ def diff_values(spec: EntitySpec, row: Any, values: dict[str, Any]) -> dict[str,
     return changes
 
 
-def apply_changes(work: Work, spec: EntitySpec, row: Any, rec: Record, *, synced: bool = False, event: bool = True) -> dict[str, tuple[Any, Any]]:
+def apply_changes(
+    work: Work, spec: EntitySpec, row: Any, rec: Record, *, synced: bool = False, event: bool = True
+) -> dict[str, tuple[Any, Any]]:
     changes = diff_values(spec, row, rec.values)
     if spec.extra_changes:
         changes.update(spec.extra_changes(work.session, rec, row))
     if not changes:
         return changes
-    conflicts = unique_conflicts(work.session, work.scope, spec, {k: v for k, v in rec.values.items() if k in changes or k in ("external_source", "external_id")}, row)
+    conflicts = unique_conflicts(
+        work.session,
+        work.scope,
+        spec,
+        {
+            k: v
+            for k, v in rec.values.items()
+            if k in changes or k in ("external_source", "external_id")
+        },
+        row,
+    )
     if conflicts:
         raise Conflict(_conflict_message(conflicts), conflicts)
     for name, (_old, new) in changes.items():
@@ -209,10 +279,23 @@ def apply_changes(work: Work, spec: EntitySpec, row: Any, rec: Record, *, synced
 # ---------------------------------------------------------------- events
 
 
-def record_event(work: Work, spec: EntitySpec, row: Any, verb: str, *, changes: dict[str, tuple[Any, Any]] | None = None, revived: bool = False, rendered: dict[str, Any] | None = None) -> None:
+def record_event(
+    work: Work,
+    spec: EntitySpec,
+    row: Any,
+    verb: str,
+    *,
+    changes: dict[str, tuple[Any, Any]] | None = None,
+    revived: bool = False,
+    rendered: dict[str, Any] | None = None,
+) -> None:
     """Buffer `<entity>.<verb>`; `rendered` is the row's event representation when the caller
     has already rendered a batch of rows (render_rows(..., "event")), else it is rendered here."""
-    record = rendered if rendered is not None else render_one(work.session, work.scope, spec, row, "event")
+    record = (
+        rendered
+        if rendered is not None
+        else render_one(work.session, work.scope, spec, row, "event")
+    )
     data: dict[str, Any] = {spec.singular: record}
     if changes is not None:
         data["changed_fields"] = list(changes)
@@ -220,7 +303,13 @@ def record_event(work: Work, spec: EntitySpec, row: Any, verb: str, *, changes: 
     if revived:
         data["revived"] = True
     verb_type = spec.created_verb if verb == "created" else verb
-    work.record(f"{spec.singular}.{verb_type}", spec.singular, row.id, data, external_source=getattr(row, "external_source", None))
+    work.record(
+        f"{spec.singular}.{verb_type}",
+        spec.singular,
+        row.id,
+        data,
+        external_source=getattr(row, "external_source", None),
+    )
 
 
 def _wire_any(spec: EntitySpec, name: str, value: Any) -> Any:
@@ -232,7 +321,9 @@ def _wire_any(spec: EntitySpec, name: str, value: Any) -> Any:
     return value
 
 
-def tombstone(spec: EntitySpec, row: Any, deleted_at: Any, deleted_by: uuid.UUID | None) -> dict[str, Any]:
+def tombstone(
+    spec: EntitySpec, row: Any, deleted_at: Any, deleted_by: uuid.UUID | None
+) -> dict[str, Any]:
     out: dict[str, Any] = {"id": str(row.id)}
     if spec.synced:
         out["external_source"] = row.external_source
@@ -245,7 +336,9 @@ def tombstone(spec: EntitySpec, row: Any, deleted_at: Any, deleted_by: uuid.UUID
     return out
 
 
-def record_delete(work: Work, spec: EntitySpec, row: Any, *, hard: bool, caused_by: dict[str, Any] | None = None) -> dict[str, Any]:
+def record_delete(
+    work: Work, spec: EntitySpec, row: Any, *, hard: bool, caused_by: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Buffer `<entity>.deleted`; returns the `caused_by` object for cascaded deletes."""
     deleted_at = getattr(row, "deleted_at", None) if not hard else None
     data: dict[str, Any] = {
@@ -254,7 +347,13 @@ def record_delete(work: Work, spec: EntitySpec, row: Any, *, hard: bool, caused_
     }
     if caused_by is not None:
         data["caused_by"] = caused_by
-    ev = work.record(f"{spec.singular}.deleted", spec.singular, row.id, data, external_source=getattr(row, "external_source", None))
+    ev = work.record(
+        f"{spec.singular}.deleted",
+        spec.singular,
+        row.id,
+        data,
+        external_source=getattr(row, "external_source", None),
+    )
     return {"type": ev.type, "entity_id": str(row.id)}
 
 
@@ -265,15 +364,29 @@ IN_CHUNK = 5000  # ids per IN list (bind-parameter limits: 32766 on SQLite, 6553
 
 
 def _chunks(ids: Sequence[uuid.UUID]) -> list[Sequence[uuid.UUID]]:
-    return [ids[i:i + IN_CHUNK] for i in range(0, len(ids), IN_CHUNK)]
+    return [ids[i : i + IN_CHUNK] for i in range(0, len(ids), IN_CHUNK)]
 
 
-def soft_delete(work: Work, spec: EntitySpec, row: Any, *, caused_by: dict[str, Any] | None = None, now: Any = None) -> dict[str, int]:
+def soft_delete(
+    work: Work,
+    spec: EntitySpec,
+    row: Any,
+    *,
+    caused_by: dict[str, Any] | None = None,
+    now: Any = None,
+) -> dict[str, int]:
     """Soft-delete one row with its live descendants (DELETE endpoint); see soft_delete_many."""
     return soft_delete_many(work, spec, [row], caused_by=caused_by, now=now)
 
 
-def soft_delete_many(work: Work, spec: EntitySpec, rows: Sequence[Any], *, caused_by: dict[str, Any] | None = None, now: Any = None) -> dict[str, int]:
+def soft_delete_many(
+    work: Work,
+    spec: EntitySpec,
+    rows: Sequence[Any],
+    *,
+    caused_by: dict[str, Any] | None = None,
+    now: Any = None,
+) -> dict[str, int]:
     """Soft-delete live rows of one entity and, for jobs and parts, their live descendants, set
     based: one UPDATE per entity level and one SELECT per child entity level (per IN_CHUNK ids),
     whatever the number of rows. Every row gets the same `deleted_at` and `deleted_by`.
@@ -299,11 +412,13 @@ def soft_delete_many(work: Work, spec: EntitySpec, rows: Sequence[Any], *, cause
                 model = child_spec.model
                 kids: list[Any] = []
                 for ids in _chunks([r.id for r in level_rows]):
-                    kids.extend(work.session.scalars(
-                        scoped(model, work.scope, include_deleted=False)
-                        .where(getattr(model, child.parent_ref).in_(ids))
-                        .order_by(model.created_at, model.id)
-                    ))
+                    kids.extend(
+                        work.session.scalars(
+                            scoped(model, work.scope, include_deleted=False)
+                            .where(getattr(model, child.parent_ref).in_(ids))
+                            .order_by(model.created_at, model.id)
+                        )
+                    )
                 counts[child.key] = counts.get(child.key, 0) + len(kids)
                 for kid in kids:
                     kids_of.setdefault(getattr(kid, child.parent_ref), []).append((child_spec, kid))
@@ -321,30 +436,41 @@ def soft_delete_many(work: Work, spec: EntitySpec, rows: Sequence[Any], *, cause
     return counts
 
 
-def _stamp_deleted(work: Work, spec: EntitySpec, rows: Sequence[Any], now: Any, actor: uuid.UUID | None) -> None:
+def _stamp_deleted(
+    work: Work, spec: EntitySpec, rows: Sequence[Any], now: Any, actor: uuid.UUID | None
+) -> None:
     """One UPDATE (per IN_CHUNK rows) of deleted_at, deleted_by and updated_at. The session's
     copies are updated in place ("evaluate") and registered with the transaction, so a rolled
     back savepoint expires them as it would flushed changes; no per-row flush follows."""
     model = spec.model
     for ids in _chunks([r.id for r in rows]):
         work.session.execute(
-            update(model).where(tenant_filter(model, work.scope), model.id.in_(ids))
+            update(model)
+            .where(tenant_filter(model, work.scope), model.id.in_(ids))
             .values(deleted_at=now, deleted_by=actor, updated_at=now)
             .execution_options(synchronize_session="evaluate")
         )
-    for row in rows:  # rows whose columns were expired (so not evaluated) must not lazy-load one by one
+    for (
+        row
+    ) in rows:  # rows whose columns were expired (so not evaluated) must not lazy-load one by one
         for attr, value in (("deleted_at", now), ("deleted_by", actor), ("updated_at", now)):
             set_committed_value(row, attr, value)
 
 
-def count_where(session: Session, scope: TenantScope, model: Any, column: str, ids: Sequence[uuid.UUID]) -> int:
+def count_where(
+    session: Session, scope: TenantScope, model: Any, column: str, ids: Sequence[uuid.UUID]
+) -> int:
     if not ids:
         return 0
-    stmt = scoped(model, scope).with_only_columns(func.count()).where(getattr(model, column).in_(ids))
+    stmt = (
+        scoped(model, scope).with_only_columns(func.count()).where(getattr(model, column).in_(ids))
+    )
     return int(session.scalar(stmt) or 0)
 
 
-def descendants(session: Session, scope: TenantScope, spec: EntitySpec, row: Any) -> dict[str, list[Any]]:
+def descendants(
+    session: Session, scope: TenantScope, spec: EntitySpec, row: Any
+) -> dict[str, list[Any]]:
     """All rows (live or soft-deleted) below a job or part: {"parts": [...], "operations": [...]}."""
     out: dict[str, list[Any]] = {}
     frontier: list[tuple[EntitySpec, list[uuid.UUID]]] = [(spec, [row.id])]
@@ -352,7 +478,13 @@ def descendants(session: Session, scope: TenantScope, spec: EntitySpec, row: Any
         parent_spec, parent_ids = frontier.pop()
         for child in parent_spec.children:
             child_spec = get_spec(child.entity)
-            kids = list(session.scalars(scoped(child_spec.model, scope).where(getattr(child_spec.model, child.parent_ref).in_(parent_ids))))
+            kids = list(
+                session.scalars(
+                    scoped(child_spec.model, scope).where(
+                        getattr(child_spec.model, child.parent_ref).in_(parent_ids)
+                    )
+                )
+            )
             out.setdefault(child.key, []).extend(kids)
             if kids:
                 frontier.append((child_spec, [k.id for k in kids]))
@@ -372,15 +504,30 @@ def hard_delete(work: Work, spec: EntitySpec, row: Any) -> dict[str, int]:
 
     session, scope = work.session, work.scope
     below = descendants(session, scope, spec, row) if spec.children else {}
-    op_ids = [o.id for o in below.get("operations", [])] + ([row.id] if spec.name == "operations" else [])
+    op_ids = [o.id for o in below.get("operations", [])] + (
+        [row.id] if spec.name == "operations" else []
+    )
     part_ids = [p.id for p in below.get("parts", [])] + ([row.id] if spec.name == "parts" else [])
     job_ids = [row.id] if spec.name == "jobs" else []
     blocking = [
-        Detail(name, f"{count} {name} reference this {spec.singular} or the records it would remove", "REFERENCES_EXIST", count)
+        Detail(
+            name,
+            f"{count} {name} reference this {spec.singular} or the records it would remove",
+            "REFERENCES_EXIST",
+            count,
+        )
         for name, count in (
             ("time_entries", count_where(session, scope, TimeEntry, "operation_id", op_ids)),
-            ("operation_quantities", count_where(session, scope, OperationQuantity, "operation_id", op_ids)),
-            ("batches", count_where(session, scope, Batch, "cell_id", [row.id] if spec.name == "cells" else [])),
+            (
+                "operation_quantities",
+                count_where(session, scope, OperationQuantity, "operation_id", op_ids),
+            ),
+            (
+                "batches",
+                count_where(
+                    session, scope, Batch, "cell_id", [row.id] if spec.name == "cells" else []
+                ),
+            ),
         )
         if count
     ]
@@ -393,11 +540,31 @@ def hard_delete(work: Work, spec: EntitySpec, row: Any) -> dict[str, int]:
     for column, ids in (("operation_id", op_ids), ("part_id", part_ids), ("job_id", job_ids)):
         _delete_assignments(work, Assignment, column, ids, cause)
     if op_ids:
-        batch_ids = list(session.scalars(select(BatchOperation.batch_id).where(tenant_filter(BatchOperation, scope), BatchOperation.operation_id.in_(op_ids)).distinct()))
-        session.execute(delete(BatchOperation).where(tenant_filter(BatchOperation, scope), BatchOperation.operation_id.in_(op_ids)))
+        batch_ids = list(
+            session.scalars(
+                select(BatchOperation.batch_id)
+                .where(
+                    tenant_filter(BatchOperation, scope), BatchOperation.operation_id.in_(op_ids)
+                )
+                .distinct()
+            )
+        )
+        session.execute(
+            delete(BatchOperation).where(
+                tenant_filter(BatchOperation, scope), BatchOperation.operation_id.in_(op_ids)
+            )
+        )
         for batch_id in batch_ids:
-            live = select(func.count()).where(BatchOperation.batch_id == batch_id, BatchOperation.released_at.is_(None)).scalar_subquery()
-            session.execute(update(Batch).where(tenant_filter(Batch, scope), Batch.id == batch_id).values(operations_count=live))
+            live = (
+                select(func.count())
+                .where(BatchOperation.batch_id == batch_id, BatchOperation.released_at.is_(None))
+                .scalar_subquery()
+            )
+            session.execute(
+                update(Batch)
+                .where(tenant_filter(Batch, scope), Batch.id == batch_id)
+                .values(operations_count=live)
+            )
     for key in ("operations", "parts"):
         ids = [k.id for k in below.get(key, [])]
         if ids:
@@ -408,13 +575,22 @@ def hard_delete(work: Work, spec: EntitySpec, row: Any) -> dict[str, int]:
     return {k: len(v) for k, v in below.items()}
 
 
-def _delete_assignments(work: Work, model: Any, column: str, ids: Sequence[uuid.UUID], cause: dict[str, Any]) -> None:
+def _delete_assignments(
+    work: Work, model: Any, column: str, ids: Sequence[uuid.UUID], cause: dict[str, Any]
+) -> None:
     if not ids:
         return
-    rows = list(work.session.scalars(scoped(model, work.scope).where(getattr(model, column).in_(ids))))
+    rows = list(
+        work.session.scalars(scoped(model, work.scope).where(getattr(model, column).in_(ids)))
+    )
     for a in rows:
         data = {
-            "assignment": {"id": str(a.id), "operator_id": a.operator_id, "deleted_at": to_wire(Kind.timestamp, work.clock.now()), "deleted_by": str(work.origin.api_key_id) if work.origin.api_key_id else None},
+            "assignment": {
+                "id": str(a.id),
+                "operator_id": a.operator_id,
+                "deleted_at": to_wire(Kind.timestamp, work.clock.now()),
+                "deleted_by": str(work.origin.api_key_id) if work.origin.api_key_id else None,
+            },
             "hard": True,
             "caused_by": cause,
         }

@@ -11,8 +11,28 @@ from sqlalchemy.orm import Session
 from floorsync.db.repository import TenantScope
 from floorsync.entities.fields import Field, Kind
 
-SYNC_BLOCK = ("external_id", "external_source", "synced_at", "sync_hash", "created_at", "updated_at", "deleted_at", "deleted_by")
-ALWAYS_READ_ONLY = frozenset({"id", "tenant_id", "created_at", "updated_at", "synced_at", "sync_hash", "deleted_at", "deleted_by"})
+SYNC_BLOCK = (
+    "external_id",
+    "external_source",
+    "synced_at",
+    "sync_hash",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+    "deleted_by",
+)
+ALWAYS_READ_ONLY = frozenset(
+    {
+        "id",
+        "tenant_id",
+        "created_at",
+        "updated_at",
+        "synced_at",
+        "sync_hash",
+        "deleted_at",
+        "deleted_by",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -55,7 +75,9 @@ class ListOptions:
     sortable: tuple[str, ...] = ()
     default_sort: tuple[str, str] = ("created_at", "desc")
     secondary_sort: str | None = None
-    date_ranges: dict[str, tuple[str, str]] = field(default_factory=dict)  # param → (column, ">=" | "<=")
+    date_ranges: dict[str, tuple[str, str]] = field(
+        default_factory=dict
+    )  # param → (column, ">=" | "<=")
 
 
 RenderExtras = Callable[[Session, TenantScope, Sequence[Any], str], dict[uuid.UUID, dict[str, Any]]]

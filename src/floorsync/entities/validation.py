@@ -14,7 +14,9 @@ from floorsync.errors import Detail
 
 Mode = Literal["create", "patch", "sync"]
 
-_EMBED_KEYS = frozenset({"job", "part", "cell", "operation", "operations_count", "operations_assigned"})
+_EMBED_KEYS = frozenset(
+    {"job", "part", "cell", "operation", "operations_count", "operations_assigned"}
+)
 
 
 def join(path: str, name: str) -> str:
@@ -50,7 +52,9 @@ class Record:
         return out
 
 
-def map_aliases(spec: EntitySpec, raw: dict[str, Any], path: str, errors: list[Detail]) -> dict[str, Any]:
+def map_aliases(
+    spec: EntitySpec, raw: dict[str, Any], path: str, errors: list[Detail]
+) -> dict[str, Any]:
     """Replace aliases by their canonical names; an alias that disagrees is ALIAS_CONFLICT."""
     out = {k: v for k, v in raw.items() if k not in spec.aliases}
     seen_from: dict[str, str] = {}
@@ -60,7 +64,11 @@ def map_aliases(spec: EntitySpec, raw: dict[str, Any], path: str, errors: list[D
         value = raw[alias]
         if canonical in out and not _same_input(spec, canonical, out[canonical], value):
             other = seen_from.get(canonical, canonical)
-            errors.append(Detail(join(path, alias), f"{alias} conflicts with {other}", "ALIAS_CONFLICT", value))
+            errors.append(
+                Detail(
+                    join(path, alias), f"{alias} conflicts with {other}", "ALIAS_CONFLICT", value
+                )
+            )
             continue
         out[canonical] = value
         seen_from.setdefault(canonical, alias)
@@ -91,19 +99,36 @@ def validate_record(
 ) -> Record:
     rec = Record(path=path, raw=raw if isinstance(raw, dict) else {})
     if not isinstance(raw, dict):
-        rec.errors.append(Detail(path or "body", f"{spec.singular} must be a JSON object", "TYPE_MISMATCH"))
+        rec.errors.append(
+            Detail(path or "body", f"{spec.singular} must be a JSON object", "TYPE_MISMATCH")
+        )
         return rec
     data = map_aliases(spec, raw, path, rec.errors)
-    if implied_parent is not None and inherited_source is not None and data.get("external_source") is None and "external_id" in data:
+    if (
+        implied_parent is not None
+        and inherited_source is not None
+        and data.get("external_source") is None
+        and "external_id" in data
+    ):
         data["external_source"] = inherited_source
     parent_ref = spec.refs_by_id_field.get(implied_parent) if implied_parent else None
-    parent_inputs = {implied_parent, *(parent_ref.input_fields if parent_ref else ())} if implied_parent else set()
+    parent_inputs = (
+        {implied_parent, *(parent_ref.input_fields if parent_ref else ())}
+        if implied_parent
+        else set()
+    )
     children = {c.key: c for c in spec.children} if mode != "patch" else {}
 
     for key, value in data.items():
         where = join(path, key)
         if key in parent_inputs:
-            rec.errors.append(Detail(where, f"{key} cannot be given on a nested {spec.singular}; the parent is implied", "UNKNOWN_FIELD"))
+            rec.errors.append(
+                Detail(
+                    where,
+                    f"{key} cannot be given on a nested {spec.singular}; the parent is implied",
+                    "UNKNOWN_FIELD",
+                )
+            )
         elif key in spec.writable:
             f = spec.writable[key]
             if value is None:
@@ -128,13 +153,20 @@ def validate_record(
         elif key in spec.ref_inputs:
             _take_ref_input(rec, key, value, where)
         elif key in children:
-            _validate_children(rec, spec, children[key], value, mode, where, data.get("external_source"))
+            _validate_children(
+                rec, spec, children[key], value, mode, where, data.get("external_source")
+            )
         elif key in spec.extra_inputs:
             try:
                 rec.extras[key] = spec.extra_inputs[key](value, where)
             except _ExtraErrors as errs:
                 rec.errors.extend(errs.details)
-        elif key in ALWAYS_READ_ONLY or key in spec.by_name or key in _EMBED_KEYS or key in {c.key for c in spec.children}:
+        elif (
+            key in ALWAYS_READ_ONLY
+            or key in spec.by_name
+            or key in _EMBED_KEYS
+            or key in {c.key for c in spec.children}
+        ):
             continue  # read-only on input: ignored so a client may send back what it read
         else:
             rec.errors.append(Detail(where, f"Unknown field: {key}", "UNKNOWN_FIELD", value))
@@ -148,7 +180,9 @@ def validate_record(
                 rec.errors.append(_missing(ref.id_field, "uuid", join(path, ref.id_field)))
     if mode == "sync":
         for key in ("external_id", "external_source"):
-            if rec.values.get(key) is None and not any(d.field == join(path, key) for d in rec.errors):
+            if rec.values.get(key) is None and not any(
+                d.field == join(path, key) for d in rec.errors
+            ):
                 rec.errors.append(Detail(join(path, key), f"{key} is required", "NOT_NULL"))
     elif spec.synced:
         _check_external_pair(rec, data, path)
@@ -161,7 +195,9 @@ def _missing(name: str, kind: str, where: str) -> Detail:
 
 
 def _ref_given(rec: Record, ref: Any) -> bool:
-    return any(rec.refs.get(k) is not None for k in (ref.id_field, ref.ext_field, ref.name_field) if k)
+    return any(
+        rec.refs.get(k) is not None for k in (ref.id_field, ref.ext_field, ref.name_field) if k
+    )
 
 
 def _take_ref_input(rec: Record, key: str, value: Any, where: str) -> None:
@@ -169,22 +205,37 @@ def _take_ref_input(rec: Record, key: str, value: Any, where: str) -> None:
         rec.refs[key] = None
         return
     if not isinstance(value, str) or not value.strip():
-        rec.errors.append(Detail(where, f"{key} must be a non-empty string", "TYPE_MISMATCH", value))
+        rec.errors.append(
+            Detail(where, f"{key} must be a non-empty string", "TYPE_MISMATCH", value)
+        )
         return
     if "\x00" in value or len(value) > 255:
-        rec.errors.append(Detail(where, f"{key} must be at most 255 characters", "MAX_LENGTH", value))
+        rec.errors.append(
+            Detail(where, f"{key} must be at most 255 characters", "MAX_LENGTH", value)
+        )
         return
     rec.refs[key] = value.strip()
 
 
 def _check_external_pair(rec: Record, data: dict[str, Any], path: str) -> None:
     has_id, has_source = "external_id" in data, "external_source" in data
-    if has_id != has_source or (has_id and (rec.values.get("external_id") is None) != (rec.values.get("external_source") is None)):
+    if has_id != has_source or (
+        has_id
+        and (rec.values.get("external_id") is None) != (rec.values.get("external_source") is None)
+    ):
         missing = "external_source" if has_id else "external_id"
-        rec.errors.append(Detail(join(path, missing), "external_id and external_source must be given together", "NOT_NULL"))
+        rec.errors.append(
+            Detail(
+                join(path, missing),
+                "external_id and external_source must be given together",
+                "NOT_NULL",
+            )
+        )
 
 
-def _validate_children(rec: Record, _spec: EntitySpec, child: Any, value: Any, mode: Mode, where: str, source: Any) -> None:
+def _validate_children(
+    rec: Record, _spec: EntitySpec, child: Any, value: Any, mode: Mode, where: str, source: Any
+) -> None:
     if value is None:
         return
     if not isinstance(value, list):
@@ -193,7 +244,14 @@ def _validate_children(rec: Record, _spec: EntitySpec, child: Any, value: Any, m
     child_spec = get_spec(child.entity)
     inherited = source if isinstance(source, str) else None
     rec.children[child.key] = [
-        validate_record(child_spec, item, mode, path=f"{where}[{i}]", implied_parent=child.parent_ref, inherited_source=inherited)
+        validate_record(
+            child_spec,
+            item,
+            mode,
+            path=f"{where}[{i}]",
+            implied_parent=child.parent_ref,
+            inherited_source=inherited,
+        )
         for i, item in enumerate(value)
     ]
     for unique_field in _CHILD_UNIQUE.get(child.entity, ()):
@@ -203,10 +261,14 @@ def _validate_children(rec: Record, _spec: EntitySpec, child: Any, value: Any, m
             if val is None:
                 continue
             if val in seen:
-                item.errors.append(Detail(
-                    f"{where}[{i}].{unique_field}", f"duplicate {unique_field} {val!r} (also in {child.key}[{seen[val]}])",
-                    "UNIQUE_CONSTRAINT", val,
-                ))
+                item.errors.append(
+                    Detail(
+                        f"{where}[{i}].{unique_field}",
+                        f"duplicate {unique_field} {val!r} (also in {child.key}[{seen[val]}])",
+                        "UNIQUE_CONSTRAINT",
+                        val,
+                    )
+                )
             else:
                 seen[val] = i
 

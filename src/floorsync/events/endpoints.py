@@ -11,7 +11,9 @@ from floorsync.http.context import ApiCtx
 router = APIRouter(tags=["events"])
 
 
-@router.get("/api-events", summary="The change feed: the tenant's events in commit order, after a cursor")
+@router.get(
+    "/api-events", summary="The change feed: the tenant's events in commit order, after a cursor"
+)
 def list_events(request: Request, ctx: ApiCtx) -> Any:
     """Events after `after` (a cursor from an earlier response, or `now`; omitted: the oldest
     retained event), in ascending `sequence`, optionally filtered by `types` (comma-separated,
@@ -25,5 +27,9 @@ def list_events(request: Request, ctx: ApiCtx) -> Any:
     page = parse_page({k: v for k, v in params.items() if k == "limit"}, max_limit=MAX_LIMIT)
     types = parse_types(params.get("types"))
     with ctx.read() as session:
-        feed = read_feed(session, ctx.scope, after=params.get("after"), types=types, limit=page.limit)
-    return ctx.respond({"events": feed.events, "next_cursor": feed.next_cursor, "has_more": feed.has_more})
+        feed = read_feed(
+            session, ctx.scope, after=params.get("after"), types=types, limit=page.limit
+        )
+    return ctx.respond(
+        {"events": feed.events, "next_cursor": feed.next_cursor, "has_more": feed.has_more}
+    )

@@ -38,8 +38,10 @@ def decode_cursor(cursor: str) -> int:
         raw = ""
     match = _CURSOR.match(raw) if text and all(c.isalnum() or c in "-_" for c in text) else None
     if match is None:
-        raise BadRequest("Malformed cursor: pass back a next_cursor or cursor from an earlier response, or 'now'",
-                         [Detail("after", "malformed cursor", "INVALID_VALUE", cursor)])
+        raise BadRequest(
+            "Malformed cursor: pass back a next_cursor or cursor from an earlier response, or 'now'",
+            [Detail("after", "malformed cursor", "INVALID_VALUE", cursor)],
+        )
     return int(match.group(1))
 
 
@@ -47,7 +49,11 @@ def parse_types(raw: str | None) -> list[str]:
     if raw is None or not raw.strip():
         return []
     types = [t.strip() for t in raw.split(",") if t.strip()]
-    bad = [Detail("types", f"{reason}", "ENUM_CONSTRAINT", t) for t in types if (reason := check_pattern(t))]
+    bad = [
+        Detail("types", f"{reason}", "ENUM_CONSTRAINT", t)
+        for t in types
+        if (reason := check_pattern(t))
+    ]
     if bad:
         raise ValidationFailed("events", bad)
     return types
@@ -75,9 +81,13 @@ class FeedPage:
     has_more: bool
 
 
-def read_feed(session: Session, scope: TenantScope, *, after: str | None, types: Sequence[str], limit: int) -> FeedPage:
+def read_feed(
+    session: Session, scope: TenantScope, *, after: str | None, types: Sequence[str], limit: int
+) -> FeedPage:
     counter = session.execute(
-        scoped(EventSequence, scope).with_only_columns(EventSequence.last_seq, EventSequence.purged_through_seq)
+        scoped(EventSequence, scope).with_only_columns(
+            EventSequence.last_seq, EventSequence.purged_through_seq
+        )
     ).one_or_none()
     head, purged = (int(counter[0]), int(counter[1])) if counter is not None else (0, 0)
     if after is None or after == "":
@@ -87,8 +97,10 @@ def read_feed(session: Session, scope: TenantScope, *, after: str | None, types:
     else:
         position = decode_cursor(after)
         if position < purged:
-            raise CursorExpired("Cursor is older than the retained event history; resynchronise",
-                                {"oldest_cursor": encode_cursor(purged)})
+            raise CursorExpired(
+                "Cursor is older than the retained event history; resynchronise",
+                {"oldest_cursor": encode_cursor(purged)},
+            )
     stmt = scoped(Event, scope).where(Event.seq > position, Event.seq <= head)
     condition = type_filter(types)
     if condition is not None:
@@ -97,8 +109,10 @@ def read_feed(session: Session, scope: TenantScope, *, after: str | None, types:
     has_more = len(rows) > limit
     rows = rows[:limit]
     entries = [
-        envelope(r.id, r.type, r.occurred_at, r.tenant_id, r.seq, r.data, cursor=encode_cursor(r.seq)) for r in rows
+        envelope(
+            r.id, r.type, r.occurred_at, r.tenant_id, r.seq, r.data, cursor=encode_cursor(r.seq)
+        )
+        for r in rows
     ]
     next_position = rows[-1].seq if has_more else max(position, head)
     return FeedPage(entries, encode_cursor(next_position), has_more)
-

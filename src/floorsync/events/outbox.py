@@ -64,7 +64,9 @@ class Outbox:
     clock: Clock
     fanouts: list[FanOut] = field(default_factory=list)
 
-    def write_pending(self, session: Session, tenant_id: uuid.UUID, events: list[PendingEvent]) -> list[EventRow]:
+    def write_pending(
+        self, session: Session, tenant_id: uuid.UUID, events: list[PendingEvent]
+    ) -> list[EventRow]:
         """Number the buffered events in commit order and insert them (then fan out).
 
         The counter row's lock, taken here and held until COMMIT, is what makes the sequence
@@ -103,5 +105,7 @@ class Outbox:
         return written
 
 
-def new_event(type_: str, entity_type: str, entity_id: uuid.UUID | None, data: dict[str, Any]) -> PendingEvent:
+def new_event(
+    type_: str, entity_type: str, entity_id: uuid.UUID | None, data: dict[str, Any]
+) -> PendingEvent:
     return PendingEvent(new_id(), type_, entity_type, entity_id, data)

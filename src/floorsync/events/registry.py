@@ -16,7 +16,16 @@ import orjson
 from floorsync.kit.timefmt import format_ts
 
 RECORD_ENTITIES = (
-    "job", "part", "operation", "cell", "resource", "material", "batch", "time_entry", "assignment", "operator",
+    "job",
+    "part",
+    "operation",
+    "cell",
+    "resource",
+    "material",
+    "batch",
+    "time_entry",
+    "assignment",
+    "operator",
 )
 SYNC_ENTITIES = ("jobs", "parts", "operations", "cells", "resources", "materials", "operators")
 
@@ -54,7 +63,11 @@ def _catalogue() -> dict[str, EventType]:
     for plural in SYNC_ENTITIES:
         add(f"sync.{plural}.completed", "sync", f"a bulk run wrote at least one {plural[:-1]}")
     add("sync.batch.completed", "sync", "a bulk run covering several entities wrote something")
-    add("webhook_endpoint.disabled", "webhook_endpoint", "floorsync disabled an endpoint (410 or sustained failure)")
+    add(
+        "webhook_endpoint.disabled",
+        "webhook_endpoint",
+        "floorsync disabled an endpoint (410 or sustained failure)",
+    )
     add("issue.created", "issue", "reserved", reserved=True)
     add("issue.updated", "issue", "reserved", reserved=True)
     return out
@@ -111,8 +124,14 @@ def parse_event_id(text: str) -> uuid.UUID | None:
 
 
 def envelope(
-    event_id: uuid.UUID, type_: str, occurred_at: datetime, tenant_id: uuid.UUID, seq: int, data: Any,
-    *, cursor: str | None = None,
+    event_id: uuid.UUID,
+    type_: str,
+    occurred_at: datetime,
+    tenant_id: uuid.UUID,
+    seq: int,
+    data: Any,
+    *,
+    cursor: str | None = None,
 ) -> dict[str, Any]:
     """The envelope in its contract key order; a feed entry adds `cursor` before `data`."""
     out: dict[str, Any] = {
@@ -129,7 +148,14 @@ def envelope(
     return out
 
 
-def render_envelope(event_id: uuid.UUID, type_: str, occurred_at: datetime, tenant_id: uuid.UUID, seq: int, data: Any) -> bytes:
+def render_envelope(
+    event_id: uuid.UUID,
+    type_: str,
+    occurred_at: datetime,
+    tenant_id: uuid.UUID,
+    seq: int,
+    data: Any,
+) -> bytes:
     """The webhook body: compact JSON, raw UTF-8, rendered the same way from the stored row on
     every attempt and every endpoint (so the bytes never change)."""
     return orjson.dumps(envelope(event_id, type_, occurred_at, tenant_id, seq, data))
@@ -137,14 +163,20 @@ def render_envelope(event_id: uuid.UUID, type_: str, occurred_at: datetime, tena
 
 def render_event(event: Any) -> bytes:
     """render_envelope for an `events` row."""
-    return render_envelope(event.id, event.type, event.occurred_at, event.tenant_id, event.seq, event.data)
+    return render_envelope(
+        event.id, event.type, event.occurred_at, event.tenant_id, event.seq, event.data
+    )
 
 
 # ---------------------------------------------------------------- payload builders
 
 
 def webhook_disabled_payload(
-    webhook_id: uuid.UUID, url: str, reason: str, disabled_at: datetime, consecutive_failures: int,
+    webhook_id: uuid.UUID,
+    url: str,
+    reason: str,
+    disabled_at: datetime,
+    consecutive_failures: int,
     last_status_code: int | None,
 ) -> dict[str, Any]:
     """`webhook_endpoint.disabled` (§2.6); `origin` is added by the outbox (channel `system`)."""

@@ -21,24 +21,33 @@ def purge_events(sessions: sessionmaker[Session], clock: Clock, retention: timed
 
     cutoff = clock.now() - retention
     with sessions() as session:
-        tenants: list[uuid.UUID] = list(session.scalars(select(Event.tenant_id).where(Event.occurred_at < cutoff).distinct()))
+        tenants: list[uuid.UUID] = list(
+            session.scalars(select(Event.tenant_id).where(Event.occurred_at < cutoff).distinct())
+        )
         session.rollback()
     deleted = 0
     for tenant_id in tenants:
         scope = TenantScope(tenant_id)
         with sessions() as session, session.begin():
-            oldest = session.scalar(scoped(Event, scope).with_only_columns(func.max(Event.seq)).where(Event.occurred_at < cutoff))
+            oldest = session.scalar(
+                scoped(Event, scope)
+                .with_only_columns(func.max(Event.seq))
+                .where(Event.occurred_at < cutoff)
+            )
             if oldest is None:
                 continue
             held = session.scalar(
-                scoped(WebhookDelivery, scope).with_only_columns(func.min(WebhookDelivery.seq))
+                scoped(WebhookDelivery, scope)
+                .with_only_columns(func.min(WebhookDelivery.seq))
                 .where(WebhookDelivery.status == DeliveryStatus.pending)
             )
             through = int(oldest) if held is None else min(int(oldest), int(held) - 1)
             counter = session.scalars(scoped(EventSequence, scope).with_for_update()).one()
             if through <= counter.purged_through_seq:
                 continue
-            result = session.execute(delete(Event).where(tenant_filter(Event, scope), Event.seq <= through))
+            result = session.execute(
+                delete(Event).where(tenant_filter(Event, scope), Event.seq <= through)
+            )
             deleted += int(getattr(result, "rowcount", 0) or 0)
             counter.purged_through_seq = through
     return deleted

@@ -76,7 +76,9 @@ class Ctx:
 
     @contextmanager
     def work(self, channel: str = "api") -> Iterator[Work]:
-        with unit_of_work(self.services.sessions, self.services.outbox, self.scope, origin=self.origin(channel)) as work:
+        with unit_of_work(
+            self.services.sessions, self.services.outbox, self.scope, origin=self.origin(channel)
+        ) as work:
             yield work
 
     @contextmanager
@@ -90,15 +92,26 @@ class Ctx:
             session.rollback()
             session.close()
 
-    def respond(self, data: Any, status_code: int = 200, work: Work | None = None) -> CompactJSONResponse:
+    def respond(
+        self, data: Any, status_code: int = 200, work: Work | None = None
+    ) -> CompactJSONResponse:
         """Render the success envelope; inside a unit of work, store it for idempotent replay."""
         body = success_body(data)
-        if work is not None and self.store_response is not None and 200 <= status_code < 300 and not work.discarded:
+        if (
+            work is not None
+            and self.store_response is not None
+            and 200 <= status_code < 300
+            and not work.discarded
+        ):
             self.store_response(work.session, status_code, body)
-        return CompactJSONResponse(body, status_code=status_code, headers=self.response_headers or None)
+        return CompactJSONResponse(
+            body, status_code=status_code, headers=self.response_headers or None
+        )
 
 
-def _authenticate(services: Services, authorization: str | None) -> tuple[TenantScope, RateLimitState | None]:
+def _authenticate(
+    services: Services, authorization: str | None
+) -> tuple[TenantScope, RateLimitState | None]:
     """Authenticate (401s) and count the request against the tenant's rate limit.
 
     The key and the tenant's limit are read without taking a write lock; only when there is
@@ -128,16 +141,27 @@ def _authenticate(services: Services, authorization: str | None) -> tuple[Tenant
 
 # Declared so that OpenAPI documents the Bearer scheme on every route that authenticates; the
 # header itself is checked by `verify_key` (three distinct 401 messages).
-_BEARER = HTTPBearer(auto_error=False, scheme_name="apiKey", bearerFormat="ery_live_<32 hex>",
-                     description="An API key: `Authorization: Bearer ery_live_…`")
+_BEARER = HTTPBearer(
+    auto_error=False,
+    scheme_name="apiKey",
+    bearerFormat="ery_live_<32 hex>",
+    description="An API key: `Authorization: Bearer ery_live_…`",
+)
 
 
-async def api_context(request: Request, _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)] = None) -> AsyncIterator[Ctx]:
+async def api_context(
+    request: Request,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)] = None,
+) -> AsyncIterator[Ctx]:
     services = services_of(request)
-    scope, limited = await run_in_threadpool(_authenticate, services, request.headers.get("authorization"))
+    scope, limited = await run_in_threadpool(
+        _authenticate, services, request.headers.get("authorization")
+    )
     if limited is not None:
         # The middleware adds these to whatever response this request ends with, errors included.
-        request.scope.setdefault("state", {}).setdefault(RESPONSE_HEADERS, {}).update(limited.headers())
+        request.scope.setdefault("state", {}).setdefault(RESPONSE_HEADERS, {}).update(
+            limited.headers()
+        )
         if limited.exceeded:
             raise limited.error()
     ctx = Ctx(services, scope, request, request.scope.get("state", {}).get("request_id", ""))
@@ -214,7 +238,10 @@ def parse_uuid(value: str, name: str = "id") -> uuid.UUID:
     try:
         return uuid.UUID(value.strip())
     except ValueError:
-        raise BadRequest(f"Invalid {name}: must be a UUID", [Detail(name, f"{name} must be a UUID", "UUID_FORMAT", value)]) from None
+        raise BadRequest(
+            f"Invalid {name}: must be a UUID",
+            [Detail(name, f"{name} must be a UUID", "UUID_FORMAT", value)],
+        ) from None
 
 
 def optional_id(params: Any) -> uuid.UUID | None:

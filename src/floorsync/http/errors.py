@@ -35,7 +35,12 @@ def register_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     async def _operational(_request: Request, exc: OperationalError) -> Any:
         if is_transient(exc):
-            return error_response(ServiceUnavailable("The database is busy or unreachable; retry shortly", headers={"Retry-After": "2"}))
+            return error_response(
+                ServiceUnavailable(
+                    "The database is busy or unreachable; retry shortly",
+                    headers={"Retry-After": "2"},
+                )
+            )
         raise exc
 
     @app.exception_handler(RequestValidationError)
@@ -46,7 +51,9 @@ def register_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> Any:
         if exc.status_code == 405:
             allow = (exc.headers or {}).get("Allow", "")
-            return error_response(MethodNotAllowed(request.method, [m.strip() for m in allow.split(",") if m.strip()]))
+            return error_response(
+                MethodNotAllowed(request.method, [m.strip() for m in allow.split(",") if m.strip()])
+            )
         if exc.status_code == 404:
             return error_response(NotFound("Unknown endpoint"))
         return error_response(BadRequest(str(exc.detail)))
@@ -54,7 +61,18 @@ def register_error_handlers(app: FastAPI) -> None:
 
 # PostgreSQL SQLSTATEs a retry can cure: serialization failure, deadlock, lock timeout,
 # connection failures, shutting down.
-_TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03", "57P01", "57P02", "57P03", "08000", "08001", "08003", "08006"}
+_TRANSIENT_SQLSTATES = {
+    "40001",
+    "40P01",
+    "55P03",
+    "57P01",
+    "57P02",
+    "57P03",
+    "08000",
+    "08001",
+    "08003",
+    "08006",
+}
 _TRANSIENT_WORDS = ("database is locked", "could not connect", "connection", "deadlock")
 
 

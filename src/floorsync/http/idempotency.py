@@ -70,7 +70,9 @@ class Replay:
     row_id: uuid.UUID
 
 
-def claim_key(sessions: sessionmaker[Session], scope: TenantScope, key: str, fp: str, clock: Clock) -> Claim | Replay:
+def claim_key(
+    sessions: sessionmaker[Session], scope: TenantScope, key: str, fp: str, clock: Clock
+) -> Claim | Replay:
     """Claim `key` for this request in a short transaction, or return the stored reply.
 
     Raises Conflict for another request with the key, or one still being processed.
@@ -88,18 +90,29 @@ def claim_key(sessions: sessionmaker[Session], scope: TenantScope, key: str, fp:
                 row = None
             if row is None:
                 claim = Claim(new_id(), now + LEASE)
-                session.add(IdempotencyKey(
-                    id=claim.id, tenant_id=scope.tenant_id, key=key, fingerprint=fp,
-                    state=IdempotencyState.in_progress, locked_until=claim.locked_until,
-                    created_at=now, expires_at=now + RETENTION,
-                ))
+                session.add(
+                    IdempotencyKey(
+                        id=claim.id,
+                        tenant_id=scope.tenant_id,
+                        key=key,
+                        fingerprint=fp,
+                        state=IdempotencyState.in_progress,
+                        locked_until=claim.locked_until,
+                        created_at=now,
+                        expires_at=now + RETENTION,
+                    )
+                )
                 try:
                     session.commit()
                 except IntegrityError:
                     session.rollback()
                     continue  # claimed concurrently: look again
                 return claim
-            abandoned = row.state == IdempotencyState.in_progress and row.locked_until is not None and row.locked_until <= now
+            abandoned = (
+                row.state == IdempotencyState.in_progress
+                and row.locked_until is not None
+                and row.locked_until <= now
+            )
             if row.fingerprint != fp and not abandoned:
                 raise Conflict("Idempotency-Key was already used with a different request")
             if row.state == IdempotencyState.completed:
@@ -116,14 +129,24 @@ def claim_key(sessions: sessionmaker[Session], scope: TenantScope, key: str, fp:
     raise Conflict("A request with this Idempotency-Key is still being processed")
 
 
-def store_reply(session: Session, scope: TenantScope, claim: Claim, status: int, body: bytes) -> None:
+def store_reply(
+    session: Session, scope: TenantScope, claim: Claim, status: int, body: bytes
+) -> None:
     """Mark the claim completed with the reply, in the request's own transaction."""
     result = session.execute(
         update(IdempotencyKey)
-        .where(tenant_filter(IdempotencyKey, scope), IdempotencyKey.id == claim.id,
-               IdempotencyKey.state == IdempotencyState.in_progress,
-               IdempotencyKey.locked_until == claim.locked_until)
-        .values(state=IdempotencyState.completed, response_status=status, response_body=body, locked_until=None)
+        .where(
+            tenant_filter(IdempotencyKey, scope),
+            IdempotencyKey.id == claim.id,
+            IdempotencyKey.state == IdempotencyState.in_progress,
+            IdempotencyKey.locked_until == claim.locked_until,
+        )
+        .values(
+            state=IdempotencyState.completed,
+            response_status=status,
+            response_body=body,
+            locked_until=None,
+        )
     )
     if getattr(result, "rowcount", 1) == 0:
         # Our lease ran out and another request took the key over: don't commit twice.
@@ -136,7 +159,8 @@ def release_claim(sessions: sessionmaker[Session], scope: TenantScope, claim: Cl
     try:
         session.execute(
             delete(IdempotencyKey).where(
-                tenant_filter(IdempotencyKey, scope), IdempotencyKey.id == claim.id,
+                tenant_filter(IdempotencyKey, scope),
+                IdempotencyKey.id == claim.id,
                 IdempotencyKey.state == IdempotencyState.in_progress,
                 IdempotencyKey.locked_until == claim.locked_until,
             )
@@ -174,18 +198,25 @@ async def idempotency_hook(ctx: Ctx) -> None:
         return  # 413 follows; there is nothing to protect
     fp = fingerprint(request.method, request.url.path, request.url.query, body)
     services = ctx.services
-    outcome = await run_in_threadpool(claim_key, services.sessions, ctx.scope, key, fp, services.clock)
+    outcome = await run_in_threadpool(
+        claim_key, services.sessions, ctx.scope, key, fp, services.clock
+    )
     if isinstance(outcome, Replay):
         body = reply_box(services).open(outcome.body, _context(outcome.row_id))
-        raise Respond(CompactJSONResponse(body, status_code=outcome.status,
-                                          headers={"Idempotency-Replayed": "true"}))
+        raise Respond(
+            CompactJSONResponse(
+                body, status_code=outcome.status, headers={"Idempotency-Replayed": "true"}
+            )
+        )
     claim = outcome
     stored = False
 
     def store(session: Session, status: int, reply: bytes) -> None:
         nonlocal stored
         # Sealed: some replies carry a secret shown once (a new API key, a webhook secret).
-        store_reply(session, ctx.scope, claim, status, reply_box(services).seal(reply, _context(claim.id)))
+        store_reply(
+            session, ctx.scope, claim, status, reply_box(services).seal(reply, _context(claim.id))
+        )
         stored = True
 
     async def finish(_error: BaseException | None) -> None:
@@ -207,7 +238,9 @@ def reply_box(services: Services) -> SecretBox:
     box = services.extras.get("idempotency_box")
     if box is None:
         key = services.settings.secret_key
-        box = services.extras["idempotency_box"] = SecretBox(key.get_secret_value() if key else None)
+        box = services.extras["idempotency_box"] = SecretBox(
+            key.get_secret_value() if key else None
+        )
     return box
 
 

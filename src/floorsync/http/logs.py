@@ -31,7 +31,14 @@ def log_config(level: str) -> dict[str, Any]:
     config.setdefault("filters", {})["request_id"] = {"()": "floorsync.http.logs.RequestIdFilter"}
     config["formatters"]["floorsync"] = {"format": FORMAT}
     config["handlers"]["floorsync"] = {
-        "class": "logging.StreamHandler", "formatter": "floorsync", "filters": ["request_id"], "stream": "ext://sys.stderr",
+        "class": "logging.StreamHandler",
+        "formatter": "floorsync",
+        "filters": ["request_id"],
+        "stream": "ext://sys.stderr",
     }
-    config["loggers"]["floorsync"] = {"handlers": ["floorsync"], "level": level.upper(), "propagate": False}
+    config["loggers"]["floorsync"] = {
+        "handlers": ["floorsync"],
+        "level": level.upper(),
+        "propagate": False,
+    }
     return config

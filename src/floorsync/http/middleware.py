@@ -15,7 +15,9 @@ log = logging.getLogger("floorsync.http")
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,200}")
 HOSTED_PREFIX = "/functions/v1"
 # Methods the routes (the fallback included) are registered for; others are answered as TRACE.
-ROUTED_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "TRACE", "CONNECT", "OPTIONS"})
+ROUTED_METHODS = frozenset(
+    {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "TRACE", "CONNECT", "OPTIONS"}
+)
 ALLOW_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
 ALLOW_HEADERS = "authorization, content-type, x-request-id, idempotency-key, x-client-info, apikey"
 EXPOSE_HEADERS = "x-request-id, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, retry-after, idempotency-replayed"
@@ -24,7 +26,7 @@ EXPOSE_HEADERS = "x-request-id, x-ratelimit-limit, x-ratelimit-remaining, x-rate
 def normalize_path(path: str) -> str:
     """`/functions/v1/api-x/…` → `/api-x/…`; a trailing slash makes no difference."""
     if path.startswith(HOSTED_PREFIX + "/api-"):
-        path = path[len(HOSTED_PREFIX):]
+        path = path[len(HOSTED_PREFIX) :]
     if len(path) > 1 and path.endswith("/"):
         path = path.rstrip("/") or "/"
     return path
@@ -70,9 +72,18 @@ class FloorsyncMiddleware:
         extra = [(b"x-request-id", request_id.encode()), *self._cors(headers.get("origin"))]
 
         if scope["method"] == "OPTIONS":
-            await send({"type": "http.response.start", "status": 200, "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"2"),
-                (b"access-control-max-age", b"600"), *extra]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [
+                        (b"content-type", b"text/plain; charset=utf-8"),
+                        (b"content-length", b"2"),
+                        (b"access-control-max-age", b"600"),
+                        *extra,
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": b"ok"})
             return
 
@@ -82,7 +93,10 @@ class FloorsyncMiddleware:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                late = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in late_headers.items()]
+                late = [
+                    (k.lower().encode("latin-1"), v.encode("latin-1"))
+                    for k, v in late_headers.items()
+                ]
                 message = dict(message, headers=[*message.get("headers", []), *extra, *late])
             await send(message)
 
@@ -93,15 +107,31 @@ class FloorsyncMiddleware:
             log.exception("unhandled error (request id %s)", request_id)
             if started:
                 raise
-            body = dumps({"success": False, "error": {
-                "code": "INTERNAL_ERROR",
-                "message": f"An unexpected error occurred. Quote request id {request_id} when reporting it.",
-                "statusCode": 500,
-            }})
-            await send({"type": "http.response.start", "status": 500, "headers": [
-                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra,
-                *((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in late_headers.items())]})
+            body = dumps(
+                {
+                    "success": False,
+                    "error": {
+                        "code": "INTERNAL_ERROR",
+                        "message": f"An unexpected error occurred. Quote request id {request_id} when reporting it.",
+                        "statusCode": 500,
+                    },
+                }
+            )
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                        *extra,
+                        *(
+                            (k.lower().encode("latin-1"), v.encode("latin-1"))
+                            for k, v in late_headers.items()
+                        ),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": body})
         finally:
             CURRENT_REQUEST_ID.reset(token)
-

@@ -74,15 +74,23 @@ def _upsert(session: Session) -> Any:
 def tenant_limit(session: Session, tenant_id: Any) -> tuple[int, int] | None:
     """The tenant's (requests, window seconds), or None when it is unlimited (reads only)."""
     row = session.execute(
-        select(Tenant.rate_limit_requests, Tenant.rate_limit_window_seconds).where(Tenant.id == tenant_id)
+        select(Tenant.rate_limit_requests, Tenant.rate_limit_window_seconds).where(
+            Tenant.id == tenant_id
+        )
     ).first()
     if row is None or row.rate_limit_requests is None:
         return None
-    window = row.rate_limit_window_seconds if row.rate_limit_window_seconds > 0 else DEFAULT_WINDOW_SECONDS
+    window = (
+        row.rate_limit_window_seconds
+        if row.rate_limit_window_seconds > 0
+        else DEFAULT_WINDOW_SECONDS
+    )
     return int(row.rate_limit_requests), int(window)
 
 
-def count_request(session: Session, tenant_id: Any, now: datetime, limit: int, window: int) -> RateLimitState:
+def count_request(
+    session: Session, tenant_id: Any, now: datetime, limit: int, window: int
+) -> RateLimitState:
     """Count one request of the tenant in the current window; the caller commits, right away
     (the counter must not wait for the request's own work)."""
     epoch = int(now.timestamp())
@@ -98,9 +106,12 @@ def count_request(session: Session, tenant_id: Any, now: datetime, limit: int, w
         ).returning(RateLimitCounter.count)
         count = session.execute(stmt).scalar_one_or_none()
         if count == 1:  # the window's first request: forget the tenant's earlier windows
-            session.execute(delete(RateLimitCounter).where(
-                tenant_filter(RateLimitCounter, TenantScope(tenant_id)), RateLimitCounter.window_start < start,
-            ))
+            session.execute(
+                delete(RateLimitCounter).where(
+                    tenant_filter(RateLimitCounter, TenantScope(tenant_id)),
+                    RateLimitCounter.window_start < start,
+                )
+            )
     if count is None:
         return RateLimitState(limit, window, 0, reset, True, now)
     return RateLimitState(limit, window, max(0, limit - count), reset, False, now)

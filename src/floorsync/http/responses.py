@@ -28,15 +28,23 @@ def success_body(data: Any) -> bytes:
     return dumps({"success": True, "data": data})
 
 
-def ok(data: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> CompactJSONResponse:
+def ok(
+    data: Any, status_code: int = 200, headers: dict[str, str] | None = None
+) -> CompactJSONResponse:
     return CompactJSONResponse(success_body(data), status_code=status_code, headers=headers)
 
 
 def error_response(exc: FloorsyncError, *, message: str | None = None) -> CompactJSONResponse:
-    error: dict[str, Any] = {"code": exc.code, "message": message or exc.message, "statusCode": exc.status_code}
+    error: dict[str, Any] = {
+        "code": exc.code,
+        "message": message or exc.message,
+        "statusCode": exc.status_code,
+    }
     details = exc.details_json()
     if details is not None:
         error["details"] = details
     if exc.code == "RATE_LIMIT_EXCEEDED" and details is not None:
         error["rateLimitInfo"] = details
-    return CompactJSONResponse({"success": False, "error": error}, status_code=exc.status_code, headers=exc.headers)
+    return CompactJSONResponse(
+        {"success": False, "error": error}, status_code=exc.status_code, headers=exc.headers
+    )

@@ -18,8 +18,13 @@ from floorsync.errors import (
 from floorsync.http.context import ApiCtx
 
 LATER_FUNCTIONS = (
-    "api-issues", "api-substeps", "api-scrap-reasons", "api-templates", "api-upload-url",
-    "api-export", "api-parts-images",
+    "api-issues",
+    "api-substeps",
+    "api-scrap-reasons",
+    "api-templates",
+    "api-upload-url",
+    "api-export",
+    "api-parts-images",
 )
 METHOD_ORDER = ("GET", "POST", "PUT", "PATCH", "DELETE")
 # Functions whose unknown sub-route has its own message.
@@ -63,7 +68,10 @@ def _match(routes: dict[str, set[str]], rest: str) -> set[str] | None:
     parts = rest.split("/")
     for pattern, methods in routes.items():
         pat = pattern.split("/")
-        if len(pat) == len(parts) and all(p == q or (p.startswith("{") and p.endswith("}")) for p, q in zip(pat, parts, strict=True)):
+        if len(pat) == len(parts) and all(
+            p == q or (p.startswith("{") and p.endswith("}"))
+            for p, q in zip(pat, parts, strict=True)
+        ):
             return methods
     return None
 
@@ -71,7 +79,10 @@ def _match(routes: dict[str, set[str]], rest: str) -> set[str] | None:
 def fallback_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
-    @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "TRACE", "CONNECT"])
+    @router.api_route(
+        "/{path:path}",
+        methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "TRACE", "CONNECT"],
+    )
     def unmatched(request: Request, _ctx: ApiCtx) -> Any:
         table: RouteTable = request.app.state.route_table
         function, rest = split(request.url.path)

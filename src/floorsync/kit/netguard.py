@@ -28,7 +28,14 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 MAX_URL_LENGTH = 2048
 METADATA_ADDRESSES = frozenset(
     ipaddress.ip_address(a)
-    for a in ("169.254.169.254", "169.254.170.2", "169.254.169.123", "100.100.100.200", "fd00:ec2::254", "fd00:ec2::23")
+    for a in (
+        "169.254.169.254",
+        "169.254.170.2",
+        "169.254.169.123",
+        "100.100.100.200",
+        "fd00:ec2::254",
+        "fd00:ec2::23",
+    )
 )
 _NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 _SIX_TO_FOUR = ipaddress.ip_network("2002::/16")
@@ -120,7 +127,11 @@ def parse_ip(host: str) -> IPAddress | None:
         return ipaddress.ip_address(text.split("%", 1)[0])
     except ValueError:
         pass
-    if text and all(c in "0123456789abcdefxABCDEFX." for c in text) and any(c.isdigit() for c in text):
+    if (
+        text
+        and all(c in "0123456789abcdefxABCDEFX." for c in text)
+        and any(c.isdigit() for c in text)
+    ):
         try:
             return ipaddress.IPv4Address(socket.inet_aton(text))
         except OSError:
@@ -149,7 +160,10 @@ class Target:
 def parse_url(url: str) -> tuple[SplitResult, str, int]:
     """Syntax rules of §8.1; returns the split URL, the host and the port."""
     if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH:
-        raise NetguardRefusal("URL_FORMAT", f"url must be an absolute http(s) URL of at most {MAX_URL_LENGTH} characters")
+        raise NetguardRefusal(
+            "URL_FORMAT",
+            f"url must be an absolute http(s) URL of at most {MAX_URL_LENGTH} characters",
+        )
     if any(c.isspace() or ord(c) < 0x20 for c in url):
         raise NetguardRefusal("URL_FORMAT", "url must not contain whitespace or control characters")
     try:
@@ -159,7 +173,9 @@ def parse_url(url: str) -> tuple[SplitResult, str, int]:
     except ValueError:
         raise NetguardRefusal("URL_FORMAT", "url is not a valid URL") from None
     if parts.scheme.lower() not in ("http", "https"):
-        raise NetguardRefusal("URL_FORMAT", "url scheme must be https (or http to a private target)")
+        raise NetguardRefusal(
+            "URL_FORMAT", "url scheme must be https (or http to a private target)"
+        )
     if "#" in url:
         raise NetguardRefusal("URL_FORMAT", "url must not contain a fragment")
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
@@ -172,7 +188,9 @@ def parse_url(url: str) -> tuple[SplitResult, str, int]:
         try:
             host = host.encode("idna").decode("ascii")
         except UnicodeError:
-            raise NetguardRefusal("URL_FORMAT", "url host is not a valid internationalised domain name") from None
+            raise NetguardRefusal(
+                "URL_FORMAT", "url host is not a valid internationalised domain name"
+            ) from None
     scheme = parts.scheme.lower()
     return parts, host.lower(), port or (443 if scheme == "https" else 80)
 
@@ -182,7 +200,9 @@ def _judge(addresses: Iterable[IPAddress], host: str, *, allow_private: bool) ->
     for ip in checked:
         reason = address_refusal(ip, allow_private=allow_private)
         if reason is not None:
-            raise NetguardRefusal("PRIVATE_ADDRESS", f"url host {host} is not allowed: {reason} ({ip})")
+            raise NetguardRefusal(
+                "PRIVATE_ADDRESS", f"url host {host} is not allowed: {reason} ({ip})"
+            )
     return checked
 
 
@@ -207,10 +227,14 @@ def check_url(url: str, resolver: Resolver, *, allow_private: bool) -> Target:
         addresses = _judge([literal], host, allow_private=allow_private)
     else:
         try:
-            addresses = _judge(_parse_all(resolver.resolve(host, port)), host, allow_private=allow_private)
+            addresses = _judge(
+                _parse_all(resolver.resolve(host, port)), host, allow_private=allow_private
+            )
         except ResolveError:
             addresses = []
-            warnings.append(f"The host {host} does not resolve yet; it will be checked again when deliveries are sent.")
+            warnings.append(
+                f"The host {host} does not resolve yet; it will be checked again when deliveries are sent."
+            )
     if addresses:
         _check_scheme(scheme, addresses, allow_private=allow_private)
     elif scheme != "https" and not allow_private:

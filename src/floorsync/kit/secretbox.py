@@ -48,12 +48,18 @@ class SecretBox:
 
     def seal(self, plaintext: bytes, context: bytes) -> bytes:
         nonce = os.urandom(_NONCE)
-        return bytes([self._current]) + nonce + self._keys[self._current].encrypt(nonce, plaintext, context)
+        return (
+            bytes([self._current])
+            + nonce
+            + self._keys[self._current].encrypt(nonce, plaintext, context)
+        )
 
     def open(self, sealed: bytes, context: bytes) -> bytes:
         if len(sealed) < 1 + _NONCE + 16 or sealed[0] not in self._keys:
             raise SecretBoxError("sealed value has an unknown format or key version")
         try:
-            return self._keys[sealed[0]].decrypt(sealed[1 : 1 + _NONCE], sealed[1 + _NONCE :], context)
+            return self._keys[sealed[0]].decrypt(
+                sealed[1 : 1 + _NONCE], sealed[1 + _NONCE :], context
+            )
         except Exception as exc:  # cryptography raises InvalidTag
             raise SecretBoxError("sealed value does not open with this key") from exc

@@ -88,25 +88,47 @@ class BatchOutcome:
     rolled_up: list[RolledUp] = field(default_factory=list)
 
 
-def _parents(work: Work, ops: list[Operation], *, lock: bool = False) -> tuple[dict[uuid.UUID, Part], dict[uuid.UUID, Job]]:
+def _parents(
+    work: Work, ops: list[Operation], *, lock: bool = False
+) -> tuple[dict[uuid.UUID, Part], dict[uuid.UUID, Job]]:
     """The operations' parts (locked when asked) and those parts' jobs, soft-deleted ones
     included: one query per level."""
     parts: dict[uuid.UUID, Part] = load_many(work, Part, (op.part_id for op in ops), lock=lock)
-    jobs: dict[uuid.UUID, Job] = load_many(work, Job, (part.job_id for part in parts.values()), fresh=False)
+    jobs: dict[uuid.UUID, Job] = load_many(
+        work, Job, (part.job_id for part in parts.values()), fresh=False
+    )
     return parts, jobs
 
 
 def _record_operations(
-    work: Work, outcome: BatchOutcome, ops: list[tuple[Operation, str]], parts: dict[uuid.UUID, Part],
-    jobs: dict[uuid.UUID, Job], roll_ups: dict[uuid.UUID, list[PendingRollUp]], *, event: str, action: str,
-    new: str, operator_id: str | None,
+    work: Work,
+    outcome: BatchOutcome,
+    ops: list[tuple[Operation, str]],
+    parts: dict[uuid.UUID, Part],
+    jobs: dict[uuid.UUID, Job],
+    roll_ups: dict[uuid.UUID, list[PendingRollUp]],
+    *,
+    event: str,
+    action: str,
+    new: str,
+    operator_id: str | None,
 ) -> None:
     """Each moved operation's event followed by its roll-ups' events, in batch order."""
     for op, was in ops:
         part = parts.get(op.part_id)
         job = jobs.get(part.job_id) if part is not None else None
-        record_operation_event_with(work, op, part, job, event, action=action, previous=was, new=new,
-                                    operator_id=operator_id, batch_id=outcome.batch.id)
+        record_operation_event_with(
+            work,
+            op,
+            part,
+            job,
+            event,
+            action=action,
+            previous=was,
+            new=new,
+            operator_id=operator_id,
+            batch_id=outcome.batch.id,
+        )
         outcome.rolled_up += record_roll_ups(work, roll_ups[op.id])
 
 
@@ -115,37 +137,75 @@ def start_batch(work: Work, batch_id: uuid.UUID, operator: OperatorInput | None)
     its roll-ups), time_entry.created. Set-based: the statements don't grow with the batch."""
     batch = _batch(work, batch_id)
     if operator is None and batch.production_mode != ProductionMode.automated:
-        raise ValidationFailed("batch", [Detail("operator_id", "operator_id is required for manual batches", "NOT_NULL")])
+        raise ValidationFailed(
+            "batch",
+            [Detail("operator_id", "operator_id is required for manual batches", "NOT_NULL")],
+        )
     register_operator(work, operator, "batch")
     now = work.clock.now()
     operator_id = operator.operator_id if operator else None
-    previous = compare_and_set(work, Batch, batch, "batch", BATCH_ACTIONS["start"],
-                               lambda _row: {"started_at": now, "started_by": operator_id})
+    previous = compare_and_set(
+        work,
+        Batch,
+        batch,
+        "batch",
+        BATCH_ACTIONS["start"],
+        lambda _row: {"started_at": now, "started_by": operator_id},
+    )
     members = [op for _m, op in member_rows(work, batch.id)]
     if not members:
         raise InvalidStateTransition("Cannot start batch with no operations")
     live = [op for op in members if op.deleted_at is None]
     outcome = BatchOutcome(batch, previous, "in_progress", monitoring_source=_monitoring(operator))
-    moved = move_many(work, Operation, [op.id for op in live if status_text(op.status) == "not_started"],
-                      "not_started", "in_progress", {"started_at": func.coalesce(Operation.started_at, now), "paused_at": None})
+    moved = move_many(
+        work,
+        Operation,
+        [op.id for op in live if status_text(op.status) == "not_started"],
+        "not_started",
+        "in_progress",
+        {"started_at": func.coalesce(Operation.started_at, now), "paused_at": None},
+    )
     load_many(work, Operation, (op.id for op in live))  # refreshes the members in place
     started = [op for op in live if op.id in moved]
     if operator is not None:
         pending = [op.id for op in live if status_text(op.status) != "completed"]
         having = operators_open_entries(work, pending, operator.operator_id)
         outcome.entries_created = open_entries_for(
-            work, [i for i in pending if i not in having], operator.operator_id, time_type=operator.time_type,
-            batch_id=batch.id, origin=TimeEntryOrigin.batch_lifecycle,
+            work,
+            [i for i in pending if i not in having],
+            operator.operator_id,
+            time_type=operator.time_type,
+            batch_id=batch.id,
+            origin=TimeEntryOrigin.batch_lifecycle,
         )
     outcome.operations_moved = len(started)
-    work.record("batch.started", "batch", batch.id, batch_payload(
-        batch, previous=previous, new="in_progress", monitoring_source=outcome.monitoring_source, operator_id=operator_id,
-        operation_ids=[str(op.id) for op in members],
-    ))
+    work.record(
+        "batch.started",
+        "batch",
+        batch.id,
+        batch_payload(
+            batch,
+            previous=previous,
+            new="in_progress",
+            monitoring_source=outcome.monitoring_source,
+            operator_id=operator_id,
+            operation_ids=[str(op.id) for op in members],
+        ),
+    )
     parts, jobs = _parents(work, started)
     roll_ups = roll_up_started_many(work, started, parts, jobs, "operation.started")
-    _record_operations(work, outcome, [(op, "not_started") for op in started], parts, jobs, roll_ups,
-                       event="operation.started", action="start", new="in_progress", operator_id=operator_id)
+    _record_operations(
+        work,
+        outcome,
+        [(op, "not_started") for op in started],
+        parts,
+        jobs,
+        roll_ups,
+        event="operation.started",
+        action="start",
+        new="in_progress",
+        operator_id=operator_id,
+    )
     rendered = render_rows(work.session, work.scope, TIME_ENTRIES, outcome.entries_created, "event")
     for entry, record in zip(outcome.entries_created, rendered, strict=True):
         record_event(work, TIME_ENTRIES, entry, "created", rendered=record)
@@ -157,17 +217,29 @@ def _complete(work: Work, live: list[Operation], now: Any) -> dict[uuid.UUID, st
     read in; a lost race re-reads the losers and tries again (three rounds, as `move` callers
     do). Returns the status each completed operation came from."""
     previous: dict[uuid.UUID, str] = {}
-    pending = {op.id: status_text(op.status) for op in live if status_text(op.status) != "completed"}
+    pending = {
+        op.id: status_text(op.status) for op in live if status_text(op.status) != "completed"
+    }
     for attempt in range(3):
         for status in sorted(set(pending.values())):
             ids = [i for i, was in pending.items() if was == status]
-            for i in move_many(work, Operation, ids, status, "completed", {"completed_at": now, "completion_percentage": 100}):
+            for i in move_many(
+                work,
+                Operation,
+                ids,
+                status,
+                "completed",
+                {"completed_at": now, "completion_percentage": 100},
+            ):
                 previous[i] = status
         lost = [i for i in pending if i not in previous]
         if not lost or attempt == 2:
             break
-        pending = {i: status_text(row.status) for i, row in load_many(work, Operation, lost).items()
-                   if row.deleted_at is None and status_text(row.status) != "completed"}
+        pending = {
+            i: status_text(row.status)
+            for i, row in load_many(work, Operation, lost).items()
+            if row.deleted_at is None and status_text(row.status) != "completed"
+        }
     return previous
 
 
@@ -180,13 +252,21 @@ def stop_batch(work: Work, batch_id: uuid.UUID, operator: OperatorInput | None) 
     register_operator(work, operator, "batch")
     now = work.clock.now()
     operator_id = operator.operator_id if operator else None
-    previous = compare_and_set(work, Batch, batch, "batch", BATCH_ACTIONS["stop"],
-                               lambda _row: {"completed_at": now, "completed_by": operator_id})
+    previous = compare_and_set(
+        work,
+        Batch,
+        batch,
+        "batch",
+        BATCH_ACTIONS["stop"],
+        lambda _row: {"completed_at": now, "completed_by": operator_id},
+    )
     members = [op for _m, op in member_rows(work, batch.id)]
     live = [op for op in members if op.deleted_at is None]
     outcome = BatchOutcome(batch, previous, "completed")
     # An operator named now, or the one who started the batch, means people tracked it.
-    outcome.monitoring_source = "operator" if operator is not None or batch.started_by else "machine"
+    outcome.monitoring_source = (
+        "operator" if operator is not None or batch.started_by else "machine"
+    )
 
     entries: dict[uuid.UUID, list[TimeEntry]] = defaultdict(list)
     for entry in open_entries(work, (op.id for op in live)):
@@ -195,7 +275,9 @@ def stop_batch(work: Work, batch_id: uuid.UUID, operator: OperatorInput | None) 
     if participants:
         earliest = min(e.start_time for op in participants for e in entries[op.id])
         outcome.total_minutes = minutes_between(earliest, now)
-        outcome.method, shares = distribute(outcome.total_minutes, [op.estimated_time for op in participants])
+        outcome.method, shares = distribute(
+            outcome.total_minutes, [op.estimated_time for op in participants]
+        )
         for op, share in zip(participants, shares, strict=True):
             outcome.distribution.append({"id": str(op.id), "minutes": share})
             own = entries[op.id]  # earliest first
@@ -213,22 +295,51 @@ def stop_batch(work: Work, batch_id: uuid.UUID, operator: OperatorInput | None) 
     batch.actual_time = Decimal(outcome.total_minutes)
     work.session.flush()
 
-    work.record("batch.completed", "batch", batch.id, batch_payload(
-        batch, previous=previous, new="completed", monitoring_source=outcome.monitoring_source, operator_id=operator_id,
-        total_minutes=outcome.total_minutes, distribution=outcome.distribution, operation_ids=[str(op.id) for op in members],
-    ))
+    work.record(
+        "batch.completed",
+        "batch",
+        batch.id,
+        batch_payload(
+            batch,
+            previous=previous,
+            new="completed",
+            monitoring_source=outcome.monitoring_source,
+            operator_id=operator_id,
+            total_minutes=outcome.total_minutes,
+            distribution=outcome.distribution,
+            operation_ids=[str(op.id) for op in members],
+        ),
+    )
     ops = [op for op, _was in completed]
     parts, jobs = _parents(work, ops, lock=True)
     roll_ups = roll_up_completed_many(work, ops, parts, jobs, "operation.completed")
-    _record_operations(work, outcome, completed, parts, jobs, roll_ups,
-                       event="operation.completed", action="complete", new="completed", operator_id=operator_id)
-    rendered = render_rows(work.session, work.scope, TIME_ENTRIES, [entry for entry, _ in outcome.entries_ended], "event")
+    _record_operations(
+        work,
+        outcome,
+        completed,
+        parts,
+        jobs,
+        roll_ups,
+        event="operation.completed",
+        action="complete",
+        new="completed",
+        operator_id=operator_id,
+    )
+    rendered = render_rows(
+        work.session,
+        work.scope,
+        TIME_ENTRIES,
+        [entry for entry, _ in outcome.entries_ended],
+        "event",
+    )
     for (entry, changes), record in zip(outcome.entries_ended, rendered, strict=True):
         record_event(work, TIME_ENTRIES, entry, "stopped", changes=changes, rendered=record)
     return outcome
 
 
-def add_operations(work: Work, batch_id: uuid.UUID, operation_ids: list[uuid.UUID]) -> tuple[Batch, str]:
+def add_operations(
+    work: Work, batch_id: uuid.UUID, operation_ids: list[uuid.UUID]
+) -> tuple[Batch, str]:
     """Append operations to a draft or ready batch (all or nothing). Event: batch.updated with
     changed field `operations`."""
     batch = _batch(work, batch_id, lock=True)

@@ -39,7 +39,9 @@ _OPERATOR_FIELDS: dict[str, Field] = {
     "time_type": enum("time_type", TimeType),
     "notes": long_text("notes"),
 }
-_BATCH_START_FIELDS = {k: _OPERATOR_FIELDS[k] for k in ("operator_id", "operator_name", "time_type")}
+_BATCH_START_FIELDS = {
+    k: _OPERATOR_FIELDS[k] for k in ("operator_id", "operator_name", "time_type")
+}
 _BATCH_STOP_FIELDS = {k: _OPERATOR_FIELDS[k] for k in ("operator_id", "operator_name")}
 
 
@@ -63,7 +65,9 @@ def parse_fields(data: dict[str, Any], allowed: dict[str, Field], entity: str) -
     return out
 
 
-def operator_input(fields: dict[str, Any], query_params: Any, entity: str) -> service.OperatorInput | None:
+def operator_input(
+    fields: dict[str, Any], query_params: Any, entity: str
+) -> service.OperatorInput | None:
     """The operator named by the query (`operator_id` or Eryxon's `user_id`) and/or the body;
     two different identifiers are 422 REFERENCE_MISMATCH."""
     named: list[tuple[str, str]] = []
@@ -75,22 +79,39 @@ def operator_input(fields: dict[str, Any], query_params: Any, entity: str) -> se
         try:
             named.append((param, _OPERATOR_ID.coerce(raw)))
         except FieldError as err:
-            errors.append(Detail(param, err.message.replace("operator_id", param), err.constraint, raw))
+            errors.append(
+                Detail(param, err.message.replace("operator_id", param), err.constraint, raw)
+            )
     if "operator_id" in fields:
         named.append(("operator_id", fields["operator_id"]))
     if not errors and len({value for _, value in named}) > 1:
-        errors.append(Detail(named[1][0], "the query and the body name different operators", "REFERENCE_MISMATCH", named[1][1]))
+        errors.append(
+            Detail(
+                named[1][0],
+                "the query and the body name different operators",
+                "REFERENCE_MISMATCH",
+                named[1][1],
+            )
+        )
     if errors:
         raise ValidationFailed(entity, errors)
     if not named:
         return None
     return service.OperatorInput(
-        operator_id=named[0][1], operator_name=fields.get("operator_name"),
-        time_type=fields.get("time_type") or TimeType.run.value, notes=fields.get("notes"),
+        operator_id=named[0][1],
+        operator_name=fields.get("operator_name"),
+        time_type=fields.get("time_type") or TimeType.run.value,
+        notes=fields.get("notes"),
     )
 
 
-def _prelude(request: Request, body: BodyDep, action: str, supported: tuple[str, ...] | list[str], entity: str) -> tuple[uuid.UUID, dict[str, Any]]:
+def _prelude(
+    request: Request,
+    body: BodyDep,
+    action: str,
+    supported: tuple[str, ...] | list[str],
+    entity: str,
+) -> tuple[uuid.UUID, dict[str, Any]]:
     action = action.strip("/")
     if action not in supported:
         raise InvalidOperation(unsupported_action(action, supported))
@@ -115,10 +136,16 @@ def lifecycle_router() -> APIRouter:
         parse_fields(data, {}, "job")
         with ctx.work() as work:
             job, previous, new = service.run_job_action(work, id_, action.strip("/"))
-            return ctx.respond({
-                "job": render_one(work.session, ctx.scope, JOBS, job, "single"),
-                "operation": action.strip("/"), "previous_status": previous, "new_status": new,
-            }, 200, work)
+            return ctx.respond(
+                {
+                    "job": render_one(work.session, ctx.scope, JOBS, job, "single"),
+                    "operation": action.strip("/"),
+                    "previous_status": previous,
+                    "new_status": new,
+                },
+                200,
+                work,
+            )
 
     def operation_lifecycle(action: str, request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
         """Start, pause, resume or complete an operation. With an operator (`?operator_id=`,
@@ -130,14 +157,27 @@ def lifecycle_router() -> APIRouter:
         operator = operator_input(fields, request.query_params, "operation")
         with ctx.work() as work:
             out = service.run_operation_action(work, id_, action.strip("/"), operator)
-            return ctx.respond({
-                "operation": render_one(work.session, ctx.scope, OPERATIONS, out.operation, "single"),
-                "operation_type": action.strip("/"), "previous_status": out.previous, "new_status": out.new,
-                "time_entry_created": out.created is not None,
-                "time_entry_ended": bool(out.ended), "time_entries_ended": len(out.ended),
-                "time_entry": render_one(work.session, ctx.scope, TIME_ENTRIES, out.created, "nested") if out.created else None,
-                "rolled_up": [r.as_dict() for r in out.rolled_up],
-            }, 200, work)
+            return ctx.respond(
+                {
+                    "operation": render_one(
+                        work.session, ctx.scope, OPERATIONS, out.operation, "single"
+                    ),
+                    "operation_type": action.strip("/"),
+                    "previous_status": out.previous,
+                    "new_status": out.new,
+                    "time_entry_created": out.created is not None,
+                    "time_entry_ended": bool(out.ended),
+                    "time_entries_ended": len(out.ended),
+                    "time_entry": render_one(
+                        work.session, ctx.scope, TIME_ENTRIES, out.created, "nested"
+                    )
+                    if out.created
+                    else None,
+                    "rolled_up": [r.as_dict() for r in out.rolled_up],
+                },
+                200,
+                work,
+            )
 
     def batch_lifecycle(action: str, request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
         """`start` (draft/ready → in_progress; operator required unless automated), `stop`
@@ -147,7 +187,9 @@ def lifecycle_router() -> APIRouter:
         action = action.strip("/")
         if action == "add-operations":
             return _add_operations(ctx, id_, data)
-        fields = parse_fields(data, _BATCH_START_FIELDS if action == "start" else _BATCH_STOP_FIELDS, "batch")
+        fields = parse_fields(
+            data, _BATCH_START_FIELDS if action == "start" else _BATCH_STOP_FIELDS, "batch"
+        )
         operator = operator_input(fields, {}, "batch")
         with ctx.work() as work:
             run = batch_service.start_batch if action == "start" else batch_service.stop_batch
@@ -155,26 +197,48 @@ def lifecycle_router() -> APIRouter:
             batch = out.batch
             head: dict[str, Any] = {
                 "batch": render_one(work.session, ctx.scope, BATCHES, batch, "single"),
-                "previous_status": out.previous, "new_status": out.new, "batch_id": str(batch.id), "status": out.new,
+                "previous_status": out.previous,
+                "new_status": out.new,
+                "batch_id": str(batch.id),
+                "status": out.new,
             }
             if action == "start":
                 tail: dict[str, Any] = {
-                    "operations_started": out.operations_moved, "time_entries_created": len(out.entries_created),
+                    "operations_started": out.operations_moved,
+                    "time_entries_created": len(out.entries_created),
                     "started_at": format_ts(batch.started_at),
                 }
             else:
                 tail = {
-                    "total_minutes": out.total_minutes, "distribution_method": out.method, "distribution": out.distribution,
-                    "operations_completed": out.operations_moved, "time_entries_ended": len(out.entries_ended),
+                    "total_minutes": out.total_minutes,
+                    "distribution_method": out.method,
+                    "distribution": out.distribution,
+                    "operations_completed": out.operations_moved,
+                    "time_entries_ended": len(out.entries_ended),
                     "completed_at": format_ts(batch.completed_at),
                 }
-            return ctx.respond({**head, **tail, "monitoring_source": out.monitoring_source, "rolled_up": [r.as_dict() for r in out.rolled_up]}, 200, work)
+            return ctx.respond(
+                {
+                    **head,
+                    **tail,
+                    "monitoring_source": out.monitoring_source,
+                    "rolled_up": [r.as_dict() for r in out.rolled_up],
+                },
+                200,
+                work,
+            )
 
     def _add_operations(ctx: Ctx, id_: uuid.UUID, data: dict[str, Any]) -> Any:
-        errors = [Detail(k, f"Unknown field: {k}", "UNKNOWN_FIELD", v) for k, v in data.items() if k != "operation_ids"]
+        errors = [
+            Detail(k, f"Unknown field: {k}", "UNKNOWN_FIELD", v)
+            for k, v in data.items()
+            if k != "operation_ids"
+        ]
         ids: list[uuid.UUID] = []
         if data.get("operation_ids") is None:
-            errors.append(Detail("operation_ids", "Missing required field: operation_ids", "NOT_NULL"))
+            errors.append(
+                Detail("operation_ids", "Missing required field: operation_ids", "NOT_NULL")
+            )
         else:
             try:
                 ids = parse_operation_ids(data["operation_ids"], min_items=1)
@@ -184,10 +248,17 @@ def lifecycle_router() -> APIRouter:
             raise ValidationFailed("batch", errors)
         with ctx.work() as work:
             batch, status = batch_service.add_operations(work, id_, ids)
-            return ctx.respond({
-                "batch": render_one(work.session, ctx.scope, BATCHES, batch, "single"),
-                "previous_status": status, "new_status": status, "batch_id": str(batch.id), "operations_added": len(ids),
-            }, 200, work)
+            return ctx.respond(
+                {
+                    "batch": render_one(work.session, ctx.scope, BATCHES, batch, "single"),
+                    "previous_status": status,
+                    "new_status": status,
+                    "batch_id": str(batch.id),
+                    "operations_added": len(ids),
+                },
+                200,
+                work,
+            )
 
     for function, handler, actions in (
         ("api-job-lifecycle", job_lifecycle, job_actions),
@@ -196,10 +267,16 @@ def lifecycle_router() -> APIRouter:
     ):
         doc = {"parameters": _DOC_ID, **json_body(_OBJECT)}
         router.add_api_route(
-            f"/{function}/{{action:path}}", handler, methods=["POST"], openapi_extra=doc,
-            responses=responses(200, _OBJECT, 404, 422), summary=f"{function}: " + ", ".join(actions),
+            f"/{function}/{{action:path}}",
+            handler,
+            methods=["POST"],
+            openapi_extra=doc,
+            responses=responses(200, _OBJECT, 404, 422),
+            summary=f"{function}: " + ", ".join(actions),
         )
-        router.add_api_route(f"/{function}", _no_action(actions), methods=["POST"], include_in_schema=False)
+        router.add_api_route(
+            f"/{function}", _no_action(actions), methods=["POST"], include_in_schema=False
+        )
     return router
 
 

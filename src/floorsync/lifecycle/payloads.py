@@ -15,12 +15,27 @@ def _id(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def job_payload(job: Any, *, action: str | None, previous: str, new: str, at: datetime, caused_by: dict[str, Any] | None = None) -> dict[str, Any]:
+def job_payload(
+    job: Any,
+    *,
+    action: str | None,
+    previous: str,
+    new: str,
+    at: datetime,
+    caused_by: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "job_id": str(job.id), "job_number": job.job_number, "customer": job.customer,
-        "external_source": job.external_source, "external_id": job.external_id,
-        "action": action, "previous_status": previous, "new_status": new, "timestamp": format_ts(at),
-        "started_at": format_ts(job.started_at), "completed_at": format_ts(job.completed_at),
+        "job_id": str(job.id),
+        "job_number": job.job_number,
+        "customer": job.customer,
+        "external_source": job.external_source,
+        "external_id": job.external_id,
+        "action": action,
+        "previous_status": previous,
+        "new_status": new,
+        "timestamp": format_ts(at),
+        "started_at": format_ts(job.started_at),
+        "completed_at": format_ts(job.completed_at),
         "actual_duration": job.actual_duration,
     }
     if caused_by is not None:
@@ -28,46 +43,89 @@ def job_payload(job: Any, *, action: str | None, previous: str, new: str, at: da
     return data
 
 
-def part_payload(part: Any, job: Any, *, previous: str, new: str, at: datetime, caused_by: dict[str, Any]) -> dict[str, Any]:
+def part_payload(
+    part: Any, job: Any, *, previous: str, new: str, at: datetime, caused_by: dict[str, Any]
+) -> dict[str, Any]:
     return {
-        "part_id": str(part.id), "part_number": part.part_number,
-        "job_id": str(part.job_id), "job_number": job.job_number if job is not None else None,
+        "part_id": str(part.id),
+        "part_number": part.part_number,
+        "job_id": str(part.job_id),
+        "job_number": job.job_number if job is not None else None,
         "customer": job.customer if job is not None else None,
-        "external_source": part.external_source, "external_id": part.external_id,
-        "action": None, "previous_status": previous, "new_status": new, "timestamp": format_ts(at),
-        "started_at": format_ts(part.started_at), "completed_at": format_ts(part.completed_at),
+        "external_source": part.external_source,
+        "external_id": part.external_id,
+        "action": None,
+        "previous_status": previous,
+        "new_status": new,
+        "timestamp": format_ts(at),
+        "started_at": format_ts(part.started_at),
+        "completed_at": format_ts(part.completed_at),
         "caused_by": caused_by,
     }
 
 
 def operation_payload(
-    op: Any, part: Any, job: Any, *, action: str, previous: str, new: str, at: datetime,
-    operator_id: str | None, batch_id: Any = None,
+    op: Any,
+    part: Any,
+    job: Any,
+    *,
+    action: str,
+    previous: str,
+    new: str,
+    at: datetime,
+    operator_id: str | None,
+    batch_id: Any = None,
 ) -> dict[str, Any]:
     return {
-        "operation_id": str(op.id), "operation_name": op.operation_name,
-        "part_id": str(op.part_id), "part_number": part.part_number if part is not None else None,
+        "operation_id": str(op.id),
+        "operation_name": op.operation_name,
+        "part_id": str(op.part_id),
+        "part_number": part.part_number if part is not None else None,
         "job_id": _id(part.job_id if part is not None else None),
         "job_number": job.job_number if job is not None else None,
         "customer": job.customer if job is not None else None,
-        "external_source": op.external_source, "external_id": op.external_id,
-        "action": action, "previous_status": previous, "new_status": new, "timestamp": format_ts(at),
-        "cell_id": _id(op.cell_id), "estimated_time": op.estimated_time, "actual_time": op.actual_time,
-        "completion_percentage": op.completion_percentage, "operator_id": operator_id, "batch_id": _id(batch_id),
+        "external_source": op.external_source,
+        "external_id": op.external_id,
+        "action": action,
+        "previous_status": previous,
+        "new_status": new,
+        "timestamp": format_ts(at),
+        "cell_id": _id(op.cell_id),
+        "estimated_time": op.estimated_time,
+        "actual_time": op.actual_time,
+        "completion_percentage": op.completion_percentage,
+        "operator_id": operator_id,
+        "batch_id": _id(batch_id),
     }
 
 
 def batch_payload(
-    batch: Any, *, previous: str, new: str, monitoring_source: str | None, operator_id: str | None,
-    total_minutes: int | None = None, distribution: list[dict[str, Any]] | None = None,
-    operation_ids: list[str] | None = None, operations_released: list[str] | None = None,
+    batch: Any,
+    *,
+    previous: str,
+    new: str,
+    monitoring_source: str | None,
+    operator_id: str | None,
+    total_minutes: int | None = None,
+    distribution: list[dict[str, Any]] | None = None,
+    operation_ids: list[str] | None = None,
+    operations_released: list[str] | None = None,
 ) -> dict[str, Any]:
     return {
-        "batch_id": str(batch.id), "batch_number": batch.batch_number, "batch_type": _status(batch.batch_type),
-        "production_mode": _status(batch.production_mode), "monitoring_source": monitoring_source,
-        "previous_status": previous, "new_status": new, "operations": batch.operations_count,
-        "operator_id": operator_id, "started_at": format_ts(batch.started_at),
-        "completed_at": format_ts(batch.completed_at), "cancelled_at": format_ts(batch.cancelled_at),
-        "total_minutes": total_minutes, "distribution": distribution, "operation_ids": operation_ids,
+        "batch_id": str(batch.id),
+        "batch_number": batch.batch_number,
+        "batch_type": _status(batch.batch_type),
+        "production_mode": _status(batch.production_mode),
+        "monitoring_source": monitoring_source,
+        "previous_status": previous,
+        "new_status": new,
+        "operations": batch.operations_count,
+        "operator_id": operator_id,
+        "started_at": format_ts(batch.started_at),
+        "completed_at": format_ts(batch.completed_at),
+        "cancelled_at": format_ts(batch.cancelled_at),
+        "total_minutes": total_minutes,
+        "distribution": distribution,
+        "operation_ids": operation_ids,
         "operations_released": operations_released,
     }

@@ -27,18 +27,34 @@ def status_text(value: Any) -> str:
     return str(getattr(value, "value", value))
 
 
-def move(work: Work, model: Any, id_: uuid.UUID, source: str, target: str, values: dict[str, Any]) -> bool:
+def move(
+    work: Work, model: Any, id_: uuid.UUID, source: str, target: str, values: dict[str, Any]
+) -> bool:
     """`UPDATE model SET status=target, … WHERE id=id_ AND status=source`; True if it applied."""
-    stmt = update(model).where(tenant_filter(model, work.scope), model.id == id_, model.status == source)
+    stmt = update(model).where(
+        tenant_filter(model, work.scope), model.id == id_, model.status == source
+    )
     if hasattr(model, "deleted_at"):
         stmt = stmt.where(model.deleted_at.is_(None))
-    result = cast(CursorResult[Any], work.session.execute(
-        stmt.values(status=target, updated_at=work.clock.now(), **values).execution_options(synchronize_session=False)
-    ))
+    result = cast(
+        CursorResult[Any],
+        work.session.execute(
+            stmt.values(status=target, updated_at=work.clock.now(), **values).execution_options(
+                synchronize_session=False
+            )
+        ),
+    )
     return result.rowcount == 1
 
 
-def compare_and_set(work: Work, model: Any, row: Any, entity: str, transition: Transition, values: Callable[[Any], dict[str, Any]]) -> str:
+def compare_and_set(
+    work: Work,
+    model: Any,
+    row: Any,
+    entity: str,
+    transition: Transition,
+    values: Callable[[Any], dict[str, Any]],
+) -> str:
     """Apply a lifecycle transition to `row`, guarded by the status it had when read.
 
     Losing a race re-reads the row and judges again, so the error names the status the winner
@@ -64,7 +80,12 @@ class RolledUp:
     new_status: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"entity_type": self.entity_type, "id": str(self.id), "previous_status": self.previous_status, "new_status": self.new_status}
+        return {
+            "entity_type": self.entity_type,
+            "id": str(self.id),
+            "previous_status": self.previous_status,
+            "new_status": self.new_status,
+        }
 
 
 def _live(work: Work, model: Any, id_: uuid.UUID, *, lock: bool = False) -> Any:
@@ -86,20 +107,64 @@ def roll_up_started(work: Work, op: Operation, caused_by: dict[str, Any]) -> lis
     if part is None:
         return out
     job = _job_of(work, part.job_id)
-    if move(work, Part, part.id, "not_started", "in_progress", {"started_at": func.coalesce(Part.started_at, now)}):
+    if move(
+        work,
+        Part,
+        part.id,
+        "not_started",
+        "in_progress",
+        {"started_at": func.coalesce(Part.started_at, now)},
+    ):
         work.session.refresh(part)
-        work.record("part.started", "part", part.id, part_payload(part, job, previous="not_started", new="in_progress", at=now, caused_by=caused_by), external_source=part.external_source)
+        work.record(
+            "part.started",
+            "part",
+            part.id,
+            part_payload(
+                part, job, previous="not_started", new="in_progress", at=now, caused_by=caused_by
+            ),
+            external_source=part.external_source,
+        )
         out.append(RolledUp("part", part.id, "not_started", "in_progress"))
-    if job is not None and job.deleted_at is None and move(work, Job, job.id, "not_started", "in_progress", {"started_at": func.coalesce(Job.started_at, now)}):
+    if (
+        job is not None
+        and job.deleted_at is None
+        and move(
+            work,
+            Job,
+            job.id,
+            "not_started",
+            "in_progress",
+            {"started_at": func.coalesce(Job.started_at, now)},
+        )
+    ):
         work.session.refresh(job)
-        work.record("job.started", "job", job.id, job_payload(job, action=None, previous="not_started", new="in_progress", at=now, caused_by=caused_by), external_source=job.external_source)
+        work.record(
+            "job.started",
+            "job",
+            job.id,
+            job_payload(
+                job,
+                action=None,
+                previous="not_started",
+                new="in_progress",
+                at=now,
+                caused_by=caused_by,
+            ),
+            external_source=job.external_source,
+        )
         out.append(RolledUp("job", job.id, "not_started", "in_progress"))
     return out
 
 
 def _unfinished(work: Work, model: Any, column: str, parent_id: uuid.UUID) -> int:
-    stmt = scoped(model, work.scope, include_deleted=False).with_only_columns(func.count()).where(
-        getattr(model, column) == parent_id, model.status != "completed",
+    stmt = (
+        scoped(model, work.scope, include_deleted=False)
+        .with_only_columns(func.count())
+        .where(
+            getattr(model, column) == parent_id,
+            model.status != "completed",
+        )
     )
     return int(work.session.scalar(stmt) or 0)
 
@@ -113,20 +178,61 @@ def roll_up_completed(work: Work, op: Operation, caused_by: dict[str, Any]) -> l
     if part is None:
         return out
     previous = status_text(part.status)
-    if previous not in ("not_started", "in_progress") or _unfinished(work, Operation, "part_id", part.id):
+    if previous not in ("not_started", "in_progress") or _unfinished(
+        work, Operation, "part_id", part.id
+    ):
         return out
     if not move(work, Part, part.id, previous, "completed", {"completed_at": now}):
         return out
     work.session.refresh(part)
     job = _live(work, Job, part.job_id, lock=True)
-    work.record("part.completed", "part", part.id, part_payload(part, job or _job_of(work, part.job_id), previous=previous, new="completed", at=now, caused_by=caused_by), external_source=part.external_source)
+    work.record(
+        "part.completed",
+        "part",
+        part.id,
+        part_payload(
+            part,
+            job or _job_of(work, part.job_id),
+            previous=previous,
+            new="completed",
+            at=now,
+            caused_by=caused_by,
+        ),
+        external_source=part.external_source,
+    )
     out.append(RolledUp("part", part.id, previous, "completed"))
-    if job is None or status_text(job.status) != "in_progress" or _unfinished(work, Part, "job_id", job.id):
+    if (
+        job is None
+        or status_text(job.status) != "in_progress"
+        or _unfinished(work, Part, "job_id", job.id)
+    ):
         return out
-    duration = minutes_between(job.started_at, now) if job.started_at is not None else job.actual_duration
-    if move(work, Job, job.id, "in_progress", "completed", {"completed_at": now, "actual_duration": duration}):
+    duration = (
+        minutes_between(job.started_at, now) if job.started_at is not None else job.actual_duration
+    )
+    if move(
+        work,
+        Job,
+        job.id,
+        "in_progress",
+        "completed",
+        {"completed_at": now, "actual_duration": duration},
+    ):
         work.session.refresh(job)
-        work.record("job.completed", "job", job.id, job_payload(job, action=None, previous="in_progress", new="completed", at=now, caused_by=caused_by), external_source=job.external_source)
+        work.record(
+            "job.completed",
+            "job",
+            job.id,
+            job_payload(
+                job,
+                action=None,
+                previous="in_progress",
+                new="completed",
+                at=now,
+                caused_by=caused_by,
+            ),
+            external_source=job.external_source,
+        )
         out.append(RolledUp("job", job.id, "in_progress", "completed"))
     return out
 
@@ -134,20 +240,36 @@ def roll_up_completed(work: Work, op: Operation, caused_by: dict[str, Any]) -> l
 # ---------------------------------------------------------------- set-based (batch lifecycle)
 
 
-def move_many(work: Work, model: Any, ids: Iterable[uuid.UUID], source: str, target: str, values: dict[str, Any]) -> set[uuid.UUID]:
+def move_many(
+    work: Work,
+    model: Any,
+    ids: Iterable[uuid.UUID],
+    source: str,
+    target: str,
+    values: dict[str, Any],
+) -> set[uuid.UUID]:
     """`move` for many rows in one statement: `UPDATE … WHERE id IN (…) AND status=source
     RETURNING id`. Only the returned ids moved (the compare-and-set holds row by row)."""
     wanted = list(dict.fromkeys(ids))
     if not wanted:
         return set()
-    stmt = update(model).where(tenant_filter(model, work.scope), model.id.in_(wanted), model.status == source)
+    stmt = update(model).where(
+        tenant_filter(model, work.scope), model.id.in_(wanted), model.status == source
+    )
     if hasattr(model, "deleted_at"):
         stmt = stmt.where(model.deleted_at.is_(None))
     stmt = stmt.values(status=target, updated_at=work.clock.now(), **values).returning(model.id)
     return set(work.session.scalars(stmt.execution_options(synchronize_session=False)))
 
 
-def load_many(work: Work, model: Any, ids: Iterable[uuid.UUID | None], *, lock: bool = False, fresh: bool = True) -> dict[uuid.UUID, Any]:
+def load_many(
+    work: Work,
+    model: Any,
+    ids: Iterable[uuid.UUID | None],
+    *,
+    lock: bool = False,
+    fresh: bool = True,
+) -> dict[uuid.UUID, Any]:
     """Rows of `model` by id in one query, soft-deleted ones included (refreshed unless
     `fresh` is off; locked in id order when asked)."""
     wanted = sorted({i for i in ids if i is not None})
@@ -161,14 +283,22 @@ def load_many(work: Work, model: Any, ids: Iterable[uuid.UUID | None], *, lock: 
     return {row.id: row for row in work.session.scalars(stmt)}
 
 
-def _unfinished_many(work: Work, model: Any, column: str, parent_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
+def _unfinished_many(
+    work: Work, model: Any, column: str, parent_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, int]:
     wanted = sorted(set(parent_ids))
     if not wanted:
         return {}
     parent = getattr(model, column)
-    stmt = scoped(model, work.scope, include_deleted=False).with_only_columns(parent, func.count()).where(
-        parent.in_(wanted), model.status != "completed",
-    ).group_by(parent)
+    stmt = (
+        scoped(model, work.scope, include_deleted=False)
+        .with_only_columns(parent, func.count())
+        .where(
+            parent.in_(wanted),
+            model.status != "completed",
+        )
+        .group_by(parent)
+    )
     return {key: int(count) for key, count in work.session.execute(stmt).all()}
 
 
@@ -185,7 +315,13 @@ class PendingRollUp:
 def record_roll_ups(work: Work, pending: Iterable[PendingRollUp]) -> list[RolledUp]:
     out = []
     for item in pending:
-        work.record(item.event, item.rolled.entity_type, item.rolled.id, item.payload, external_source=item.external_source)
+        work.record(
+            item.event,
+            item.rolled.entity_type,
+            item.rolled.id,
+            item.payload,
+            external_source=item.external_source,
+        )
         out.append(item.rolled)
     return out
 
@@ -195,7 +331,11 @@ def _cause(op: Operation, event: str) -> dict[str, Any]:
 
 
 def roll_up_started_many(
-    work: Work, ops: Sequence[Operation], parts: dict[uuid.UUID, Part], jobs: dict[uuid.UUID, Job], event: str,
+    work: Work,
+    ops: Sequence[Operation],
+    parts: dict[uuid.UUID, Part],
+    jobs: dict[uuid.UUID, Job],
+    event: str,
 ) -> dict[uuid.UUID, list[PendingRollUp]]:
     """`roll_up_started` for operations that moved together, in their order: each live part
     and live job follows the first of them under it, with one UPDATE per level. `parts` and
@@ -211,8 +351,22 @@ def roll_up_started_many(
         job = jobs.get(part.job_id)
         if job is not None and job.deleted_at is None:
             job_cause.setdefault(job.id, op)
-    moved_parts = move_many(work, Part, part_cause, "not_started", "in_progress", {"started_at": func.coalesce(Part.started_at, now)})
-    moved_jobs = move_many(work, Job, job_cause, "not_started", "in_progress", {"started_at": func.coalesce(Job.started_at, now)})
+    moved_parts = move_many(
+        work,
+        Part,
+        part_cause,
+        "not_started",
+        "in_progress",
+        {"started_at": func.coalesce(Part.started_at, now)},
+    )
+    moved_jobs = move_many(
+        work,
+        Job,
+        job_cause,
+        "not_started",
+        "in_progress",
+        {"started_at": func.coalesce(Job.started_at, now)},
+    )
     parts.update(load_many(work, Part, moved_parts))
     jobs.update(load_many(work, Job, moved_jobs))
     out: dict[uuid.UUID, list[PendingRollUp]] = {op.id: [] for op in ops}
@@ -222,23 +376,47 @@ def roll_up_started_many(
             continue
         job = jobs.get(part.job_id)
         if part.id in moved_parts:
-            out[op.id].append(PendingRollUp(
-                RolledUp("part", part.id, "not_started", "in_progress"), "part.started",
-                part_payload(part, job, previous="not_started", new="in_progress", at=now, caused_by=_cause(op, event)),
-                part.external_source,
-            ))
+            out[op.id].append(
+                PendingRollUp(
+                    RolledUp("part", part.id, "not_started", "in_progress"),
+                    "part.started",
+                    part_payload(
+                        part,
+                        job,
+                        previous="not_started",
+                        new="in_progress",
+                        at=now,
+                        caused_by=_cause(op, event),
+                    ),
+                    part.external_source,
+                )
+            )
     for job_id in moved_jobs:
         op, job = job_cause[job_id], jobs[job_id]
-        out[op.id].append(PendingRollUp(
-            RolledUp("job", job.id, "not_started", "in_progress"), "job.started",
-            job_payload(job, action=None, previous="not_started", new="in_progress", at=now, caused_by=_cause(op, event)),
-            job.external_source,
-        ))
+        out[op.id].append(
+            PendingRollUp(
+                RolledUp("job", job.id, "not_started", "in_progress"),
+                "job.started",
+                job_payload(
+                    job,
+                    action=None,
+                    previous="not_started",
+                    new="in_progress",
+                    at=now,
+                    caused_by=_cause(op, event),
+                ),
+                job.external_source,
+            )
+        )
     return out
 
 
 def roll_up_completed_many(
-    work: Work, ops: Sequence[Operation], parts: dict[uuid.UUID, Part], jobs: dict[uuid.UUID, Job], event: str,
+    work: Work,
+    ops: Sequence[Operation],
+    parts: dict[uuid.UUID, Part],
+    jobs: dict[uuid.UUID, Job],
+    event: str,
 ) -> dict[uuid.UUID, list[PendingRollUp]]:
     """`roll_up_completed` for operations completed together, in their order: a part completes
     under the first of its operations, a job under the operation whose part was its last to
@@ -249,30 +427,67 @@ def roll_up_completed_many(
     part_cause: dict[uuid.UUID, Operation] = {}
     for op in ops:
         part = parts.get(op.part_id)
-        if part is not None and part.deleted_at is None and status_text(part.status) in ("not_started", "in_progress"):
+        if (
+            part is not None
+            and part.deleted_at is None
+            and status_text(part.status) in ("not_started", "in_progress")
+        ):
             part_cause.setdefault(part.id, op)
     unfinished = _unfinished_many(work, Operation, "part_id", part_cause)
     done = [part_id for part_id in part_cause if not unfinished.get(part_id)]
     moved_parts: set[uuid.UUID] = set()
     for previous in ("not_started", "in_progress"):
-        moved_parts |= move_many(work, Part, [i for i in done if status_text(parts[i].status) == previous], previous, "completed", {"completed_at": now})
+        moved_parts |= move_many(
+            work,
+            Part,
+            [i for i in done if status_text(parts[i].status) == previous],
+            previous,
+            "completed",
+            {"completed_at": now},
+        )
     previous_of = {i: status_text(parts[i].status) for i in moved_parts}
     parts.update(load_many(work, Part, moved_parts))
-    locked = {i: job for i, job in load_many(work, Job, (parts[i].job_id for i in moved_parts), lock=True).items() if job.deleted_at is None}
+    locked = {
+        i: job
+        for i, job in load_many(
+            work, Job, (parts[i].job_id for i in moved_parts), lock=True
+        ).items()
+        if job.deleted_at is None
+    }
     jobs.update(locked)
     job_cause: dict[uuid.UUID, Operation] = {}
     for op in ops:  # the last operation that completed a part of the job
         part = parts.get(op.part_id)
-        if part is not None and part.id in moved_parts and part_cause[part.id] is op and part.job_id in locked:
+        if (
+            part is not None
+            and part.id in moved_parts
+            and part_cause[part.id] is op
+            and part.job_id in locked
+        ):
             job_cause[part.job_id] = op
     candidates = [i for i in job_cause if status_text(locked[i].status) == "in_progress"]
     open_parts = _unfinished_many(work, Part, "job_id", candidates)
     finishing = [i for i in candidates if not open_parts.get(i)]
     moved_jobs: set[uuid.UUID] = set()
     if finishing:
-        durations = {i: minutes_between(locked[i].started_at, now) if locked[i].started_at is not None else locked[i].actual_duration for i in finishing}
-        duration = case(*[(Job.id == i, literal(d, Job.actual_duration.type)) for i, d in durations.items()], else_=Job.actual_duration)
-        moved_jobs = move_many(work, Job, finishing, "in_progress", "completed", {"completed_at": now, "actual_duration": duration})
+        durations = {
+            i: minutes_between(locked[i].started_at, now)
+            if locked[i].started_at is not None
+            else locked[i].actual_duration
+            for i in finishing
+        }
+        duration = case(
+            *[(Job.id == i, literal(d, Job.actual_duration.type)) for i, d in durations.items()],
+            else_=Job.actual_duration,
+        )
+        moved_jobs = move_many(
+            work,
+            Job,
+            finishing,
+            "in_progress",
+            "completed",
+            {"completed_at": now, "actual_duration": duration},
+        )
         jobs.update(load_many(work, Job, moved_jobs))
     out: dict[uuid.UUID, list[PendingRollUp]] = {op.id: [] for op in ops}
     for op in ops:
@@ -280,15 +495,35 @@ def roll_up_completed_many(
         if part is None or part.id not in moved_parts or part_cause[part.id] is not op:
             continue
         job = jobs.get(part.job_id)
-        out[op.id].append(PendingRollUp(
-            RolledUp("part", part.id, previous_of[part.id], "completed"), "part.completed",
-            part_payload(part, job, previous=previous_of[part.id], new="completed", at=now, caused_by=_cause(op, event)),
-            part.external_source,
-        ))
+        out[op.id].append(
+            PendingRollUp(
+                RolledUp("part", part.id, previous_of[part.id], "completed"),
+                "part.completed",
+                part_payload(
+                    part,
+                    job,
+                    previous=previous_of[part.id],
+                    new="completed",
+                    at=now,
+                    caused_by=_cause(op, event),
+                ),
+                part.external_source,
+            )
+        )
         if job is not None and job.id in moved_jobs and job_cause[job.id] is op:
-            out[op.id].append(PendingRollUp(
-                RolledUp("job", job.id, "in_progress", "completed"), "job.completed",
-                job_payload(job, action=None, previous="in_progress", new="completed", at=now, caused_by=_cause(op, event)),
-                job.external_source,
-            ))
+            out[op.id].append(
+                PendingRollUp(
+                    RolledUp("job", job.id, "in_progress", "completed"),
+                    "job.completed",
+                    job_payload(
+                        job,
+                        action=None,
+                        previous="in_progress",
+                        new="completed",
+                        at=now,
+                        caused_by=_cause(op, event),
+                    ),
+                    job.external_source,
+                )
+            )
     return out

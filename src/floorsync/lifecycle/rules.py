@@ -22,36 +22,55 @@ class Transition:
     event: str
 
 
-def _table(entity: str, rows: tuple[tuple[str, tuple[str, ...], str, str], ...]) -> dict[str, Transition]:
-    return {action: Transition(action, sources, target, f"{entity}.{verb}") for action, sources, target, verb in rows}
+def _table(
+    entity: str, rows: tuple[tuple[str, tuple[str, ...], str, str], ...]
+) -> dict[str, Transition]:
+    return {
+        action: Transition(action, sources, target, f"{entity}.{verb}")
+        for action, sources, target, verb in rows
+    }
 
 
-JOB_ACTIONS = _table("job", (
-    ("start", ("not_started", "on_hold"), "in_progress", "started"),
-    ("stop", ("in_progress",), "on_hold", "stopped"),
-    ("pause", ("in_progress",), "on_hold", "stopped"),
-    ("resume", ("on_hold",), "in_progress", "resumed"),
-    ("complete", ("in_progress",), "completed", "completed"),
-))
+JOB_ACTIONS = _table(
+    "job",
+    (
+        ("start", ("not_started", "on_hold"), "in_progress", "started"),
+        ("stop", ("in_progress",), "on_hold", "stopped"),
+        ("pause", ("in_progress",), "on_hold", "stopped"),
+        ("resume", ("on_hold",), "in_progress", "resumed"),
+        ("complete", ("in_progress",), "completed", "completed"),
+    ),
+)
 
-OPERATION_ACTIONS = _table("operation", (
-    ("start", ("not_started", "on_hold"), "in_progress", "started"),
-    ("pause", ("in_progress",), "on_hold", "paused"),
-    ("resume", ("on_hold",), "in_progress", "resumed"),
-    ("complete", ("in_progress",), "completed", "completed"),
-))
+OPERATION_ACTIONS = _table(
+    "operation",
+    (
+        ("start", ("not_started", "on_hold"), "in_progress", "started"),
+        ("pause", ("in_progress",), "on_hold", "paused"),
+        ("resume", ("on_hold",), "in_progress", "resumed"),
+        ("complete", ("in_progress",), "completed", "completed"),
+    ),
+)
 
-BATCH_ACTIONS = _table("batch", (
-    ("start", ("draft", "ready"), "in_progress", "started"),
-    ("stop", ("in_progress",), "completed", "completed"),
-))
+BATCH_ACTIONS = _table(
+    "batch",
+    (
+        ("start", ("draft", "ready"), "in_progress", "started"),
+        ("stop", ("in_progress",), "completed", "completed"),
+    ),
+)
 BATCH_LIFECYCLE_ACTIONS = ("start", "stop", "add-operations")
 BATCH_OPEN_STATUSES = ("draft", "ready")  # add-operations is allowed here
 
 # Status changes a batch PATCH may make (everything else goes through the lifecycle).
-BATCH_PATCH_TRANSITIONS = frozenset({
-    ("draft", "ready"), ("ready", "draft"), ("draft", "cancelled"), ("ready", "cancelled"),
-})
+BATCH_PATCH_TRANSITIONS = frozenset(
+    {
+        ("draft", "ready"),
+        ("ready", "draft"),
+        ("draft", "cancelled"),
+        ("ready", "cancelled"),
+    }
+)
 
 
 def unsupported_action(action: str, supported: tuple[str, ...] | list[str]) -> str:

@@ -38,7 +38,9 @@ def register_operator(work: Work, operator: OperatorInput | None, entity: str) -
     """Register a new identifier; 422 for an inactive operator."""
     if operator is None:
         return
-    errors = use_operators(work, [OperatorUse("operator_id", operator.operator_id, operator.operator_name)])
+    errors = use_operators(
+        work, [OperatorUse("operator_id", operator.operator_id, operator.operator_name)]
+    )
     if errors:
         raise ValidationFailed(entity, errors)
 
@@ -67,9 +69,13 @@ def run_job_action(work: Work, job_id: uuid.UUID, action: str) -> tuple[Job, str
         return {"paused_at": now}  # stop, pause
 
     previous = compare_and_set(work, Job, job, "job", transition, values)
-    work.record(transition.event, "job", job.id,
-                job_payload(job, action=action, previous=previous, new=transition.target, at=now),
-                external_source=job.external_source)
+    work.record(
+        transition.event,
+        "job",
+        job.id,
+        job_payload(job, action=action, previous=previous, new=transition.target, at=now),
+        external_source=job.external_source,
+    )
     return job, previous, transition.target
 
 
@@ -96,7 +102,9 @@ def _operation_values(action: str, now: Any) -> dict[str, Any]:
     return {"completed_at": now, "completion_percentage": 100}
 
 
-def run_operation_action(work: Work, operation_id: uuid.UUID, action: str, operator: OperatorInput | None) -> OperationOutcome:
+def run_operation_action(
+    work: Work, operation_id: uuid.UUID, action: str, operator: OperatorInput | None
+) -> OperationOutcome:
     """Apply an operation lifecycle action.
 
     start/resume with an operator open a time entry for them (unless they already have one open
@@ -109,18 +117,31 @@ def run_operation_action(work: Work, operation_id: uuid.UUID, action: str, opera
         raise NotFound("Operation not found")
     register_operator(work, operator, "operation")
     now = work.clock.now()
-    previous = compare_and_set(work, Operation, op, "operation", transition, lambda _row: _operation_values(action, now))
+    previous = compare_and_set(
+        work, Operation, op, "operation", transition, lambda _row: _operation_values(action, now)
+    )
     outcome = OperationOutcome(op, previous, transition.target)
     if transition.target in ("on_hold", "completed"):
         outcome.ended = close_open_entries(work, [op.id])
         work.session.refresh(op)
     elif operator is not None and open_entry_id(work, op.id, operator.operator_id) is None:
         outcome.created = open_entry(
-            work, op.id, operator.operator_id, time_type=operator.time_type, notes=operator.notes,
+            work,
+            op.id,
+            operator.operator_id,
+            time_type=operator.time_type,
+            notes=operator.notes,
             origin=TimeEntryOrigin.operation_lifecycle,
         )
-    record_operation_event(work, op, transition.event, action=action, previous=previous, new=transition.target,
-                           operator_id=operator.operator_id if operator else None)
+    record_operation_event(
+        work,
+        op,
+        transition.event,
+        action=action,
+        previous=previous,
+        new=transition.target,
+        operator_id=operator.operator_id if operator else None,
+    )
     cause = {"type": transition.event, "entity_id": str(op.id)}
     if transition.target == "in_progress":
         outcome.rolled_up = roll_up_started(work, op, cause)
@@ -134,21 +155,60 @@ def run_operation_action(work: Work, operation_id: uuid.UUID, action: str, opera
 
 
 def record_operation_event(
-    work: Work, op: Operation, event: str, *, action: str, previous: str, new: str,
-    operator_id: str | None, batch_id: uuid.UUID | None = None,
+    work: Work,
+    op: Operation,
+    event: str,
+    *,
+    action: str,
+    previous: str,
+    new: str,
+    operator_id: str | None,
+    batch_id: uuid.UUID | None = None,
 ) -> None:
     part = work.session.scalars(scoped(Part, work.scope).where(Part.id == op.part_id)).first()
-    job = work.session.scalars(scoped(Job, work.scope).where(Job.id == part.job_id)).first() if part is not None else None
-    record_operation_event_with(work, op, part, job, event, action=action, previous=previous, new=new,
-                                operator_id=operator_id, batch_id=batch_id)
+    job = (
+        work.session.scalars(scoped(Job, work.scope).where(Job.id == part.job_id)).first()
+        if part is not None
+        else None
+    )
+    record_operation_event_with(
+        work,
+        op,
+        part,
+        job,
+        event,
+        action=action,
+        previous=previous,
+        new=new,
+        operator_id=operator_id,
+        batch_id=batch_id,
+    )
 
 
 def record_operation_event_with(
-    work: Work, op: Operation, part: Part | None, job: Job | None, event: str, *, action: str, previous: str,
-    new: str, operator_id: str | None, batch_id: uuid.UUID | None = None,
+    work: Work,
+    op: Operation,
+    part: Part | None,
+    job: Job | None,
+    event: str,
+    *,
+    action: str,
+    previous: str,
+    new: str,
+    operator_id: str | None,
+    batch_id: uuid.UUID | None = None,
 ) -> None:
     """`record_operation_event` with the operation's part and job already loaded (batches load
     them for all their operations at once)."""
-    payload = operation_payload(op, part, job, action=action, previous=previous, new=new, at=work.clock.now(),
-                                operator_id=operator_id, batch_id=batch_id)
+    payload = operation_payload(
+        op,
+        part,
+        job,
+        action=action,
+        previous=previous,
+        new=new,
+        at=work.clock.now(),
+        operator_id=operator_id,
+        batch_id=batch_id,
+    )
     work.record(event, "operation", op.id, payload, external_source=op.external_source)

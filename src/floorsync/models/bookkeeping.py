@@ -23,12 +23,21 @@ class SyncRun(IdPk, TenantOwned, Base):
     __table_args__ = (
         Index("ix_sync_runs_group_id", "group_id"),
         Index("ix_sync_runs_tenant_id_started_at", "tenant_id", "started_at"),
-        Index("ix_sync_runs_tenant_id_entity_type_started_at", "tenant_id", "entity_type", "started_at"),
+        Index(
+            "ix_sync_runs_tenant_id_entity_type_started_at",
+            "tenant_id",
+            "entity_type",
+            "started_at",
+        ),
     )
 
     group_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
-    entity_type: Mapped[SyncEntity] = mapped_column(enum_column(SyncEntity, "sync_entity"), nullable=False)
-    trigger: Mapped[SyncTrigger] = mapped_column(enum_column(SyncTrigger, "sync_trigger"), nullable=False)
+    entity_type: Mapped[SyncEntity] = mapped_column(
+        enum_column(SyncEntity, "sync_entity"), nullable=False
+    )
+    trigger: Mapped[SyncTrigger] = mapped_column(
+        enum_column(SyncTrigger, "sync_trigger"), nullable=False
+    )
     source: Mapped[str] = mapped_column(String(100), nullable=False)
     status: Mapped[RunStatus] = mapped_column(enum_column(RunStatus, "run_status"), nullable=False)
     options: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
@@ -55,7 +64,11 @@ class IdempotencyKey(IdPk, TenantOwned, Base):
 
     key: Mapped[str] = mapped_column(String(255), nullable=False)
     fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
-    state: Mapped[IdempotencyState] = mapped_column(enum_column(IdempotencyState, "idempotency_state"), nullable=False, default=IdempotencyState.in_progress)
+    state: Mapped[IdempotencyState] = mapped_column(
+        enum_column(IdempotencyState, "idempotency_state"),
+        nullable=False,
+        default=IdempotencyState.in_progress,
+    )
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     response_status: Mapped[int | None] = mapped_column(Integer)
     response_body: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -26,7 +26,13 @@ class Event(IdPk, TenantOwned, Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "seq"),
         Index("ix_events_tenant_id_type_seq", "tenant_id", "type", "seq"),
-        Index("ix_events_tenant_id_entity_type_entity_id_seq", "tenant_id", "entity_type", "entity_id", "seq"),
+        Index(
+            "ix_events_tenant_id_entity_type_entity_id_seq",
+            "tenant_id",
+            "entity_type",
+            "entity_id",
+            "seq",
+        ),
         Index("ix_events_occurred_at", "occurred_at"),
     )
 

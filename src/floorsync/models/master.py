@@ -26,13 +26,18 @@ from floorsync.models.enums import WorkStatus, enum_column
 
 
 def _bool(name: str, default: bool) -> Any:
-    return mapped_column(Boolean(create_constraint=True, name=name), nullable=False, default=default)
+    return mapped_column(
+        Boolean(create_constraint=True, name=name), nullable=False, default=default
+    )
 
 
 def _live(name: str, *cols: str) -> Index:
     return Index(
-        name, *cols, unique=True,
-        postgresql_where=text("deleted_at IS NULL"), sqlite_where=text("deleted_at IS NULL"),
+        name,
+        *cols,
+        unique=True,
+        postgresql_where=text("deleted_at IS NULL"),
+        sqlite_where=text("deleted_at IS NULL"),
     )
 
 
@@ -40,8 +45,13 @@ def sync_table_args(table: str, *, tenant_id_uq: bool = True) -> tuple[Any, ...]
     args: list[Any] = [
         CheckConstraint("(external_id IS NULL) = (external_source IS NULL)", name="external_ref"),
         Index(
-            f"uq_{table}_external_key", "tenant_id", "external_source", "external_id", unique=True,
-            postgresql_where=text("external_id IS NOT NULL"), sqlite_where=text("external_id IS NOT NULL"),
+            f"uq_{table}_external_key",
+            "tenant_id",
+            "external_source",
+            "external_id",
+            unique=True,
+            postgresql_where=text("external_id IS NOT NULL"),
+            sqlite_where=text("external_id IS NOT NULL"),
         ),
     ]
     if tenant_id_uq:
@@ -67,10 +77,14 @@ class Cell(IdPk, TenantOwned, Timestamps, SyncColumns, SoftDeletable, Base):
     wip_warning_threshold: Mapped[int | None] = mapped_column(Integer)
     enforce_wip_limit: Mapped[bool] = _bool("enforce_wip_limit_bool", False)
     show_capacity_warning: Mapped[bool] = _bool("show_capacity_warning_bool", True)
-    capacity_hours_per_day: Mapped[Decimal] = mapped_column(PortableDecimal(4, 2), nullable=False, default=Decimal(8))
+    capacity_hours_per_day: Mapped[Decimal] = mapped_column(
+        PortableDecimal(4, 2), nullable=False, default=Decimal(8)
+    )
     icon_name: Mapped[str | None] = mapped_column(String(100))
     image_url: Mapped[str | None] = mapped_column(String(2048))
-    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONType, nullable=False, default=dict)
+    metadata_: Mapped[dict[str, Any]] = mapped_column(
+        "metadata", JSONType, nullable=False, default=dict
+    )
 
 
 class Resource(IdPk, TenantOwned, Timestamps, SyncColumns, SoftDeletable, Base):
@@ -88,7 +102,9 @@ class Resource(IdPk, TenantOwned, Timestamps, SyncColumns, SoftDeletable, Base):
     location: Mapped[str | None] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(50), nullable=False, default="available")
     active: Mapped[bool] = _bool("active_bool", True)
-    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONType, nullable=False, default=dict)
+    metadata_: Mapped[dict[str, Any]] = mapped_column(
+        "metadata", JSONType, nullable=False, default=dict
+    )
 
 
 class Material(IdPk, TenantOwned, Timestamps, SyncColumns, SoftDeletable, Base):
@@ -107,7 +123,9 @@ class Material(IdPk, TenantOwned, Timestamps, SyncColumns, SoftDeletable, Base):
     unit: Mapped[str | None] = mapped_column(String(20))
     color: Mapped[str | None] = mapped_column(String(32))
     active: Mapped[bool] = _bool("active_bool", True)
-    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONType, nullable=False, default=dict)
+    metadata_: Mapped[dict[str, Any]] = mapped_column(
+        "metadata", JSONType, nullable=False, default=dict
+    )
 
 
 class Job(IdPk, TenantOwned, Timestamps, SyncColumns, SoftDeletable, Base):
@@ -126,10 +144,14 @@ class Job(IdPk, TenantOwned, Timestamps, SyncColumns, SoftDeletable, Base):
     customer: Mapped[str | None] = mapped_column(String(255))
     due_date: Mapped[datetime | None] = mapped_column(UTCDateTime)
     due_date_override: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    status: Mapped[WorkStatus] = mapped_column(enum_column(WorkStatus, "job_status"), nullable=False, default=WorkStatus.not_started)
+    status: Mapped[WorkStatus] = mapped_column(
+        enum_column(WorkStatus, "job_status"), nullable=False, default=WorkStatus.not_started
+    )
     priority: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     notes: Mapped[str | None] = mapped_column(Text)
-    current_cell_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("cells.id", ondelete="SET NULL"))
+    current_cell_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("cells.id", ondelete="SET NULL")
+    )
     delivery_address: Mapped[str | None] = mapped_column(Text)
     delivery_city: Mapped[str | None] = mapped_column(String(100))
     delivery_postal_code: Mapped[str | None] = mapped_column(String(20))
@@ -142,17 +164,25 @@ class Job(IdPk, TenantOwned, Timestamps, SyncColumns, SoftDeletable, Base):
     resumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     actual_duration: Mapped[int | None] = mapped_column(Integer)
-    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONType, nullable=False, default=dict)
+    metadata_: Mapped[dict[str, Any]] = mapped_column(
+        "metadata", JSONType, nullable=False, default=dict
+    )
 
 
 class Part(IdPk, TenantOwned, Timestamps, SyncColumns, SoftDeletable, Base):
     __tablename__ = "parts"
     __table_args__ = (
         *sync_table_args("parts"),
-        ForeignKeyConstraint(["tenant_id", "job_id"], ["jobs.tenant_id", "jobs.id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(
+            ["tenant_id", "job_id"], ["jobs.tenant_id", "jobs.id"], ondelete="CASCADE"
+        ),
         Index(
-            "uq_parts_part_number_live", "job_id", "part_number", unique=True,
-            postgresql_where=text("deleted_at IS NULL"), sqlite_where=text("deleted_at IS NULL"),
+            "uq_parts_part_number_live",
+            "job_id",
+            "part_number",
+            unique=True,
+            postgresql_where=text("deleted_at IS NULL"),
+            sqlite_where=text("deleted_at IS NULL"),
         ),
         CheckConstraint("quantity >= 1", name="quantity_positive"),
         Index("ix_parts_job_id", "job_id"),
@@ -165,11 +195,19 @@ class Part(IdPk, TenantOwned, Timestamps, SyncColumns, SoftDeletable, Base):
     job_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
     part_number: Mapped[str] = mapped_column(String(255), nullable=False)
     material: Mapped[str | None] = mapped_column(String(255))
-    material_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("materials.id", ondelete="SET NULL"))
+    material_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("materials.id", ondelete="SET NULL")
+    )
     quantity: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-    status: Mapped[WorkStatus] = mapped_column(enum_column(WorkStatus, "job_status"), nullable=False, default=WorkStatus.not_started)
-    parent_part_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("parts.id", ondelete="SET NULL"))
-    current_cell_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("cells.id", ondelete="SET NULL"))
+    status: Mapped[WorkStatus] = mapped_column(
+        enum_column(WorkStatus, "job_status"), nullable=False, default=WorkStatus.not_started
+    )
+    parent_part_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("parts.id", ondelete="SET NULL")
+    )
+    current_cell_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("cells.id", ondelete="SET NULL")
+    )
     drawing_no: Mapped[str | None] = mapped_column(String(255))
     cnc_program_name: Mapped[str | None] = mapped_column(String(255))
     is_bullet_card: Mapped[bool] = _bool("is_bullet_card_bool", False)
@@ -185,14 +223,18 @@ class Part(IdPk, TenantOwned, Timestamps, SyncColumns, SoftDeletable, Base):
     notes: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONType, nullable=False, default=dict)
+    metadata_: Mapped[dict[str, Any]] = mapped_column(
+        "metadata", JSONType, nullable=False, default=dict
+    )
 
 
 class Operation(IdPk, TenantOwned, Timestamps, SyncColumns, SoftDeletable, Base):
     __tablename__ = "operations"
     __table_args__ = (
         *sync_table_args("operations"),
-        ForeignKeyConstraint(["tenant_id", "part_id"], ["parts.tenant_id", "parts.id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(
+            ["tenant_id", "part_id"], ["parts.tenant_id", "parts.id"], ondelete="CASCADE"
+        ),
         CheckConstraint("sequence >= 1", name="sequence_positive"),
         CheckConstraint("completion_percentage BETWEEN 0 AND 100", name="completion_range"),
         Index("ix_operations_part_id_sequence", "part_id", "sequence"),
@@ -202,15 +244,27 @@ class Operation(IdPk, TenantOwned, Timestamps, SyncColumns, SoftDeletable, Base)
     )
 
     part_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
-    cell_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("cells.id", ondelete="SET NULL"))
+    cell_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("cells.id", ondelete="SET NULL")
+    )
     operation_name: Mapped[str] = mapped_column(String(255), nullable=False)
     sequence: Mapped[int] = mapped_column(Integer, nullable=False)
-    status: Mapped[WorkStatus] = mapped_column(enum_column(WorkStatus, "job_status"), nullable=False, default=WorkStatus.not_started)
+    status: Mapped[WorkStatus] = mapped_column(
+        enum_column(WorkStatus, "job_status"), nullable=False, default=WorkStatus.not_started
+    )
     estimated_time: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    setup_time: Mapped[Decimal] = mapped_column(PortableDecimal(10, 2), nullable=False, default=Decimal(0))
-    run_time_per_unit: Mapped[Decimal] = mapped_column(PortableDecimal(10, 2), nullable=False, default=Decimal(0))
-    wait_time: Mapped[Decimal] = mapped_column(PortableDecimal(10, 2), nullable=False, default=Decimal(0))
-    changeover_time: Mapped[Decimal] = mapped_column(PortableDecimal(10, 2), nullable=False, default=Decimal(0))
+    setup_time: Mapped[Decimal] = mapped_column(
+        PortableDecimal(10, 2), nullable=False, default=Decimal(0)
+    )
+    run_time_per_unit: Mapped[Decimal] = mapped_column(
+        PortableDecimal(10, 2), nullable=False, default=Decimal(0)
+    )
+    wait_time: Mapped[Decimal] = mapped_column(
+        PortableDecimal(10, 2), nullable=False, default=Decimal(0)
+    )
+    changeover_time: Mapped[Decimal] = mapped_column(
+        PortableDecimal(10, 2), nullable=False, default=Decimal(0)
+    )
     actual_time: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     completion_percentage: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     assigned_operator_id: Mapped[str | None] = mapped_column(String(64))
@@ -222,14 +276,24 @@ class Operation(IdPk, TenantOwned, Timestamps, SyncColumns, SoftDeletable, Base)
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONType, nullable=False, default=dict)
+    metadata_: Mapped[dict[str, Any]] = mapped_column(
+        "metadata", JSONType, nullable=False, default=dict
+    )
 
 
 class OperationResource(IdPk, TenantOwned, Timestamps, Base):
     __tablename__ = "operation_resources"
     __table_args__ = (
-        ForeignKeyConstraint(["tenant_id", "operation_id"], ["operations.tenant_id", "operations.id"], ondelete="CASCADE"),
-        ForeignKeyConstraint(["tenant_id", "resource_id"], ["resources.tenant_id", "resources.id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(
+            ["tenant_id", "operation_id"],
+            ["operations.tenant_id", "operations.id"],
+            ondelete="CASCADE",
+        ),
+        ForeignKeyConstraint(
+            ["tenant_id", "resource_id"],
+            ["resources.tenant_id", "resources.id"],
+            ondelete="CASCADE",
+        ),
         UniqueConstraint("operation_id", "resource_id"),
         Index("ix_operation_resources_resource_id", "resource_id"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
@@ -238,7 +302,9 @@ class OperationResource(IdPk, TenantOwned, Timestamps, Base):
     operation_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
     resource_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
     position: Mapped[int] = mapped_column(Integer, nullable=False)
-    quantity: Mapped[Decimal] = mapped_column(PortableDecimal(10, 3), nullable=False, default=Decimal(1))
+    quantity: Mapped[Decimal] = mapped_column(
+        PortableDecimal(10, 3), nullable=False, default=Decimal(1)
+    )
     notes: Mapped[str | None] = mapped_column(Text)
 
 

@@ -25,10 +25,14 @@ class ApiKey(IdPk, TenantOwned, Base):
     __table_args__ = (Index("ix_api_keys_tenant_id_active", "tenant_id", "active"),)
 
     name: Mapped[str] = mapped_column(String(200), nullable=False)
-    role: Mapped[ApiKeyRole] = mapped_column(enum_column(ApiKeyRole, "api_key_role"), nullable=False)
+    role: Mapped[ApiKeyRole] = mapped_column(
+        enum_column(ApiKeyRole, "api_key_role"), nullable=False
+    )
     key_prefix: Mapped[str] = mapped_column(String(12), nullable=False)
     key_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
-    active: Mapped[bool] = mapped_column(Boolean(create_constraint=True, name="active_bool"), nullable=False, default=True)
+    active: Mapped[bool] = mapped_column(
+        Boolean(create_constraint=True, name="active_bool"), nullable=False, default=True
+    )
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -37,7 +37,9 @@ class Webhook(IdPk, TenantOwned, Timestamps, Base):
     url: Mapped[str] = mapped_column(String(2048), nullable=False)
     description: Mapped[str | None] = mapped_column(String(500))
     events: Mapped[Any] = mapped_column(JSONType, nullable=False)
-    active: Mapped[bool] = mapped_column(Boolean(create_constraint=True, name="active_bool"), nullable=False, default=True)
+    active: Mapped[bool] = mapped_column(
+        Boolean(create_constraint=True, name="active_bool"), nullable=False, default=True
+    )
     disabled_reason: Mapped[WebhookDisabledReason | None] = mapped_column(
         enum_column(WebhookDisabledReason, "webhook_disabled_reason")
     )
@@ -64,20 +66,41 @@ class WebhookDelivery(IdPk, TenantOwned, Base):
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
         UniqueConstraint("event_id", "webhook_id"),
-        Index("ix_webhook_deliveries_due", "next_attempt_at", postgresql_where=_PENDING, sqlite_where=_PENDING),
-        Index("ix_webhook_deliveries_queue", "webhook_id", "seq", postgresql_where=_PENDING, sqlite_where=_PENDING),
-        Index("ix_webhook_deliveries_tenant_id_status_created_at", "tenant_id", "status", "created_at"),
+        Index(
+            "ix_webhook_deliveries_due",
+            "next_attempt_at",
+            postgresql_where=_PENDING,
+            sqlite_where=_PENDING,
+        ),
+        Index(
+            "ix_webhook_deliveries_queue",
+            "webhook_id",
+            "seq",
+            postgresql_where=_PENDING,
+            sqlite_where=_PENDING,
+        ),
+        Index(
+            "ix_webhook_deliveries_tenant_id_status_created_at", "tenant_id", "status", "created_at"
+        ),
     )
 
-    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("events.id", ondelete="CASCADE"), nullable=False)
-    webhook_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False)
+    event_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("events.id", ondelete="CASCADE"), nullable=False
+    )
+    webhook_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False
+    )
     replay_round: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
     event_type: Mapped[str] = mapped_column(String(64), nullable=False)
     status: Mapped[DeliveryStatus] = mapped_column(
-        enum_column(DeliveryStatus, "delivery_status"), nullable=False, default=DeliveryStatus.pending
+        enum_column(DeliveryStatus, "delivery_status"),
+        nullable=False,
+        default=DeliveryStatus.pending,
     )
-    failure_reason: Mapped[DeliveryFailure | None] = mapped_column(enum_column(DeliveryFailure, "delivery_failure"))
+    failure_reason: Mapped[DeliveryFailure | None] = mapped_column(
+        enum_column(DeliveryFailure, "delivery_failure")
+    )
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     first_attempt_due_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
@@ -96,15 +119,21 @@ class WebhookLog(IdPk, TenantOwned, Base):
         Index("ix_webhook_logs_event_id", "event_id"),
     )
 
-    webhook_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("webhooks.id", ondelete="SET NULL"))
+    webhook_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("webhooks.id", ondelete="SET NULL")
+    )
     delivery_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     event_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
     event_type: Mapped[str] = mapped_column(String(64), nullable=False)
     url: Mapped[str] = mapped_column(String(2048), nullable=False)
     attempt: Mapped[int] = mapped_column(Integer, nullable=False)
     replay_round: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    outcome: Mapped[AttemptOutcome] = mapped_column(enum_column(AttemptOutcome, "attempt_outcome"), nullable=False)
-    success: Mapped[bool] = mapped_column(Boolean(create_constraint=True, name="success_bool"), nullable=False)
+    outcome: Mapped[AttemptOutcome] = mapped_column(
+        enum_column(AttemptOutcome, "attempt_outcome"), nullable=False
+    )
+    success: Mapped[bool] = mapped_column(
+        Boolean(create_constraint=True, name="success_bool"), nullable=False
+    )
     status_code: Mapped[int | None] = mapped_column(Integer)
     error_message: Mapped[str | None] = mapped_column(Text)
     response_excerpt: Mapped[str | None] = mapped_column(Text)

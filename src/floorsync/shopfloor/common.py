@@ -39,7 +39,9 @@ def operator_name_input(value: Any, where: str) -> str | None:
     return name or None
 
 
-def operation_embeds(session: Session, scope: TenantScope, operation_ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, dict[str, Any]]:
+def operation_embeds(
+    session: Session, scope: TenantScope, operation_ids: Iterable[uuid.UUID | None]
+) -> dict[uuid.UUID, dict[str, Any]]:
     """`{id, operation_name, sequence, part:{id, part_number, job:{id, job_number}}}` per operation
     (soft-deleted ones included: recorded work keeps pointing at them)."""
     ops = load_by_id(session, scope, Operation, operation_ids)
@@ -50,9 +52,14 @@ def operation_embeds(session: Session, scope: TenantScope, operation_ids: Iterab
         part = parts.get(op.part_id)
         job = jobs.get(part.job_id) if part is not None else None
         out[op.id] = {
-            "id": str(op.id), "operation_name": op.operation_name, "sequence": op.sequence,
-            "part": None if part is None else {
-                "id": str(part.id), "part_number": part.part_number,
+            "id": str(op.id),
+            "operation_name": op.operation_name,
+            "sequence": op.sequence,
+            "part": None
+            if part is None
+            else {
+                "id": str(part.id),
+                "part_number": part.part_number,
                 "job": None if job is None else {"id": str(job.id), "job_number": job.job_number},
             },
         }
@@ -66,11 +73,17 @@ def operations_of_part(part_id: uuid.UUID) -> Any:
 
 
 def operations_of_job(job_id: uuid.UUID) -> Any:
-    return select(Operation.id).where(Operation.part_id.in_(select(Part.id).where(Part.job_id == job_id)))
+    return select(Operation.id).where(
+        Operation.part_id.in_(select(Part.id).where(Part.job_id == job_id))
+    )
 
 
 def list_rows_searching_names(
-    session: Session, scope: TenantScope, spec: EntitySpec, params: Mapping[str, str], text_columns: tuple[str, ...],
+    session: Session,
+    scope: TenantScope,
+    spec: EntitySpec,
+    params: Mapping[str, str],
+    text_columns: tuple[str, ...],
 ) -> tuple[list[Any], int, Page]:
     """`list_rows` whose `search` also matches the operator's directory name (`operator_name`)."""
     term = params.get("search")
@@ -82,16 +95,27 @@ def list_rows_searching_names(
             message = "search must be at most 200 characters"
             raise BadRequest(message, [Detail("search", message, "MAX_LENGTH")])
         value = coerce_filter("search", Kind.string, term)
-        names = scoped(Operator, scope).with_only_columns(Operator.operator_id).where(contains(Operator.name, value))
+        names = (
+            scoped(Operator, scope)
+            .with_only_columns(Operator.operator_id)
+            .where(contains(Operator.name, value))
+        )
         model = spec.model
-        stmt = stmt.where(or_(*(contains(getattr(model, c), value) for c in text_columns), model.operator_id.in_(names)))
+        stmt = stmt.where(
+            or_(
+                *(contains(getattr(model, c), value) for c in text_columns),
+                model.operator_id.in_(names),
+            )
+        )
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     stmt = apply_sort(spec, stmt, params, session.get_bind().dialect.name)
     rows = list(session.scalars(stmt.limit(page.limit).offset(page.offset)))
     return rows, total, page
 
 
-def delete_shop_record(work: Work, spec: EntitySpec, row: Any, *keys: str, caused_by: dict[str, Any] | None = None) -> None:
+def delete_shop_record(
+    work: Work, spec: EntitySpec, row: Any, *keys: str, caused_by: dict[str, Any] | None = None
+) -> None:
     """Hard-delete a shop-floor row with its `<entity>.deleted` tombstone
     `{id, <keys>…, deleted_at, deleted_by}` (`hard: true`)."""
     tombstone: dict[str, Any] = {"id": str(row.id)}

@@ -38,14 +38,20 @@ def path_of(spec: EntitySpec) -> str:
     return f"/api-{spec.name.replace('_', '-')}"
 
 
-def with_overrides(spec: EntitySpec, overrides: dict[str, tuple[Handler, dict[str, Any]]]) -> APIRouter:
+def with_overrides(
+    spec: EntitySpec, overrides: dict[str, tuple[Handler, dict[str, Any]]]
+) -> APIRouter:
     """The spec's CRUD router with the handlers of some methods replaced."""
     path = path_of(spec)
     router = APIRouter(tags=[spec.name])
     for method, (handler, options) in overrides.items():
         router.add_api_route(path, handler, methods=[method], **options)
     for route in crud_router(spec).routes:
-        if isinstance(route, APIRoute) and route.path == path and (route.methods or set()) & set(overrides):
+        if (
+            isinstance(route, APIRoute)
+            and route.path == path
+            and (route.methods or set()) & set(overrides)
+        ):
             continue
         router.routes.append(route)
     return router
@@ -62,8 +68,11 @@ def deleting(spec: EntitySpec, remove: Callable[..., None]) -> tuple[Handler, di
             remove(work, id_)
             return ctx.respond(_deleted(id_), 200, work)
 
-    return handler, {"summary": f"Delete a {spec.singular} (hard)", "responses": responses(200, _OBJECT, 404, 409),
-                     "openapi_extra": {"parameters": _ID}}
+    return handler, {
+        "summary": f"Delete a {spec.singular} (hard)",
+        "responses": responses(200, _OBJECT, 404, 409),
+        "openapi_extra": {"parameters": _ID},
+    }
 
 
 def updating(spec: EntitySpec, update: Callable[..., Any]) -> tuple[Handler, dict[str, Any]]:
@@ -72,15 +81,26 @@ def updating(spec: EntitySpec, update: Callable[..., Any]) -> tuple[Handler, dic
         data = body.json_object()
         with ctx.work() as work:
             row = update(work, id_, data)
-            return ctx.respond({spec.singular: render_one(work.session, ctx.scope, spec, row, "single")}, 200, work)
+            return ctx.respond(
+                {spec.singular: render_one(work.session, ctx.scope, spec, row, "single")}, 200, work
+            )
 
-    return handler, {"summary": f"Update a {spec.singular} (merge)", "responses": responses(200, _OBJECT, 400, 404, 409, 422),
-                     "openapi_extra": {"parameters": _ID, **json_body(_OBJECT)}}
+    return handler, {
+        "summary": f"Update a {spec.singular} (merge)",
+        "responses": responses(200, _OBJECT, 400, 404, 409, 422),
+        "openapi_extra": {"parameters": _ID, **json_body(_OBJECT)},
+    }
 
 
-def listing_names(spec: EntitySpec, text_columns: tuple[str, ...]) -> tuple[Handler, dict[str, Any]]:
+def listing_names(
+    spec: EntitySpec, text_columns: tuple[str, ...]
+) -> tuple[Handler, dict[str, Any]]:
     """GET whose `search` also matches the operator's name from the directory."""
-    generic = next(r for r in crud_router(spec).routes if isinstance(r, APIRoute) and "GET" in (r.methods or set()))
+    generic = next(
+        r
+        for r in crud_router(spec).routes
+        if isinstance(r, APIRoute) and "GET" in (r.methods or set())
+    )
 
     def handler(request: Request, ctx: ApiCtx) -> Any:
         params = request.query_params
@@ -88,14 +108,24 @@ def listing_names(spec: EntitySpec, text_columns: tuple[str, ...]) -> tuple[Hand
         with ctx.read() as session:
             if id_ is not None:
                 row = service.get_row(session, ctx.scope, spec, id_)
-                return ctx.respond({spec.singular: render_one(session, ctx.scope, spec, row, "single")})
-            rows, total, page = list_rows_searching_names(session, ctx.scope, spec, params, text_columns)
-            return ctx.respond({
-                spec.name: render_rows(session, ctx.scope, spec, rows, "list"),
-                "pagination": {"total": total, "offset": page.offset, "limit": page.limit},
-            })
+                return ctx.respond(
+                    {spec.singular: render_one(session, ctx.scope, spec, row, "single")}
+                )
+            rows, total, page = list_rows_searching_names(
+                session, ctx.scope, spec, params, text_columns
+            )
+            return ctx.respond(
+                {
+                    spec.name: render_rows(session, ctx.scope, spec, rows, "list"),
+                    "pagination": {"total": total, "offset": page.offset, "limit": page.limit},
+                }
+            )
 
-    return handler, {"summary": generic.summary, "responses": generic.responses, "openapi_extra": generic.openapi_extra}
+    return handler, {
+        "summary": generic.summary,
+        "responses": generic.responses,
+        "openapi_extra": generic.openapi_extra,
+    }
 
 
 def batches_router() -> APIRouter:
@@ -105,26 +135,47 @@ def batches_router() -> APIRouter:
         with ctx.work() as work:
             row, assigned = create_batch(work, data)
             record = render_one(work.session, ctx.scope, BATCHES, row, "single")
-            return ctx.respond({"batch": insert_after(record, "operations_count", "operations_assigned", assigned)}, 201, work)
+            return ctx.respond(
+                {
+                    "batch": insert_after(
+                        record, "operations_count", "operations_assigned", assigned
+                    )
+                },
+                201,
+                work,
+            )
 
-    return with_overrides(BATCHES, {
-        "POST": (create, {"status_code": 201, "summary": "Create a batch (with operation_ids)",
-                          "responses": responses(201, _OBJECT, 409, 422), "openapi_extra": json_body(_OBJECT)}),
-        "PATCH": updating(BATCHES, update_batch),
-        "PUT": updating(BATCHES, update_batch),
-        "DELETE": deleting(BATCHES, delete_batch),
-    })
+    return with_overrides(
+        BATCHES,
+        {
+            "POST": (
+                create,
+                {
+                    "status_code": 201,
+                    "summary": "Create a batch (with operation_ids)",
+                    "responses": responses(201, _OBJECT, 409, 422),
+                    "openapi_extra": json_body(_OBJECT),
+                },
+            ),
+            "PATCH": updating(BATCHES, update_batch),
+            "PUT": updating(BATCHES, update_batch),
+            "DELETE": deleting(BATCHES, delete_batch),
+        },
+    )
 
 
 def shopfloor_routers() -> list[APIRouter]:
     return [
         batches_router(),
-        with_overrides(TIME_ENTRIES, {
-            "GET": listing_names(TIME_ENTRIES, ("notes",)),
-            "PATCH": updating(TIME_ENTRIES, update_time_entry),
-            "PUT": updating(TIME_ENTRIES, update_time_entry),
-            "DELETE": deleting(TIME_ENTRIES, delete_time_entry),
-        }),
+        with_overrides(
+            TIME_ENTRIES,
+            {
+                "GET": listing_names(TIME_ENTRIES, ("notes",)),
+                "PATCH": updating(TIME_ENTRIES, update_time_entry),
+                "PUT": updating(TIME_ENTRIES, update_time_entry),
+                "DELETE": deleting(TIME_ENTRIES, delete_time_entry),
+            },
+        ),
         with_overrides(ASSIGNMENTS, {"GET": listing_names(ASSIGNMENTS, ("notes",))}),
         with_overrides(QUANTITIES, {"DELETE": deleting(QUANTITIES, delete_quantity)}),
         with_overrides(OPERATORS, {"DELETE": deleting(OPERATORS, delete_operator)}),

@@ -23,7 +23,11 @@ def seconds_between(start: datetime, end: datetime) -> int:
 def minutes_between(start: datetime, end: datetime, paused_seconds: int = 0) -> int:
     """`round((end − start − pauses) / 60 s)`, half up, never negative."""
     delta = end - start
-    micro = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds - paused_seconds * 1_000_000
+    micro = (
+        (delta.days * 86_400 + delta.seconds) * 1_000_000
+        + delta.microseconds
+        - paused_seconds * 1_000_000
+    )
     return max(0, round_half_up(Decimal(micro) / 60_000_000))
 
 

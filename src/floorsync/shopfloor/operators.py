@@ -51,14 +51,22 @@ def use_operators(work: Work, uses: Sequence[OperatorUse]) -> list[Detail]:
         wanted.setdefault(use.identifier, use)
     if not wanted:
         return []
-    found = {op.operator_id: op for op in work.session.scalars(
-        scoped(Operator, work.scope).where(Operator.operator_id.in_(list(wanted)))
-    )}
+    found = {
+        op.operator_id: op
+        for op in work.session.scalars(
+            scoped(Operator, work.scope).where(Operator.operator_id.in_(list(wanted)))
+        )
+    }
     for identifier, use in wanted.items():
         if identifier not in found:
             found[identifier] = _register(work, use)
     return [
-        Detail(use.field, f'Operator "{use.identifier}" is inactive', "REFERENCE_NOT_FOUND", use.identifier)
+        Detail(
+            use.field,
+            f'Operator "{use.identifier}" is inactive',
+            "REFERENCE_NOT_FOUND",
+            use.identifier,
+        )
         for use in uses
         if not found[use.identifier].active
     ]
@@ -68,8 +76,13 @@ def _register(work: Work, use: OperatorUse) -> Operator:
     now = work.clock.now()
     name = (use.name or "").strip()[:NAME_MAX] or use.identifier
     row = Operator(
-        id=new_id(), tenant_id=work.scope.tenant_id, operator_id=use.identifier, name=name,
-        active=True, created_at=now, updated_at=now,
+        id=new_id(),
+        tenant_id=work.scope.tenant_id,
+        operator_id=use.identifier,
+        name=name,
+        active=True,
+        created_at=now,
+        updated_at=now,
     )
     try:
         with work.session.begin_nested():
@@ -85,7 +98,9 @@ def _register(work: Work, use: OperatorUse) -> Operator:
     return row
 
 
-def changed_operator_uses(rec: Record, row: Any | None, fields: Iterable[str], name: str | None = None) -> list[OperatorUse]:
+def changed_operator_uses(
+    rec: Record, row: Any | None, fields: Iterable[str], name: str | None = None
+) -> list[OperatorUse]:
     """The operator identifiers a create or update introduces: new values only, so a client that
     sends back a record naming a since-deactivated operator is not refused for it."""
     out: list[OperatorUse] = []
@@ -97,12 +112,18 @@ def changed_operator_uses(rec: Record, row: Any | None, fields: Iterable[str], n
     return out
 
 
-def operator_names(session: Session, scope: TenantScope, identifiers: Iterable[str | None]) -> dict[str, str]:
+def operator_names(
+    session: Session, scope: TenantScope, identifiers: Iterable[str | None]
+) -> dict[str, str]:
     """Directory names for a batch of identifiers (one query)."""
     wanted = {i for i in identifiers if i is not None}
     if not wanted:
         return {}
-    stmt = scoped(Operator, scope).with_only_columns(Operator.operator_id, Operator.name).where(Operator.operator_id.in_(wanted))
+    stmt = (
+        scoped(Operator, scope)
+        .with_only_columns(Operator.operator_id, Operator.name)
+        .where(Operator.operator_id.in_(wanted))
+    )
     return {r.operator_id: r.name for r in session.execute(stmt)}
 
 
@@ -126,12 +147,18 @@ def operator_references(session: Session, scope: TenantScope, identifier: str) -
     """Records that name the operator, as REFERENCES_EXIST details with their counts."""
     out: list[Detail] = []
     for name, model, columns in _NAMED_BY:
-        stmt = scoped(model, scope).with_only_columns(func.count()).where(
-            or_(*(getattr(model, c) == identifier for c in columns))
+        stmt = (
+            scoped(model, scope)
+            .with_only_columns(func.count())
+            .where(or_(*(getattr(model, c) == identifier for c in columns)))
         )
         count = int(session.scalar(stmt) or 0)
         if count:
-            out.append(Detail(name, f"{count} {name} name operator '{identifier}'", "REFERENCES_EXIST", count))
+            out.append(
+                Detail(
+                    name, f"{count} {name} name operator '{identifier}'", "REFERENCES_EXIST", count
+                )
+            )
     return out
 
 
@@ -140,7 +167,10 @@ def delete_operator(work: Work, id_: Any) -> None:
     row = get_row(work.session, work.scope, OPERATORS, id_, for_update=True)
     blocking = operator_references(work.session, work.scope, row.operator_id)
     if blocking:
-        raise Conflict(f"Operator '{row.operator_id}' is still named by other records; deactivate it instead", blocking)
+        raise Conflict(
+            f"Operator '{row.operator_id}' is still named by other records; deactivate it instead",
+            blocking,
+        )
     record_delete(work, OPERATORS, row, hard=True)
     work.session.delete(row)
     work.session.flush()
@@ -151,34 +181,48 @@ def _prepare(work: Work, _spec: EntitySpec, rec: Record, row: Any | None) -> Non
     identifier = rec.values.get("operator_id", row.operator_id if row is not None else None)
     if ("name" in rec.values or row is None) and not rec.values.get("name"):
         rec.values["name"] = identifier
-    if row is not None and "operator_id" in rec.values and rec.values["operator_id"] != row.operator_id:
+    if (
+        row is not None
+        and "operator_id" in rec.values
+        and rec.values["operator_id"] != row.operator_id
+    ):
         blocking = operator_references(work.session, work.scope, row.operator_id)
         if blocking:
-            raise Conflict(f"operator_id '{row.operator_id}' is named by other records and cannot be changed", blocking)
+            raise Conflict(
+                f"operator_id '{row.operator_id}' is named by other records and cannot be changed",
+                blocking,
+            )
 
 
-OPERATORS = register(EntitySpec(
-    name="operators",
-    singular="operator",
-    model=Operator,
-    fields=(
-        F.ident("operator_id", 64, required=True),
-        F.short("name", NAME_MAX, trim=True),
-        F.short("employee_number", 64, trim=True),
-        F.boolean("active", True),
-        F.ident("external_id", 255, output=False),
-        F.ident("external_source", 100, output=False),
-    ),
-    synced=True,
-    soft_delete=False,
-    aliases={"operator_name": "name", "full_name": "name"},
-    unique=(UniqueRule(("operator_id",)),),
-    natural_key="operator_id",
-    listing=ListOptions(
-        exact={"operator_id": Kind.string, "active": Kind.boolean, "external_source": Kind.string, "external_id": Kind.string},
-        search=("name", "operator_id", "employee_number"),
-        sortable=("name", "operator_id", "created_at"),
-        default_sort=("name", "asc"),
-    ),
-    prepare=_prepare,
-))
+OPERATORS = register(
+    EntitySpec(
+        name="operators",
+        singular="operator",
+        model=Operator,
+        fields=(
+            F.ident("operator_id", 64, required=True),
+            F.short("name", NAME_MAX, trim=True),
+            F.short("employee_number", 64, trim=True),
+            F.boolean("active", True),
+            F.ident("external_id", 255, output=False),
+            F.ident("external_source", 100, output=False),
+        ),
+        synced=True,
+        soft_delete=False,
+        aliases={"operator_name": "name", "full_name": "name"},
+        unique=(UniqueRule(("operator_id",)),),
+        natural_key="operator_id",
+        listing=ListOptions(
+            exact={
+                "operator_id": Kind.string,
+                "active": Kind.boolean,
+                "external_source": Kind.string,
+                "external_id": Kind.string,
+            },
+            search=("name", "operator_id", "employee_number"),
+            sortable=("name", "operator_id", "created_at"),
+            default_sort=("name", "asc"),
+        ),
+        prepare=_prepare,
+    )
+)

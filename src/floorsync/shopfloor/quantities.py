@@ -36,21 +36,30 @@ def _prepare(work: Work, _spec: EntitySpec, rec: Record, row: OperationQuantity 
     total = sum(v.get(n, getattr(row, n) if row is not None else 0) for n in COUNTS)
     given = v.get("quantity_produced")
     if given is not None and given != total:
-        rec.errors.append(Detail(
-            join(rec.path, "quantity_produced"),
-            f"quantity_produced must equal quantity_good + quantity_scrap + quantity_rework ({total})",
-            "INVALID_VALUE", given,
-        ))
+        rec.errors.append(
+            Detail(
+                join(rec.path, "quantity_produced"),
+                f"quantity_produced must equal quantity_good + quantity_scrap + quantity_rework ({total})",
+                "INVALID_VALUE",
+                given,
+            )
+        )
     elif total < 1:
-        rec.errors.append(Detail(
-            join(rec.path, "quantity_produced"),
-            "quantity_good + quantity_scrap + quantity_rework must be at least 1", "INVALID_VALUE", total,
-        ))
+        rec.errors.append(
+            Detail(
+                join(rec.path, "quantity_produced"),
+                "quantity_good + quantity_scrap + quantity_rework must be at least 1",
+                "INVALID_VALUE",
+                total,
+            )
+        )
     v["quantity_produced"] = total
     if row is None and v.get("recorded_at") is None:
         v["recorded_at"] = work.clock.now()
     elif row is not None and "recorded_at" in v and v["recorded_at"] is None:
-        rec.errors.append(Detail(join(rec.path, "recorded_at"), "recorded_at cannot be null", "NOT_NULL"))
+        rec.errors.append(
+            Detail(join(rec.path, "recorded_at"), "recorded_at cannot be null", "NOT_NULL")
+        )
     rec.errors.extend(use_operators(work, changed_operator_uses(rec, row, ("recorded_by",))))
 
 
@@ -59,49 +68,80 @@ def delete_quantity(work: Work, id_: uuid.UUID) -> None:
     delete_shop_record(work, QUANTITIES, row, "operation_id")
 
 
-def _extras(session: Session, scope: TenantScope, rows: Sequence[Any], mode: str) -> dict[Any, dict[str, Any]]:
+def _extras(
+    session: Session, scope: TenantScope, rows: Sequence[Any], mode: str
+) -> dict[Any, dict[str, Any]]:
     if mode == "nested":
         return {}
     ops = operation_embeds(session, scope, (r.operation_id for r in rows))
     return {r.id: {"operation": ops.get(r.operation_id)} for r in rows}
 
 
-QUANTITIES = register(EntitySpec(
-    name="operation_quantities",
-    singular="operation_quantity",
-    model=OperationQuantity,
-    created_verb="recorded",
-    fields=(
-        F.ref_id("operation_id", required=True),
-        F.integer("quantity_good", min_value=0, default=0),
-        F.integer("quantity_scrap", min_value=0, default=0),
-        F.integer("quantity_rework", min_value=0, default=0),
-        # Computed (good + scrap + rework); accepted on input only to be checked against the sum.
-        F.integer("quantity_produced"),
-        F.ref_id("scrap_reason_id"),
-        F.short("material_lot", 255, trim=True),
-        F.long_text("notes"),
-        F.ident("recorded_by", 64),
-        F.timestamp("recorded_at"),
-    ),
-    synced=False,
-    soft_delete=False,
-    refs=(RefSpec("operations", "operation_id", "Operation", required=True),),
-    natural_key="operation_id",
-    listing=ListOptions(
-        exact={"operation_id": Kind.uuid, "part_id": Kind.uuid, "job_id": Kind.uuid, "material_lot": Kind.string,
-               "scrap_reason_id": Kind.uuid, "recorded_by": Kind.string, "has_scrap": Kind.boolean, "has_rework": Kind.boolean},
-        search=("material_lot", "notes"),
-        sortable=("recorded_at", "quantity_good", "quantity_scrap", "quantity_rework", "quantity_produced", "created_at"),
-        default_sort=("recorded_at", "desc"),
-        date_ranges={"from_date": ("recorded_at", ">="), "to_date": ("recorded_at", "<=")},
-    ),
-    render_extras=_extras,
-    prepare=_prepare,
-    custom_filters={
-        "part_id": lambda stmt, value: stmt.where(OperationQuantity.operation_id.in_(operations_of_part(value))),
-        "job_id": lambda stmt, value: stmt.where(OperationQuantity.operation_id.in_(operations_of_job(value))),
-        "has_scrap": lambda stmt, value: stmt.where(OperationQuantity.quantity_scrap > 0 if value else OperationQuantity.quantity_scrap == 0),
-        "has_rework": lambda stmt, value: stmt.where(OperationQuantity.quantity_rework > 0 if value else OperationQuantity.quantity_rework == 0),
-    },
-))
+QUANTITIES = register(
+    EntitySpec(
+        name="operation_quantities",
+        singular="operation_quantity",
+        model=OperationQuantity,
+        created_verb="recorded",
+        fields=(
+            F.ref_id("operation_id", required=True),
+            F.integer("quantity_good", min_value=0, default=0),
+            F.integer("quantity_scrap", min_value=0, default=0),
+            F.integer("quantity_rework", min_value=0, default=0),
+            # Computed (good + scrap + rework); accepted on input only to be checked against the sum.
+            F.integer("quantity_produced"),
+            F.ref_id("scrap_reason_id"),
+            F.short("material_lot", 255, trim=True),
+            F.long_text("notes"),
+            F.ident("recorded_by", 64),
+            F.timestamp("recorded_at"),
+        ),
+        synced=False,
+        soft_delete=False,
+        refs=(RefSpec("operations", "operation_id", "Operation", required=True),),
+        natural_key="operation_id",
+        listing=ListOptions(
+            exact={
+                "operation_id": Kind.uuid,
+                "part_id": Kind.uuid,
+                "job_id": Kind.uuid,
+                "material_lot": Kind.string,
+                "scrap_reason_id": Kind.uuid,
+                "recorded_by": Kind.string,
+                "has_scrap": Kind.boolean,
+                "has_rework": Kind.boolean,
+            },
+            search=("material_lot", "notes"),
+            sortable=(
+                "recorded_at",
+                "quantity_good",
+                "quantity_scrap",
+                "quantity_rework",
+                "quantity_produced",
+                "created_at",
+            ),
+            default_sort=("recorded_at", "desc"),
+            date_ranges={"from_date": ("recorded_at", ">="), "to_date": ("recorded_at", "<=")},
+        ),
+        render_extras=_extras,
+        prepare=_prepare,
+        custom_filters={
+            "part_id": lambda stmt, value: stmt.where(
+                OperationQuantity.operation_id.in_(operations_of_part(value))
+            ),
+            "job_id": lambda stmt, value: stmt.where(
+                OperationQuantity.operation_id.in_(operations_of_job(value))
+            ),
+            "has_scrap": lambda stmt, value: stmt.where(
+                OperationQuantity.quantity_scrap > 0
+                if value
+                else OperationQuantity.quantity_scrap == 0
+            ),
+            "has_rework": lambda stmt, value: stmt.where(
+                OperationQuantity.quantity_rework > 0
+                if value
+                else OperationQuantity.quantity_rework == 0
+            ),
+        },
+    )
+)

@@ -51,21 +51,49 @@ def _prepare(work: Work, _spec: EntitySpec, rec: Record, row: TimeEntry | None) 
     start = v.get("start_time", row.start_time if row is not None else None)
     end = v.get("end_time", row.end_time if row is not None else None)
     if end is not None and start is not None and end < start:
-        errors.append(Detail(join(rec.path, "end_time"), "end_time must not be before start_time", "INVALID_VALUE", F.to_wire(Kind.timestamp, end)))
+        errors.append(
+            Detail(
+                join(rec.path, "end_time"),
+                "end_time must not be before start_time",
+                "INVALID_VALUE",
+                F.to_wire(Kind.timestamp, end),
+            )
+        )
     if v.get("is_paused") and end is not None:
         if row is not None and row.is_paused:
             del v["is_paused"]  # closing a paused entry ends its pause
         else:
-            errors.append(Detail(join(rec.path, "is_paused"), "only an open time entry can be paused", "INVALID_VALUE", True))
-    errors.extend(use_operators(work, changed_operator_uses(rec, row, ("operator_id",), rec.extras.get("operator_name"))))
+            errors.append(
+                Detail(
+                    join(rec.path, "is_paused"),
+                    "only an open time entry can be paused",
+                    "INVALID_VALUE",
+                    True,
+                )
+            )
+    errors.extend(
+        use_operators(
+            work, changed_operator_uses(rec, row, ("operator_id",), rec.extras.get("operator_name"))
+        )
+    )
     if errors or end is not None:
         return
     operation_id: uuid.UUID = v.get("operation_id") or row.operation_id  # type: ignore[union-attr]
     operator_id = v.get("operator_id", row.operator_id if row is not None else None)
-    reopening = row is None or row.end_time is not None or operation_id != row.operation_id or operator_id != row.operator_id
-    if reopening and open_entry_id(work, operation_id, str(operator_id), excluding=row.id if row is not None else None):
+    reopening = (
+        row is None
+        or row.end_time is not None
+        or operation_id != row.operation_id
+        or operator_id != row.operator_id
+    )
+    if reopening and open_entry_id(
+        work, operation_id, str(operator_id), excluding=row.id if row is not None else None
+    ):
         message = f"Operator '{operator_id}' already has an open time entry on this operation"
-        raise Conflict(message, [Detail(join(rec.path, "operator_id"), message, "UNIQUE_CONSTRAINT", operator_id)])
+        raise Conflict(
+            message,
+            [Detail(join(rec.path, "operator_id"), message, "UNIQUE_CONSTRAINT", operator_id)],
+        )
 
 
 def _after_insert(work: Work, _rec: Record, row: TimeEntry) -> None:
@@ -93,7 +121,11 @@ def update_time_entry(work: Work, id_: uuid.UUID, body: Any) -> TimeEntry:
         return row
     now = work.clock.now()
     was_open = row.end_time is None
-    before = {"is_paused": row.is_paused, "paused_seconds": row.paused_seconds, "duration": row.duration}
+    before = {
+        "is_paused": row.is_paused,
+        "paused_seconds": row.paused_seconds,
+        "duration": row.duration,
+    }
     old_operation = row.operation_id
     for name, (_old, new) in changes.items():
         setattr(row, TIME_ENTRIES.by_name[name].attr, TimeType(new) if name == "time_type" else new)
@@ -129,52 +161,71 @@ def delete_time_entry(work: Work, id_: uuid.UUID) -> None:
     recompute_actual_time(work, [operation_id])
 
 
-def _extras(session: Session, scope: TenantScope, rows: Sequence[Any], mode: str) -> dict[Any, dict[str, Any]]:
+def _extras(
+    session: Session, scope: TenantScope, rows: Sequence[Any], mode: str
+) -> dict[Any, dict[str, Any]]:
     names = operator_names(session, scope, (r.operator_id for r in rows))
     if mode == "nested":
         return {r.id: {"operator_name": names.get(r.operator_id)} for r in rows}
     ops = operation_embeds(session, scope, (r.operation_id for r in rows))
-    return {r.id: {"operator_name": names.get(r.operator_id), "operation": ops.get(r.operation_id)} for r in rows}
+    return {
+        r.id: {"operator_name": names.get(r.operator_id), "operation": ops.get(r.operation_id)}
+        for r in rows
+    }
 
 
-TIME_ENTRIES = register(EntitySpec(
-    name="time_entries",
-    singular="time_entry",
-    model=TimeEntry,
-    fields=(
-        F.ref_id("operation_id", required=True),
-        F.ident("operator_id", 64, required=True),
-        # Output only, at its place in the field order: rendered from the identifier, then
-        # replaced by the directory's name (render_extras). On input it is `extra_inputs`.
-        F.read_only("operator_name", Kind.string, column="operator_id"),
-        F.enum("time_type", TimeType, default="run"),
-        F.timestamp("start_time"),
-        F.timestamp("end_time"),
-        F.boolean("is_paused", False),
-        F.read_only("paused_seconds", Kind.integer),
-        F.read_only("duration", Kind.integer),
-        F.read_only("batch_id", Kind.uuid),
-        F.long_text("notes"),
-    ),
-    synced=False,
-    soft_delete=False,
-    refs=(RefSpec("operations", "operation_id", "Operation", required=True),),
-    natural_key="operator_id",
-    listing=ListOptions(
-        exact={"operation_id": Kind.uuid, "part_id": Kind.uuid, "job_id": Kind.uuid, "operator_id": Kind.string,
-               "time_type": Kind.enum, "open": Kind.boolean},
-        search=("notes",),
-        sortable=("start_time", "end_time", "duration", "created_at"),
-        default_sort=("start_time", "desc"),
-        date_ranges={"start_date": ("start_time", ">="), "end_date": ("start_time", "<=")},
-    ),
-    render_extras=_extras,
-    extra_inputs={"operator_name": operator_name_input},
-    prepare=_prepare,
-    after_write=_after_insert,
-    custom_filters={
-        "part_id": lambda stmt, value: stmt.where(TimeEntry.operation_id.in_(operations_of_part(value))),
-        "job_id": lambda stmt, value: stmt.where(TimeEntry.operation_id.in_(operations_of_job(value))),
-        "open": lambda stmt, value: stmt.where(TimeEntry.end_time.is_(None) if value else TimeEntry.end_time.is_not(None)),
-    },
-))
+TIME_ENTRIES = register(
+    EntitySpec(
+        name="time_entries",
+        singular="time_entry",
+        model=TimeEntry,
+        fields=(
+            F.ref_id("operation_id", required=True),
+            F.ident("operator_id", 64, required=True),
+            # Output only, at its place in the field order: rendered from the identifier, then
+            # replaced by the directory's name (render_extras). On input it is `extra_inputs`.
+            F.read_only("operator_name", Kind.string, column="operator_id"),
+            F.enum("time_type", TimeType, default="run"),
+            F.timestamp("start_time"),
+            F.timestamp("end_time"),
+            F.boolean("is_paused", False),
+            F.read_only("paused_seconds", Kind.integer),
+            F.read_only("duration", Kind.integer),
+            F.read_only("batch_id", Kind.uuid),
+            F.long_text("notes"),
+        ),
+        synced=False,
+        soft_delete=False,
+        refs=(RefSpec("operations", "operation_id", "Operation", required=True),),
+        natural_key="operator_id",
+        listing=ListOptions(
+            exact={
+                "operation_id": Kind.uuid,
+                "part_id": Kind.uuid,
+                "job_id": Kind.uuid,
+                "operator_id": Kind.string,
+                "time_type": Kind.enum,
+                "open": Kind.boolean,
+            },
+            search=("notes",),
+            sortable=("start_time", "end_time", "duration", "created_at"),
+            default_sort=("start_time", "desc"),
+            date_ranges={"start_date": ("start_time", ">="), "end_date": ("start_time", "<=")},
+        ),
+        render_extras=_extras,
+        extra_inputs={"operator_name": operator_name_input},
+        prepare=_prepare,
+        after_write=_after_insert,
+        custom_filters={
+            "part_id": lambda stmt, value: stmt.where(
+                TimeEntry.operation_id.in_(operations_of_part(value))
+            ),
+            "job_id": lambda stmt, value: stmt.where(
+                TimeEntry.operation_id.in_(operations_of_job(value))
+            ),
+            "open": lambda stmt, value: stmt.where(
+                TimeEntry.end_time.is_(None) if value else TimeEntry.end_time.is_not(None)
+            ),
+        },
+    )
+)

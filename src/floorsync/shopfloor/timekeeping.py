@@ -20,10 +20,18 @@ from floorsync.models.shopfloor import TimeEntry
 from floorsync.shopfloor.minutes import minutes_between, seconds_between
 
 
-def open_entry_id(work: Work, operation_id: uuid.UUID, operator_id: str, *, excluding: uuid.UUID | None = None) -> uuid.UUID | None:
+def open_entry_id(
+    work: Work, operation_id: uuid.UUID, operator_id: str, *, excluding: uuid.UUID | None = None
+) -> uuid.UUID | None:
     """The operator's open entry on the operation, if any."""
-    stmt = scoped(TimeEntry, work.scope).with_only_columns(TimeEntry.id).where(
-        TimeEntry.operation_id == operation_id, TimeEntry.operator_id == operator_id, TimeEntry.end_time.is_(None),
+    stmt = (
+        scoped(TimeEntry, work.scope)
+        .with_only_columns(TimeEntry.id)
+        .where(
+            TimeEntry.operation_id == operation_id,
+            TimeEntry.operator_id == operator_id,
+            TimeEntry.end_time.is_(None),
+        )
     )
     if excluding is not None:
         stmt = stmt.where(TimeEntry.id != excluding)
@@ -44,29 +52,56 @@ def open_entries(work: Work, operation_ids: Iterable[uuid.UUID]) -> list[TimeEnt
     return list(work.session.scalars(stmt))
 
 
-def operators_open_entries(work: Work, operation_ids: Iterable[uuid.UUID], operator_id: str) -> set[uuid.UUID]:
+def operators_open_entries(
+    work: Work, operation_ids: Iterable[uuid.UUID], operator_id: str
+) -> set[uuid.UUID]:
     """The operations among `operation_ids` the operator has an open entry on (one query)."""
     ids = sorted(set(operation_ids))
     if not ids:
         return set()
-    stmt = scoped(TimeEntry, work.scope).with_only_columns(TimeEntry.operation_id).where(
-        TimeEntry.operation_id.in_(ids), TimeEntry.operator_id == operator_id, TimeEntry.end_time.is_(None),
-    ).distinct()
+    stmt = (
+        scoped(TimeEntry, work.scope)
+        .with_only_columns(TimeEntry.operation_id)
+        .where(
+            TimeEntry.operation_id.in_(ids),
+            TimeEntry.operator_id == operator_id,
+            TimeEntry.end_time.is_(None),
+        )
+        .distinct()
+    )
     return set(work.session.scalars(stmt))
 
 
 def open_entries_for(
-    work: Work, operation_ids: Sequence[uuid.UUID], operator_id: str, *, time_type: str = TimeType.run,
-    notes: str | None = None, batch_id: uuid.UUID | None = None, origin: TimeEntryOrigin,
+    work: Work,
+    operation_ids: Sequence[uuid.UUID],
+    operator_id: str,
+    *,
+    time_type: str = TimeType.run,
+    notes: str | None = None,
+    batch_id: uuid.UUID | None = None,
+    origin: TimeEntryOrigin,
 ) -> list[TimeEntry]:
     """`open_entry` for several operations, in their order, inserted with one flush."""
     now = work.clock.now()
     rows = [
         TimeEntry(
-            id=new_id(), tenant_id=work.scope.tenant_id, operation_id=operation_id, operator_id=operator_id,
-            time_type=TimeType(time_type), start_time=now, end_time=None, is_paused=False, paused_at=None,
-            paused_seconds=0, duration=None, batch_id=batch_id, origin=origin, notes=notes,
-            created_at=now, updated_at=now,
+            id=new_id(),
+            tenant_id=work.scope.tenant_id,
+            operation_id=operation_id,
+            operator_id=operator_id,
+            time_type=TimeType(time_type),
+            start_time=now,
+            end_time=None,
+            is_paused=False,
+            paused_at=None,
+            paused_seconds=0,
+            duration=None,
+            batch_id=batch_id,
+            origin=origin,
+            notes=notes,
+            created_at=now,
+            updated_at=now,
         )
         for operation_id in operation_ids
     ]
@@ -77,16 +112,34 @@ def open_entries_for(
 
 
 def open_entry(
-    work: Work, operation_id: uuid.UUID, operator_id: str, *, time_type: str = TimeType.run,
-    notes: str | None = None, batch_id: uuid.UUID | None = None, origin: TimeEntryOrigin,
+    work: Work,
+    operation_id: uuid.UUID,
+    operator_id: str,
+    *,
+    time_type: str = TimeType.run,
+    notes: str | None = None,
+    batch_id: uuid.UUID | None = None,
+    origin: TimeEntryOrigin,
 ) -> TimeEntry:
     """Insert an open entry starting now."""
     now = work.clock.now()
     row = TimeEntry(
-        id=new_id(), tenant_id=work.scope.tenant_id, operation_id=operation_id, operator_id=operator_id,
-        time_type=TimeType(time_type), start_time=now, end_time=None, is_paused=False, paused_at=None,
-        paused_seconds=0, duration=None, batch_id=batch_id, origin=origin, notes=notes,
-        created_at=now, updated_at=now,
+        id=new_id(),
+        tenant_id=work.scope.tenant_id,
+        operation_id=operation_id,
+        operator_id=operator_id,
+        time_type=TimeType(time_type),
+        start_time=now,
+        end_time=None,
+        is_paused=False,
+        paused_at=None,
+        paused_seconds=0,
+        duration=None,
+        batch_id=batch_id,
+        origin=origin,
+        notes=notes,
+        created_at=now,
+        updated_at=now,
     )
     work.session.add(row)
     work.session.flush()
@@ -101,11 +154,17 @@ def end_pause(entry: TimeEntry, at: datetime) -> None:
     entry.paused_at = None
 
 
-def close_entry(entry: TimeEntry, end: datetime, now: datetime, *, duration: int | None = None) -> None:
+def close_entry(
+    entry: TimeEntry, end: datetime, now: datetime, *, duration: int | None = None
+) -> None:
     """Close an open entry at `end`; its duration excludes pauses unless a share is given."""
     end_pause(entry, end)
     entry.end_time = max(end, entry.start_time)
-    entry.duration = duration if duration is not None else minutes_between(entry.start_time, entry.end_time, entry.paused_seconds)
+    entry.duration = (
+        duration
+        if duration is not None
+        else minutes_between(entry.start_time, entry.end_time, entry.paused_seconds)
+    )
     entry.updated_at = now
 
 
@@ -117,17 +176,29 @@ def recompute_actual_time(work: Work, operation_ids: Iterable[uuid.UUID | None])
     if not ids:
         return
     work.session.flush()
-    totals = dict(work.session.execute(
-        scoped(TimeEntry, work.scope)
-        .with_only_columns(TimeEntry.operation_id, func.coalesce(func.sum(TimeEntry.duration), 0))
-        .where(TimeEntry.operation_id.in_(ids), TimeEntry.end_time.is_not(None))
-        .group_by(TimeEntry.operation_id)
-    ).all())
-    current = dict(work.session.execute(
-        select(Operation.id, Operation.actual_time).where(tenant_filter(Operation, work.scope), Operation.id.in_(ids))
-    ).all())
+    totals = dict(
+        work.session.execute(
+            scoped(TimeEntry, work.scope)
+            .with_only_columns(
+                TimeEntry.operation_id, func.coalesce(func.sum(TimeEntry.duration), 0)
+            )
+            .where(TimeEntry.operation_id.in_(ids), TimeEntry.end_time.is_not(None))
+            .group_by(TimeEntry.operation_id)
+        ).all()
+    )
+    current = dict(
+        work.session.execute(
+            select(Operation.id, Operation.actual_time).where(
+                tenant_filter(Operation, work.scope), Operation.id.in_(ids)
+            )
+        ).all()
+    )
     now = work.clock.now()
-    changed = {op_id: int(totals.get(op_id) or 0) for op_id, old in current.items() if int(totals.get(op_id) or 0) != old}
+    changed = {
+        op_id: int(totals.get(op_id) or 0)
+        for op_id, old in current.items()
+        if int(totals.get(op_id) or 0) != old
+    }
     if not changed:
         return
     table = cast(Table, Operation.__table__)
@@ -155,10 +226,16 @@ def snapshot(entry: TimeEntry) -> dict[str, Any]:
 
 def changes_since(entry: TimeEntry, before: dict[str, Any]) -> Changes:
     """The stored fields a close changed, for the `time_entry.stopped` event."""
-    return {name: (old, getattr(entry, name)) for name, old in before.items() if getattr(entry, name) != old}
+    return {
+        name: (old, getattr(entry, name))
+        for name, old in before.items()
+        if getattr(entry, name) != old
+    }
 
 
-def close_open_entries(work: Work, operation_ids: Sequence[uuid.UUID]) -> list[tuple[TimeEntry, Changes]]:
+def close_open_entries(
+    work: Work, operation_ids: Sequence[uuid.UUID]
+) -> list[tuple[TimeEntry, Changes]]:
     """Close every open entry of the operations now (pauses subtracted) and recompute the
     operations' `actual_time`; returns the entries with what changed on each."""
     entries = open_entries(work, operation_ids)

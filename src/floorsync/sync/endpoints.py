@@ -20,23 +20,56 @@ from floorsync.sync.results import SyncReport, bulk_payload
 
 # The entities with /sync and /bulk-sync. Another feature may append to this list before the
 # app is built; "operators" is the operator directory (shopfloor/operators.py, API §3.11).
-SYNCED_ENTITIES: list[str] = ["jobs", "parts", "operations", "cells", "resources", "materials", "operators"]
+SYNCED_ENTITIES: list[str] = [
+    "jobs",
+    "parts",
+    "operations",
+    "cells",
+    "resources",
+    "materials",
+    "operators",
+]
 
-_RECORD_ENTRY = {"type": "object", "properties": {
-    "index": {"type": ["integer", "null"]}, "external_id": {"type": ["string", "null"]},
-    "external_source": {"type": ["string", "null"]}, "id": {"type": ["string", "null"], "format": "uuid"},
-    "action": {"type": "string", "enum": ["created", "updated", "skipped", "deleted", "error", "rolled_back"]},
-    "skipped_reason": {"type": "string"}, "revived": {"type": "boolean"}, "changes": {"type": "array"},
-    "children": {"type": "object"}, "error": {"type": "string"}, "code": {"type": "string"}, "details": {"type": "array"},
-}}
+_RECORD_ENTRY = {
+    "type": "object",
+    "properties": {
+        "index": {"type": ["integer", "null"]},
+        "external_id": {"type": ["string", "null"]},
+        "external_source": {"type": ["string", "null"]},
+        "id": {"type": ["string", "null"], "format": "uuid"},
+        "action": {
+            "type": "string",
+            "enum": ["created", "updated", "skipped", "deleted", "error", "rolled_back"],
+        },
+        "skipped_reason": {"type": "string"},
+        "revived": {"type": "boolean"},
+        "changes": {"type": "array"},
+        "children": {"type": "object"},
+        "error": {"type": "string"},
+        "code": {"type": "string"},
+        "details": {"type": "array"},
+    },
+}
 _OPTION_PARAMS = query(
     ("dry_run", {"type": "boolean"}, "run everything, then roll back; report what would happen"),
-    ("skip_unchanged", {"type": "boolean", "default": True}, "false rewrites records whose hash is unchanged"),
-    ("replace_children", {"type": "boolean"}, "soft-delete nested children missing from each parent's array"),
+    (
+        "skip_unchanged",
+        {"type": "boolean", "default": True},
+        "false rewrites records whose hash is unchanged",
+    ),
+    (
+        "replace_children",
+        {"type": "boolean"},
+        "soft-delete nested children missing from each parent's array",
+    ),
 )
 _BULK_PARAMS = _OPTION_PARAMS + query(
     ("atomic", {"type": "boolean"}, "all or none: if any record fails, nothing is committed"),
-    ("snapshot", {"type": "boolean"}, "soft-delete live records of the request's sources missing from it"),
+    (
+        "snapshot",
+        {"type": "boolean"},
+        "soft-delete live records of the request's sources missing from it",
+    ),
     ("record_history", {"type": "boolean", "default": True}, "write the run to the sync history"),
 )
 
@@ -49,19 +82,41 @@ def sync_routers() -> list[APIRouter]:
 def entity_sync_router(spec: EntitySpec) -> APIRouter:
     router = APIRouter(tags=[spec.name])
     path = f"/api-{spec.name.replace('_', '-')}"
-    one = {"type": "object", "properties": {spec.singular: record_schema(spec), "action": {"type": "string"},
-                                            "id": {"type": "string"}, "external_id": {"type": "string"},
-                                            "external_source": {"type": "string"}}}
-    bulk = {"type": "object", "properties": {
-        "total": {"type": "integer"}, "created": {"type": "integer"}, "updated": {"type": "integer"},
-        "skipped": {"type": "integer"}, "failed": {"type": "integer"}, "deleted": {"type": "integer"},
-        "records": {"type": "array", "items": _RECORD_ENTRY}, "results": {"type": "object"},
-        "group_id": {"type": ["string", "null"]}, "dry_run": {"type": "boolean"}, "committed": {"type": "boolean"}}}
+    one = {
+        "type": "object",
+        "properties": {
+            spec.singular: record_schema(spec),
+            "action": {"type": "string"},
+            "id": {"type": "string"},
+            "external_id": {"type": "string"},
+            "external_source": {"type": "string"},
+        },
+    }
+    bulk = {
+        "type": "object",
+        "properties": {
+            "total": {"type": "integer"},
+            "created": {"type": "integer"},
+            "updated": {"type": "integer"},
+            "skipped": {"type": "integer"},
+            "failed": {"type": "integer"},
+            "deleted": {"type": "integer"},
+            "records": {"type": "array", "items": _RECORD_ENTRY},
+            "results": {"type": "object"},
+            "group_id": {"type": ["string", "null"]},
+            "dry_run": {"type": "boolean"},
+            "committed": {"type": "boolean"},
+        },
+    }
     item_schema = input_schema(spec)
 
-    @router.put(f"{path}/sync", summary=f"Upsert one {spec.singular} by external key",
-                responses=responses(200, one, 409, 422), status_code=200,
-                openapi_extra={"parameters": _OPTION_PARAMS, **json_body(item_schema)})
+    @router.put(
+        f"{path}/sync",
+        summary=f"Upsert one {spec.singular} by external key",
+        responses=responses(200, one, 409, 422),
+        status_code=200,
+        openapi_extra={"parameters": _OPTION_PARAMS, **json_body(item_schema)},
+    )
     def single_sync(request: Request, ctx: ApiCtx, body: BodyDep) -> Response:
         """Create or update one record keyed by `(external_source, external_id)`.
 
@@ -78,15 +133,21 @@ def entity_sync_router(spec: EntitySpec) -> APIRouter:
             if result.error is not None:
                 raise record_failure(spec, result.error)
             record = render_one(work.session, ctx.scope, spec, result.row, "single")
-            data: dict[str, Any] = {spec.singular: record, "action": result.action,
-                                    "id": str(result.id) if result.id is not None else None,
-                                    "external_id": result.external_id, "external_source": result.external_source}
+            data: dict[str, Any] = {
+                spec.singular: record,
+                "action": result.action,
+                "id": str(result.id) if result.id is not None else None,
+                "external_id": result.external_id,
+                "external_source": result.external_source,
+            }
             if result.skipped_reason is not None:
                 data["skipped_reason"] = result.skipped_reason
             if result.revived:
                 data["revived"] = True
             if result.children is not None:
-                data["children"] = {k: [c.entry(source=False) for c in v] for k, v in result.children.items()}
+                data["children"] = {
+                    k: [c.entry(source=False) for c in v] for k, v in result.children.items()
+                }
             if options.dry_run:
                 if result.action == "created":
                     record["id"] = None
@@ -96,11 +157,24 @@ def entity_sync_router(spec: EntitySpec) -> APIRouter:
             status = 201 if result.action == "created" and not options.dry_run else 200
             return ctx.respond(data, status, work)
 
-    @router.post(f"{path}/bulk-sync", summary=f"Upsert up to 1000 {spec.name} by external key",
-                 responses=responses(200, bulk), openapi_extra={"parameters": _BULK_PARAMS, **json_body({
-                     "type": "object", "properties": {"items": {"type": "array", "items": item_schema},
-                                                      spec.name: {"type": "array", "items": item_schema},
-                                                      "options": {"type": "object"}}})})
+    @router.post(
+        f"{path}/bulk-sync",
+        summary=f"Upsert up to 1000 {spec.name} by external key",
+        responses=responses(200, bulk),
+        openapi_extra={
+            "parameters": _BULK_PARAMS,
+            **json_body(
+                {
+                    "type": "object",
+                    "properties": {
+                        "items": {"type": "array", "items": item_schema},
+                        spec.name: {"type": "array", "items": item_schema},
+                        "options": {"type": "object"},
+                    },
+                }
+            ),
+        },
+    )
     def bulk_sync(request: Request, ctx: ApiCtx, body: BodyDep) -> Response:
         """Upsert up to 1000 records (10,000 counting nested children) in one request.
 
@@ -113,14 +187,25 @@ def entity_sync_router(spec: EntitySpec) -> APIRouter:
         items = bulk_items(data, spec.name)
         options = parse_options(request.query_params, data.get("options"), "bulk")
         if options.snapshot and not spec.soft_delete:
-            raise BadRequest(f"snapshot does not apply to {spec.name}: they have no soft delete",
-                             [Detail("snapshot", "not available for this entity", "INVALID_VALUE", True)])
+            raise BadRequest(
+                f"snapshot does not apply to {spec.name}: they have no soft delete",
+                [Detail("snapshot", "not available for this entity", "INVALID_VALUE", True)],
+            )
         check_limits([(spec, items)])
 
-        def render(reports: list[SyncReport], group_id: Any, committed: bool, _ms: int) -> dict[str, Any]:
+        def render(
+            reports: list[SyncReport], group_id: Any, committed: bool, _ms: int
+        ) -> dict[str, Any]:
             return bulk_payload(reports[0], group_id=group_id, committed=committed)
 
-        return run_sync(ctx, [(spec, items)], options, trigger=SyncTrigger.bulk_sync, channel="sync", render=render)
+        return run_sync(
+            ctx,
+            [(spec, items)],
+            options,
+            trigger=SyncTrigger.bulk_sync,
+            channel="sync",
+            render=render,
+        )
 
     return router
 
@@ -129,7 +214,10 @@ def bulk_items(data: dict[str, Any], plural: str) -> list[Any]:
     """`items` (preferred) or `<plural>`; any other top-level key besides `options` is 400."""
     for key in data:
         if key not in ("items", plural, "options"):
-            raise BadRequest(f"Unknown top-level key: {key}", [Detail(key, f"Unknown top-level key: {key}", "UNKNOWN_FIELD")])
+            raise BadRequest(
+                f"Unknown top-level key: {key}",
+                [Detail(key, f"Unknown top-level key: {key}", "UNKNOWN_FIELD")],
+            )
     for key in ("items", plural):
         value = data.get(key)
         if isinstance(value, list):

@@ -59,14 +59,28 @@ class RaceLost(Exception):
     """A concurrent writer took the key between our prefetch and our upsert: plan again."""
 
 
-def sync_sections(work: Work, sections: Sequence[tuple[EntitySpec, Sequence[Any]]], options: SyncOptions, *, labelled: bool = False) -> list[SyncReport]:
+def sync_sections(
+    work: Work,
+    sections: Sequence[tuple[EntitySpec, Sequence[Any]]],
+    options: SyncOptions,
+    *,
+    labelled: bool = False,
+) -> list[SyncReport]:
     """Sync several entities in the given (dependency) order in one unit of work: later
     sections see records written by earlier ones, keys are unique across the request, and
     `snapshot` prunes after all upserts. With `atomic`, one failure turns every success into
     `rolled_back`; the caller must then discard the unit of work."""
     seen = SeenKeys()
     reports = [
-        sync_records(work, spec, items, options, seen=seen, section=spec.name if labelled else "", prune=False)
+        sync_records(
+            work,
+            spec,
+            items,
+            options,
+            seen=seen,
+            section=spec.name if labelled else "",
+            prune=False,
+        )
         for spec, items in sections
     ]
     for (spec, _items), report in zip(sections, reports, strict=True):
@@ -102,16 +116,22 @@ def sync_records(
     final = list(roots)
     ready = [i for i, root in enumerate(roots) if root.error is None]
     for start in range(0, len(ready), CHUNK):
-        positions = ready[start:start + CHUNK]
+        positions = ready[start : start + CHUNK]
         done = _write_chunk(work, spec, [roots[i] for i in positions], options)
         for i, node in zip(positions, done, strict=True):
             final[i] = node
-    report = SyncReport(entity=spec.name, singular=spec.singular, dry_run=options.dry_run, atomic=options.atomic)
+    report = SyncReport(
+        entity=spec.name, singular=spec.singular, dry_run=options.dry_run, atomic=options.atomic
+    )
     report.results = [result_of(node, options.dry_run) for node in final]
     report.nested = any(node.children for node in final)
     report.written_keys = [
-        node.key[1] for node in final
-        if node.error is None and node.key is not None and node.written is not None and node.action in ("created", "updated")
+        node.key[1]
+        for node in final
+        if node.error is None
+        and node.key is not None
+        and node.written is not None
+        and node.action in ("created", "updated")
     ]
     if prune and options.prunes(spec.name):
         report.pruned = prune_snapshot(work, spec, seen.keys(spec.name))
@@ -126,7 +146,9 @@ def _ms_since(started: float) -> int:
 # ---------------------------------------------------------------- chunks and the fallback
 
 
-def _write_chunk(work: Work, spec: EntitySpec, roots: list[Node], options: SyncOptions) -> list[Node]:
+def _write_chunk(
+    work: Work, spec: EntitySpec, roots: list[Node], options: SyncOptions
+) -> list[Node]:
     """Write planned trees in one savepoint; if that fails, redo them one per savepoint."""
     try:
         with work.savepoint():
@@ -134,7 +156,12 @@ def _write_chunk(work: Work, spec: EntitySpec, roots: list[Node], options: SyncO
         return roots
     except Exception as exc:
         if len(roots) > 1:
-            log.info("sync chunk of %d %s failed (%s); retrying record by record", len(roots), spec.name, type(exc).__name__)
+            log.info(
+                "sync chunk of %d %s failed (%s); retrying record by record",
+                len(roots),
+                spec.name,
+                type(exc).__name__,
+            )
         return [_write_alone(work, spec, root, options) for root in roots]
 
 
@@ -163,7 +190,12 @@ def _write_alone(work: Work, spec: EntitySpec, first: Node, options: SyncOptions
         except FloorsyncError as exc:
             error = error_from_exception(exc, "")
         except Exception:
-            log.exception("sync of %s item %d failed (request id %s)", spec.name, first.index, work.origin.request_id)
+            log.exception(
+                "sync of %s item %d failed (request id %s)",
+                spec.name,
+                first.index,
+                work.origin.request_id,
+            )
             error = RecordError("INTERNAL_ERROR", internal_message(work))
         fail(node, error.code, error.message, error.details)
         return node
@@ -185,7 +217,12 @@ def _write_trees(work: Work, roots: Sequence[Node], options: SyncOptions) -> Non
         for node in level:
             by_spec.setdefault(node.spec.name, []).append(node)
         for name, nodes in by_spec.items():
-            _write_level(work, get_spec(name), [n for n in nodes if n.action in ("created", "updated")], options)
+            _write_level(
+                work,
+                get_spec(name),
+                [n for n in nodes if n.action in ("created", "updated")],
+                options,
+            )
         level = [kid for node in level for kids in node.children.values() for kid in kids]
     _emit_events(work, roots)
     if options.replace_children:
@@ -201,7 +238,9 @@ def _field_columns(spec_name: str) -> dict[str, str]:
 
 
 @cache
-def _create_defaults(spec_name: str) -> tuple[dict[str, Any], tuple[tuple[str, Callable[[], Any]], ...]]:
+def _create_defaults(
+    spec_name: str,
+) -> tuple[dict[str, Any], tuple[tuple[str, Callable[[], Any]], ...]]:
     """How to fill the columns of a new row that the record does not give: a template of
     constant defaults, and factories for the mutable ones (`{}`, `[]`), called per row."""
     spec = get_spec(spec_name)
@@ -212,7 +251,12 @@ def _create_defaults(spec_name: str) -> tuple[dict[str, Any], tuple[tuple[str, C
     for col, attr in column_attrs(spec.model):
         f = by_attr.get(attr)
         column_default = table.c[col].default
-        if f is not None and not f.read_only and f.default is not NO_DEFAULT and f.default is not None:
+        if (
+            f is not None
+            and not f.read_only
+            and f.default is not NO_DEFAULT
+            and f.default is not None
+        ):
             if callable(f.default):
                 factories.append((col, f.default_value))
             else:
@@ -261,13 +305,25 @@ def _write_level(work: Work, spec: EntitySpec, nodes: list[Node], options: SyncO
         full.update(bookkeeping)
         full["sync_hash"] = node.hash
         groups.setdefault(frozenset(given), []).append((node, full))
-    fixed = ["updated_at", "synced_at", "sync_hash", *(("deleted_at", "deleted_by") if spec.soft_delete else ())]
+    fixed = [
+        "updated_at",
+        "synced_at",
+        "sync_hash",
+        *(("deleted_at", "deleted_by") if spec.soft_delete else ()),
+    ]
     renamed = [(col, attr) for col, attr in attrs if col != attr]  # `metadata` → `metadata_`
     for shape, members in groups.items():
-        update_columns = [c for c in sorted(shape) if c not in ("id", "tenant_id", "external_id", "external_source")] + fixed
+        update_columns = [
+            c
+            for c in sorted(shape)
+            if c not in ("id", "tenant_id", "external_id", "external_source")
+        ] + fixed
         returned = upsert_by_external_key(
-            work.session, table, [full for _node, full in members],
-            update_columns=update_columns, only_if_changed=options.skip_unchanged,
+            work.session,
+            table,
+            [full for _node, full in members],
+            update_columns=update_columns,
+            only_if_changed=options.skip_unchanged,
         )
         ids = {(source, ext): row_id for row_id, source, ext in returned}
         for node, full in members:
@@ -298,7 +354,12 @@ def _write_level(work: Work, spec: EntitySpec, nodes: list[Node], options: SyncO
 def _emit_events(work: Work, roots: Sequence[Node]) -> None:
     """`<entity>.created` / `.updated` for every written record, parents before children,
     rendered in one batch per entity."""
-    order = [n for root in roots for n in root.walk() if n.written is not None and n.action in ("created", "updated")]
+    order = [
+        n
+        for root in roots
+        for n in root.walk()
+        if n.written is not None and n.action in ("created", "updated")
+    ]
     if not order:
         return
     by_spec: dict[str, list[Node]] = {}
@@ -306,14 +367,20 @@ def _emit_events(work: Work, roots: Sequence[Node]) -> None:
         by_spec.setdefault(node.spec.name, []).append(node)
     rendered: dict[int, dict[str, Any]] = {}
     for name, nodes in by_spec.items():
-        records = render_rows(work.session, work.scope, get_spec(name), [n.written for n in nodes], "event")
+        records = render_rows(
+            work.session, work.scope, get_spec(name), [n.written for n in nodes], "event"
+        )
         for node, record in zip(nodes, records, strict=True):
             rendered[id(node)] = record
     for node in order:
         record_event(
-            work, node.spec, node.written, node.action or "updated",
+            work,
+            node.spec,
+            node.written,
+            node.action or "updated",
             changes=node.changes if node.action == "updated" else None,
-            revived=node.revived, rendered=rendered[id(node)],
+            revived=node.revived,
+            rendered=rendered[id(node)],
         )
 
 
@@ -332,7 +399,9 @@ def result_of(node: Node, dry_run: bool) -> RecordResult:
         return RecordResult(node.index, ext, source, None, "error", error=node.error, item=node.raw)
     action = node.action or "skipped"
     result = RecordResult(
-        node.index, ext, source,
+        node.index,
+        ext,
+        source,
         None if dry_run and action == "created" else node.id,
         action,
         skipped_reason="unchanged" if action == "skipped" else None,

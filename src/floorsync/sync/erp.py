@@ -21,39 +21,59 @@ from floorsync.sync.runs import history
 SECTIONS: tuple[str, ...] = ("cells", "resources", "materials", "jobs", "parts", "operations")
 DEFAULT_SOURCE = "erp_api"
 
-_BODY = {"type": "object", "properties": {
-    **{name: {"type": "array", "items": {"type": "object"}} for name in SECTIONS},
-    "options": {"type": "object"}, "source": {"type": "string"},
-}}
+_BODY = {
+    "type": "object",
+    "properties": {
+        **{name: {"type": "array", "items": {"type": "object"}} for name in SECTIONS},
+        "options": {"type": "object"},
+        "source": {"type": "string"},
+    },
+}
 
 
 def parse_body(data: dict[str, Any]) -> tuple[list[tuple[EntitySpec, list[Any]]], Any, str]:
     """The sections present (in processing order), the body options and the source label."""
     for key in data:
         if key not in SECTIONS and key not in ("options", "source"):
-            raise BadRequest(f"Unknown top-level key: {key}", [Detail(key, f"Unknown top-level key: {key}", "UNKNOWN_FIELD")])
+            raise BadRequest(
+                f"Unknown top-level key: {key}",
+                [Detail(key, f"Unknown top-level key: {key}", "UNKNOWN_FIELD")],
+            )
     sections: list[tuple[EntitySpec, list[Any]]] = []
     for name in SECTIONS:
         if name not in data:
             continue
         value = data[name]
         if not isinstance(value, list):
-            raise BadRequest(f"Section {name} must be an array", [Detail(name, f"{name} must be an array", "TYPE_MISMATCH")])
+            raise BadRequest(
+                f"Section {name} must be an array",
+                [Detail(name, f"{name} must be an array", "TYPE_MISMATCH")],
+            )
         sections.append((get_spec(name), value))
     source = data.get("source", DEFAULT_SOURCE)
     if not isinstance(source, str) or not source.strip() or len(source) > 100:
-        raise BadRequest("source must be a non-empty string of at most 100 characters",
-                         [Detail("source", "source must be a string of 1–100 characters", "TYPE_MISMATCH")])
+        raise BadRequest(
+            "source must be a non-empty string of at most 100 characters",
+            [Detail("source", "source must be a string of 1–100 characters", "TYPE_MISMATCH")],
+        )
     return sections, data.get("options"), source.strip()
 
 
 def _section_counts(report: SyncReport) -> dict[str, int]:
     c = report.counts()
-    return {"total": report.total, "created": c["created"], "updated": c["updated"], "skipped": c["skipped"],
-            "deleted": c["deleted"], "errors": c["error"]}
+    return {
+        "total": report.total,
+        "created": c["created"],
+        "updated": c["updated"],
+        "skipped": c["skipped"],
+        "deleted": c["deleted"],
+        "errors": c["error"],
+    }
 
 
-def sync_payload(reports: list[SyncReport], group_id: Any, committed: bool, elapsed_ms: int) -> dict[str, Any]:
+def sync_payload(
+    reports: list[SyncReport], group_id: Any, committed: bool, elapsed_ms: int
+) -> dict[str, Any]:
     entities: dict[str, Any] = {}
     totals = {"created": 0, "updated": 0, "skipped": 0, "deleted": 0, "errors": 0}
     for report in reports:
@@ -68,18 +88,30 @@ def sync_payload(reports: list[SyncReport], group_id: Any, committed: bool, elap
             entry["children"] = report.child_counts()
         entry["duration_ms"] = report.duration_ms
         entities[report.entity] = entry
-    summary = {"total_entities": len(reports), "total_records": sum(r.total for r in reports),
-               **{f"total_{k}": v for k, v in totals.items()}, "duration_ms": elapsed_ms}
-    return {"summary": summary, "entities": entities,
-            "group_id": str(group_id) if group_id is not None else None,
-            "dry_run": reports[0].dry_run if reports else not committed, "committed": committed}
+    summary = {
+        "total_entities": len(reports),
+        "total_records": sum(r.total for r in reports),
+        **{f"total_{k}": v for k, v in totals.items()},
+        "duration_ms": elapsed_ms,
+    }
+    return {
+        "summary": summary,
+        "entities": entities,
+        "group_id": str(group_id) if group_id is not None else None,
+        "dry_run": reports[0].dry_run if reports else not committed,
+        "committed": committed,
+    }
 
 
 def _diff_counts(results: list[RecordResult]) -> dict[str, int]:
     actions = [r.action for r in results]
-    return {"to_create": actions.count("created"), "to_update": actions.count("updated"),
-            "unchanged": actions.count("skipped"), "to_delete": actions.count("deleted"),
-            "errors": actions.count("error")}
+    return {
+        "to_create": actions.count("created"),
+        "to_update": actions.count("updated"),
+        "unchanged": actions.count("skipped"),
+        "to_delete": actions.count("deleted"),
+        "errors": actions.count("error"),
+    }
 
 
 def diff_payload(reports: list[SyncReport]) -> dict[str, Any]:
@@ -90,21 +122,34 @@ def diff_payload(reports: list[SyncReport]) -> dict[str, Any]:
         for k in totals:
             totals[k] += counts[k]
         entities[report.entity] = {
-            "entity_type": report.entity, "total": report.total, **counts,
-            "records": [r.diff_entry() for r in report.results] + [r.diff_entry() for r in report.pruned],
+            "entity_type": report.entity,
+            "total": report.total,
+            **counts,
+            "records": [r.diff_entry() for r in report.results]
+            + [r.diff_entry() for r in report.pruned],
         }
-    summary = {"total_entities": len(reports), "total_records": sum(r.total for r in reports),
-               "total_to_create": totals["to_create"], "total_to_update": totals["to_update"],
-               "total_unchanged": totals["unchanged"], "total_to_delete": totals["to_delete"],
-               "total_errors": totals["errors"]}
+    summary = {
+        "total_entities": len(reports),
+        "total_records": sum(r.total for r in reports),
+        "total_to_create": totals["to_create"],
+        "total_to_update": totals["to_update"],
+        "total_unchanged": totals["unchanged"],
+        "total_to_delete": totals["to_delete"],
+        "total_errors": totals["errors"],
+    }
     return {"summary": summary, "entities": entities}
 
 
-def _prepare(request: Request, body: BodyDep) -> tuple[list[tuple[EntitySpec, list[Any]]], SyncOptions, str]:
+def _prepare(
+    request: Request, body: BodyDep
+) -> tuple[list[tuple[EntitySpec, list[Any]]], SyncOptions, str]:
     data = body.json_object()
     sections, body_options, source = parse_body(data)
     options = parse_options(request.query_params, body_options, "erp", entities=SECTIONS)
-    check_limits(sections, per_section_message="Maximum {limit} records per section ({section}) per sync request")
+    check_limits(
+        sections,
+        per_section_message="Maximum {limit} records per section ({section}) per sync request",
+    )
     return sections, options, source
 
 
@@ -112,8 +157,12 @@ def router() -> APIRouter:
     r = APIRouter(tags=["api-erp-sync"])
     sections_doc = json_body(_BODY)
 
-    @r.post("/api-erp-sync/diff", summary="Preview a unified sync (dry run)", responses=responses(200, {"type": "object"}),
-            openapi_extra=sections_doc)
+    @r.post(
+        "/api-erp-sync/diff",
+        summary="Preview a unified sync (dry run)",
+        responses=responses(200, {"type": "object"}),
+        openapi_extra=sections_doc,
+    )
     def diff(request: Request, ctx: ApiCtx, body: BodyDep) -> Response:
         """What `POST /api-erp-sync/sync` would do with this body, per record: `create`,
         `update` (with the changed fields), `unchanged`, `delete` (snapshot) or `error`.
@@ -124,13 +173,21 @@ def router() -> APIRouter:
         sections, options, _source = _prepare(request, body)
         options = dataclasses.replace(options, dry_run=True, atomic=False)
 
-        def render(reports: list[SyncReport], _group_id: Any, _committed: bool, _ms: int) -> dict[str, Any]:
+        def render(
+            reports: list[SyncReport], _group_id: Any, _committed: bool, _ms: int
+        ) -> dict[str, Any]:
             return diff_payload(reports)
 
-        return run_sync(ctx, sections, options, trigger=SyncTrigger.erp_sync, channel="erp_sync", render=render)
+        return run_sync(
+            ctx, sections, options, trigger=SyncTrigger.erp_sync, channel="erp_sync", render=render
+        )
 
-    @r.post("/api-erp-sync/sync", summary="Unified sync of all ERP entities", responses=responses(200, {"type": "object"}),
-            openapi_extra=sections_doc)
+    @r.post(
+        "/api-erp-sync/sync",
+        summary="Unified sync of all ERP entities",
+        responses=responses(200, {"type": "object"}),
+        openapi_extra=sections_doc,
+    )
     def sync(request: Request, ctx: ApiCtx, body: BodyDep) -> Response:
         """Sync `cells`, `resources`, `materials`, `jobs`, `parts` and `operations` in one
         request, in that order, so later sections may reference records created by earlier
@@ -139,18 +196,43 @@ def router() -> APIRouter:
         label for the calling system, echoed in the `sync.*` events.
         """
         sections, options, source = _prepare(request, body)
-        return run_sync(ctx, sections, options, trigger=SyncTrigger.erp_sync, channel="erp_sync",
-                        render=sync_payload, source_label=source)
+        return run_sync(
+            ctx,
+            sections,
+            options,
+            trigger=SyncTrigger.erp_sync,
+            channel="erp_sync",
+            render=sync_payload,
+            source_label=source,
+        )
 
-    @r.get("/api-erp-sync/status", summary="Sync history", responses=responses(200, {"type": "object"}),
-           openapi_extra={"parameters": query(
-               ("entity_type", {"type": "string", "enum": [*list(SECTIONS), "operators"]}, "filter by entity"),
-               ("source", {"type": "string"}, "filter by the records' external_source"),
-               ("trigger", {"type": "string", "enum": [t.value for t in SyncTrigger]}, "filter by trigger"),
-               ("status", {"type": "string", "enum": ["running", "completed", "partial", "failed"]}, "filter by status"),
-               ("limit", {"type": "integer", "default": 20, "maximum": 100}, "page size"),
-               ("offset", {"type": "integer", "default": 0}, "rows to skip"),
-           )})
+    @r.get(
+        "/api-erp-sync/status",
+        summary="Sync history",
+        responses=responses(200, {"type": "object"}),
+        openapi_extra={
+            "parameters": query(
+                (
+                    "entity_type",
+                    {"type": "string", "enum": [*list(SECTIONS), "operators"]},
+                    "filter by entity",
+                ),
+                ("source", {"type": "string"}, "filter by the records' external_source"),
+                (
+                    "trigger",
+                    {"type": "string", "enum": [t.value for t in SyncTrigger]},
+                    "filter by trigger",
+                ),
+                (
+                    "status",
+                    {"type": "string", "enum": ["running", "completed", "partial", "failed"]},
+                    "filter by status",
+                ),
+                ("limit", {"type": "integer", "default": 20, "maximum": 100}, "page size"),
+                ("offset", {"type": "integer", "default": 0}, "rows to skip"),
+            )
+        },
+    )
     def status(request: Request, ctx: ApiCtx) -> Response:
         """The tenant's sync runs, newest first, one row per entity of a run (rows of one run
         share `group_id`), with `stats` over all runs matching the filters."""

@@ -18,10 +18,20 @@ from floorsync.kit.canonical_json import canonical_json
 from floorsync.kit.timefmt import format_ts
 
 # Never part of the hash: bookkeeping columns and the nested child arrays (§4.4 step 3).
-EXCLUDED = frozenset({
-    "id", "tenant_id", "created_at", "updated_at", "deleted_at", "deleted_by", "synced_at",
-    "sync_hash", "parts", "operations",
-})
+EXCLUDED = frozenset(
+    {
+        "id",
+        "tenant_id",
+        "created_at",
+        "updated_at",
+        "deleted_at",
+        "deleted_by",
+        "synced_at",
+        "sync_hash",
+        "parts",
+        "operations",
+    }
+)
 
 
 def decimal_text(value: Decimal) -> str:

@@ -43,7 +43,9 @@ def count_records(spec: EntitySpec, items: Sequence[Any], *, limit: int = MAX_RE
     return total
 
 
-def check_limits(sections: Sections, *, per_section_message: str = "Maximum {limit} items per bulk-sync request") -> None:
+def check_limits(
+    sections: Sections, *, per_section_message: str = "Maximum {limit} items per bulk-sync request"
+) -> None:
     """At most 1000 top-level items per array and 10,000 records in all (400 above)."""
     total = 0
     for spec, items in sections:
@@ -108,7 +110,15 @@ def run_sync(
     then recorded as `failed` in a fresh transaction (which also stores the idempotent reply).
     """
     with cyclic_gc_paused():
-        return _run_sync(ctx, sections, options, trigger=trigger, channel=channel, render=render, source_label=source_label)
+        return _run_sync(
+            ctx,
+            sections,
+            options,
+            trigger=trigger,
+            channel=channel,
+            render=render,
+            source_label=source_label,
+        )
 
 
 def _run_sync(
@@ -130,13 +140,29 @@ def _run_sync(
         if options.dry_run or rolled_back:
             work.discard()
         elif options.record_history:
-            group_id = record_runs(work, reports, trigger=trigger, options=options, started_at=started_at, source_label=source_label)
+            group_id = record_runs(
+                work,
+                reports,
+                trigger=trigger,
+                options=options,
+                started_at=started_at,
+                source_label=source_label,
+            )
         if options.dry_run or not rolled_back:
-            return ctx.respond(render(reports, group_id, not options.dry_run, _now_ms() - clock_start), 200, work)
+            return ctx.respond(
+                render(reports, group_id, not options.dry_run, _now_ms() - clock_start), 200, work
+            )
     with ctx.work(channel) as work:
         if options.record_history:
-            group_id = record_runs(work, reports, trigger=trigger, options=options, started_at=started_at,
-                                   source_label=source_label, rolled_back=True)
+            group_id = record_runs(
+                work,
+                reports,
+                trigger=trigger,
+                options=options,
+                started_at=started_at,
+                source_label=source_label,
+                rolled_back=True,
+            )
         return ctx.respond(render(reports, group_id, False, _now_ms() - clock_start), 200, work)
 
 

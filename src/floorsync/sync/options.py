@@ -9,14 +9,31 @@ from floorsync.errors import BadRequest, Detail
 
 Endpoint = Literal["single", "bulk", "erp"]
 
-ALL_OPTIONS = ("dry_run", "atomic", "skip_unchanged", "snapshot", "replace_children", "record_history",
-               "batch_size", "continue_on_error")
+ALL_OPTIONS = (
+    "dry_run",
+    "atomic",
+    "skip_unchanged",
+    "snapshot",
+    "replace_children",
+    "record_history",
+    "batch_size",
+    "continue_on_error",
+)
 _APPLIES: dict[Endpoint, frozenset[str]] = {
     "single": frozenset({"dry_run", "skip_unchanged", "replace_children"}),
-    "bulk": frozenset({"dry_run", "atomic", "skip_unchanged", "snapshot", "replace_children", "record_history"}),
+    "bulk": frozenset(
+        {"dry_run", "atomic", "skip_unchanged", "snapshot", "replace_children", "record_history"}
+    ),
     "erp": frozenset(ALL_OPTIONS),
 }
-_BOOLEAN = ("dry_run", "atomic", "skip_unchanged", "replace_children", "record_history", "continue_on_error")
+_BOOLEAN = (
+    "dry_run",
+    "atomic",
+    "skip_unchanged",
+    "replace_children",
+    "record_history",
+    "continue_on_error",
+)
 
 
 @dataclass(frozen=True)
@@ -43,7 +60,11 @@ class SyncOptions:
 
 
 def _bad(name: str, message: str, value: Any = None) -> BadRequest:
-    detail = Detail(name, message, "TYPE_MISMATCH", value) if value is not None else Detail(name, message, "TYPE_MISMATCH")
+    detail = (
+        Detail(name, message, "TYPE_MISMATCH", value)
+        if value is not None
+        else Detail(name, message, "TYPE_MISMATCH")
+    )
     return BadRequest(f"Invalid option {name}: {message}", [detail])
 
 
@@ -90,14 +111,30 @@ def parse_options(
     for name in ALL_OPTIONS:
         if name in query:
             if name not in applies:
-                raise BadRequest(f"Unknown option: {name}", [Detail(name, f"{name} does not apply to this endpoint", "UNKNOWN_FIELD", query[name])])
+                raise BadRequest(
+                    f"Unknown option: {name}",
+                    [
+                        Detail(
+                            name,
+                            f"{name} does not apply to this endpoint",
+                            "UNKNOWN_FIELD",
+                            query[name],
+                        )
+                    ],
+                )
             given[name] = query[name]
     if body_options is not None:
         if not isinstance(body_options, dict):
-            raise BadRequest("options must be a JSON object", [Detail("options", "options must be an object", "TYPE_MISMATCH")])
+            raise BadRequest(
+                "options must be a JSON object",
+                [Detail("options", "options must be an object", "TYPE_MISMATCH")],
+            )
         for name, value in body_options.items():
             if name not in applies:
-                raise BadRequest(f"Unknown option: {name}", [Detail(f"options.{name}", f"Unknown option: {name}", "UNKNOWN_FIELD", value)])
+                raise BadRequest(
+                    f"Unknown option: {name}",
+                    [Detail(f"options.{name}", f"Unknown option: {name}", "UNKNOWN_FIELD", value)],
+                )
             given[name] = value
     kwargs: dict[str, Any] = {}
     for name, value in given.items():

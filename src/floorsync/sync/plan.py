@@ -129,7 +129,9 @@ def build_tree(spec: EntitySpec, index: int, raw: Any) -> Node:
     return _wrap(spec, index, raw, validate_record(spec, raw, "sync"), None, None)
 
 
-def _wrap(spec: EntitySpec, index: int, raw: Any, rec: Record, parent: Node | None, parent_ref: str | None) -> Node:
+def _wrap(
+    spec: EntitySpec, index: int, raw: Any, rec: Record, parent: Node | None, parent_ref: str | None
+) -> Node:
     node = Node(spec=spec, index=index, raw=raw, rec=rec, parent=parent, parent_ref=parent_ref)
     node.key = _key_of(rec, raw)
     for child in spec.children:
@@ -200,7 +202,9 @@ def error_from_exception(exc: FloorsyncError, path: str) -> RecordError:
 # ---------------------------------------------------------------- the planner
 
 
-def plan(work: Work, roots: Sequence[Node], options: SyncOptions, seen: SeenKeys, *, section: str = "") -> None:
+def plan(
+    work: Work, roots: Sequence[Node], options: SyncOptions, seen: SeenKeys, *, section: str = ""
+) -> None:
     """Decide every record of the batch; failures land on the top-level nodes."""
     for root in roots:
         errors = root.rec.all_errors()
@@ -214,7 +218,13 @@ def plan(work: Work, roots: Sequence[Node], options: SyncOptions, seen: SeenKeys
             by_spec.setdefault(node.spec.name, []).append(node)
         for name, nodes in by_spec.items():
             _plan_level(work, get_spec(name), nodes, options)
-        level = [kid for node in level if not node.failed for kids in node.children.values() for kid in kids]
+        level = [
+            kid
+            for node in level
+            if not node.failed
+            for kids in node.children.values()
+            for kid in kids
+        ]
 
 
 def _check_duplicates(roots: Sequence[Node], seen: SeenKeys, section: str) -> None:
@@ -229,8 +239,19 @@ def _check_duplicates(roots: Sequence[Node], seen: SeenKeys, section: str) -> No
             first_section, first_where = first
             label = first_where if first_section == section else f"{first_where} of {first_section}"
             source, ext = node.key
-            fail(root, "DUPLICATE_IN_REQUEST", f"Duplicate key {source}/{ext}: it occurs earlier in this request ({label})",
-                 [Detail(join(node.rec.path, "external_id"), f"duplicate of {label}", "UNIQUE_CONSTRAINT", ext)])
+            fail(
+                root,
+                "DUPLICATE_IN_REQUEST",
+                f"Duplicate key {source}/{ext}: it occurs earlier in this request ({label})",
+                [
+                    Detail(
+                        join(node.rec.path, "external_id"),
+                        f"duplicate of {label}",
+                        "UNIQUE_CONSTRAINT",
+                        ext,
+                    )
+                ],
+            )
 
 
 def _alive(nodes: Sequence[Node]) -> list[Node]:
@@ -264,15 +285,21 @@ def _plan_level(work: Work, spec: EntitySpec, nodes: list[Node], options: SyncOp
     check_unique(session, scope, spec, [n for n in nodes if n.action in ("created", "updated")])
 
 
-def prefetch(session: Session, scope: TenantScope, spec: EntitySpec, keys: Sequence[Key]) -> dict[Key, RowView]:
+def prefetch(
+    session: Session, scope: TenantScope, spec: EntitySpec, keys: Sequence[Key]
+) -> dict[Key, RowView]:
     """The rows with these keys, live or soft-deleted, in one query."""
     if not keys:
         return {}
     model = spec.model
     wanted = set(keys)
-    stmt = scoped(model, scope).with_only_columns(*model.__table__.c).where(
-        member_of(session, model.external_id, {k[1] for k in wanted}),
-        member_of(session, model.external_source, {k[0] for k in wanted}),
+    stmt = (
+        scoped(model, scope)
+        .with_only_columns(*model.__table__.c)
+        .where(
+            member_of(session, model.external_id, {k[1] for k in wanted}),
+            member_of(session, model.external_source, {k[0] for k in wanted}),
+        )
     )
     out: dict[Key, RowView] = {}
     for row in session.execute(stmt):
@@ -327,11 +354,17 @@ def _collect_changes(work: Work, spec: EntitySpec, nodes: list[Node]) -> None:
     if not nodes:
         return
     for node in nodes:
-        values = {k: v for k, v in node.rec.values.items() if k in spec.by_name and k not in ("external_id", "external_source")}
+        values = {
+            k: v
+            for k, v in node.rec.values.items()
+            if k in spec.by_name and k not in ("external_id", "external_source")
+        }
         node.changes = diff_values(spec, node.row, values)
     pairs = [(n.rec, n.row) for n in nodes]
     if spec.extra_changes_many is not None:
-        for node, extra in zip(nodes, spec.extra_changes_many(work.session, work.scope, pairs), strict=True):
+        for node, extra in zip(
+            nodes, spec.extra_changes_many(work.session, work.scope, pairs), strict=True
+        ):
             node.changes.update(extra)
     elif spec.extra_changes is not None:
         for node in nodes:
@@ -357,8 +390,6 @@ def _wire(f: Any, value: Any) -> Any:
     return value
 
 
-
-
 # ---------------------------------------------------------------- unique rules
 
 
@@ -372,17 +403,29 @@ def check_unique(session: Session, scope: TenantScope, spec: EntitySpec, nodes: 
             if node.failed:
                 continue
             row = node.row
-            merged = tuple(node.rec.values[f] if f in node.rec.values else (getattr(row, f) if row is not None else None) for f in rule.fields)
+            merged = tuple(
+                node.rec.values[f]
+                if f in node.rec.values
+                else (getattr(row, f) if row is not None else None)
+                for f in rule.fields
+            )
             if any(v is None for v in merged):
                 continue
-            old = tuple(getattr(row, f) for f in rule.fields) if row is not None and not node.revived else None
+            old = (
+                tuple(getattr(row, f) for f in rule.fields)
+                if row is not None and not node.revived
+                else None
+            )
             if old == merged and not any(f in node.rec.values for f in rule.fields):
                 continue
             candidates.append((node, merged, old))
         if not candidates:
             continue
         stmt = scoped(model, scope, include_deleted=not rule.live_only).with_only_columns(
-            model.id, model.external_source, model.external_id, *(getattr(model, f) for f in rule.fields)
+            model.id,
+            model.external_source,
+            model.external_id,
+            *(getattr(model, f) for f in rule.fields),
         )
         for i, f in enumerate(rule.fields):
             stmt = stmt.where(member_of(session, getattr(model, f), {c[1][i] for c in candidates}))
@@ -402,7 +445,9 @@ def check_unique(session: Session, scope: TenantScope, spec: EntitySpec, nodes: 
                 # conflict; the upsert meets it on the key and the record is planned again.
                 holder = None
             mine = claimed.get(value)
-            if (mine is not None and mine is not node) or (holder is not None and holder != node.id and value not in released):
+            if (mine is not None and mine is not node) or (
+                holder is not None and holder != node.id and value not in released
+            ):
                 name = rule.fields[-1]
                 shown = value[-1]
                 where = " in this job" if "job_id" in rule.fields and name != "job_id" else ""

@@ -34,10 +34,16 @@ def prune_snapshot(work: Work, spec: EntitySpec, keys: Iterable[Key]) -> list[Re
     if not by_source:
         return []  # an entity with no records in the request is never pruned
     model = spec.model
-    stmt = scoped(model, work.scope, include_deleted=False).with_only_columns(
-        model.id, model.external_source, model.external_id
-    ).where(model.external_source.in_(by_source))
-    doomed = [r.id for r in work.session.execute(stmt) if r.external_id not in by_source[r.external_source]]
+    stmt = (
+        scoped(model, work.scope, include_deleted=False)
+        .with_only_columns(model.id, model.external_source, model.external_id)
+        .where(model.external_source.in_(by_source))
+    )
+    doomed = [
+        r.id
+        for r in work.session.execute(stmt)
+        if r.external_id not in by_source[r.external_source]
+    ]
     return soft_delete_rows(work, spec, doomed)
 
 
@@ -54,7 +60,10 @@ def soft_delete_rows(work: Work, spec: EntitySpec, ids: Sequence[uuid.UUID]) -> 
     # already deleted rows (by the cascade of an earlier prune of this request) are skipped
     doomed = [row for row in work.session.scalars(stmt).all() if row.deleted_at is None]
     soft_delete_many(work, spec, doomed)
-    return [RecordResult(None, row.external_id, row.external_source, row.id, "deleted") for row in doomed]
+    return [
+        RecordResult(None, row.external_id, row.external_source, row.id, "deleted")
+        for row in doomed
+    ]
 
 
 def prune_children(work: Work, roots: Sequence[Any]) -> None:
@@ -77,7 +86,10 @@ def prune_children(work: Work, roots: Sequence[Any]) -> None:
             by_parent = {p.id: p for p in parents}
             stmt = (
                 scoped(model, work.scope, include_deleted=False)
-                .where(getattr(model, child.parent_ref).in_(list(keep)), model.external_source.in_(set(source_of.values())))
+                .where(
+                    getattr(model, child.parent_ref).in_(list(keep)),
+                    model.external_source.in_(set(source_of.values())),
+                )
                 .order_by(model.created_at, model.external_id, model.id)
                 .execution_options(populate_existing=True)
             )

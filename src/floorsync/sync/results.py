@@ -18,8 +18,14 @@ from typing import Any
 from floorsync.errors import Detail
 
 ACTIONS = ("created", "updated", "skipped", "deleted", "error", "rolled_back")
-DIFF_STATUS = {"created": "create", "updated": "update", "skipped": "unchanged", "deleted": "delete",
-               "error": "error", "rolled_back": "error"}
+DIFF_STATUS = {
+    "created": "create",
+    "updated": "update",
+    "skipped": "unchanged",
+    "deleted": "delete",
+    "error": "error",
+    "rolled_back": "error",
+}
 
 
 @dataclass
@@ -61,7 +67,9 @@ class RecordResult:
         if self.changes is not None:
             out["changes"] = self.changes
         if self.children is not None:
-            out["children"] = {k: [c.entry(source=False) for c in v] for k, v in self.children.items()}
+            out["children"] = {
+                k: [c.entry(source=False) for c in v] for k, v in self.children.items()
+            }
         self._add_error(out)
         return out
 
@@ -79,11 +87,15 @@ class RecordResult:
         if source:
             out["external_source"] = self.external_source
         out["status"] = DIFF_STATUS[self.action]
-        out["existing_id"] = str(self.id) if self.id is not None and self.action != "created" else None
+        out["existing_id"] = (
+            str(self.id) if self.id is not None and self.action != "created" else None
+        )
         if self.changes is not None and self.action == "updated":
             out["changes"] = self.changes
         if self.children is not None:
-            out["children"] = {k: [c.diff_entry(source=False) for c in v] for k, v in self.children.items()}
+            out["children"] = {
+                k: [c.diff_entry(source=False) for c in v] for k, v in self.children.items()
+            }
         self._add_error(out)
         return out
 
@@ -135,7 +147,13 @@ class SyncReport:
             if r.action != "error":
                 walk(r)
         return {
-            key: {"created": c["created"], "updated": c["updated"], "skipped": c["skipped"], "failed": c["error"], "deleted": c["deleted"]}
+            key: {
+                "created": c["created"],
+                "updated": c["updated"],
+                "skipped": c["skipped"],
+                "failed": c["error"],
+                "deleted": c["deleted"],
+            }
             for key, c in counts.items()
         }
 
@@ -143,16 +161,30 @@ class SyncReport:
         """An atomic run failed: nothing was committed, so the successes become rolled_back."""
         for r in self.results:
             if r.action != "error":
-                r.action, r.id, r.skipped_reason, r.revived, r.children = "rolled_back", None, None, False, None
+                r.action, r.id, r.skipped_reason, r.revived, r.children = (
+                    "rolled_back",
+                    None,
+                    None,
+                    False,
+                    None,
+                )
         self.pruned = []
         self.written_keys = []
 
 
-def bulk_payload(report: SyncReport, *, group_id: uuid.UUID | None, committed: bool) -> dict[str, Any]:
+def bulk_payload(
+    report: SyncReport, *, group_id: uuid.UUID | None, committed: bool
+) -> dict[str, Any]:
     """`data` of POST /api-<entity>/bulk-sync (API §4.8)."""
     c = report.counts()
-    out: dict[str, Any] = {"total": report.total, "created": c["created"], "updated": c["updated"],
-                           "skipped": c["skipped"], "failed": c["error"], "deleted": c["deleted"]}
+    out: dict[str, Any] = {
+        "total": report.total,
+        "created": c["created"],
+        "updated": c["updated"],
+        "skipped": c["skipped"],
+        "failed": c["error"],
+        "deleted": c["deleted"],
+    }
     if report.atomic:
         out["rolled_back"] = c["rolled_back"]
     out["records"] = [r.entry() for r in report.results] + [r.entry() for r in report.pruned]
@@ -168,10 +200,19 @@ def bulk_payload(report: SyncReport, *, group_id: uuid.UUID | None, committed: b
 def eryxon_results(report: SyncReport) -> dict[str, Any]:
     c = report.counts()
     return {
-        "created": c["created"], "updated": c["updated"], "skipped": c["skipped"], "failed": c["error"],
+        "created": c["created"],
+        "updated": c["updated"],
+        "skipped": c["skipped"],
+        "failed": c["error"],
         "deleted": c["deleted"],
         "errors": [
-            {"index": r.index, "external_id": r.external_id, "item": r.item, "error": r.error.message}
-            for r in report.results if r.error is not None
+            {
+                "index": r.index,
+                "external_id": r.external_id,
+                "item": r.item,
+                "error": r.error.message,
+            }
+            for r in report.results
+            if r.error is not None
         ],
     }

@@ -30,7 +30,9 @@ MAX_EXTERNAL_IDS = 1000
 
 def records_source(reports: Sequence[SyncReport]) -> str | None:
     """The records' external_source, `mixed` when several, None when no record had one."""
-    sources = {r.external_source for rep in reports for r in rep.results if r.external_source is not None}
+    sources = {
+        r.external_source for rep in reports for r in rep.results if r.external_source is not None
+    }
     if not sources:
         return None
     return sources.pop() if len(sources) == 1 else "mixed"
@@ -47,8 +49,14 @@ def run_status(report: SyncReport, *, rolled_back: bool) -> RunStatus:
 
 def _counts(report: SyncReport) -> dict[str, int]:
     c = report.counts()
-    return {"total": report.total, "created": c["created"], "updated": c["updated"], "skipped": c["skipped"],
-            "deleted": c["deleted"], "errors": c["error"] + c["rolled_back"]}
+    return {
+        "total": report.total,
+        "created": c["created"],
+        "updated": c["updated"],
+        "skipped": c["skipped"],
+        "deleted": c["deleted"],
+        "errors": c["error"] + c["rolled_back"],
+    }
 
 
 def record_runs(
@@ -77,37 +85,79 @@ def record_runs(
         for k, v in counts.items():
             totals[k] += v
         run = SyncRun(
-            id=new_id(), tenant_id=work.scope.tenant_id, group_id=group_id,
-            entity_type=SyncEntity(report.entity), trigger=trigger,
+            id=new_id(),
+            tenant_id=work.scope.tenant_id,
+            group_id=group_id,
+            entity_type=SyncEntity(report.entity),
+            trigger=trigger,
             source=(records_source([report]) or label)[:100],
-            status=run_status(report, rolled_back=rolled_back), options=options.as_dict(),
-            total_records=counts["total"], created_count=counts["created"], updated_count=counts["updated"],
-            skipped_count=counts["skipped"], deleted_count=counts["deleted"], error_count=counts["errors"],
+            status=run_status(report, rolled_back=rolled_back),
+            options=options.as_dict(),
+            total_records=counts["total"],
+            created_count=counts["created"],
+            updated_count=counts["updated"],
+            skipped_count=counts["skipped"],
+            deleted_count=counts["deleted"],
+            error_count=counts["errors"],
             errors=[
-                {"index": r.index, "external_id": r.external_id, "code": r.error.code, "message": r.error.message}
-                for r in report.results if r.error is not None
+                {
+                    "index": r.index,
+                    "external_id": r.external_id,
+                    "code": r.error.code,
+                    "message": r.error.message,
+                }
+                for r in report.results
+                if r.error is not None
             ][:MAX_ERRORS],
-            api_key_id=work.origin.api_key_id, request_id=work.origin.request_id,
-            started_at=started_at, completed_at=now, duration_ms=report.duration_ms,
+            api_key_id=work.origin.api_key_id,
+            request_id=work.origin.request_id,
+            started_at=started_at,
+            completed_at=now,
+            duration_ms=report.duration_ms,
         )
         work.session.add(run)
         if rolled_back or not report.wrote:
             continue
         wrote_any = True
-        written = report.written_keys + [r.external_id for r in report.pruned if r.external_id is not None]
-        work.record(f"sync.{report.entity}.completed", "sync", run.id, {
-            "sync_run_id": str(run.id), "group_id": str(group_id), "entity_type": report.entity,
-            "trigger": trigger.value, "source": label, **counts, "summary": dict(counts),
-            "duration_ms": report.duration_ms, "external_ids": written[:MAX_EXTERNAL_IDS],
-            "synced_at": format_ts(now),
-        }, external_source=records_source([report]))
+        written = report.written_keys + [
+            r.external_id for r in report.pruned if r.external_id is not None
+        ]
+        work.record(
+            f"sync.{report.entity}.completed",
+            "sync",
+            run.id,
+            {
+                "sync_run_id": str(run.id),
+                "group_id": str(group_id),
+                "entity_type": report.entity,
+                "trigger": trigger.value,
+                "source": label,
+                **counts,
+                "summary": dict(counts),
+                "duration_ms": report.duration_ms,
+                "external_ids": written[:MAX_EXTERNAL_IDS],
+                "synced_at": format_ts(now),
+            },
+            external_source=records_source([report]),
+        )
     if len(reports) >= 2 and wrote_any:
         summary = {f"total_{k}" if k != "total" else "total_records": v for k, v in totals.items()}
-        work.record("sync.batch.completed", "sync", group_id, {
-            "group_id": str(group_id), "trigger": trigger.value, "entities": [r.entity for r in reports],
-            **summary, "summary": dict(summary),
-            "duration_ms": sum(r.duration_ms for r in reports), "source": label, "synced_at": format_ts(now),
-        }, external_source=records_source(reports))
+        work.record(
+            "sync.batch.completed",
+            "sync",
+            group_id,
+            {
+                "group_id": str(group_id),
+                "trigger": trigger.value,
+                "entities": [r.entity for r in reports],
+                **summary,
+                "summary": dict(summary),
+                "duration_ms": sum(r.duration_ms for r in reports),
+                "source": label,
+                "synced_at": format_ts(now),
+            },
+            external_source=records_source(reports),
+        )
     work.session.flush()
     return group_id
 
@@ -129,7 +179,10 @@ def _int_param(params: Mapping[str, str], name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise BadRequest(f"Invalid {name}: must be an integer", [Detail(name, f"{name} must be an integer", "TYPE_MISMATCH", raw)]) from None
+        raise BadRequest(
+            f"Invalid {name}: must be an integer",
+            [Detail(name, f"{name} must be an integer", "TYPE_MISMATCH", raw)],
+        ) from None
 
 
 def history(session: Session, scope: TenantScope, params: Mapping[str, str]) -> dict[str, Any]:
@@ -140,18 +193,35 @@ def history(session: Session, scope: TenantScope, params: Mapping[str, str]) -> 
         if value is None or value == "":
             continue
         if allowed is not None and value not in allowed:
-            raise BadRequest(f"Invalid {param}: must be one of {', '.join(allowed)}",
-                             [Detail(param, f"{param} must be one of: {', '.join(allowed)}", "ENUM_CONSTRAINT", value)])
+            raise BadRequest(
+                f"Invalid {param}: must be one of {', '.join(allowed)}",
+                [
+                    Detail(
+                        param,
+                        f"{param} must be one of: {', '.join(allowed)}",
+                        "ENUM_CONSTRAINT",
+                        value,
+                    )
+                ],
+            )
         stmt = stmt.where(getattr(SyncRun, column) == value)
     limit = min(max(_int_param(params, "limit", 20), 1), 100)
     offset = _int_param(params, "offset", 0)
     if offset < 0:
-        raise BadRequest("Invalid offset: must be >= 0", [Detail("offset", "offset must be >= 0", "MIN_VALUE", offset)])
+        raise BadRequest(
+            "Invalid offset: must be >= 0",
+            [Detail("offset", "offset must be >= 0", "MIN_VALUE", offset)],
+        )
     filtered = stmt.subquery()
     stats_row = session.execute(
-        func.count().select().select_from(filtered).add_columns(
-            *(func.coalesce(func.sum(case((filtered.c.status == status.value, 1), else_=0)), 0)
-              for status in (RunStatus.completed, RunStatus.partial, RunStatus.failed)),
+        func.count()
+        .select()
+        .select_from(filtered)
+        .add_columns(
+            *(
+                func.coalesce(func.sum(case((filtered.c.status == status.value, 1), else_=0)), 0)
+                for status in (RunStatus.completed, RunStatus.partial, RunStatus.failed)
+            ),
             func.coalesce(func.sum(filtered.c.created_count), 0),
             func.coalesce(func.sum(filtered.c.updated_count), 0),
             func.coalesce(func.sum(filtered.c.skipped_count), 0),
@@ -159,12 +229,24 @@ def history(session: Session, scope: TenantScope, params: Mapping[str, str]) -> 
             func.coalesce(func.sum(filtered.c.error_count), 0),
         )
     ).one()
-    total, ok, partial, failed, created, updated, skipped, deleted, errors = (int(v or 0) for v in stats_row)
-    rows = session.scalars(stmt.order_by(SyncRun.started_at.desc(), SyncRun.id.desc()).limit(limit).offset(offset)).all()
+    total, ok, partial, failed, created, updated, skipped, deleted, errors = (
+        int(v or 0) for v in stats_row
+    )
+    rows = session.scalars(
+        stmt.order_by(SyncRun.started_at.desc(), SyncRun.id.desc()).limit(limit).offset(offset)
+    ).all()
     return {
-        "stats": {"total_syncs": total, "successful": ok, "partial": partial, "failed": failed,
-                  "total_created": created, "total_updated": updated, "total_skipped": skipped,
-                  "total_deleted": deleted, "total_errors": errors},
+        "stats": {
+            "total_syncs": total,
+            "successful": ok,
+            "partial": partial,
+            "failed": failed,
+            "total_created": created,
+            "total_updated": updated,
+            "total_skipped": skipped,
+            "total_deleted": deleted,
+            "total_errors": errors,
+        },
         "history": [_history_row(r) for r in rows],
         "pagination": {"total": total, "offset": offset, "limit": limit},
     }
@@ -176,13 +258,24 @@ def _enum_value(value: Any) -> Any:
 
 def _history_row(run: SyncRun) -> dict[str, Any]:
     return {
-        "id": str(run.id), "group_id": str(run.group_id), "entity_type": _enum_value(run.entity_type),
-        "operation": "upsert", "trigger": _enum_value(run.trigger), "source": run.source,
-        "status": _enum_value(run.status), "total_records": run.total_records,
-        "created_count": run.created_count, "updated_count": run.updated_count,
-        "skipped_count": run.skipped_count, "deleted_count": run.deleted_count,
-        "error_count": run.error_count, "errors": run.errors, "options": run.options,
-        "api_key_id": str(run.api_key_id) if run.api_key_id else None, "request_id": run.request_id,
-        "started_at": format_ts(run.started_at), "completed_at": format_ts(run.completed_at),
+        "id": str(run.id),
+        "group_id": str(run.group_id),
+        "entity_type": _enum_value(run.entity_type),
+        "operation": "upsert",
+        "trigger": _enum_value(run.trigger),
+        "source": run.source,
+        "status": _enum_value(run.status),
+        "total_records": run.total_records,
+        "created_count": run.created_count,
+        "updated_count": run.updated_count,
+        "skipped_count": run.skipped_count,
+        "deleted_count": run.deleted_count,
+        "error_count": run.error_count,
+        "errors": run.errors,
+        "options": run.options,
+        "api_key_id": str(run.api_key_id) if run.api_key_id else None,
+        "request_id": run.request_id,
+        "started_at": format_ts(run.started_at),
+        "completed_at": format_ts(run.completed_at),
         "duration_ms": run.duration_ms,
     }

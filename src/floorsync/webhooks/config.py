@@ -59,7 +59,9 @@ class WebhookKit:
     @classmethod
     def from_settings(cls, settings: Settings) -> "WebhookKit":
         if settings.webhook_allow_private and settings.environment == "production":
-            log.warning("FLOORSYNC_WEBHOOK_ALLOW_PRIVATE is on in production: webhooks may target private networks")
+            log.warning(
+                "FLOORSYNC_WEBHOOK_ALLOW_PRIVATE is on in production: webhooks may target private networks"
+            )
         key = settings.secret_key.get_secret_value() if settings.secret_key is not None else None
         return cls(WebhookConfig.from_settings(settings), SecretBox(key))
 

@@ -81,8 +81,14 @@ class _DeadlineStream(httpcore.NetworkStream):
     def close(self) -> None:
         self._inner.close()
 
-    def start_tls(self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, _bounded(timeout, httpcore.ConnectTimeout)))
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(
+            self._inner.start_tls(
+                ssl_context, server_hostname, _bounded(timeout, httpcore.ConnectTimeout)
+            )
+        )
 
     def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
@@ -93,15 +99,31 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         self._inner = httpcore.SyncBackend()
 
     def connect_tcp(
-        self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._inner.connect_tcp(
-            host, port, _bounded(timeout, httpcore.ConnectTimeout), local_address, socket_options,
-        ))
+        return _DeadlineStream(
+            self._inner.connect_tcp(
+                host,
+                port,
+                _bounded(timeout, httpcore.ConnectTimeout),
+                local_address,
+                socket_options,
+            )
+        )
 
-    def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._inner.connect_unix_socket(path, _bounded(timeout, httpcore.ConnectTimeout), socket_options))
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(
+            self._inner.connect_unix_socket(
+                path, _bounded(timeout, httpcore.ConnectTimeout), socket_options
+            )
+        )
 
     def sleep(self, seconds: float) -> None:
         self._inner.sleep(seconds)
@@ -122,8 +144,12 @@ class _DeadlineTransport(httpx.HTTPTransport):
         )
 
 
-def make_http_client(timeout_seconds: float, connect_timeout_seconds: float = 5.0, max_connections: int = 20) -> httpx.Client:
-    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+def make_http_client(
+    timeout_seconds: float, connect_timeout_seconds: float = 5.0, max_connections: int = 20
+) -> httpx.Client:
+    limits = httpx.Limits(
+        max_connections=max_connections, max_keepalive_connections=max_connections
+    )
     # TCP_NODELAY: the request head and body are separate writes; with Nagle's algorithm and a
     # receiver's delayed ACK each request would stall ~40 ms.
     transport = _DeadlineTransport(limits, [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
@@ -131,7 +157,9 @@ def make_http_client(timeout_seconds: float, connect_timeout_seconds: float = 5.
         transport=transport,
         trust_env=False,
         follow_redirects=False,
-        timeout=httpx.Timeout(timeout_seconds, connect=min(connect_timeout_seconds, timeout_seconds)),
+        timeout=httpx.Timeout(
+            timeout_seconds, connect=min(connect_timeout_seconds, timeout_seconds)
+        ),
     )
 
 
@@ -164,7 +192,9 @@ def send(
     except NetguardRefusal:
         return AttemptResult(at, "refused", error="refused by SSRF guard", duration_ms=elapsed())
     except ResolveError as exc:
-        return AttemptResult(at, "connection_error", error=f"DNS: {exc}"[:500], duration_ms=elapsed())
+        return AttemptResult(
+            at, "connection_error", error=f"DNS: {exc}"[:500], duration_ms=elapsed()
+        )
     host = f"[{address}]" if isinstance(address, ipaddress.IPv6Address) else str(address)
     pinned = f"{target.scheme}://{host}:{target.port}{target.path}"
     request_headers = {
@@ -183,7 +213,14 @@ def send(
             return dataclass_replace(timed_out, duration_ms=elapsed())
         connect = http.timeout.connect
         timeout = httpx.Timeout(left, connect=left if connect is None else min(connect, left))
-        request = http.build_request("POST", pinned, content=body, headers=request_headers, extensions=extensions, timeout=timeout)
+        request = http.build_request(
+            "POST",
+            pinned,
+            content=body,
+            headers=request_headers,
+            extensions=extensions,
+            timeout=timeout,
+        )
         with _stream(http, request) as response:
             raw = bytearray()
             for chunk in response.iter_bytes():
@@ -197,13 +234,20 @@ def send(
     except httpx.TimeoutException:
         return dataclass_replace(timed_out, duration_ms=elapsed())
     except (httpx.HTTPError, OSError) as exc:
-        return AttemptResult(at, "connection_error", error=f"{type(exc).__name__}: {exc}"[:500], duration_ms=elapsed())
+        return AttemptResult(
+            at,
+            "connection_error",
+            error=f"{type(exc).__name__}: {exc}"[:500],
+            duration_ms=elapsed(),
+        )
     finally:
         _deadline.reset(token)
     excerpt = _excerpt(bytes(raw))
     if 200 <= status < 300:
         return AttemptResult(at, "succeeded", status, None, elapsed(), excerpt, retry_after)
-    return AttemptResult(at, "http_error", status, f"HTTP {status}", elapsed(), excerpt, retry_after)
+    return AttemptResult(
+        at, "http_error", status, f"HTTP {status}", elapsed(), excerpt, retry_after
+    )
 
 
 class _stream:

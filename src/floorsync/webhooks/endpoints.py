@@ -43,7 +43,10 @@ def _sort(params: Any, allowed: tuple[str, ...], default: str = "created_at") ->
         raise BadRequest(msg, [Detail("sort", msg, "ENUM_CONSTRAINT", sort)])
     order = params.get("order", "desc").strip().lower()
     if order not in ("asc", "desc"):
-        raise BadRequest("order must be asc or desc", [Detail("order", "order must be asc or desc", "ENUM_CONSTRAINT", order)])
+        raise BadRequest(
+            "order must be asc or desc",
+            [Detail("order", "order must be asc or desc", "ENUM_CONSTRAINT", order)],
+        )
     return sort, order == "desc"
 
 
@@ -56,19 +59,29 @@ def list_or_get(request: Request, ctx: ApiCtx) -> Any:
     id_ = optional_id(params)
     with ctx.read() as session:
         if id_ is not None:
-            return ctx.respond({"webhook": render_webhook(service.get_webhook(session, ctx.scope, id_))})
+            return ctx.respond(
+                {"webhook": render_webhook(service.get_webhook(session, ctx.scope, id_))}
+            )
         page = parse_page(params)
         stmt = scoped(Webhook, ctx.scope)
         if "active" in params:
-            stmt = stmt.where(Webhook.active.is_(coerce_filter("active", Kind.boolean, params["active"])))
+            stmt = stmt.where(
+                Webhook.active.is_(coerce_filter("active", Kind.boolean, params["active"]))
+            )
         if params.get("url"):
-            stmt = stmt.where(contains(Webhook.url, coerce_filter("url", Kind.string, params["url"])))
+            stmt = stmt.where(
+                contains(Webhook.url, coerce_filter("url", Kind.string, params["url"]))
+            )
         if params.get("search"):
             term = coerce_filter("search", Kind.string, params["search"][:200])
-            stmt = stmt.where(contains(Webhook.url, term) | contains(func.coalesce(Webhook.description, ""), term))
+            stmt = stmt.where(
+                contains(Webhook.url, term) | contains(func.coalesce(Webhook.description, ""), term)
+            )
         sort, desc = _sort(params, ("created_at", "updated_at", "url"))
         column = getattr(Webhook, sort)
-        rows = list(session.scalars(stmt.order_by(column.desc() if desc else column.asc(), Webhook.id)))
+        rows = list(
+            session.scalars(stmt.order_by(column.desc() if desc else column.asc(), Webhook.id))
+        )
         type_filter = params.get("events", params.get("event_type"))
         if type_filter:
             if check_pattern(type_filter) is not None or type_filter.endswith("*"):
@@ -76,26 +89,45 @@ def list_or_get(request: Request, ctx: ApiCtx) -> Any:
             rows = [r for r in rows if matches(r.events or [], type_filter)]
         total = len(rows)
         shown = rows[page.offset : page.offset + page.limit]
-        return ctx.respond({"webhooks": [render_webhook(r) for r in shown],
-                            "pagination": {"total": total, "offset": page.offset, "limit": page.limit}})
+        return ctx.respond(
+            {
+                "webhooks": [render_webhook(r) for r in shown],
+                "pagination": {"total": total, "offset": page.offset, "limit": page.limit},
+            }
+        )
 
 
-@router.post(PATH, status_code=201, summary="Create a webhook endpoint; the secret is shown only in this response")
+@router.post(
+    PATH,
+    status_code=201,
+    summary="Create a webhook endpoint; the secret is shown only in this response",
+)
 def create(ctx: ApiCtx, body: BodyDep) -> Any:
     """`url` (https; plain http only to a private target while private targets are allowed),
     `events` (catalogue names, `prefix.*` or `*`), optional `active`, `description`, `secret_key`
     (generated as `whsec_…` when absent)."""
     kit = kit_of(ctx)
-    data = parse_webhook_body(body.json_object(), kit.resolver, allow_private=kit.config.allow_private, creating=True)
+    data = parse_webhook_body(
+        body.json_object(), kit.resolver, allow_private=kit.config.allow_private, creating=True
+    )
     with ctx.work() as work:
         hook, secret = service.create_webhook(work, kit, data)
-        return ctx.respond({"webhook": render_webhook(hook, secret=secret), "warnings": [SECRET_WARNING, *data.warnings]}, 201, work)
+        return ctx.respond(
+            {
+                "webhook": render_webhook(hook, secret=secret),
+                "warnings": [SECRET_WARNING, *data.warnings],
+            },
+            201,
+            work,
+        )
 
 
 def update(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
     id_ = required_id(request.query_params)
     kit = kit_of(ctx)
-    data = parse_webhook_body(body.json_object(), kit.resolver, allow_private=kit.config.allow_private, creating=False)
+    data = parse_webhook_body(
+        body.json_object(), kit.resolver, allow_private=kit.config.allow_private, creating=False
+    )
     with ctx.work() as work:
         hook = service.get_webhook(work.session, ctx.scope, id_, for_update=True)
         service.update_webhook(work, kit, hook, data)
@@ -109,7 +141,10 @@ router.patch(PATH, summary="Update a webhook endpoint (url, events, active, desc
 router.put(PATH, summary="Update a webhook endpoint (same as PATCH)")(update)
 
 
-@router.delete(PATH, summary="Delete a webhook endpoint (hard); its pending deliveries are dropped, its logs stay")
+@router.delete(
+    PATH,
+    summary="Delete a webhook endpoint (hard); its pending deliveries are dropped, its logs stay",
+)
 def remove(request: Request, ctx: ApiCtx) -> Any:
     id_ = required_id(request.query_params)
     with ctx.work() as work:
@@ -138,7 +173,11 @@ def replay(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
         return ctx.respond(service.replay_event(work, hook, data), 202, work)
 
 
-@router.post(f"{PATH}/recover", status_code=202, summary="Re-queue failed (and, optionally, missed) events of a time window")
+@router.post(
+    f"{PATH}/recover",
+    status_code=202,
+    summary="Re-queue failed (and, optionally, missed) events of a time window",
+)
 def recover(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
     """Body `{"since": ts, "until"?: ts, "include_missing"?: bool}`; at most 10,000 per call
     (`more: true` when the window was cut short)."""
@@ -149,7 +188,10 @@ def recover(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
         return ctx.respond(service.recover(work, hook, data), 202, work)
 
 
-@router.post(f"{PATH}/rotate-secret", summary="Rotate the signing secret; the new secret is shown only in this response")
+@router.post(
+    f"{PATH}/rotate-secret",
+    summary="Rotate the signing secret; the new secret is shown only in this response",
+)
 def rotate(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
     """Optional body `{"secret_key": "…", "overlap_hours": 24}`. Until the overlap ends,
     `webhook-signature` carries entries for both secrets (new first); `X-Eryxon-Signature` uses
@@ -160,7 +202,14 @@ def rotate(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
     with ctx.work() as work:
         hook = service.get_webhook(work.session, ctx.scope, id_, for_update=True)
         secret, expires = service.rotate_secret(work, kit, hook, data)
-        return ctx.respond({"webhook": render_webhook(hook, secret=secret), "previous_secret_expires_at": format_ts(expires)}, 200, work)
+        return ctx.respond(
+            {
+                "webhook": render_webhook(hook, secret=secret),
+                "previous_secret_expires_at": format_ts(expires),
+            },
+            200,
+            work,
+        )
 
 
 # ---------------------------------------------------------------- attempt logs
@@ -180,38 +229,66 @@ def list_logs(request: Request, ctx: ApiCtx) -> Any:
             row = TenantRepository(session, ctx.scope, WebhookLog).get(id_)
             if row is None:
                 raise NotFound(f"webhook_logs with ID {id_} not found")
-            event = session.scalars(scoped(Event, ctx.scope).where(Event.id == row.event_id)).first()
+            event = session.scalars(
+                scoped(Event, ctx.scope).where(Event.id == row.event_id)
+            ).first()
             payload = orjson.loads(render_event(event)) if event is not None else None
             return ctx.respond({"webhook_log": render_log(row, payload=payload, with_payload=True)})
         page = parse_page(params)
         stmt = scoped(WebhookLog, ctx.scope)
         for name in ("webhook_id", "delivery_id"):
             if name in params:
-                stmt = stmt.where(getattr(WebhookLog, name) == coerce_filter(name, Kind.uuid, params[name]))
+                stmt = stmt.where(
+                    getattr(WebhookLog, name) == coerce_filter(name, Kind.uuid, params[name])
+                )
         if "event_id" in params:
             event_id = parse_event_id(params["event_id"])
             if event_id is None:
                 raise _bad("event_id", "event_id must be an event id (evt_…)", params["event_id"])
             stmt = stmt.where(WebhookLog.event_id == event_id)
         if "event_type" in params:
-            stmt = stmt.where(WebhookLog.event_type == coerce_filter("event_type", Kind.string, params["event_type"]))
+            stmt = stmt.where(
+                WebhookLog.event_type
+                == coerce_filter("event_type", Kind.string, params["event_type"])
+            )
         if "status_code" in params:
-            stmt = stmt.where(WebhookLog.status_code == coerce_filter("status_code", Kind.integer, params["status_code"]))
+            stmt = stmt.where(
+                WebhookLog.status_code
+                == coerce_filter("status_code", Kind.integer, params["status_code"])
+            )
         if "outcome" in params:
             choices = tuple(o.value for o in AttemptOutcome)
-            stmt = stmt.where(WebhookLog.outcome == coerce_filter("outcome", Kind.enum, params["outcome"], choices))
+            stmt = stmt.where(
+                WebhookLog.outcome
+                == coerce_filter("outcome", Kind.enum, params["outcome"], choices)
+            )
         if "success" in params:
-            stmt = stmt.where(WebhookLog.success.is_(coerce_filter("success", Kind.boolean, params["success"])))
+            stmt = stmt.where(
+                WebhookLog.success.is_(coerce_filter("success", Kind.boolean, params["success"]))
+            )
         if "from_date" in params:
-            stmt = stmt.where(WebhookLog.created_at >= coerce_filter("from_date", Kind.timestamp, params["from_date"]))
+            stmt = stmt.where(
+                WebhookLog.created_at
+                >= coerce_filter("from_date", Kind.timestamp, params["from_date"])
+            )
         if "to_date" in params:
-            stmt = stmt.where(WebhookLog.created_at <= coerce_filter("to_date", Kind.timestamp, params["to_date"]))
+            stmt = stmt.where(
+                WebhookLog.created_at <= coerce_filter("to_date", Kind.timestamp, params["to_date"])
+            )
         total = session.scalar(stmt.with_only_columns(func.count()).order_by(None)) or 0
         sort, desc = _sort(params, _LOG_SORTS)
         column = getattr(WebhookLog, sort)
         rows = session.scalars(
-            stmt.order_by(column.desc() if desc else column.asc(), WebhookLog.id.desc() if desc else WebhookLog.id.asc())
-            .limit(page.limit).offset(page.offset)
+            stmt.order_by(
+                column.desc() if desc else column.asc(),
+                WebhookLog.id.desc() if desc else WebhookLog.id.asc(),
+            )
+            .limit(page.limit)
+            .offset(page.offset)
         )
-        return ctx.respond({"webhook_logs": [render_log(r) for r in rows],
-                            "pagination": {"total": total, "offset": page.offset, "limit": page.limit}})
+        return ctx.respond(
+            {
+                "webhook_logs": [render_log(r) for r in rows],
+                "pagination": {"total": total, "offset": page.offset, "limit": page.limit},
+            }
+        )

@@ -23,9 +23,12 @@ from floorsync.models.webhooks import Webhook, WebhookDelivery
 def make_fanout(wake: Callable[[], None] | None = None) -> FanOut:
     """`wake`, when given, runs after the transaction commits (an in-process worker's nudge)."""
 
-    def fanout(session: Session, tenant_id: uuid.UUID, rows: Sequence[EventRow], clock: Clock) -> None:
+    def fanout(
+        session: Session, tenant_id: uuid.UUID, rows: Sequence[EventRow], clock: Clock
+    ) -> None:
         hooks = session.execute(
-            scoped(Webhook, TenantScope(tenant_id)).with_only_columns(Webhook.id, Webhook.events)
+            scoped(Webhook, TenantScope(tenant_id))
+            .with_only_columns(Webhook.id, Webhook.events)
             .where(Webhook.active.is_(True))
         ).all()
         if not hooks:
@@ -33,9 +36,18 @@ def make_fanout(wake: Callable[[], None] | None = None) -> FanOut:
         now = clock.now()
         values: list[dict[str, Any]] = [
             {
-                "id": new_id(), "tenant_id": tenant_id, "event_id": row.id, "webhook_id": hook_id,
-                "replay_round": 0, "seq": row.seq, "event_type": row.type, "status": DeliveryStatus.pending,
-                "attempts": 0, "first_attempt_due_at": now, "next_attempt_at": now, "created_at": now,
+                "id": new_id(),
+                "tenant_id": tenant_id,
+                "event_id": row.id,
+                "webhook_id": hook_id,
+                "replay_round": 0,
+                "seq": row.seq,
+                "event_type": row.type,
+                "status": DeliveryStatus.pending,
+                "attempts": 0,
+                "first_attempt_due_at": now,
+                "next_attempt_at": now,
+                "created_at": now,
             }
             for row in rows
             for hook_id, patterns in hooks

@@ -45,7 +45,9 @@ def after_failure(
 ) -> NextStep:
     if attempts_done >= schedule.max_attempts:
         return NextStep(None, "exhausted")
-    wait = schedule.delays[attempts_done - 1] * rng.uniform(1 - schedule.jitter, 1 + schedule.jitter)
+    wait = schedule.delays[attempts_done - 1] * rng.uniform(
+        1 - schedule.jitter, 1 + schedule.jitter
+    )
     at = now + timedelta(seconds=wait)
     if retry_after is not None:
         at = max(at, now + min(retry_after, RETRY_AFTER_DELIVERY_CAP))

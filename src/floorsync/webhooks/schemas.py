@@ -34,20 +34,32 @@ def _events(data: dict[str, Any], errors: list[Detail], *, required: bool) -> li
         errors.append(Detail(name, f"{name} must be an array of event types", "TYPE_MISMATCH", raw))
         return None
     if not 1 <= len(items) <= MAX_EVENTS:
-        errors.append(Detail(name, f"{name} must have 1-{MAX_EVENTS} items", "MIN_LENGTH" if not items else "MAX_LENGTH"))
+        errors.append(
+            Detail(
+                name,
+                f"{name} must have 1-{MAX_EVENTS} items",
+                "MIN_LENGTH" if not items else "MAX_LENGTH",
+            )
+        )
         return None
     out: list[str] = []
     for i, item in enumerate(items):
         reason = check_pattern(item)
         if reason is not None:
-            errors.append(Detail(f"{name}[{i}]", f"{reason}; {valid_names_hint()}", "ENUM_CONSTRAINT", item))
+            errors.append(
+                Detail(f"{name}[{i}]", f"{reason}; {valid_names_hint()}", "ENUM_CONSTRAINT", item)
+            )
         elif item not in out:
             out.append(item)
     return out
 
 
 def parse_webhook_body(
-    data: dict[str, Any], resolver: Resolver, *, allow_private: bool, creating: bool,
+    data: dict[str, Any],
+    resolver: Resolver,
+    *,
+    allow_private: bool,
+    creating: bool,
 ) -> WebhookInput:
     """Validate a POST or PATCH body; raises ValidationFailed (422) with every problem."""
     errors: list[Detail] = []
@@ -55,7 +67,13 @@ def parse_webhook_body(
     allowed = CREATE_FIELDS if creating else PATCH_FIELDS
     for key, value in data.items():
         if key == "secret_key" and not creating:
-            errors.append(Detail("secret_key", "secret_key cannot be changed by PATCH: use /rotate-secret", "READ_ONLY"))
+            errors.append(
+                Detail(
+                    "secret_key",
+                    "secret_key cannot be changed by PATCH: use /rotate-secret",
+                    "READ_ONLY",
+                )
+            )
         elif key not in allowed:
             errors.append(Detail(key, f"Unknown field: {key}", "UNKNOWN_FIELD", value))
     if "url" in data or creating:
@@ -76,15 +94,25 @@ def parse_webhook_body(
         out.values["events"] = events
     if "active" in data:
         if not isinstance(data["active"], bool):
-            errors.append(Detail("active", "active must be a boolean", "TYPE_MISMATCH", data["active"]))
+            errors.append(
+                Detail("active", "active must be a boolean", "TYPE_MISMATCH", data["active"])
+            )
         else:
             out.values["active"] = data["active"]
     if "description" in data:
         desc = data["description"]
         if desc is not None and not isinstance(desc, str):
-            errors.append(Detail("description", "description must be a string", "TYPE_MISMATCH", desc))
+            errors.append(
+                Detail("description", "description must be a string", "TYPE_MISMATCH", desc)
+            )
         elif desc is not None and len(desc) > MAX_DESCRIPTION:
-            errors.append(Detail("description", f"description must be at most {MAX_DESCRIPTION} characters", "MAX_LENGTH"))
+            errors.append(
+                Detail(
+                    "description",
+                    f"description must be at most {MAX_DESCRIPTION} characters",
+                    "MAX_LENGTH",
+                )
+            )
         else:
             out.values["description"] = desc
     if creating and data.get("secret_key") is not None:
@@ -108,24 +136,30 @@ def render_webhook(hook: Webhook, *, secret: str | None = None) -> dict[str, Any
     }
     if secret is not None:
         out["secret_key"] = secret
-    out.update({
-        "secret_prefix": hook.secret_prefix,
-        "consecutive_failures": hook.consecutive_failures,
-        "failing_since": format_ts(hook.failing_since),
-        "last_success_at": format_ts(hook.last_success_at),
-        "last_failure_at": format_ts(hook.last_failure_at),
-        "last_status_code": hook.last_status_code,
-        "disabled_at": format_ts(hook.disabled_at),
-        "disabled_reason": hook.disabled_reason.value if hook.disabled_reason is not None else None,
-        "previous_secret_expires_at": format_ts(hook.previous_secret_expires_at),
-        "created_by": str(hook.created_by) if hook.created_by else None,
-        "created_at": format_ts(hook.created_at),
-        "updated_at": format_ts(hook.updated_at),
-    })
+    out.update(
+        {
+            "secret_prefix": hook.secret_prefix,
+            "consecutive_failures": hook.consecutive_failures,
+            "failing_since": format_ts(hook.failing_since),
+            "last_success_at": format_ts(hook.last_success_at),
+            "last_failure_at": format_ts(hook.last_failure_at),
+            "last_status_code": hook.last_status_code,
+            "disabled_at": format_ts(hook.disabled_at),
+            "disabled_reason": hook.disabled_reason.value
+            if hook.disabled_reason is not None
+            else None,
+            "previous_secret_expires_at": format_ts(hook.previous_secret_expires_at),
+            "created_by": str(hook.created_by) if hook.created_by else None,
+            "created_at": format_ts(hook.created_at),
+            "updated_at": format_ts(hook.updated_at),
+        }
+    )
     return out
 
 
-def render_log(row: WebhookLog, *, payload: Any = None, with_payload: bool = False) -> dict[str, Any]:
+def render_log(
+    row: WebhookLog, *, payload: Any = None, with_payload: bool = False
+) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": str(row.id),
         "webhook_id": str(row.webhook_id) if row.webhook_id else None,

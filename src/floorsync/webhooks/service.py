@@ -29,7 +29,9 @@ RECOVER_LIMIT = 10_000
 MAX_OVERLAP_HOURS = 168
 
 
-def get_webhook(session: Session, scope: TenantScope, id_: uuid.UUID, *, for_update: bool = False) -> Webhook:
+def get_webhook(
+    session: Session, scope: TenantScope, id_: uuid.UUID, *, for_update: bool = False
+) -> Webhook:
     row = TenantRepository(session, scope, Webhook).get(id_, for_update=for_update)
     if row is None:
         raise NotFound(f"webhooks with ID {id_} not found")
@@ -43,11 +45,20 @@ def create_webhook(work: Work, kit: WebhookKit, data: WebhookInput) -> tuple[Web
     hook_id = new_id()
     active = data.values.get("active", True)
     hook = Webhook(
-        id=hook_id, tenant_id=work.scope.tenant_id, url=data.values["url"], description=data.values.get("description"),
-        events=data.values["events"], active=active,
-        disabled_reason=None if active else WebhookDisabledReason.manual, disabled_at=None if active else now,
-        secret_ciphertext=kit.secretbox.seal(secret.encode("utf-8"), secret_context(hook_id)), secret_prefix=secret[:12],
-        consecutive_failures=0, created_by=work.scope.api_key_id, created_at=now, updated_at=now,
+        id=hook_id,
+        tenant_id=work.scope.tenant_id,
+        url=data.values["url"],
+        description=data.values.get("description"),
+        events=data.values["events"],
+        active=active,
+        disabled_reason=None if active else WebhookDisabledReason.manual,
+        disabled_at=None if active else now,
+        secret_ciphertext=kit.secretbox.seal(secret.encode("utf-8"), secret_context(hook_id)),
+        secret_prefix=secret[:12],
+        consecutive_failures=0,
+        created_by=work.scope.api_key_id,
+        created_at=now,
+        updated_at=now,
     )
     work.session.add(hook)
     work.session.flush()
@@ -66,7 +77,11 @@ def update_webhook(work: Work, kit: WebhookKit, hook: Webhook, data: WebhookInpu
         if data.values["active"]:
             enable_webhook(work, kit, hook)
         else:
-            hook.active, hook.disabled_reason, hook.disabled_at = False, WebhookDisabledReason.manual, now
+            hook.active, hook.disabled_reason, hook.disabled_at = (
+                False,
+                WebhookDisabledReason.manual,
+                now,
+            )
         changed = True
     if changed:
         hook.updated_at = now
@@ -81,9 +96,12 @@ def enable_webhook(work: Work, kit: WebhookKit, hook: Webhook) -> None:
     hook.updated_at = now
     work.session.execute(
         update(WebhookDelivery)
-        .where(tenant_filter(WebhookDelivery, work.scope), WebhookDelivery.webhook_id == hook.id,
-               WebhookDelivery.status == DeliveryStatus.pending,
-               WebhookDelivery.first_attempt_due_at < now - kit.config.schedule.max_age)
+        .where(
+            tenant_filter(WebhookDelivery, work.scope),
+            WebhookDelivery.webhook_id == hook.id,
+            WebhookDelivery.status == DeliveryStatus.pending,
+            WebhookDelivery.first_attempt_due_at < now - kit.config.schedule.max_age,
+        )
         .values(status=DeliveryStatus.failed, failure_reason="expired", completed_at=now)
     )
     work.session.flush()
@@ -91,7 +109,11 @@ def enable_webhook(work: Work, kit: WebhookKit, hook: Webhook) -> None:
 
 def delete_webhook(work: Work, hook: Webhook) -> None:
     """Hard delete; deliveries go with it (FK cascade), attempt logs stay with webhook_id NULL."""
-    work.session.execute(delete(WebhookDelivery).where(tenant_filter(WebhookDelivery, work.scope), WebhookDelivery.webhook_id == hook.id))
+    work.session.execute(
+        delete(WebhookDelivery).where(
+            tenant_filter(WebhookDelivery, work.scope), WebhookDelivery.webhook_id == hook.id
+        )
+    )
     work.session.delete(hook)
     work.session.flush()
 
@@ -110,18 +132,31 @@ def _rearm(work: Work, hook: Webhook, event_ids: list[tuple[uuid.UUID, int, str]
     existing = {
         row.event_id: row
         for row in work.session.scalars(
-            scoped(WebhookDelivery, work.scope).where(WebhookDelivery.webhook_id == hook.id, WebhookDelivery.event_id.in_(ids))
+            scoped(WebhookDelivery, work.scope).where(
+                WebhookDelivery.webhook_id == hook.id, WebhookDelivery.event_id.in_(ids)
+            )
         )
     }
     new_rows: list[dict[str, Any]] = []
     for event_id, seq, type_ in event_ids:
         row = existing.get(event_id)
         if row is None:
-            new_rows.append({
-                "id": new_id(), "tenant_id": work.scope.tenant_id, "event_id": event_id, "webhook_id": hook.id,
-                "replay_round": 1, "seq": seq, "event_type": type_, "status": DeliveryStatus.pending, "attempts": 0,
-                "first_attempt_due_at": now, "next_attempt_at": now, "created_at": now,
-            })
+            new_rows.append(
+                {
+                    "id": new_id(),
+                    "tenant_id": work.scope.tenant_id,
+                    "event_id": event_id,
+                    "webhook_id": hook.id,
+                    "replay_round": 1,
+                    "seq": seq,
+                    "event_type": type_,
+                    "status": DeliveryStatus.pending,
+                    "attempts": 0,
+                    "first_attempt_due_at": now,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+            )
         else:
             row.replay_round += 1
             row.status, row.failure_reason, row.attempts = DeliveryStatus.pending, None, 0
@@ -137,7 +172,10 @@ def replay_event(work: Work, hook: Webhook, body: dict[str, Any]) -> dict[str, A
     raw = body.get("event_id")
     event_id = parse_event_id(raw) if isinstance(raw, str) else None
     if event_id is None:
-        raise ValidationFailed("replay", [Detail("event_id", "event_id must be an event id (evt_…)", "INVALID_VALUE", raw)])
+        raise ValidationFailed(
+            "replay",
+            [Detail("event_id", "event_id must be an event id (evt_…)", "INVALID_VALUE", raw)],
+        )
     _require_active(hook)
     event = work.session.scalars(scoped(Event, work.scope).where(Event.id == event_id)).first()
     if event is None:
@@ -150,12 +188,16 @@ def _parse_time(body: dict[str, Any], name: str, required: bool) -> datetime | N
     value = body.get(name)
     if value is None:
         if required:
-            raise ValidationFailed("recover", [Detail(name, f"Missing required field: {name}", "NOT_NULL")])
+            raise ValidationFailed(
+                "recover", [Detail(name, f"Missing required field: {name}", "NOT_NULL")]
+            )
         return None
     try:
         return parse_ts(value)
     except (ValueError, OverflowError):
-        raise ValidationFailed("recover", [Detail(name, f"{name} must be a timestamp", "DATE_FORMAT", value)]) from None
+        raise ValidationFailed(
+            "recover", [Detail(name, f"{name} must be a timestamp", "DATE_FORMAT", value)]
+        ) from None
 
 
 def recover(work: Work, hook: Webhook, body: dict[str, Any]) -> dict[str, Any]:
@@ -165,21 +207,45 @@ def recover(work: Work, hook: Webhook, body: dict[str, Any]) -> dict[str, Any]:
     until = _parse_time(body, "until", False)
     include_missing = body.get("include_missing", False)
     if not isinstance(include_missing, bool):
-        raise ValidationFailed("recover", [Detail("include_missing", "include_missing must be a boolean", "TYPE_MISMATCH", include_missing)])
+        raise ValidationFailed(
+            "recover",
+            [
+                Detail(
+                    "include_missing",
+                    "include_missing must be a boolean",
+                    "TYPE_MISMATCH",
+                    include_missing,
+                )
+            ],
+        )
     _require_active(hook)
     window = [Event.occurred_at >= since]
     if until is not None:
         window.append(Event.occurred_at < until)
     failed = work.session.execute(
-        scoped(Event, work.scope).with_only_columns(Event.id, Event.seq, Event.type)
+        scoped(Event, work.scope)
+        .with_only_columns(Event.id, Event.seq, Event.type)
         .join(WebhookDelivery, WebhookDelivery.event_id == Event.id)
-        .where(*window, WebhookDelivery.webhook_id == hook.id, WebhookDelivery.status == DeliveryStatus.failed)
-        .order_by(Event.seq).limit(RECOVER_LIMIT + 1)
+        .where(
+            *window,
+            WebhookDelivery.webhook_id == hook.id,
+            WebhookDelivery.status == DeliveryStatus.failed,
+        )
+        .order_by(Event.seq)
+        .limit(RECOVER_LIMIT + 1)
     ).all()
     picked: list[tuple[uuid.UUID, int, str]] = [(r[0], r[1], r[2]) for r in failed]
     if include_missing and hook.events and len(picked) <= RECOVER_LIMIT:
-        has_delivery = select(WebhookDelivery.id).where(WebhookDelivery.event_id == Event.id, WebhookDelivery.webhook_id == hook.id).exists()
-        stmt = scoped(Event, work.scope).with_only_columns(Event.id, Event.seq, Event.type).where(*window, ~has_delivery)
+        has_delivery = (
+            select(WebhookDelivery.id)
+            .where(WebhookDelivery.event_id == Event.id, WebhookDelivery.webhook_id == hook.id)
+            .exists()
+        )
+        stmt = (
+            scoped(Event, work.scope)
+            .with_only_columns(Event.id, Event.seq, Event.type)
+            .where(*window, ~has_delivery)
+        )
         subscribed = type_filter(hook.events)  # the subscription as SQL (None: `*`)
         if subscribed is not None:
             stmt = stmt.where(subscribed)
@@ -191,7 +257,9 @@ def recover(work: Work, hook: Webhook, body: dict[str, Any]) -> dict[str, Any]:
     return {"webhook_id": str(hook.id), "queued": queued, "more": more}
 
 
-def rotate_secret(work: Work, kit: WebhookKit, hook: Webhook, body: dict[str, Any]) -> tuple[str, datetime | None]:
+def rotate_secret(
+    work: Work, kit: WebhookKit, hook: Webhook, body: dict[str, Any]
+) -> tuple[str, datetime | None]:
     """New secret becomes current; the old one keeps signing (Standard Webhooks header only)
     until the overlap ends. Returns the new plaintext secret and the previous one's expiry."""
     errors: list[Detail] = []
@@ -202,8 +270,19 @@ def rotate_secret(work: Work, kit: WebhookKit, hook: Webhook, body: dict[str, An
         except SecretFormatError as exc:
             errors.append(Detail("secret_key", str(exc), "INVALID_VALUE"))
     overlap = body.get("overlap_hours", kit.config.secret_overlap_hours)
-    if isinstance(overlap, bool) or not isinstance(overlap, int | float) or not 0 <= overlap <= MAX_OVERLAP_HOURS:
-        errors.append(Detail("overlap_hours", f"overlap_hours must be a number from 0 to {MAX_OVERLAP_HOURS}", "INVALID_VALUE", overlap))
+    if (
+        isinstance(overlap, bool)
+        or not isinstance(overlap, int | float)
+        or not 0 <= overlap <= MAX_OVERLAP_HOURS
+    ):
+        errors.append(
+            Detail(
+                "overlap_hours",
+                f"overlap_hours must be a number from 0 to {MAX_OVERLAP_HOURS}",
+                "INVALID_VALUE",
+                overlap,
+            )
+        )
     for key in body:
         if key not in ("secret_key", "overlap_hours"):
             errors.append(Detail(key, f"Unknown field: {key}", "UNKNOWN_FIELD", body[key]))
@@ -213,7 +292,9 @@ def rotate_secret(work: Work, kit: WebhookKit, hook: Webhook, body: dict[str, An
     new_secret = secret or generate_secret()
     old_plain = kit.secretbox.open(hook.secret_ciphertext, secret_context(hook.id))
     if overlap > 0:
-        hook.previous_secret_ciphertext = kit.secretbox.seal(old_plain, secret_context(hook.id, previous=True))
+        hook.previous_secret_ciphertext = kit.secretbox.seal(
+            old_plain, secret_context(hook.id, previous=True)
+        )
         hook.previous_secret_expires_at = now + timedelta(hours=float(overlap))
     else:
         hook.previous_secret_ciphertext, hook.previous_secret_expires_at = None, None

@@ -38,19 +38,25 @@ def check_client_secret(secret: object) -> list[str]:
     if not isinstance(secret, str):
         raise SecretFormatError("secret_key must be a string")
     if not MIN_CLIENT_SECRET <= len(secret) <= MAX_CLIENT_SECRET:
-        raise SecretFormatError(f"secret_key must be {MIN_CLIENT_SECRET}-{MAX_CLIENT_SECRET} characters")
+        raise SecretFormatError(
+            f"secret_key must be {MIN_CLIENT_SECRET}-{MAX_CLIENT_SECRET} characters"
+        )
     if not all(0x21 <= ord(c) <= 0x7E for c in secret):
         raise SecretFormatError("secret_key must be printable ASCII without whitespace")
     if secret.startswith(PREFIX):
         try:
             key = base64.b64decode(secret[len(PREFIX) :], validate=True)
         except (binascii.Error, ValueError):
-            raise SecretFormatError("a secret_key starting with whsec_ must be valid base64 after the prefix") from None
+            raise SecretFormatError(
+                "a secret_key starting with whsec_ must be valid base64 after the prefix"
+            ) from None
         if not 24 <= len(key) <= 64:
             raise SecretFormatError("a whsec_ secret_key must decode to 24-64 bytes")
         return []
     if len(secret) < SHORT_SECRET:
-        return [f"secret_key is shorter than {SHORT_SECRET} characters; a generated secret (omit secret_key) is recommended."]
+        return [
+            f"secret_key is shorter than {SHORT_SECRET} characters; a generated secret (omit secret_key) is recommended."
+        ]
     return []
 
 
@@ -69,7 +75,9 @@ def eryxon_signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
 
 
-def signature_headers(secrets: Sequence[str], msg_id: str, event_type: str, timestamp: int, body: bytes) -> dict[str, str]:
+def signature_headers(
+    secrets: Sequence[str], msg_id: str, event_type: str, timestamp: int, body: bytes
+) -> dict[str, str]:
     """Both signatures for one attempt; `secrets` are current first, then the previous one
     while its overlap lasts. The Eryxon header always uses the newest secret alone."""
     return {

@@ -89,9 +89,16 @@ class Claim:
 def open_secrets(kit: WebhookKit, hook: Webhook, now: datetime) -> list[str]:
     """The signing secrets of an attempt: current first, then the previous one during its overlap."""
     out = [kit.secretbox.open(hook.secret_ciphertext, secret_context(hook.id)).decode("utf-8")]
-    if hook.previous_secret_ciphertext is not None and hook.previous_secret_expires_at is not None \
-            and hook.previous_secret_expires_at > now:
-        out.append(kit.secretbox.open(hook.previous_secret_ciphertext, secret_context(hook.id, previous=True)).decode("utf-8"))
+    if (
+        hook.previous_secret_ciphertext is not None
+        and hook.previous_secret_expires_at is not None
+        and hook.previous_secret_expires_at > now
+    ):
+        out.append(
+            kit.secretbox.open(
+                hook.previous_secret_ciphertext, secret_context(hook.id, previous=True)
+            ).decode("utf-8")
+        )
     return out
 
 
@@ -133,7 +140,10 @@ def claim_endpoint(deps: DeliveryDeps) -> Claim | None:
                 unopenable.append(hook.id)
                 log.error(
                     "webhook %s (tenant %s): its secret does not open with this FLOORSYNC_SECRET_KEY; "
-                    "paused until %s, claiming another endpoint", hook.id, hook.tenant_id, hook.paused_until.isoformat(),
+                    "paused until %s, claiming another endpoint",
+                    hook.id,
+                    hook.tenant_id,
+                    hook.paused_until.isoformat(),
                 )
                 continue
             break
@@ -151,7 +161,16 @@ def claim_endpoint(deps: DeliveryDeps) -> Claim | None:
             .limit(cfg.batch_size)
         ).all()
         deliveries = [
-            ClaimedDelivery(d.id, d.event_id, d.event_type, d.seq, d.attempts, d.replay_round, d.first_attempt_due_at, render_event(ev))
+            ClaimedDelivery(
+                d.id,
+                d.event_id,
+                d.event_type,
+                d.seq,
+                d.attempts,
+                d.replay_round,
+                d.first_attempt_due_at,
+                render_event(ev),
+            )
             for d, ev in rows
         ]
         return Claim(hook.id, hook.tenant_id, hook.url, secrets, lease_until, deliveries)
@@ -164,12 +183,26 @@ def send_batch(deps: DeliveryDeps, claim: Claim) -> list[tuple[ClaimedDelivery, 
     results: list[tuple[ClaimedDelivery, AttemptResult]] = []
     for item in claim.deliveries:
         now = deps.clock.now()
-        if claim.lease_until - now < timedelta(seconds=cfg.timeout_seconds) + min(LEASE_MARGIN, cfg.lease / 4):
+        if claim.lease_until - now < timedelta(seconds=cfg.timeout_seconds) + min(
+            LEASE_MARGIN, cfg.lease / 4
+        ):
             break
-        headers = signature_headers(claim.secrets, event_id_text(item.event_id), item.event_type, int(now.timestamp()), item.body)
+        headers = signature_headers(
+            claim.secrets,
+            event_id_text(item.event_id),
+            item.event_type,
+            int(now.timestamp()),
+            item.body,
+        )
         result = delivery_mod.send(
-            deps.http, claim.url, item.body, headers, deps.kit.resolver,
-            allow_private=cfg.allow_private, timeout_seconds=cfg.timeout_seconds, at=now,
+            deps.http,
+            claim.url,
+            item.body,
+            headers,
+            deps.kit.resolver,
+            allow_private=cfg.allow_private,
+            timeout_seconds=cfg.timeout_seconds,
+            at=now,
         )
         results.append((item, result))
         if not result.delivered:
@@ -177,7 +210,9 @@ def send_batch(deps: DeliveryDeps, claim: Claim) -> list[tuple[ClaimedDelivery, 
     return results
 
 
-def record_batch(deps: DeliveryDeps, claim: Claim, results: list[tuple[ClaimedDelivery, AttemptResult]]) -> bool:
+def record_batch(
+    deps: DeliveryDeps, claim: Claim, results: list[tuple[ClaimedDelivery, AttemptResult]]
+) -> bool:
     """Log every attempt, update the deliveries and the endpoint's health, release the lease.
     Returns False when the lease had been lost to another worker (the attempts are still
     recorded, because they happened)."""
@@ -186,7 +221,12 @@ def record_batch(deps: DeliveryDeps, claim: Claim, results: list[tuple[ClaimedDe
         session, now = work.session, deps.clock.now()
         hook = session.get(Webhook, claim.webhook_id, with_for_update={"key_share": True})
         still_mine = hook is not None and hook.lease_owner == deps.worker_id
-        rows = {d.id: d for d in session.scalars(select(WebhookDelivery).where(WebhookDelivery.id.in_([i.id for i, _ in results])))}
+        rows = {
+            d.id: d
+            for d in session.scalars(
+                select(WebhookDelivery).where(WebhookDelivery.id.in_([i.id for i, _ in results]))
+            )
+        }
         for item, result in results:
             _record_one(deps, session, claim, hook, rows.get(item.id), item, result)
         if hook is not None:
@@ -199,11 +239,20 @@ def record_batch(deps: DeliveryDeps, claim: Claim, results: list[tuple[ClaimedDe
 
 
 def _record_one(
-    deps: DeliveryDeps, session: Session, claim: Claim, hook: Webhook | None, row: WebhookDelivery | None,
-    item: ClaimedDelivery, result: AttemptResult,
+    deps: DeliveryDeps,
+    session: Session,
+    claim: Claim,
+    hook: Webhook | None,
+    row: WebhookDelivery | None,
+    item: ClaimedDelivery,
+    result: AttemptResult,
 ) -> None:
     cfg = deps.kit.config
-    current = row is not None and row.replay_round == item.replay_round and row.status == DeliveryStatus.pending
+    current = (
+        row is not None
+        and row.replay_round == item.replay_round
+        and row.status == DeliveryStatus.pending
+    )
     attempt = (row.attempts if current and row is not None else item.attempts) + 1
     next_at: datetime | None = None
     if row is not None and current:
@@ -212,10 +261,20 @@ def _record_one(
         if result.delivered:
             row.status, row.completed_at = DeliveryStatus.succeeded, result.at
         elif result.status_code == 410:
-            row.status, row.failure_reason, row.completed_at = DeliveryStatus.failed, DeliveryFailure.gone, result.at
+            row.status, row.failure_reason, row.completed_at = (
+                DeliveryStatus.failed,
+                DeliveryFailure.gone,
+                result.at,
+            )
         else:
-            retry_after = parse_retry_after(result.retry_after, result.at) if result.status_code in (429, 503) else None
-            step = after_failure(cfg.schedule, attempt, result.at, row.first_attempt_due_at, deps.rng, retry_after)
+            retry_after = (
+                parse_retry_after(result.retry_after, result.at)
+                if result.status_code in (429, 503)
+                else None
+            )
+            step = after_failure(
+                cfg.schedule, attempt, result.at, row.first_attempt_due_at, deps.rng, retry_after
+            )
             if step.at is None:
                 row.status, row.completed_at = DeliveryStatus.failed, result.at
                 row.failure_reason = DeliveryFailure(step.failure or "exhausted")
@@ -224,16 +283,33 @@ def _record_one(
     if hook is not None and result.delivered:
         hook.consecutive_failures, hook.failing_since = 0, None
         hook.last_success_at, hook.last_status_code = result.at, result.status_code
-    session.add(WebhookLog(
-        id=new_id(), tenant_id=claim.tenant_id, webhook_id=hook.id if hook is not None else None,
-        delivery_id=item.id, event_id=item.event_id, event_type=item.event_type, url=claim.url,
-        attempt=attempt, replay_round=item.replay_round, outcome=AttemptOutcome(result.outcome), success=result.delivered,
-        status_code=result.status_code, error_message=result.error, response_excerpt=result.excerpt,
-        duration_ms=result.duration_ms, next_attempt_at=next_at, worker_id=deps.worker_id, created_at=result.at,
-    ))
+    session.add(
+        WebhookLog(
+            id=new_id(),
+            tenant_id=claim.tenant_id,
+            webhook_id=hook.id if hook is not None else None,
+            delivery_id=item.id,
+            event_id=item.event_id,
+            event_type=item.event_type,
+            url=claim.url,
+            attempt=attempt,
+            replay_round=item.replay_round,
+            outcome=AttemptOutcome(result.outcome),
+            success=result.delivered,
+            status_code=result.status_code,
+            error_message=result.error,
+            response_excerpt=result.excerpt,
+            duration_ms=result.duration_ms,
+            next_attempt_at=next_at,
+            worker_id=deps.worker_id,
+            created_at=result.at,
+        )
+    )
 
 
-def _after_endpoint_failure(deps: DeliveryDeps, work: Any, hook: Webhook, result: AttemptResult) -> None:
+def _after_endpoint_failure(
+    deps: DeliveryDeps, work: Any, hook: Webhook, result: AttemptResult
+) -> None:
     cfg = deps.kit.config
     now = result.at
     hook.consecutive_failures += 1
@@ -247,25 +323,35 @@ def _after_endpoint_failure(deps: DeliveryDeps, work: Any, hook: Webhook, result
     hook.paused_until = now + pause
     if result.status_code == 410:
         disable_endpoint(work, hook, WebhookDisabledReason.gone, now)
-    elif now - hook.failing_since >= cfg.disable_after and hook.consecutive_failures >= cfg.disable_min_failures:
+    elif (
+        now - hook.failing_since >= cfg.disable_after
+        and hook.consecutive_failures >= cfg.disable_min_failures
+    ):
         disable_endpoint(work, hook, WebhookDisabledReason.failing, now)
 
 
-def disable_endpoint(work: Any, hook: Webhook, reason: WebhookDisabledReason, now: datetime) -> None:
+def disable_endpoint(
+    work: Any, hook: Webhook, reason: WebhookDisabledReason, now: datetime
+) -> None:
     """floorsync disables an endpoint itself: record it and emit `webhook_endpoint.disabled`
     (the endpoint is inactive before the outbox fans out, so it doesn't get its own event)."""
     hook.active, hook.disabled_reason, hook.disabled_at, hook.updated_at = False, reason, now, now
     work.session.flush()
     work.record(
-        "webhook_endpoint.disabled", "webhook_endpoint", hook.id,
-        webhook_disabled_payload(hook.id, hook.url, reason.value, now, hook.consecutive_failures, hook.last_status_code),
+        "webhook_endpoint.disabled",
+        "webhook_endpoint",
+        hook.id,
+        webhook_disabled_payload(
+            hook.id, hook.url, reason.value, now, hook.consecutive_failures, hook.last_status_code
+        ),
     )
 
 
 def release(deps: DeliveryDeps, claim: Claim) -> None:
     with deps.sessions() as session, session.begin():
         session.execute(
-            update(Webhook).where(Webhook.id == claim.webhook_id, Webhook.lease_owner == deps.worker_id)
+            update(Webhook)
+            .where(Webhook.id == claim.webhook_id, Webhook.lease_owner == deps.worker_id)
             .values(lease_owner=None, lease_until=deps.clock.now())
         )
 
@@ -278,7 +364,8 @@ def release_after_error(deps: DeliveryDeps, claim: Claim) -> None:
     now = deps.clock.now()
     with deps.sessions() as session, session.begin():
         session.execute(
-            update(Webhook).where(Webhook.id == claim.webhook_id, Webhook.lease_owner == deps.worker_id)
+            update(Webhook)
+            .where(Webhook.id == claim.webhook_id, Webhook.lease_owner == deps.worker_id)
             .values(lease_owner=None, lease_until=now, paused_until=now + FAILURE_PAUSE)
         )
 
@@ -299,12 +386,19 @@ def run_once(deps: DeliveryDeps) -> bool:
         else:
             release(deps, claim)
     except Exception:
-        log.exception("webhook %s: delivery round failed; releasing its lease, retrying in %ss",
-                      claim.webhook_id, int(FAILURE_PAUSE.total_seconds()))
+        log.exception(
+            "webhook %s: delivery round failed; releasing its lease, retrying in %ss",
+            claim.webhook_id,
+            int(FAILURE_PAUSE.total_seconds()),
+        )
         try:
             release_after_error(deps, claim)
         except Exception:
-            log.exception("webhook %s: could not release its lease; it expires at %s", claim.webhook_id, claim.lease_until)
+            log.exception(
+                "webhook %s: could not release its lease; it expires at %s",
+                claim.webhook_id,
+                claim.lease_until,
+            )
     return True
 
 
@@ -319,18 +413,30 @@ def drain(deps: DeliveryDeps, max_rounds: int = 10_000) -> int:
 # ---------------------------------------------------------------- periodic upkeep
 
 
-def expire_deliveries(sessions: sessionmaker[Session], clock: Clock, kit: WebhookKit, webhook_id: uuid.UUID | None = None) -> int:
+def expire_deliveries(
+    sessions: sessionmaker[Session],
+    clock: Clock,
+    kit: WebhookKit,
+    webhook_id: uuid.UUID | None = None,
+) -> int:
     """`webhooks.expire`: pending deliveries past their round's max age become failed (expired),
     including those waiting for a disabled endpoint."""
     now = clock.now()
     cutoff = now - kit.config.schedule.max_age
     stmt = update(WebhookDelivery).where(
-        WebhookDelivery.status == DeliveryStatus.pending, WebhookDelivery.first_attempt_due_at < cutoff,
+        WebhookDelivery.status == DeliveryStatus.pending,
+        WebhookDelivery.first_attempt_due_at < cutoff,
     )
     if webhook_id is not None:
         stmt = stmt.where(WebhookDelivery.webhook_id == webhook_id)
     with sessions() as session, session.begin():
-        result = session.execute(stmt.values(status=DeliveryStatus.failed, failure_reason=DeliveryFailure.expired, completed_at=now))
+        result = session.execute(
+            stmt.values(
+                status=DeliveryStatus.failed,
+                failure_reason=DeliveryFailure.expired,
+                completed_at=now,
+            )
+        )
         return int(getattr(result, "rowcount", 0) or 0)
 
 
@@ -338,7 +444,11 @@ def drop_expired_previous_secrets(sessions: sessionmaker[Session], clock: Clock)
     now = clock.now()
     with sessions() as session, session.begin():
         session.execute(
-            update(Webhook).where(Webhook.previous_secret_expires_at.is_not(None), Webhook.previous_secret_expires_at <= now)
+            update(Webhook)
+            .where(
+                Webhook.previous_secret_expires_at.is_not(None),
+                Webhook.previous_secret_expires_at <= now,
+            )
             .values(previous_secret_ciphertext=None, previous_secret_expires_at=None)
         )
 

@@ -52,10 +52,20 @@ class WorkerRunner:
         self.poll = settings.worker_poll_seconds
         self.periodic_every = settings.worker_periodic_seconds
         self.worker_id = worker_id or new_worker_id()
-        self.http = make_http_client(self.kit.config.timeout_seconds, self.kit.config.connect_timeout_seconds,
-                                     max_connections=max(4, self.threads * 2))
-        self.deps = DeliveryDeps(services.sessions, services.outbox, services.clock, self.kit, self.http,
-                                 self.worker_id, rng or random.Random())
+        self.http = make_http_client(
+            self.kit.config.timeout_seconds,
+            self.kit.config.connect_timeout_seconds,
+            max_connections=max(4, self.threads * 2),
+        )
+        self.deps = DeliveryDeps(
+            services.sessions,
+            services.outbox,
+            services.clock,
+            self.kit,
+            self.http,
+            self.worker_id,
+            rng or random.Random(),
+        )
         self.stopping = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -77,7 +87,10 @@ class WorkerRunner:
         for name, task in (
             ("webhooks.expire", lambda: expire_deliveries(sessions, clock, self.kit)),
             ("webhooks.secrets", lambda: drop_expired_previous_secrets(sessions, clock)),
-            ("retention.purge", lambda: purge_events(sessions, clock, self.kit.config.event_retention)),
+            (
+                "retention.purge",
+                lambda: purge_events(sessions, clock, self.kit.config.event_retention),
+            ),
             ("webhooks.logs", lambda: purge_logs(sessions, clock, self.kit)),
         ):
             try:
@@ -94,7 +107,9 @@ class WorkerRunner:
     def start(self) -> None:
         log.info("worker %s: %d delivery threads", self.worker_id, self.threads)
         for i in range(self.threads):
-            t = threading.Thread(target=self._deliver_loop, name=f"floorsync-delivery-{i}", daemon=True)
+            t = threading.Thread(
+                target=self._deliver_loop, name=f"floorsync-delivery-{i}", daemon=True
+            )
             t.start()
             self._threads.append(t)
         p = threading.Thread(target=self._periodic_loop, name="floorsync-periodic", daemon=True)
@@ -104,7 +119,9 @@ class WorkerRunner:
     def stop(self, timeout: float | None = None) -> None:
         self.stopping.set()
         self.wake.set()
-        deadline = time.monotonic() + (timeout if timeout is not None else self.kit.config.timeout_seconds + 5)
+        deadline = time.monotonic() + (
+            timeout if timeout is not None else self.kit.config.timeout_seconds + 5
+        )
         for t in self._threads:
             t.join(max(0.0, deadline - time.monotonic()))
         self._threads.clear()
