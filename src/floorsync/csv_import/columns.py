@@ -11,7 +11,7 @@ this module only knows the type a cell is converted to. A test holds these table
 entity definitions of `floorsync.entities`, so the importer cannot drift from the API.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -86,13 +86,13 @@ class EntityColumns:
     template: tuple[str, ...]
     template_example: tuple[str, ...]
     file_words: tuple[str, ...]  # normalised compact words of §4
+    by_name: dict[str, Column] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        by_name = {c.name: c for c in self.columns}
-        object.__setattr__(self, "by_name", by_name)
+        object.__setattr__(self, "by_name", {c.name: c for c in self.columns})
 
     def column(self, name: str) -> Column:
-        return self.by_name[name]  # type: ignore[attr-defined, no-any-return]
+        return self.by_name[name]
 
     def targets(self) -> tuple[str, ...]:
         """Every field name a column can map to, in the order the mapping step lists them."""

@@ -114,7 +114,7 @@ def detect_date_orders(
     spec = ENTITIES[mapping.entity]
     out = []
     for column in mapping.columns:
-        if column.field is None or column.field not in spec.by_name:  # type: ignore[attr-defined]
+        if column.field is None or column.field not in spec.by_name:
             continue
         if spec.column(column.field).type not in DATE_TYPES:
             continue

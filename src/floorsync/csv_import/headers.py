@@ -140,7 +140,7 @@ _TABLES = {name: _targets(spec) for name, spec in ENTITIES.items()}
 
 
 def known_target(entity: str, name: str) -> bool:
-    return name in ENTITIES[entity].by_name or (  # type: ignore[attr-defined]
+    return name in ENTITIES[entity].by_name or (
         name.startswith(METADATA_PREFIX) and len(name) > len(METADATA_PREFIX)
     )
 
@@ -229,14 +229,14 @@ def match_columns(
                     )
                 )
             else:
-                target, kind, candidates = _automatic(entity, cell, normalised)
+                found, kind, candidates = _automatic(entity, cell, normalised)
                 note = (
                     f"matches {', '.join(candidates)}; choose one"
                     if candidates
-                    else (None if target else "no matching field")
+                    else (None if found else "no matching field")
                 )
                 chosen.append(
-                    ColumnMatch(position, header, normalised, unit, target, kind, candidates, note)
+                    ColumnMatch(position, header, normalised, unit, found, kind, candidates, note)
                 )
     return _settle(spec, chosen, derive_ids=derive_ids, failed_rows_file=failed_rows_file)
 
@@ -316,7 +316,7 @@ def _settle(
                 UNIT_TABLES.get(spec.column(column.field).type)
                 if column.field in spec.by_name
                 else None
-            )  # type: ignore[attr-defined]
+            )
             if table is not None and column.unit not in table:
                 issues.append(
                     _issue(

@@ -34,7 +34,12 @@ from floorsync.csv_import.columns import (
     UNIT_TABLES,
     EntityColumns,
 )
-from floorsync.csv_import.detect import SNIFF_ROWS, detect_date_orders, detect_separator
+from floorsync.csv_import.detect import (
+    SNIFF_ROWS,
+    DateOrderGuess,
+    detect_date_orders,
+    detect_separator,
+)
 from floorsync.csv_import.formulas import restore
 from floorsync.csv_import.headers import ColumnMapping, ColumnMatch, match_columns
 from floorsync.csv_import.issues import Code, Issue, clip
@@ -259,12 +264,10 @@ class FileParse:
             column = self.mapping.columns[guess.position]
             if settings.date_order != "auto":
                 self.date_orders[guess.position] = settings.date_order
-            elif guess.conflict:
-                blocking.append(_date_conflict(column, entity, guess.example))
-            else:
-                self.date_orders[guess.position] = guess.order
-                if guess.assumed:
-                    warnings.append(_date_assumed(column, entity, guess.example))
+                continue
+            self.date_orders[guess.position] = guess.order
+            if (issue := date_order_issue(column, guess, entity)) is not None:
+                (blocking if issue.severity == "error" else warnings).append(issue)
         if blocking:
             raise BlockedMapping(blocking)
         if "external_id" not in self.mapping.by_field:
@@ -536,28 +539,28 @@ def _cannot_derive(line: int, message: str, where: dict[str, Any], name: str) ->
     )
 
 
-def _date_conflict(column: ColumnMatch, entity: str, example: str | None) -> Issue:
-    return Issue(
-        Code.DATE_ORDER_CONFLICT,
-        f"`{column.header}` holds day-first and month-first dates; choose the date order",
-        column=column.header,
-        column_number=column.number,
-        field=column.field,
-        entity=entity,
-        value=example,
-    )
-
-
-def _date_assumed(column: ColumnMatch, entity: str, example: str | None) -> Issue:
-    return Issue(
-        Code.DATE_ORDER_ASSUMED,
-        f"`{column.header}` could be day-first or month-first; {example} is read as day first",
-        column=column.header,
-        column_number=column.number,
-        field=column.field,
-        entity=entity,
-        value=example,
-    )
+def date_order_issue(column: ColumnMatch, guess: DateOrderGuess, entity: str) -> Issue | None:
+    """DATE_ORDER_CONFLICT (blocks) or DATE_ORDER_ASSUMED (a warning) for an `auto` column."""
+    where: dict[str, Any] = {
+        "column": column.header,
+        "column_number": column.number,
+        "field": column.field,
+        "entity": entity,
+        "value": guess.example,
+    }
+    if guess.conflict:
+        return Issue(
+            Code.DATE_ORDER_CONFLICT,
+            f"`{column.header}` holds day-first and month-first dates; choose the date order",
+            **where,
+        )
+    if guess.assumed:
+        return Issue(
+            Code.DATE_ORDER_ASSUMED,
+            f"`{column.header}` could be day-first or month-first; {guess.example} is read as day first",
+            **where,
+        )
+    return None
 
 
 def parse_file(lines: Iterable[str], entity: str, **kwargs: Any) -> FileParse:
