@@ -15,7 +15,7 @@ FILES: dict[str, bytes] = {
     'SO-1,csv,SO-1,Jörg Metaal BV,2026-07-15,2,open,"Rush, urgent"\r\n'.encode(),
     # Dutch export: Windows-1252, semicolons, decimal commas, day-first dates
     "orders_nl.csv": (
-        "Ordernummer;Klant;Leverdatum;Prioriteit;Gewicht totaal;Opmerking\r\n"
+        "Ordernummer;Klant;Leverdatum;Prioriteit;total_weight_kg;Opmerking\r\n"
         "SO-1001;Café Dürüm;15-07-2026;2;1.234,5;Cañón ë €\r\n"
         "SO-1002;Bäckerei Müller;01-08-2026;1;12,75;\r\n"
     ).encode("cp1252"),

@@ -43,14 +43,13 @@ def clean(cell: str) -> str:
 
 # --- numbers -------------------------------------------------------------------------------
 
-_SPACES = " \u00a0\u202f"
 _NUMBER = {
     "point": re.compile(
-        r"^(?P<sign>[+-]?)(?P<int>\d{1,3}(?P<sep>[,  \u202f])\d{3}(?:(?P=sep)\d{3})*|\d*)"
+        r"^(?P<sign>[+-]?)(?P<int>\d{1,3}(?P<sep>[, \u00a0\u202f])\d{3}(?:(?P=sep)\d{3})*|\d*)"
         r"(?:\.(?P<frac>\d+))?$"
     ),
     "comma": re.compile(
-        r"^(?P<sign>[+-]?)(?P<int>\d{1,3}(?P<sep>[.  \u202f])\d{3}(?:(?P=sep)\d{3})*|\d*)"
+        r"^(?P<sign>[+-]?)(?P<int>\d{1,3}(?P<sep>[. \u00a0\u202f])\d{3}(?:(?P=sep)\d{3})*|\d*)"
         r"(?:,(?P<frac>\d+))?$"
     ),
 }
