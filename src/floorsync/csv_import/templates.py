@@ -1,7 +1,7 @@
 """Import templates (CSV import §13): one per entity, `,` by default or `;` with decimal commas,
 UTF-8 with a BOM, a header of canonical column names and one example row. The six examples fit
 together (the part names the job and material, the operation the part and the cell), so
-`templates.zip`, which adds a README, imports as-is into an empty tenant.
+`templates.zip`, which adds a README.md (skipped by the importer), imports as-is into an empty tenant.
 """
 
 import csv
@@ -89,4 +89,4 @@ def readme(variant: Variant = ",") -> str:
 
 def templates_zip(variant: Variant = ",") -> bytes:
     files = [(template_name(e), template(e, variant)) for e in ENTITY_ORDER]
-    return zip_files([*files, ("README.txt", readme(variant))])
+    return zip_files([*files, ("README.md", readme(variant))])
