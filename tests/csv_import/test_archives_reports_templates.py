@@ -228,9 +228,11 @@ class TestTemplates:
     def test_templates_zip_holds_the_six_templates_and_a_readme(self) -> None:
         with zipfile.ZipFile(io.BytesIO(templates_zip())) as archive:
             names = archive.namelist()
-        assert names == [f"{e}.csv" for e in ENTITY_ORDER] + ["README.txt"]
-        archive_read = read_archive(templates_zip())
-        assert [e.name for e in archive_read.entries] == [f"{e}.csv" for e in ENTITY_ORDER] + [
-            "README.txt"
-        ]
+        assert names == [f"{e}.csv" for e in ENTITY_ORDER] + ["README.md"]
+        uploaded = read_archive(templates_zip(";"))  # as the importer reads it back
+        assert [e.name for e in uploaded.entries] == [f"{e}.csv" for e in ENTITY_ORDER]
+        assert uploaded.skipped == (("README.md", "not a .csv, .txt or .tsv file"),)
+        cards = [analyse_file(e.name, e.data) for e in uploaded.entries]
+        found = [(c.entity.entity if c.entity else None, c.issues) for c in cards]
+        assert found == [(e, []) for e in ENTITY_ORDER]
         assert "cells -> resources -> materials -> jobs -> parts -> operations" in readme()
