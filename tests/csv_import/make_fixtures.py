@@ -24,7 +24,7 @@ FILES: dict[str, bytes] = {
         "Arbeitsplatznummer\tBezeichnung\tBeschreibung\tFarbe\tAktiv\tKapazität\r\n"
         "AP-10\tLaser\tFaserlaser\t#e4572e\tja\t16\r\n"
         "AP-20\tKantbank\tAbkantpresse\t#1E88E5\tnein\t7.5\r\n"
-    ).encode("utf-8"),
+    ).encode(),
     # materials with a pipe
     "materials_pipe.txt": b"code|name|thickness (cm)|unit\nS235-4|S235JR 4 mm|0.4|sheet\n",
     # Excel's "Unicode Text": UTF-16 LE with BOM, tab-separated

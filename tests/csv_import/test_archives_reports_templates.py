@@ -50,7 +50,8 @@ class TestArchives:
                 "export/": b"",
             }
         )
-        assert is_zip(data) and not is_zip(fixture("workbook.csv"))
+        assert is_zip(data)
+        assert not is_zip(fixture("workbook.csv"))
         archive = read_archive(data)
         assert [(e.name, e.path) for e in archive.entries] == [
             ("werkplekken.csv", "export/werkplekken.csv"),
@@ -122,7 +123,8 @@ class TestFormulaInjection:
         text = out.getvalue()
         assert text.startswith("\ufeff")
         rows = list(csv.reader(io.StringIO(text[1:], newline=""), delimiter=";"))
-        assert rows[0][0] == "file" and len(rows) == len(values) + 1
+        assert rows[0][0] == "file"
+        assert len(rows) == len(values) + 1
         for row, v in zip(rows[1:], values, strict=True):
             assert row[0] == row[9] == row[10] == neutralise(v)
             assert not row[10].startswith(("=", "+", "-", "@", "\t", "\r"))
@@ -166,9 +168,12 @@ class TestTemplates:
     def test_each_template_parses_back_with_zero_issues(self, entity: str, variant: str) -> None:
         data = template(entity, variant).encode()  # type: ignore[arg-type]
         card = analyse_file(f"{entity}.csv", data, FileChoices())
-        assert card.error is None and card.issues == []
-        assert card.entity is not None and card.entity.entity == entity
-        assert card.delimiter == variant and card.encoding == "UTF-8 (BOM)"
+        assert card.error is None
+        assert card.issues == []
+        assert card.entity is not None
+        assert card.entity.entity == entity
+        assert card.delimiter == variant
+        assert card.encoding == "UTF-8 (BOM)"
         assert card.decoded is not None
         rows = list(
             parse_file(
@@ -179,7 +184,8 @@ class TestTemplates:
                 mapping=card.mapping,
             )
         )
-        assert len(rows) == 1 and rows[0].issues == []
+        assert len(rows) == 1
+        assert rows[0].issues == []
         assert rows[0].item["external_source"] == "csv"
 
     def test_the_examples_fit_together(self) -> None:
@@ -223,7 +229,8 @@ class TestTemplates:
                 cells.file_words,
             ),
         )
-        assert ";7,5;" in template("cells", ";") and ",7.5," in template("cells", ",")
+        assert ";7,5;" in template("cells", ";")
+        assert ",7.5," in template("cells", ",")
 
     def test_templates_zip_holds_the_six_templates_and_a_readme(self) -> None:
         with zipfile.ZipFile(io.BytesIO(templates_zip())) as archive:

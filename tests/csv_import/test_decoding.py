@@ -59,7 +59,8 @@ class TestEncodings:
         data = codecs.BOM_UTF8 + codecs.BOM_UTF8 + b"job_number\nSO-1\n"
         result = analyse("jobs.csv", data)
         assert result.header == ["job_number"]
-        assert result.mapping is not None and result.mapping.columns[0].field == "job_number"
+        assert result.mapping is not None
+        assert result.mapping.columns[0].field == "job_number"
 
     def test_double_encoded_utf8_is_flagged_as_mojibake(self) -> None:
         decoded = decode(fixture("mojibake.csv"))

@@ -31,7 +31,8 @@ class TestDelimiter:
 
     def test_a_file_no_candidate_splits_has_one_column_and_comma(self) -> None:
         delimiter, reason = detect_delimiter("names\nAnn\nBob\n")
-        assert delimiter == "," and "one column" in reason
+        assert delimiter == ","
+        assert "one column" in reason
 
     def test_each_fixture_gets_its_delimiter(self) -> None:
         assert analyse("orders_nl.csv").delimiter == ";"
@@ -75,7 +76,8 @@ class TestDateOrder:
         chosen = analyse(
             "jobs.csv", b"job_number,due_date\nSO-1,13/04/2026\nSO-2,04/13/2026\n", date_order="dmy"
         )
-        assert chosen.issues == [] and not chosen.blocked
+        assert chosen.issues == []
+        assert not chosen.blocked
 
 
 class TestEntity:
@@ -121,7 +123,8 @@ class TestEntity:
 
     def test_with_neither_the_user_must_choose(self) -> None:
         result = analyse("export.csv", b"a,b\n1,2\n")
-        assert result.entity is not None and result.entity.entity is None
+        assert result.entity is not None
+        assert result.entity.entity is None
         assert [str(i.code) for i in result.issues] == ["ENTITY_UNKNOWN"]
 
     def test_the_fixtures_are_detected_with_a_reason(self) -> None:
@@ -135,5 +138,6 @@ class TestEntity:
         }
         for name, entity in expected.items():
             guess = analyse(name).entity
-            assert guess is not None and guess.entity == entity, name
+            assert guess is not None
+            assert guess.entity == entity, name
             assert guess.reason

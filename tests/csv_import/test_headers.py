@@ -9,8 +9,8 @@ import floorsync.entities.materials
 import floorsync.entities.operations
 import floorsync.entities.parts
 import floorsync.entities.resources  # noqa: F401  (registers the specs)
-from floorsync.csv_import.columns import ENTITIES, ENTITY_ORDER, ValueType
 from floorsync.csv_import import headers
+from floorsync.csv_import.columns import ENTITIES, ENTITY_ORDER, ValueType
 from floorsync.csv_import.headers import match_columns, normalise, signature
 from floorsync.entities.fields import Kind
 from floorsync.entities.spec import get_spec

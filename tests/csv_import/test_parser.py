@@ -40,8 +40,10 @@ def validated(entity: str, item: dict[str, object]) -> dict[str, object]:
 class TestItemShape:
     def test_a_dutch_windows_1252_export_becomes_jobs_the_api_accepts(self) -> None:
         result = analyse("orders_nl.csv")
-        assert result.entity is not None and result.entity.entity == "jobs"
-        assert result.decoded is not None and result.mapping is not None
+        assert result.entity is not None
+        assert result.entity.entity == "jobs"
+        assert result.decoded is not None
+        assert result.mapping is not None
         parsed = parse_file(
             result.decoded.lines(),
             "jobs",
@@ -118,8 +120,11 @@ class TestItemShape:
     )
     def test_every_fixture_parses_into_records_the_api_accepts(self, fixture_name: str) -> None:
         result = analyse(fixture_name)
-        assert result.error is None and result.entity is not None and result.entity.entity
-        assert result.decoded is not None and result.mapping is not None
+        assert result.error is None
+        assert result.entity is not None
+        assert result.entity.entity
+        assert result.decoded is not None
+        assert result.mapping is not None
         parsed = parse_file(
             result.decoded.lines(),
             result.entity.entity,
@@ -163,7 +168,8 @@ class TestReferences:
     def test_an_operation_naming_its_part_by_number_needs_the_job_too(self) -> None:
         text = "external_id,operation_name,job_number,part_number,part_external_id\nO1,Cut,,BRK,\n"
         _, rows = parse(text, "operations")
-        assert codes(rows[0]) == ["REQUIRED"] and rows[0].issues[0].field == "job_number"
+        assert codes(rows[0]) == ["REQUIRED"]
+        assert rows[0].issues[0].field == "job_number"
 
     def test_empty_clears_sends_null_for_optional_fields_and_references(self) -> None:
         text = (
@@ -186,7 +192,8 @@ class TestReferences:
         text = "job_number,external_source\nSO-1,\nSO-2,frepple\n"
         _, rows = parse(text, "jobs", source="csv", reserved_sources=frozenset({"frepple"}))
         assert [r.item["external_source"] for r in rows] == ["csv", "frepple"]
-        assert codes(rows[1]) == ["SOURCE_RESERVED"] and rows[1].ok
+        assert codes(rows[1]) == ["SOURCE_RESERVED"]
+        assert rows[1].ok
 
     def test_metadata_columns_replace_the_metadata_object(self) -> None:
         _, rows = parse("job_number,metadata.plant,metadata.Line\nSO-1,Eindhoven,\n", "jobs")
@@ -218,13 +225,16 @@ class TestDerivedIds:
         _, rows = parse(
             "job_number,part_number,operation_name,sequence\nSO-1,BRK,Cut,\n", "operations"
         )
-        assert codes(rows[0]) == ["CANNOT_DERIVE_ID"] and rows[0].issues[0].field == "sequence"
+        assert codes(rows[0]) == ["CANNOT_DERIVE_ID"]
+        assert rows[0].issues[0].field == "sequence"
 
     def test_a_part_referenced_by_external_id_finishes_its_id_once_the_job_is_known(self) -> None:
-        parsed, rows = parse("job_external_id,part_number\nERP-77,BRK\n", "parts")
-        assert rows[0].id_pending and "external_id" not in rows[0].item
+        _parsed, rows = parse("job_external_id,part_number\nERP-77,BRK\n", "parts")
+        assert rows[0].id_pending
+        assert "external_id" not in rows[0].item
         finish_derived_id(rows[0], "parts", job_number="SO-1", part_number="")
-        assert rows[0].item["external_id"] == "SO-1/BRK" and not rows[0].id_pending
+        assert rows[0].item["external_id"] == "SO-1/BRK"
+        assert not rows[0].id_pending
         _, ops = parse("part_external_id,operation_name,sequence\nP-9,Cut,20\n", "operations")
         finish_derived_id(ops[0], "operations", job_number="SO-1", part_number="BRK")
         assert ops[0].item["external_id"] == "SO-1/BRK/20"

@@ -88,11 +88,13 @@ class TestFileLevelErrors:
 
     def test_a_file_with_only_a_header_is_file_empty_on_its_card(self) -> None:
         result = analyse("header_only.csv")
-        assert result.error is not None and result.error.code == Code.FILE_EMPTY
+        assert result.error is not None
+        assert result.error.code == Code.FILE_EMPTY
 
     def test_an_empty_file_is_file_empty_on_its_card(self) -> None:
         result = analyse("empty.csv")
-        assert result.error is not None and result.error.code == Code.FILE_EMPTY
+        assert result.error is not None
+        assert result.error.code == Code.FILE_EMPTY
 
     def test_an_unterminated_quote_deep_in_the_file_stops_a_parse_at_its_record(self) -> None:
         text = "job_number,notes\n" + "".join(f"SO-{n},x\n" for n in range(50)) + 'SO-X,"open\n'
@@ -119,5 +121,8 @@ class TestHeaders:
             ["TRAILING_EMPTY_FIELDS"],
             ["FIELD_COUNT"],
         ]
-        assert rows[2].issues[0].column_number == 4 and rows[2].issues[0].value == "oops"
-        assert rows[0].ok and rows[1].ok and not rows[2].ok
+        assert rows[2].issues[0].column_number == 4
+        assert rows[2].issues[0].value == "oops"
+        assert rows[0].ok
+        assert rows[1].ok
+        assert not rows[2].ok
