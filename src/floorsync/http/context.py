@@ -42,10 +42,10 @@ def services_of(request: Request) -> Services:
 
 
 # Hooks other features install on the request context (idempotency storage, rate limits):
-# each is called with the context right after authentication and the role check. A hook may
-# answer the request
-# itself by raising Respond, and may append to `ctx.on_finish` callbacks that run once the
-# handler is done (normally or with an error), before the response is sent.
+# each is called with the context right after authentication and the route's role check. A
+# hook may answer the request itself by raising Respond, and may append to `ctx.on_finish`
+# callbacks that run once the handler is done (normally or with an error), before the response
+# is sent.
 CONTEXT_HOOKS: list[Callable[["Ctx"], Any]] = []
 
 
