@@ -2,9 +2,9 @@
 delivery (issue 8, item 2, defence in depth).
 
 PostgreSQL's JSONB keeps `1e30` as the 31-digit integer 1000000000000000000000000000000, and
-reading it back gives a Python int outside 64 bits, which orjson refuses. The API refuses such
-numbers at the door, but rows written before (or by hand) still exist, so these tests write them
-straight into the database. Responses, feed pages and webhook bodies render them as the exact
+reading it back gives a Python int outside 64 bits, which orjson refuses. Such numbers are to be
+refused at the door (issue 8, item 2), but rows written before (or by hand) still exist, so these
+tests write them straight into the database. Responses, feed pages and webhook bodies render them as the exact
 integer (JSON allows any length). A stored event that still can't be rendered (nested deeper
 than the writer allows, or, on SQLite, text that isn't JSON at all) fails on its own: the feed
 shows a placeholder entry for it and moves on, and its delivery is recorded as a failed attempt
