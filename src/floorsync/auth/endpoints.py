@@ -1,4 +1,8 @@
-"""`api-key-generate`: admins issue, list and revoke the tenant's API keys."""
+"""`api-key-generate`: admins issue, list and revoke the tenant's API keys.
+
+Every route takes `AdminCtx`: an integration key is refused (403) before anything else is
+looked at, an `Idempotency-Key` replay included, so a stored reply carrying a new key's
+plaintext can't be fetched by a key that may not create one."""
 
 from typing import Any
 
@@ -10,8 +14,8 @@ from floorsync.db.repository import TenantRepository, scoped
 from floorsync.entities.fields import Field, FieldError, Kind, to_wire
 from floorsync.entities.listing import coerce_filter, contains, parse_page, parse_sort, search_term
 from floorsync.entities.openapi import json_body, query, responses
-from floorsync.errors import BadRequest, Conflict, Detail, Forbidden, NotFound, ValidationFailed
-from floorsync.http.context import ApiCtx, BodyDep, Ctx, required_id
+from floorsync.errors import BadRequest, Conflict, Detail, NotFound, ValidationFailed
+from floorsync.http.context import AdminCtx, BodyDep, required_id
 from floorsync.models.enums import ApiKeyRole
 from floorsync.models.tenancy import ApiKey
 
@@ -20,11 +24,6 @@ PATH = "/api-key-generate"
 _NAME = Field("name", Kind.string, required=True, min_len=1, max_len=200, trim=True)
 _EXPIRES = Field("expires_at", Kind.timestamp)
 _SORTABLE = ("created_at", "name", "last_used_at")
-
-
-def _require_admin(ctx: Ctx) -> None:
-    if ctx.scope.role != ApiKeyRole.admin:
-        raise Forbidden("Admin API key required")
 
 
 def _item(row: ApiKey) -> dict[str, Any]:
@@ -115,8 +114,7 @@ _ID_PARAM = [
     responses=responses(200, _LIST, 403),
     openapi_extra={"parameters": _LIST_PARAMS},
 )
-def list_keys(request: Request, ctx: ApiCtx) -> Any:
-    _require_admin(ctx)
+def list_keys(request: Request, ctx: AdminCtx) -> Any:
     params = request.query_params
     if "id" in params:
         raise BadRequest("GET ?id= is not supported on api-key-generate; list and filter instead")
@@ -156,8 +154,7 @@ def list_keys(request: Request, ctx: ApiCtx) -> Any:
     responses=responses(201, _CREATED, 403, 413, 422),
     openapi_extra=json_body(_CREATE_BODY),
 )
-def create_key(ctx: ApiCtx, body: BodyDep) -> Any:
-    _require_admin(ctx)
+def create_key(ctx: AdminCtx, body: BodyDep) -> Any:
     data = body.json_object()
     errors: list[Detail] = []
     values: dict[str, Any] = {}
@@ -241,8 +238,7 @@ def create_key(ctx: ApiCtx, body: BodyDep) -> Any:
     responses=responses(200, _REVOKED, 403, 404, 409),
     openapi_extra={"parameters": _ID_PARAM},
 )
-def revoke_key(request: Request, ctx: ApiCtx) -> Any:
-    _require_admin(ctx)
+def revoke_key(request: Request, ctx: AdminCtx) -> Any:
     id_ = required_id(request.query_params)
     with ctx.work() as work:
         # Lock the active admin keys first, in id order: two admins revoking each other at once

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request
 
 from floorsync.entities.listing import parse_page
@@ -30,6 +31,8 @@ def list_events(request: Request, ctx: ApiCtx) -> Any:
         feed = read_feed(
             session, ctx.scope, after=params.get("after"), types=types, limit=page.limit
         )
+    # Each entry was rendered on its own (an unrenderable one as a placeholder): splice them in.
+    entries = [orjson.Fragment(body) for body in feed.rendered]
     return ctx.respond(
-        {"events": feed.events, "next_cursor": feed.next_cursor, "has_more": feed.has_more}
+        {"events": entries, "next_cursor": feed.next_cursor, "has_more": feed.has_more}
     )

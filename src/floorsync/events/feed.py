@@ -4,10 +4,15 @@ reader sees the counter at n every event up to n is visible: following the curso
 
 The counter is read first and events are read up to it; reading them the other way round
 could move `next_cursor` past an event that committed between the two statements.
+
+Each entry is rendered on its own (`events.stored`): an event whose stored data can't be
+rendered becomes a placeholder entry (`data: null`, `error.code` EVENT_UNRENDERABLE), logged
+with its ids, instead of failing the page, so the cursor never gets stuck in front of it.
 """
 
 import base64
 import binascii
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,9 +23,18 @@ from sqlalchemy.orm import Session
 
 from floorsync.db.repository import TenantScope, scoped
 from floorsync.errors import BadRequest, CursorExpired, Detail, ValidationFailed
-from floorsync.events.registry import check_pattern, envelope
+from floorsync.events.registry import check_pattern
+from floorsync.events.stored import (
+    STORED_EVENT_COLUMNS,
+    UnrenderableEvent,
+    placeholder,
+    render,
+    stored_envelope,
+)
+from floorsync.kit.json_bytes import dumps
 from floorsync.models.events import Event, EventSequence
 
+log = logging.getLogger("floorsync.events.feed")
 _CURSOR = re.compile(r"^seq:(0|[1-9][0-9]{0,18})$")
 MAX_LIMIT = 1000
 
@@ -79,6 +93,8 @@ class FeedPage:
     events: list[dict[str, Any]]
     next_cursor: str
     has_more: bool
+    # `events` rendered one by one (what the endpoint sends, spliced into the page).
+    rendered: list[bytes]
 
 
 def read_feed(
@@ -105,14 +121,25 @@ def read_feed(
     condition = type_filter(types)
     if condition is not None:
         stmt = stmt.where(condition)
-    rows = list(session.scalars(stmt.order_by(Event.seq).limit(limit + 1)))
+    rows = list(
+        session.execute(
+            stmt.with_only_columns(*STORED_EVENT_COLUMNS).order_by(Event.seq).limit(limit + 1)
+        )
+    )
     has_more = len(rows) > limit
     rows = rows[:limit]
-    entries = [
-        envelope(
-            r.id, r.type, r.occurred_at, r.tenant_id, r.seq, r.data, cursor=encode_cursor(r.seq)
-        )
-        for r in rows
-    ]
-    next_position = rows[-1].seq if has_more else max(position, head)
-    return FeedPage(entries, encode_cursor(next_position), has_more)
+    entries: list[dict[str, Any]] = []
+    rendered: list[bytes] = []
+    for r in rows:
+        cursor = encode_cursor(r.event_seq)
+        try:
+            entry = stored_envelope(r, cursor=cursor)
+            body = render(r, entry)
+        except UnrenderableEvent as exc:
+            log.error("tenant %s: %s; the feed shows a placeholder entry", scope.tenant_id, exc)
+            entry = placeholder(r, cursor)
+            body = dumps(entry)
+        entries.append(entry)
+        rendered.append(body)
+    next_position = rows[-1].event_seq if has_more else max(position, head)
+    return FeedPage(entries, encode_cursor(next_position), has_more, rendered)

@@ -1,8 +1,8 @@
 """The event catalogue (Events and webhooks §2) and the envelope (§3), defined once.
 
 Producers record types from this catalogue (the outbox refuses any other), subscriptions and
-feed filters are validated against it, and `render_envelope` is the one writer of the bytes
-that webhooks send and the change feed shows.
+feed filters are validated against it, and `envelope` is the one shape of what webhooks send and
+the change feed shows (`events.stored` writes its bytes).
 """
 
 import uuid
@@ -10,8 +10,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-
-import orjson
 
 from floorsync.kit.timefmt import format_ts
 
@@ -146,26 +144,6 @@ def envelope(
         out["cursor"] = cursor
     out["data"] = data
     return out
-
-
-def render_envelope(
-    event_id: uuid.UUID,
-    type_: str,
-    occurred_at: datetime,
-    tenant_id: uuid.UUID,
-    seq: int,
-    data: Any,
-) -> bytes:
-    """The webhook body: compact JSON, raw UTF-8, rendered the same way from the stored row on
-    every attempt and every endpoint (so the bytes never change)."""
-    return orjson.dumps(envelope(event_id, type_, occurred_at, tenant_id, seq, data))
-
-
-def render_event(event: Any) -> bytes:
-    """render_envelope for an `events` row."""
-    return render_envelope(
-        event.id, event.type, event.occurred_at, event.tenant_id, event.seq, event.data
-    )
 
 
 # ---------------------------------------------------------------- payload builders

@@ -18,11 +18,12 @@ from floorsync.config import Settings
 from floorsync.db.engine import read_sessions
 from floorsync.db.repository import TenantScope
 from floorsync.db.uow import Work, unit_of_work
-from floorsync.errors import BadRequest, Detail, PayloadTooLarge
+from floorsync.errors import BadRequest, Detail, Forbidden, PayloadTooLarge
 from floorsync.events.outbox import Origin, Outbox
 from floorsync.http.ratelimit import RateLimitState, count_request, tenant_limit
 from floorsync.http.responses import RESPONSE_HEADERS, CompactJSONResponse, success_body
 from floorsync.kit.clock import Clock
+from floorsync.models.enums import ApiKeyRole
 
 
 @dataclass
@@ -41,9 +42,10 @@ def services_of(request: Request) -> Services:
 
 
 # Hooks other features install on the request context (idempotency storage, rate limits):
-# each is called with the context right after authentication. A hook may answer the request
-# itself by raising Respond, and may append to `ctx.on_finish` callbacks that run once the
-# handler is done (normally or with an error), before the response is sent.
+# each is called with the context right after authentication and the route's role check. A
+# hook may answer the request itself by raising Respond, and may append to `ctx.on_finish`
+# callbacks that run once the handler is done (normally or with an error), before the response
+# is sent.
 CONTEXT_HOOKS: list[Callable[["Ctx"], Any]] = []
 
 
@@ -149,42 +151,59 @@ _BEARER = HTTPBearer(
 )
 
 
-async def api_context(
-    request: Request,
-    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)] = None,
-) -> AsyncIterator[Ctx]:
-    services = services_of(request)
-    scope, limited = await run_in_threadpool(
-        _authenticate, services, request.headers.get("authorization")
-    )
-    if limited is not None:
-        # The middleware adds these to whatever response this request ends with, errors included.
-        request.scope.setdefault("state", {}).setdefault(RESPONSE_HEADERS, {}).update(
-            limited.headers()
-        )
-        if limited.exceeded:
-            raise limited.error()
-    ctx = Ctx(services, scope, request, request.scope.get("state", {}).get("request_id", ""))
-    error: BaseException | None = None
-    try:
-        for hook in CONTEXT_HOOKS:
-            result = hook(ctx)
-            if hasattr(result, "__await__"):
-                await result
-        yield ctx
-    except BaseException as exc:
-        error = exc
-        raise
-    finally:
-        for callback in ctx.on_finish:
-            done = callback(error)
-            if hasattr(done, "__await__"):
-                await done
+def _context_dependency(role: ApiKeyRole | None) -> Callable[..., AsyncIterator[Ctx]]:
+    """The request context for routes open to every key (`role` None) or to one role only.
 
+    Order (API §1.16): authentication (401), rate limit (429), role (403), then the context
+    hooks, so an idempotent replay is never served to a key its route would refuse.
+    """
+
+    async def api_context(
+        request: Request,
+        _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)] = None,
+    ) -> AsyncIterator[Ctx]:
+        services = services_of(request)
+        scope, limited = await run_in_threadpool(
+            _authenticate, services, request.headers.get("authorization")
+        )
+        if limited is not None:
+            # The middleware adds these to whatever response this request ends with, errors
+            # included.
+            request.scope.setdefault("state", {}).setdefault(RESPONSE_HEADERS, {}).update(
+                limited.headers()
+            )
+            if limited.exceeded:
+                raise limited.error()
+        if role is not None and scope.role != role:
+            raise Forbidden(f"{role.value.capitalize()} API key required")
+        ctx = Ctx(services, scope, request, request.scope.get("state", {}).get("request_id", ""))
+        error: BaseException | None = None
+        try:
+            for hook in CONTEXT_HOOKS:
+                result = hook(ctx)
+                if hasattr(result, "__await__"):
+                    await result
+            yield ctx
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            for callback in ctx.on_finish:
+                done = callback(error)
+                if hasattr(done, "__await__"):
+                    await done
+
+    return api_context
+
+
+api_context = _context_dependency(None)
+admin_context = _context_dependency(ApiKeyRole.admin)
 
 # scope="function": the code after `yield` runs before the response is sent, so a callback
 # (releasing an idempotency claim) has finished when the client sees the answer.
 ApiCtx = Annotated[Ctx, Depends(api_context, scope="function")]
+# The same for routes only an admin key may call (403 "Admin API key required" otherwise).
+AdminCtx = Annotated[Ctx, Depends(admin_context, scope="function")]
 
 
 @dataclass

@@ -5,9 +5,16 @@ concurrent claims. A 2xx response is stored by `ctx.respond` in the request's ow
 so the stored reply and the effects commit together; any other outcome deletes the claim
 before the response is sent, so the key can be retried at once.
 
-    same key, same request, first one succeeded   → the stored reply, `Idempotency-Replayed: true`
+    same key, same request, same API key, first one succeeded → the stored reply,
+                                                    `Idempotency-Replayed: true`
+    same key, first one succeeded, another API key → 409 CONFLICT (issue 8: a reply can carry a
+                                                    secret shown once, so it is replayed only to
+                                                    the key that made the request)
     same key, another request                     → 409 CONFLICT
     same key while the first is still running     → 409 CONFLICT (until its lease expires)
+
+The hook runs after authentication and the route's role check (`http.context`), and a stored
+reply is sealed under a context naming its row and its API key, so it opens for that key only.
 """
 
 import hashlib
@@ -70,12 +77,17 @@ class Replay:
     row_id: uuid.UUID
 
 
+REUSED_BY_ANOTHER_KEY = "Idempotency-Key was already used by another API key"
+
+
 def claim_key(
     sessions: sessionmaker[Session], scope: TenantScope, key: str, fp: str, clock: Clock
 ) -> Claim | Replay:
-    """Claim `key` for this request in a short transaction, or return the stored reply.
+    """Claim `key` for this request (made with `scope.api_key_id`) in a short transaction, or
+    return the stored reply of this API key's own earlier request.
 
-    Raises Conflict for another request with the key, or one still being processed.
+    Raises Conflict for a reply stored for another API key, another request with the key, or
+    one still being processed.
     """
     for _attempt in range(3):
         now = clock.now()
@@ -96,6 +108,7 @@ def claim_key(
                         tenant_id=scope.tenant_id,
                         key=key,
                         fingerprint=fp,
+                        api_key_id=scope.api_key_id,
                         state=IdempotencyState.in_progress,
                         locked_until=claim.locked_until,
                         created_at=now,
@@ -113,14 +126,17 @@ def claim_key(
                 and row.locked_until is not None
                 and row.locked_until <= now
             )
+            completed = row.state == IdempotencyState.completed
+            if completed and (row.api_key_id is None or row.api_key_id != scope.api_key_id):
+                raise Conflict(REUSED_BY_ANOTHER_KEY)
             if row.fingerprint != fp and not abandoned:
                 raise Conflict("Idempotency-Key was already used with a different request")
-            if row.state == IdempotencyState.completed:
+            if completed:
                 return Replay(row.response_status or 200, row.response_body or b"", row.id)
             if not abandoned:
                 raise Conflict("A request with this Idempotency-Key is still being processed")
-            # A crashed request left the claim behind: take it over.
-            row.fingerprint, row.locked_until = fp, now + LEASE
+            # A crashed request left the claim behind (it committed nothing): take it over.
+            row.fingerprint, row.api_key_id, row.locked_until = fp, scope.api_key_id, now + LEASE
             claim = Claim(row.id, row.locked_until)
             session.commit()
             return claim
@@ -202,7 +218,7 @@ async def idempotency_hook(ctx: Ctx) -> None:
         claim_key, services.sessions, ctx.scope, key, fp, services.clock
     )
     if isinstance(outcome, Replay):
-        body = reply_box(services).open(outcome.body, _context(outcome.row_id))
+        body = reply_box(services).open(outcome.body, _context(outcome.row_id, ctx.scope))
         raise Respond(
             CompactJSONResponse(
                 body, status_code=outcome.status, headers={"Idempotency-Replayed": "true"}
@@ -215,7 +231,11 @@ async def idempotency_hook(ctx: Ctx) -> None:
         nonlocal stored
         # Sealed: some replies carry a secret shown once (a new API key, a webhook secret).
         store_reply(
-            session, ctx.scope, claim, status, reply_box(services).seal(reply, _context(claim.id))
+            session,
+            ctx.scope,
+            claim,
+            status,
+            reply_box(services).seal(reply, _context(claim.id, ctx.scope)),
         )
         stored = True
 
@@ -229,8 +249,11 @@ async def idempotency_hook(ctx: Ctx) -> None:
     ctx.on_finish.append(finish)
 
 
-def _context(row_id: uuid.UUID) -> bytes:
-    return b"idempotency:" + row_id.bytes
+def _context(row_id: uuid.UUID, scope: TenantScope) -> bytes:
+    """The sealed reply's associated data: its row and the API key it may be replayed to, so
+    even a replay that skipped the owner check could not open another key's reply."""
+    api_key = scope.api_key_id.bytes if scope.api_key_id is not None else b""
+    return b"idempotency:" + row_id.bytes + b":" + api_key
 
 
 def reply_box(services: Services) -> SecretBox:

@@ -2,10 +2,10 @@
 
 from typing import Any
 
-import orjson
 from starlette.responses import Response
 
 from floorsync.errors import FloorsyncError
+from floorsync.kit import json_bytes
 
 # Key in the ASGI scope's "state": headers that the middleware adds to the response of the
 # request, whatever answers it (a handler, an error handler, a hook). Rate-limit headers.
@@ -13,8 +13,9 @@ RESPONSE_HEADERS = "response_headers"
 
 
 def dumps(value: Any) -> bytes:
-    """Compact, raw UTF-8, key order kept: the one JSON writer of every response."""
-    return orjson.dumps(value)
+    """Compact, raw UTF-8, key order kept: the one JSON writer of every response (integers
+    beyond 64 bits, which a stored JSON value can hold, are written exactly)."""
+    return json_bytes.dumps(value)
 
 
 class CompactJSONResponse(Response):

@@ -64,6 +64,9 @@ class IdempotencyKey(IdPk, TenantOwned, Base):
 
     key: Mapped[str] = mapped_column(String(255), nullable=False)
     fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
+    # The API key that made the request: a stored reply is replayed to that key only (null:
+    # a claim from before this column existed, replayed to nobody).
+    api_key_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     state: Mapped[IdempotencyState] = mapped_column(
         enum_column(IdempotencyState, "idempotency_state"),
         nullable=False,

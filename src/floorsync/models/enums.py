@@ -113,6 +113,8 @@ class AttemptOutcome(StrEnum):
     timeout = "timeout"
     connection_error = "connection_error"
     refused = "refused"
+    # The event's stored data couldn't be rendered; nothing was sent (issue 8).
+    render_error = "render_error"
 
 
 def enum_column(enum: type[StrEnum], name: str) -> Enum:

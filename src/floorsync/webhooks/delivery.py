@@ -52,6 +52,12 @@ class AttemptResult:
     def delivered(self) -> bool:
         return self.outcome == "succeeded"
 
+    @property
+    def endpoint_failed(self) -> bool:
+        """A failure of the receiver or the way to it, which counts against the endpoint (an
+        event that couldn't be rendered, `render_error`, is nobody's fault but ours)."""
+        return self.outcome not in ("succeeded", "render_error")
+
 
 # The monotonic deadline of the attempt this thread is making (None outside `send`).
 _deadline: ContextVar[float | None] = ContextVar("floorsync_webhook_deadline", default=None)

@@ -10,7 +10,8 @@ from floorsync.db.repository import TenantRepository, scoped
 from floorsync.entities.fields import Kind
 from floorsync.entities.listing import coerce_filter, contains, parse_page
 from floorsync.errors import BadRequest, Detail, NotFound
-from floorsync.events.registry import check_pattern, matches, parse_event_id, render_event
+from floorsync.events.registry import check_pattern, matches, parse_event_id
+from floorsync.events.stored import STORED_EVENT_COLUMNS, UnrenderableEvent, render_stored
 from floorsync.http.context import ApiCtx, BodyDep, Ctx, optional_id, required_id
 from floorsync.kit.timefmt import format_ts
 from floorsync.models.enums import AttemptOutcome
@@ -214,6 +215,18 @@ def rotate(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
 
 # ---------------------------------------------------------------- attempt logs
 
+
+def _payload(event: Any) -> Any:
+    """The body as sent, spliced in byte for byte; null once the event is past retention, or
+    when its stored data can't be rendered (such an attempt sent nothing)."""
+    if event is None:
+        return None
+    try:
+        return orjson.Fragment(render_stored(event))
+    except UnrenderableEvent:
+        return None
+
+
 _LOG_SORTS = ("created_at", "status_code", "duration_ms")
 
 
@@ -229,11 +242,14 @@ def list_logs(request: Request, ctx: ApiCtx) -> Any:
             row = TenantRepository(session, ctx.scope, WebhookLog).get(id_)
             if row is None:
                 raise NotFound(f"webhook_logs with ID {id_} not found")
-            event = session.scalars(
-                scoped(Event, ctx.scope).where(Event.id == row.event_id)
+            event = session.execute(
+                scoped(Event, ctx.scope)
+                .with_only_columns(*STORED_EVENT_COLUMNS)
+                .where(Event.id == row.event_id)
             ).first()
-            payload = orjson.loads(render_event(event)) if event is not None else None
-            return ctx.respond({"webhook_log": render_log(row, payload=payload, with_payload=True)})
+            return ctx.respond(
+                {"webhook_log": render_log(row, payload=_payload(event), with_payload=True)}
+            )
         page = parse_page(params)
         stmt = scoped(WebhookLog, ctx.scope)
         for name in ("webhook_id", "delivery_id"):

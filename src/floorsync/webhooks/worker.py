@@ -10,6 +10,13 @@ clause is dropped, `BEGIN IMMEDIATE` serialises claims and the lease keeps worke
 Successful attempts of one claimed batch are recorded together when the batch ends (a failure
 ends it at once): one transaction per batch instead of one per attempt. A crash in between only
 re-sends what was already sent, which the contract allows.
+
+A delivery whose event can't be rendered (its stored data can't be parsed or written as JSON)
+fails on its own: nothing is sent, the attempt is recorded with outcome `render_error` and
+retried per schedule, the endpoint's health is untouched (it isn't the receiver's fault) and the
+batch goes on. Rendering happens per delivery after the claim's query, so such an event can
+never fail the claim's transaction and pin the endpoint (and with it every other tenant's
+deliveries) at the head of the queue.
 """
 
 import logging
@@ -26,7 +33,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from floorsync.db.repository import TenantScope
 from floorsync.db.uow import unit_of_work
 from floorsync.events.outbox import Origin, Outbox
-from floorsync.events.registry import event_id_text, render_event, webhook_disabled_payload
+from floorsync.events.registry import event_id_text, webhook_disabled_payload
+from floorsync.events.stored import STORED_EVENT_COLUMNS, UnrenderableEvent, render_stored
 from floorsync.kit.clock import Clock
 from floorsync.kit.ids import new_id
 from floorsync.kit.secretbox import SecretBoxError
@@ -73,7 +81,8 @@ class ClaimedDelivery:
     attempts: int
     replay_round: int
     round_started: datetime
-    body: bytes
+    body: bytes | None  # None: the event could not be rendered (`render_error` says why)
+    render_error: str | None = None
 
 
 @dataclass
@@ -150,7 +159,7 @@ def claim_endpoint(deps: DeliveryDeps) -> Claim | None:
         lease_until = now + cfg.lease
         hook.lease_owner, hook.lease_until = deps.worker_id, lease_until
         rows = session.execute(
-            select(WebhookDelivery, Event)
+            select(WebhookDelivery, *STORED_EVENT_COLUMNS)
             .join(Event, Event.id == WebhookDelivery.event_id)
             .where(
                 WebhookDelivery.webhook_id == hook.id,
@@ -160,25 +169,43 @@ def claim_endpoint(deps: DeliveryDeps) -> Claim | None:
             .order_by(WebhookDelivery.seq)
             .limit(cfg.batch_size)
         ).all()
-        deliveries = [
-            ClaimedDelivery(
-                d.id,
-                d.event_id,
-                d.event_type,
-                d.seq,
-                d.attempts,
-                d.replay_round,
-                d.first_attempt_due_at,
-                render_event(ev),
-            )
-            for d, ev in rows
-        ]
+        deliveries = [_claimed(hook, row) for row in rows]
         return Claim(hook.id, hook.tenant_id, hook.url, secrets, lease_until, deliveries)
+
+
+def _claimed(hook: Webhook, row: Any) -> ClaimedDelivery:
+    """A claimed delivery with its body, or with the reason its event can't be rendered."""
+    d: WebhookDelivery = row[0]
+    try:
+        body, error = render_stored(row), None
+    except UnrenderableEvent as exc:
+        body, error = None, str(exc)
+        log.error(
+            "webhook %s (tenant %s): delivery %s: %s; recorded as a failed attempt, retried "
+            "per schedule",
+            hook.id,
+            hook.tenant_id,
+            d.id,
+            exc,
+        )
+    return ClaimedDelivery(
+        d.id,
+        d.event_id,
+        d.event_type,
+        d.seq,
+        d.attempts,
+        d.replay_round,
+        d.first_attempt_due_at,
+        body,
+        error,
+    )
 
 
 def send_batch(deps: DeliveryDeps, claim: Claim) -> list[tuple[ClaimedDelivery, AttemptResult]]:
     """Send the claimed deliveries in order, one at a time, with no transaction open; stop at
-    the first failure or when the lease could run out during the next request."""
+    the first failure of the receiver or when the lease could run out during the next request.
+    A delivery without a body (its event can't be rendered) is a failed attempt of its own and
+    the batch goes on."""
     cfg = deps.kit.config
     results: list[tuple[ClaimedDelivery, AttemptResult]] = []
     for item in claim.deliveries:
@@ -187,6 +214,9 @@ def send_batch(deps: DeliveryDeps, claim: Claim) -> list[tuple[ClaimedDelivery, 
             LEASE_MARGIN, cfg.lease / 4
         ):
             break
+        if item.body is None:
+            results.append((item, AttemptResult(now, "render_error", error=item.render_error)))
+            continue
         headers = signature_headers(
             claim.secrets,
             event_id_text(item.event_id),
@@ -231,7 +261,7 @@ def record_batch(
             _record_one(deps, session, claim, hook, rows.get(item.id), item, result)
         if hook is not None:
             last = results[-1][1] if results else None
-            if last is not None and not last.delivered and hook.active:
+            if last is not None and last.endpoint_failed and hook.active:
                 _after_endpoint_failure(deps, work, hook, last)
             if still_mine:
                 hook.lease_owner, hook.lease_until = None, now

@@ -1,0 +1,111 @@
+"""Stored events rendered one at a time, so that one which can't be rendered fails alone.
+
+The change feed and the delivery worker read a batch of events together. Loading `data` through
+the JSON column would parse every row inside the query, and one row whose text can't be read
+(SQLite keeps JSON as plain text) would fail the whole batch; writing a whole page at once
+would fail it for one value the writer refuses (nested deeper than it goes). So `data` is
+selected as its stored text and each event is parsed and rendered on its own: a failure is an
+`UnrenderableEvent` naming the event, which the caller turns into a failure of that event only
+(a placeholder feed entry, a failed delivery attempt).
+"""
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Text, cast
+
+from floorsync.events.registry import envelope, event_id_text
+from floorsync.kit.json_bytes import dumps
+from floorsync.models.events import Event
+
+# The columns to select instead of the `Event` entity (their labels are `StoredEvent`'s).
+STORED_EVENT_COLUMNS = (
+    Event.id.label("event_id"),
+    Event.tenant_id.label("event_tenant_id"),
+    Event.seq.label("event_seq"),
+    Event.type.label("event_type_name"),
+    Event.occurred_at.label("event_occurred_at"),
+    Event.entity_type.label("event_entity_type"),
+    Event.entity_id.label("event_entity_id"),
+    cast(Event.data, Text).label("event_data_text"),
+)
+UNRENDERABLE = "EVENT_UNRENDERABLE"
+
+
+class StoredEvent(Protocol):
+    """A result row selected with STORED_EVENT_COLUMNS."""
+
+    event_id: uuid.UUID
+    event_tenant_id: uuid.UUID
+    event_seq: int
+    event_type_name: str
+    event_occurred_at: datetime
+    event_entity_type: str
+    event_entity_id: uuid.UUID | None
+    event_data_text: str | None
+
+
+class UnrenderableEvent(Exception):
+    """A stored event whose data can't be parsed or written as JSON."""
+
+
+def stored_envelope(row: StoredEvent, *, cursor: str | None = None) -> dict[str, Any]:
+    """The event's envelope with its data parsed as the JSON column would parse it (integers
+    of any size kept exact)."""
+    try:
+        data = json.loads(row.event_data_text or "")
+    except Exception as exc:  # JSONDecodeError, RecursionError, an integer of 4,300+ digits
+        raise UnrenderableEvent(_reason(row, exc)) from exc
+    return _envelope(row, data, cursor)
+
+
+def render(row: StoredEvent, entry: dict[str, Any]) -> bytes:
+    """An envelope of `row` as JSON bytes: the one writer of what webhooks send and the feed
+    shows. Compact, raw UTF-8, rendered the same way from the stored row on every attempt and
+    every endpoint (so the bytes never change); integers beyond 64 bits are written exactly."""
+    try:
+        return dumps(entry)
+    except Exception as exc:  # TypeError (nested deeper than the writer goes), RecursionError
+        raise UnrenderableEvent(_reason(row, exc)) from exc
+
+
+def render_stored(row: StoredEvent) -> bytes:
+    """The webhook body of a stored event; UnrenderableEvent when it has none."""
+    return render(row, stored_envelope(row))
+
+
+def placeholder(row: StoredEvent, cursor: str) -> dict[str, Any]:
+    """The feed entry standing in for an event that can't be rendered: its envelope with
+    `data: null` and an `error` naming the record, so a reader following the cursor moves past
+    it and can re-read that record's current state."""
+    entry = _envelope(row, None, cursor)
+    entry["error"] = {
+        "code": UNRENDERABLE,
+        "message": "The stored data of this event could not be rendered; "
+        "read the record's current state instead",
+        "entity_type": row.event_entity_type,
+        "entity_id": str(row.event_entity_id) if row.event_entity_id is not None else None,
+    }
+    return entry
+
+
+def _envelope(row: StoredEvent, data: Any, cursor: str | None) -> dict[str, Any]:
+    return envelope(
+        row.event_id,
+        row.event_type_name,
+        row.event_occurred_at,
+        row.event_tenant_id,
+        row.event_seq,
+        data,
+        cursor=cursor,
+    )
+
+
+def _reason(row: StoredEvent, exc: BaseException) -> str:
+    detail = str(exc)[:200] or type(exc).__name__
+    return (
+        f"event {event_id_text(row.event_id)} ({row.event_type_name}, sequence {row.event_seq}) "
+        f"could not be rendered: {type(exc).__name__}: {detail}"
+    )
