@@ -21,7 +21,7 @@ never run inside a database transaction, and the bytes are only written for a ro
  3. insert the row: `pending`, path, filename (sanitised), the canonical content type,
     `max_bytes` (settings.max_upload_bytes), `expected_bytes`, backend, `str(key)`,
     `upload_expires_at`;
- 4. `signer.issue(tenant_id=…, file_id=…, op=FileOp.put, ttl_seconds=settings.storage_url_ttl)` →
+ 4. `signer.issue(…, op=FileOp.put, ttl_seconds=settings.storage_url_ttl)` →
     `tokens.upload_url(base, token)`, `expires_at = token.expires_at`; commit. No bytes, no event.
 
 **Upload** (`PUT /files/upload/{token}`, no API key):

@@ -44,6 +44,18 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _make_private_dirs(root: Path, path: Path) -> None:
+    """Create `path` (the root or a directory below it) with every missing level from the root
+    down as 0700; `Path.mkdir(parents=True)` would give the levels above the leaf the default
+    mode."""
+    root.parent.mkdir(parents=True, exist_ok=True)
+    level = root
+    for part in ("", *path.relative_to(root).parts):
+        level = level / part
+        with contextlib.suppress(FileExistsError):
+            level.mkdir(mode=_DIR_MODE)
+
+
 def _create_exclusive(path: Path) -> BinaryIO:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, _FILE_MODE)
     return os.fdopen(fd, "wb")
@@ -63,7 +75,7 @@ class LocalStorage(Storage):
 
     def check(self) -> None:
         try:
-            self._tmp.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
+            _make_private_dirs(self.root, self._tmp)
             probe = self._tmp / f"probe-{secrets.token_hex(8)}"
             with _create_exclusive(probe) as f:
                 f.write(b"ok")
@@ -84,13 +96,13 @@ class LocalStorage(Storage):
     ) -> ObjectWriter:
         final = self.path_of(key)
         try:
-            self._tmp.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
+            _make_private_dirs(self.root, self._tmp)
             tmp = self._tmp / f"{secrets.token_hex(16)}.part"
             out = _create_exclusive(tmp)
         except OSError as exc:
             raise BackendUnavailable(f"cannot write to {self._tmp}: {exc.strerror}") from exc
         intake = Intake(max_bytes=max_bytes, expected_bytes=expected_bytes, check=check)
-        return _LocalWriter(key, content_type, intake, out, tmp, final)
+        return _LocalWriter(key, content_type, intake, out, tmp, final, self.root)
 
     def open(self, key: StorageKey) -> ObjectReader:
         path = self.path_of(key)
@@ -147,8 +159,10 @@ class _LocalWriter(ObjectWriter):
         out: BinaryIO,
         tmp: Path,
         final: Path,
+        root: Path,
     ) -> None:
         super().__init__(key, content_type, intake)
+        self._root = root
         self._out = out
         self._tmp = tmp
         self._final = final
@@ -165,7 +179,7 @@ class _LocalWriter(ObjectWriter):
             self._out.flush()
             os.fsync(self._out.fileno())
             self._out.close()
-            self._final.parent.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
+            _make_private_dirs(self._root, self._final.parent)
             self._meta_tmp = self._tmp.with_suffix(".meta")
             with _create_exclusive(self._meta_tmp) as meta:
                 meta.write(
