@@ -68,7 +68,9 @@ class Settings(BaseSettings):
                 raise ValueError("FLOORSYNC_PUBLIC_URL must be an absolute http(s) URL")
             self.public_url = self.public_url.rstrip("/")
         if self.environment == "production" and not self.public_url:
-            raise ValueError("set FLOORSYNC_PUBLIC_URL (the base of signed file URLs) in production")
+            raise ValueError(
+                "set FLOORSYNC_PUBLIC_URL (the base of signed file URLs) in production"
+            )
         if self.storage_backend == "s3" and not self.s3_bucket:
             raise ValueError("FLOORSYNC_STORAGE_BACKEND=s3 needs FLOORSYNC_S3_BUCKET")
         if (self.s3_access_key_id is None) != (self.s3_secret_access_key is None):

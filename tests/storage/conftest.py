@@ -5,14 +5,18 @@ once per backend."""
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from floorsync.config import Settings
 from floorsync.storage.base import Storage
 from floorsync.storage.local import LocalStorage
-from floorsync.storage.s3 import S3Storage
+from floorsync.storage.s3 import S3Storage, client_from_settings
 from tests.support.moto_server import MotoServer, start_moto_server
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 
 @pytest.fixture(scope="session")
@@ -36,14 +40,19 @@ def s3_settings(endpoint_url: str, bucket: str, **overrides: object) -> Settings
     )  # type: ignore[call-arg]
 
 
+@pytest.fixture(scope="session")
+def s3_client(moto: MotoServer) -> "S3Client":
+    # Building a boto3 client costs about a second; the tests share one, as processes do.
+    return client_from_settings(s3_settings(moto.endpoint_url, "unused"))
+
+
 @pytest.fixture
-def s3_storage(moto: MotoServer, tmp_path: Path) -> S3Storage:
+def s3_storage(s3_client: "S3Client", tmp_path: Path) -> S3Storage:
     bucket = f"fs-{uuid.uuid4().hex[:12]}"
-    storage = S3Storage.from_settings(s3_settings(moto.endpoint_url, bucket, s3_prefix="files/"))
-    storage.client.create_bucket(Bucket=bucket)  # floorsync never creates its bucket
-    storage.spool_dir = tmp_path / "spool"
-    storage.spool_dir.mkdir()
-    return storage
+    s3_client.create_bucket(Bucket=bucket)  # floorsync never creates its bucket
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    return S3Storage(s3_client, bucket, prefix="files/", spool_dir=spool)
 
 
 @pytest.fixture

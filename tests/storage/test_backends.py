@@ -40,7 +40,9 @@ def everything_stored(storage: Storage) -> list[str]:
     if isinstance(storage, LocalStorage):
         if not storage.root.exists():
             return []
-        return sorted(str(p.relative_to(storage.root)) for p in storage.root.rglob("*") if p.is_file())
+        return sorted(
+            str(p.relative_to(storage.root)) for p in storage.root.rglob("*") if p.is_file()
+        )
     assert isinstance(storage, S3Storage)
     listed = storage.client.list_objects_v2(Bucket=storage.bucket)
     return sorted(o["Key"] for o in listed.get("Contents", []))
@@ -88,7 +90,11 @@ class TestPutAndRead:
             assert reader.read_all() == data
         info = storage.stat(key)
         assert info is not None
-        assert (info.size, info.content_type, info.sha256) == (len(data), "application/octet-stream", stored.sha256)
+        assert (info.size, info.content_type, info.sha256) == (
+            len(data),
+            "application/octet-stream",
+            stored.sha256,
+        )
         assert storage.exists(key)
 
     def test_a_file_larger_than_the_in_memory_spool_round_trips(self, storage: Storage) -> None:
@@ -198,11 +204,15 @@ class TestNothingIsStoredUnlessTheWholeUploadPasses:
 
     def test_a_size_other_than_the_announced_one_stores_nothing(self, storage: Storage) -> None:
         with pytest.raises(SizeMismatch) as fewer:
-            storage.put(new_key(), [b"abc"], content_type="text/plain", max_bytes=100, expected_bytes=5)
+            storage.put(
+                new_key(), [b"abc"], content_type="text/plain", max_bytes=100, expected_bytes=5
+            )
         assert fewer.value.reason == "File has 3 bytes but size_bytes announced 5"
         source = Consumed([b"abc", b"def", b"ghi"])
         with pytest.raises(SizeMismatch) as more:
-            storage.put(new_key(), source, content_type="text/plain", max_bytes=100, expected_bytes=5)
+            storage.put(
+                new_key(), source, content_type="text/plain", max_bytes=100, expected_bytes=5
+            )
         assert more.value.reason == "File has more than 5 bytes but size_bytes announced 5"
         assert more.value.status_code == 422
         assert source.taken == 2
@@ -223,7 +233,9 @@ class TestNothingIsStoredUnlessTheWholeUploadPasses:
 
         with pytest.raises(UploadTooLarge):
             anyio.run(
-                lambda: put_async(storage, new_key(), body(), content_type="text/plain", max_bytes=2500)
+                lambda: put_async(
+                    storage, new_key(), body(), content_type="text/plain", max_bytes=2500
+                )
             )
         assert everything_stored(storage) == []
 
@@ -245,7 +257,10 @@ class TestDeleteAndMissing:
         assert not storage.exists(key)
         with pytest.raises(ObjectNotFound) as raised:
             storage.open(key)
-        assert (raised.value.status_code, raised.value.message) == (404, "File not found in storage")
+        assert (raised.value.status_code, raised.value.message) == (
+            404,
+            "File not found in storage",
+        )
 
     def test_a_key_that_is_not_a_storage_key_never_reaches_the_backend(
         self, storage: Storage
@@ -320,7 +335,9 @@ class TestS3Backend:
         s3_storage.sse = "AES256"
         key = new_key()
         s3_storage.put(key, [b"secret drawing"], content_type="text/plain", max_bytes=100)
-        head = s3_storage.client.head_object(Bucket=s3_storage.bucket, Key=s3_storage.object_key(key))
+        head = s3_storage.client.head_object(
+            Bucket=s3_storage.bucket, Key=s3_storage.object_key(key)
+        )
         assert head["ServerSideEncryption"] == "AES256"
 
     def test_a_direct_download_url_serves_the_bytes_with_the_given_headers(
@@ -349,9 +366,7 @@ class TestS3Backend:
     def test_an_unreachable_endpoint_answers_503_and_stores_nothing(self) -> None:
         from tests.support.server import free_port
 
-        storage = S3Storage.from_settings(
-            s3_settings(f"http://127.0.0.1:{free_port()}", "bucket")
-        )
+        storage = S3Storage.from_settings(s3_settings(f"http://127.0.0.1:{free_port()}", "bucket"))
         key = new_key()
         with pytest.raises(BackendUnavailable) as raised:
             storage.put(key, [b"lost"], content_type="text/plain", max_bytes=10)
