@@ -62,6 +62,12 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _the_default_database_lives_in_the_data_directory(self) -> Self:
+        if "data_dir" in self.model_fields_set and "database_url" not in self.model_fields_set:
+            self.database_url = f"sqlite:///{self.data_dir.as_posix()}/floorsync.db"
+        return self
+
+    @model_validator(mode="after")
     def _storage_settings_fit_together(self) -> Self:
         if self.public_url is not None:
             if not self.public_url.startswith(("https://", "http://")):

@@ -39,6 +39,13 @@ class TestDefaults:
             tmp_path / "x"
         )
 
+    def test_the_default_sqlite_file_moves_with_the_data_directory(self, tmp_path: Path) -> None:
+        assert make().database_url == "sqlite:///./var/floorsync.db"
+        assert make(data_dir=tmp_path).database_url == f"sqlite:///{tmp_path}/floorsync.db"
+        assert make(data_dir=tmp_path, database_url="sqlite:///x.db").database_url == (
+            "sqlite:///x.db"
+        )
+
     def test_settings_come_from_floorsync_environment_variables(
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:

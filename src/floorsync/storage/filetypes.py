@@ -110,12 +110,13 @@ class FileType:
     image_extension: str | None = None  # part images: the extension their path gets
     inline: bool = False  # downloads: shown in the browser rather than saved (§2.5)
     # octet-stream only: the check of an extension's own format, where it has one
-    by_extension: dict[str, Format] = field(default_factory=dict)
+    by_extension: dict[str, Format] = field(default_factory=dict, hash=False)
 
     def format_for(self, extension: str | None) -> Format:
         return self.by_extension.get(extension or "", self.check)
 
-    def content_check(self, filename: str) -> "ContentCheck":
+    def content_check(self, filename: str = "") -> "ContentCheck":
+        """A fresh check for one upload; the filename matters only for octet-stream."""
         return ContentCheck(self.content_type, self.format_for(extension_of(filename)))
 
 

@@ -7,7 +7,9 @@ FLOORSYNC_S3_SSE is set.
 An upload is spooled (memory, then a temporary file) while it is counted, checked and hashed, and
 sent with one `PutObject` only once the whole stream has passed: nothing reaches the bucket when
 the cap is exceeded, the bytes are wrong or the client's stream breaks, and a `PutObject` is
-atomic, so there is no half-written object or abandoned multipart upload to clean up. (A presigned
+atomic, so there is no half-written object or abandoned multipart upload to clean up. (A
+`PutObject` whose answer is lost may still have stored the object: the row is then not `stored`,
+so the bytes are never served, and a retry overwrites them or the purge deletes them.) (A presigned
 S3 PUT could not cap the size or check the content, which is why uploads pass through floorsync,
 §2.2.) Downloads are proxied, or presigned `GetObject` URLs with FLOORSYNC_S3_DIRECT_DOWNLOADS.
 """
