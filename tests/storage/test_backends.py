@@ -239,6 +239,19 @@ class TestNothingIsStoredUnlessTheWholeUploadPasses:
             )
         assert everything_stored(storage) == []
 
+    def test_an_async_body_that_breaks_off_stores_nothing(self, storage: Storage) -> None:
+        async def body() -> AsyncIterator[bytes]:
+            yield b"first part of a drawing"
+            raise ConnectionResetError("client went away")
+
+        key = new_key()
+        with pytest.raises(ConnectionResetError):
+            anyio.run(
+                lambda: put_async(storage, key, body(), content_type="text/plain", max_bytes=1000)
+            )
+        assert storage.stat(key) is None
+        assert everything_stored(storage) == []
+
 
 class TestDeleteAndMissing:
     def test_delete_removes_the_object_and_deleting_again_is_harmless(
