@@ -7,7 +7,7 @@ Puts one file of --mb MiB in 64 KiB chunks (as Starlette hands a request body ov
 local backend (a temporary directory) and into S3 (moto's standalone server on 127.0.0.1, so the
 S3 number measures the spool and the HTTP round trip, not a real object store), each once with no
 content check (`model/stl`) and once with the heaviest one (`text/plain`: UTF-8 and NUL over
-every byte), then reads it back. Prints MiB/s; with --json the last line is one JSON object.
+every byte), then reads it back; the best of --repeat runs. Prints MiB/s; with --json the last line is one JSON object.
 """
 
 import argparse
@@ -45,7 +45,13 @@ def body(total: int) -> Iterator[bytes]:
         yield piece
 
 
-def measure(storage: Storage, total: int, content_type: str) -> dict[str, float]:
+def measure(storage: Storage, total: int, content_type: str, repeat: int) -> dict[str, float]:
+    """The best of `repeat` runs: the first ones also pay for warming caches and the allocator."""
+    runs = [measure_once(storage, total, content_type) for _ in range(repeat)]
+    return {k: max(r[k] for r in runs) for k in runs[0]}
+
+
+def measure_once(storage: Storage, total: int, content_type: str) -> dict[str, float]:
     key = StorageKey(new_id(), new_id())
     check = file_type_for(content_type).content_check(
         "program.nc" if "text" in content_type else "a.stl"
@@ -66,14 +72,15 @@ def measure(storage: Storage, total: int, content_type: str) -> dict[str, float]
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mb", type=int, default=50)
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     total = args.mb * 1024 * 1024
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         local = LocalStorage(Path(tmp) / "files")
-        results["local_unchecked"] = measure(local, total, "model/stl")
-        results["local_text_checked"] = measure(local, total, "text/plain")
+        results["local_unchecked"] = measure(local, total, "model/stl", args.repeat)
+        results["local_text_checked"] = measure(local, total, "text/plain", args.repeat)
         moto = start_moto_server()
         try:
             bucket = f"bench-{uuid.uuid4().hex[:8]}"
@@ -85,8 +92,8 @@ def main() -> None:
             s3 = S3Storage.from_settings(settings)
             s3.spool_dir = Path(tmp)
             s3.client.create_bucket(Bucket=bucket)
-            results["moto_s3_unchecked"] = measure(s3, total, "model/stl")
-            results["moto_s3_text_checked"] = measure(s3, total, "text/plain")
+            results["moto_s3_unchecked"] = measure(s3, total, "model/stl", args.repeat)
+            results["moto_s3_text_checked"] = measure(s3, total, "text/plain", args.repeat)
         finally:
             moto.stop()
     for name, numbers in results.items():
