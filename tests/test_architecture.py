@@ -159,6 +159,7 @@ ALLOWED = {
     "config": set(),
     "models": {"db", "kit"},
     "db": {"errors", "events", "kit", "models"},  # db.uow buffers events through events.outbox
+    "storage": {"config", "errors", "kit"},  # files and signed URLs: no database, no HTTP
 }
 # Packages the foundation (and the lower layers) never import: features and entrypoints.
 FEATURES = {"sync", "webhooks", "lifecycle", "worker", "cli", "app", "serving", "__main__"}

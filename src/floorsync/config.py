@@ -1,9 +1,10 @@
 """Settings from FLOORSYNC_* environment variables (and .env); read once per entrypoint."""
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -36,11 +37,67 @@ class Settings(BaseSettings):
     worker_delivery_threads: int = 4
     worker_periodic_seconds: float = 60
 
+    # file storage (catalogue §2.2): the local file system by default, S3-compatible in production
+    data_dir: Path = Path("./var")
+    storage_backend: Literal["local", "s3"] = "local"
+    storage_local_dir: Path | None = None  # default <data_dir>/files
+    public_url: str | None = None  # absolute base of signed file URLs
+    storage_url_ttl: int = Field(900, ge=60, le=86_400)  # seconds every signed URL lives
+    storage_max_upload_mb: int = Field(100, ge=1)
+    storage_max_image_mb: int = Field(10, ge=1)
+    s3_bucket: str | None = None  # never created by floorsync
+    s3_prefix: str = ""
+    s3_endpoint_url: str | None = None  # MinIO, Ceph, moto: with s3_addressing_style=path
+    s3_region: str = "us-east-1"
+    s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    s3_access_key_id: SecretStr | None = None  # both absent: boto3's default credential chain
+    s3_secret_access_key: SecretStr | None = None
+    s3_sse: Literal["AES256", "aws:kms"] | None = None
+    s3_direct_downloads: bool = False  # download URLs become S3 presigned GETs
+
     @model_validator(mode="after")
     def _production_needs_a_secret_key(self) -> Self:
         if self.environment == "production" and self.secret_key is None:
             raise ValueError("set FLOORSYNC_SECRET_KEY before running in production")
         return self
+
+    @model_validator(mode="after")
+    def _the_default_database_lives_in_the_data_directory(self) -> Self:
+        if "data_dir" in self.model_fields_set and "database_url" not in self.model_fields_set:
+            self.database_url = f"sqlite:///{self.data_dir.as_posix()}/floorsync.db"
+        return self
+
+    @model_validator(mode="after")
+    def _storage_settings_fit_together(self) -> Self:
+        if self.public_url is not None:
+            if not self.public_url.startswith(("https://", "http://")):
+                raise ValueError("FLOORSYNC_PUBLIC_URL must be an absolute http(s) URL")
+            self.public_url = self.public_url.rstrip("/")
+        if self.environment == "production" and not self.public_url:
+            raise ValueError(
+                "set FLOORSYNC_PUBLIC_URL (the base of signed file URLs) in production"
+            )
+        if self.storage_backend == "s3" and not self.s3_bucket:
+            raise ValueError("FLOORSYNC_STORAGE_BACKEND=s3 needs FLOORSYNC_S3_BUCKET")
+        if (self.s3_access_key_id is None) != (self.s3_secret_access_key is None):
+            raise ValueError(
+                "set both FLOORSYNC_S3_ACCESS_KEY_ID and FLOORSYNC_S3_SECRET_ACCESS_KEY, or neither"
+            )
+        if self.s3_prefix.startswith("/") or ".." in self.s3_prefix.split("/"):
+            raise ValueError("FLOORSYNC_S3_PREFIX must be relative and contain no '..' segment")
+        return self
+
+    @property
+    def storage_local_root(self) -> Path:
+        return self.storage_local_dir or self.data_dir / "files"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.storage_max_upload_mb * 1024 * 1024
+
+    @property
+    def max_image_bytes(self) -> int:
+        return self.storage_max_image_mb * 1024 * 1024
 
     @property
     def cors_origin_list(self) -> list[str]:
