@@ -18,18 +18,24 @@ NUMBER_MAX = 2**64 - 1
 
 
 def deeper_than(value: Any, limit: int = MAX_DEPTH) -> bool:
-    """True when objects and arrays nest more than `limit` levels deep (a scalar is level 0)."""
-    if not isinstance(value, dict | list):
-        return False
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
+    """True when objects and arrays nest more than `limit` levels deep (a scalar is level 0).
+    Level by level, so that only containers are visited one at a time (it runs on every body)."""
+    level = [value] if type(value) in _CONTAINERS else []
+    depth = 0
+    while level:
+        depth += 1
         if depth > limit:
             return True
-        for child in node.values() if isinstance(node, dict) else node:
-            if isinstance(child, dict | list):
-                stack.append((child, depth + 1))
+        below: list[Any] = []
+        for node in level:
+            below += [
+                c for c in (node.values() if type(node) is dict else node) if type(c) in _CONTAINERS
+            ]
+        level = below
     return False
+
+
+_CONTAINERS = frozenset({dict, list})
 
 
 def number_problem(value: int | float) -> str | None:
@@ -51,6 +57,8 @@ def number_problem(value: int | float) -> str | None:
 def first_bad_number(value: Any) -> tuple[str, Any, str] | None:
     """The first number inside a JSON value that breaks the range: (path below the value,
     e.g. `.n` or `[2].x`, the number, the constraint), or None."""
+    if not _has_bad_number(value):
+        return None
     stack: list[tuple[str, Any]] = [("", value)]
     while stack:
         path, node = stack.pop()
@@ -63,6 +71,26 @@ def first_bad_number(value: Any) -> tuple[str, Any, str] | None:
             if problem is not None:
                 return path, node, problem
     return None
+
+
+def _has_bad_number(value: Any) -> bool:
+    """The fast check, without paths (JSON values only hold exact dicts, lists, str, int,
+    float, bool and None; bool is not int here since type() is compared)."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is dict or kind is list:
+            stack.extend(node.values() if kind is dict else node)
+        elif kind is int:
+            if not NUMBER_MIN <= node <= NUMBER_MAX:
+                return True
+        elif kind is float and not NUMBER_MIN <= node < _FLOAT_LIMIT:  # NaN fails it too
+            return True
+    return False
+
+
+_FLOAT_LIMIT = float(NUMBER_MAX + 1)  # 2^64, exactly
 
 
 def number_range_message(path: str) -> str:
