@@ -29,7 +29,10 @@ _job = st.fixed_dictionaries(
         ),
         "status": st.sampled_from(["not_started", "in_progress", "on_hold", "completed"]),
         "metadata": st.dictionaries(
-            _text, st.one_of(st.integers(), _text, st.booleans()), max_size=4
+            _text,
+            # The accepted JSON number range (README, Limits): larger ones are refused with 422.
+            st.one_of(st.integers(-(2**63), 2**64 - 1), _text, st.booleans()),
+            max_size=4,
         ),
         "parts": st.lists(
             st.fixed_dictionaries(

@@ -190,7 +190,7 @@ def create_key(ctx: AdminCtx, body: BodyDep) -> Any:
         try:
             values["expires_at"] = _EXPIRES.coerce(data["expires_at"])
         except FieldError as err:
-            errors.append(Detail("expires_at", err.message, err.constraint, data["expires_at"]))
+            errors.append(err.detail("expires_at", data["expires_at"]))
     if errors:
         raise ValidationFailed("api_key", errors)
     with ctx.work() as work:

@@ -23,13 +23,30 @@ def json_text(value: Any) -> str:
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size * 2,
         pool_pre_ping=True,
         json_serializer=json_text,
     )
+    _pin_utc(engine)
+    return engine
+
+
+def _pin_utc(engine: Engine) -> None:
+    """Every PostgreSQL session runs in UTC, whatever the server, the role or `PGTZ` say.
+
+    timestamptz values reach the driver rendered in the session's zone: in a zone with a
+    local-mean-time offset (America/New_York is −4:56:02 before 1883) year 1 becomes 1 BC,
+    which Python's datetime cannot hold, so reading such a row failed.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        with dbapi_conn.cursor() as cur:
+            cur.execute("SET TIME ZONE 'UTC'")
+        dbapi_conn.commit()
 
 
 def _sqlite_engine(url: str) -> Engine:

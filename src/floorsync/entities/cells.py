@@ -23,7 +23,8 @@ def _next_sequences(work: Work, values_list: list[dict[str, Any]]) -> None:
     following = 0 if current is None else current + 1
     for values in values_list:
         if values.get("sequence") is None:
-            values["sequence"] = following
+            # Past the column's maximum the last value repeats (ties sort by name).
+            values["sequence"] = min(following, F.INT32_MAX)
         following = max(following, values["sequence"] + 1)
 
 

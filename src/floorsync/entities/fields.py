@@ -16,6 +16,8 @@ from typing import Any
 import orjson
 
 from floorsync.db.types import normalize_decimal
+from floorsync.errors import NO_VALUE, Detail
+from floorsync.kit.json_limits import first_bad_number, number_range_message
 from floorsync.kit.timefmt import format_ts, parse_ts
 
 INT32_MAX = 2_147_483_647
@@ -37,9 +39,20 @@ class Kind(StrEnum):
 
 
 class FieldError(Exception):
-    def __init__(self, constraint: str, message: str) -> None:
+    """`at` is where inside the field's value the problem is (`.n` of `metadata`), and `value`
+    the offending part when it is not the whole input."""
+
+    def __init__(
+        self, constraint: str, message: str, *, at: str = "", value: Any = NO_VALUE
+    ) -> None:
         super().__init__(message)
         self.constraint, self.message = constraint, message
+        self.at, self.value = at, value
+
+    def detail(self, where: str, value: Any) -> Detail:
+        """The validation detail for the field at path `where`, whose input was `value`."""
+        shown = value if self.value is NO_VALUE else self.value
+        return Detail(where + self.at, self.message, self.constraint, shown)
 
 
 NO_DEFAULT: Any = object()
@@ -236,6 +249,10 @@ def _object(f: Field, value: Any) -> dict[str, Any]:
         raise FieldError("MAX_LENGTH", f"{f.name} must be at most 64 KiB when serialised")
     if _contains_nul(value):
         raise FieldError("TYPE_MISMATCH", f"{f.name} must not contain NUL characters")
+    bad = first_bad_number(value)
+    if bad is not None:
+        at, number, constraint = bad
+        raise FieldError(constraint, number_range_message(f.name + at), at=at, value=number)
     return value
 
 

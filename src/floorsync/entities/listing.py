@@ -34,6 +34,8 @@ def _bad(
 
 
 _INTEGER = re.compile(r"[+-]?[0-9]{1,20}")
+# Below both engines' 64-bit OFFSET with room to spare (no list is anywhere near that long).
+MAX_OFFSET = 2**62
 _DATE_ONLY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
@@ -64,8 +66,12 @@ def parse_page(
             raise _bad(
                 "offset", "offset must be an integer >= 0", params["offset"], "TYPE_MISMATCH"
             ) from None
-        if offset < 0 or offset > 2**62:
+        if offset < 0:
             raise _bad("offset", "offset must be an integer >= 0", params["offset"], "MIN_VALUE")
+        if offset > MAX_OFFSET:
+            raise _bad(
+                "offset", f"offset must be at most {MAX_OFFSET}", params["offset"], "MAX_VALUE"
+            )
     return Page(limit, offset)
 
 

@@ -76,7 +76,7 @@ def _validate_resources(value: Any, where: str) -> list[dict[str, Any]]:
                 try:
                     item[key] = (_QTY if key == "quantity" else _RES_NOTES).coerce(v)
                 except FieldError as err:
-                    errors.append(Detail(f"{path}.{key}", err.message, err.constraint, v))
+                    errors.append(err.detail(f"{path}.{key}", v))
             elif not isinstance(v, str) or not v.strip() or len(v) > 255 or "\x00" in v:
                 errors.append(
                     Detail(
@@ -295,7 +295,8 @@ def _next_sequences(work: Work, values_list: list[dict[str, Any]]) -> None:
     for values in values_list:
         part_id = values["part_id"]
         if values.get("sequence") is None:
-            values["sequence"] = highest.get(part_id, 0) + 1
+            # Past the column's maximum the last value repeats (ties sort by creation).
+            values["sequence"] = min(highest.get(part_id, 0) + 1, F.INT32_MAX)
         highest[part_id] = max(highest.get(part_id, 0), values["sequence"])
 
 

@@ -144,7 +144,7 @@ def validate_record(
             try:
                 coerced = f.coerce(value)
             except FieldError as err:
-                rec.errors.append(Detail(where, err.message, err.constraint, value))
+                rec.errors.append(err.detail(where, value))
                 continue
             if key in spec.refs_by_id_field:
                 rec.refs[key] = coerced

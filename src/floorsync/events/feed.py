@@ -37,6 +37,7 @@ from floorsync.models.events import Event, EventSequence
 log = logging.getLogger("floorsync.events.feed")
 _CURSOR = re.compile(r"^seq:(0|[1-9][0-9]{0,18})$")
 MAX_LIMIT = 1000
+MAX_SEQ = 2**63 - 1
 
 
 def encode_cursor(seq: int) -> str:
@@ -51,7 +52,8 @@ def decode_cursor(cursor: str) -> int:
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raw = ""
     match = _CURSOR.match(raw) if text and all(c.isalnum() or c in "-_" for c in text) else None
-    if match is None:
+    # Sequence numbers are bigints: a larger position is no cursor of ours (and can't be bound).
+    if match is None or int(match.group(1)) > MAX_SEQ:
         raise BadRequest(
             "Malformed cursor: pass back a next_cursor or cursor from an earlier response, or 'now'",
             [Detail("after", "malformed cursor", "INVALID_VALUE", cursor)],

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlencode
 
-import orjson
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,7 +31,7 @@ from starlette.concurrency import run_in_threadpool
 
 from floorsync.db.repository import TenantScope, scoped, tenant_filter
 from floorsync.errors import BadRequest, Conflict
-from floorsync.http.context import CONTEXT_HOOKS, Ctx, Respond, Services
+from floorsync.http.context import CONTEXT_HOOKS, Ctx, Respond, Services, parse_json
 from floorsync.http.responses import CompactJSONResponse
 from floorsync.kit.canonical_json import canonical_json
 from floorsync.kit.clock import Clock
@@ -53,8 +52,8 @@ def fingerprint(method: str, path: str, query: str, body: bytes) -> str:
     """SHA-256 of method, path, the sorted query string and the canonical JSON of the body."""
     params = urlencode(sorted(parse_qsl(query, keep_blank_values=True)))
     try:
-        canonical = canonical_json(orjson.loads(body)).encode("utf-8") if body.strip() else b""
-    except orjson.JSONDecodeError:
+        canonical = canonical_json(parse_json(body)).encode("utf-8") if body.strip() else b""
+    except BadRequest:
         canonical = body  # the request will fail with 400 (and release the key)
     digest = hashlib.sha256()
     for part in (method.upper().encode(), path.encode(), params.encode()):

@@ -11,7 +11,8 @@ Refusals carry one of four constraints:
                             IPv4 of those, `localhost`, and cloud-metadata addresses (always)
 
 Python's `is_global` alone is not enough: on 3.11 it is true for many multicast addresses and
-for NAT64/6to4 forms that embed a private IPv4 address, hence the unwrapping and multicast rules.
+for IPv6 forms that embed a private IPv4 address (NAT64, 6to4, IPv4-compatible `::a.b.c.d`,
+IPv4-translated `::ffff:0:a.b.c.d`), hence the unwrapping and multicast rules.
 Every textual host form (`127.1`, `2130706433`, `0x7f.0.0.1`) is judged by the address it yields.
 DNS is a port: `SystemResolver` (getaddrinfo) and `StaticResolver` (a dict, for tests).
 """
@@ -38,6 +39,9 @@ METADATA_ADDRESSES = frozenset(
     )
 )
 _NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+# IPv4-compatible (`::a.b.c.d`, deprecated but still routed to the IPv4 address by some
+# stacks) and IPv4-translated (`::ffff:0:a.b.c.d`, SIIT): Python calls both global.
+_LOW_32_BITS = (ipaddress.ip_network("::/96"), ipaddress.ip_network("::ffff:0:0:0/96"))
 _SIX_TO_FOUR = ipaddress.ip_network("2002::/16")
 _TEREDO = ipaddress.ip_network("2001::/32")
 
@@ -90,7 +94,7 @@ class StaticResolver:
 def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     if ip.ipv4_mapped is not None:
         return ip.ipv4_mapped
-    if any(ip in net for net in _NAT64):
+    if any(ip in net for net in (*_NAT64, *_LOW_32_BITS)):
         return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     if ip in _SIX_TO_FOUR:
         return ip.sixtofour

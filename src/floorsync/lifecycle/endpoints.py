@@ -59,7 +59,7 @@ def parse_fields(data: dict[str, Any], allowed: dict[str, Field], entity: str) -
         try:
             out[key] = f.coerce(value)
         except FieldError as err:
-            errors.append(Detail(key, err.message, err.constraint, value))
+            errors.append(err.detail(key, value))
     if errors:
         raise ValidationFailed(entity, errors)
     return out

@@ -35,7 +35,7 @@ def operator_name_input(value: Any, where: str) -> str | None:
     try:
         name: str = OPERATOR_NAME.coerce(value)
     except FieldError as err:
-        raise ExtraErrors([Detail(where, err.message, err.constraint, value)]) from None
+        raise ExtraErrors([err.detail(where, value)]) from None
     return name or None
 
 

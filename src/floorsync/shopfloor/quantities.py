@@ -44,6 +44,15 @@ def _prepare(work: Work, _spec: EntitySpec, rec: Record, row: OperationQuantity 
                 given,
             )
         )
+    elif total > F.INT32_MAX:
+        rec.errors.append(
+            Detail(
+                join(rec.path, "quantity_produced"),
+                f"quantity_good + quantity_scrap + quantity_rework must be at most {F.INT32_MAX}",
+                "MAX_VALUE",
+                total,
+            )
+        )
     elif total < 1:
         rec.errors.append(
             Detail(

@@ -25,7 +25,7 @@ from floorsync.entities.service import (
 )
 from floorsync.entities.spec import EntitySpec, ListOptions, RefSpec, register
 from floorsync.entities.validation import Record, join, validate_record
-from floorsync.errors import Conflict, Detail
+from floorsync.errors import Conflict, Detail, ValidationFailed
 from floorsync.models.enums import TimeType
 from floorsync.models.shopfloor import TimeEntry
 from floorsync.shopfloor.common import (
@@ -56,6 +56,15 @@ def _prepare(work: Work, _spec: EntitySpec, rec: Record, row: TimeEntry | None) 
                 join(rec.path, "end_time"),
                 "end_time must not be before start_time",
                 "INVALID_VALUE",
+                F.to_wire(Kind.timestamp, end),
+            )
+        )
+    elif end is not None and start is not None and minutes_between(start, end) > F.INT32_MAX:
+        errors.append(
+            Detail(
+                join(rec.path, "end_time"),
+                f"a time entry can last at most {F.INT32_MAX} minutes",
+                "MAX_VALUE",
                 F.to_wire(Kind.timestamp, end),
             )
         )
@@ -140,6 +149,19 @@ def update_time_entry(work: Work, id_: uuid.UUID, body: Any) -> TimeEntry:
     else:
         if row.paused_at is not None:
             row.paused_seconds += seconds_between(row.paused_at, max(row.end_time, row.paused_at))
+            if row.paused_seconds > F.INT32_MAX:  # counted in a 32-bit column
+                message = f"a pause can last at most {F.INT32_MAX} seconds (about 68 years)"
+                raise ValidationFailed(
+                    TIME_ENTRIES.singular,
+                    [
+                        Detail(
+                            "end_time",
+                            message,
+                            "MAX_VALUE",
+                            F.to_wire(Kind.timestamp, row.end_time),
+                        )
+                    ],
+                )
         row.paused_at, row.is_paused = None, False
         if was_open or "start_time" in changes or "end_time" in changes:
             row.duration = minutes_between(row.start_time, row.end_time, row.paused_seconds)

@@ -13,6 +13,7 @@ from sqlalchemy.orm.util import identity_key
 
 from floorsync.db.repository import scoped, tenant_filter
 from floorsync.db.uow import Work
+from floorsync.entities.fields import INT32_MAX
 from floorsync.kit.ids import new_id
 from floorsync.models.enums import TimeEntryOrigin, TimeType
 from floorsync.models.master import Operation
@@ -194,11 +195,9 @@ def recompute_actual_time(work: Work, operation_ids: Iterable[uuid.UUID | None])
         ).all()
     )
     now = work.clock.now()
-    changed = {
-        op_id: int(totals.get(op_id) or 0)
-        for op_id, old in current.items()
-        if int(totals.get(op_id) or 0) != old
-    }
+    # Saturates at the column's maximum (about 4000 years of minutes) rather than overflow it.
+    summed = {op_id: min(int(totals.get(op_id) or 0), INT32_MAX) for op_id in current}
+    changed = {op_id: summed[op_id] for op_id, old in current.items() if summed[op_id] != old}
     if not changed:
         return
     table = cast(Table, Operation.__table__)

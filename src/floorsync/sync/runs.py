@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from floorsync.db.repository import TenantScope, scoped
 from floorsync.db.uow import Work
+from floorsync.entities.listing import parse_page
 from floorsync.errors import BadRequest, Detail
 from floorsync.kit.ids import new_id
 from floorsync.kit.timefmt import format_ts
@@ -172,19 +173,6 @@ _FILTERS: dict[str, tuple[str, tuple[str, ...] | None]] = {
 }
 
 
-def _int_param(params: Mapping[str, str], name: str, default: int) -> int:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise BadRequest(
-            f"Invalid {name}: must be an integer",
-            [Detail(name, f"{name} must be an integer", "TYPE_MISMATCH", raw)],
-        ) from None
-
-
 def history(session: Session, scope: TenantScope, params: Mapping[str, str]) -> dict[str, Any]:
     """`data` of GET /api-erp-sync/status: stats over the matching runs and a page, newest first."""
     stmt = scoped(SyncRun, scope)
@@ -205,13 +193,12 @@ def history(session: Session, scope: TenantScope, params: Mapping[str, str]) -> 
                 ],
             )
         stmt = stmt.where(getattr(SyncRun, column) == value)
-    limit = min(max(_int_param(params, "limit", 20), 1), 100)
-    offset = _int_param(params, "offset", 0)
-    if offset < 0:
-        raise BadRequest(
-            "Invalid offset: must be >= 0",
-            [Detail("offset", "offset must be >= 0", "MIN_VALUE", offset)],
-        )
+    page = parse_page(
+        {k: v for k, v in params.items() if k in ("limit", "offset") and v != ""},
+        default_limit=20,
+        max_limit=100,
+    )
+    limit, offset = page.limit, page.offset
     filtered = stmt.subquery()
     stats_row = session.execute(
         func.count()
