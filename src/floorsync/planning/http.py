@@ -87,6 +87,7 @@ class Redactor:
             forms.add(secret)
             forms.add(quote(secret, safe=""))
             forms.add(orjson.dumps(secret).decode()[1:-1])
+            forms.add(json.dumps(secret)[1:-1])  # non-ASCII as \uXXXX
             if username is not None:
                 forms.add(basic_token(username, secret))
         # Longest first, so a form containing another is removed whole.

@@ -23,6 +23,7 @@ import hmac
 import json
 import re
 import secrets
+import ssl
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -233,6 +234,7 @@ class FakeFrepple(FakeServer):
         time_zone: str = "Europe/Amsterdam",
         workorder_endpoint: bool = True,
         line: str = "9.17",  # or "dev": the development line after 9.17
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.zone = ZoneInfo(time_zone)
         self.workorder_endpoint = workorder_endpoint
@@ -249,7 +251,7 @@ class FakeFrepple(FakeServer):
         self.paginate: str | None = None  # None, "envelope", "loop" or "foreign"
         self.page_size = 2
         self.foreign_base = "http://127.0.0.2:9"
-        super().__init__()
+        super().__init__(tls=tls)
 
     @property
     def data(self) -> FreppleData:

@@ -27,6 +27,7 @@ that landed upstream while the client saw a failure); `truncate` always applies 
 import contextlib
 import json
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -193,12 +194,16 @@ class FakeServer:
     """Base of the fakes: subclasses implement `handle(request) -> Reply` (called under the
     state lock) and may set `request.label`."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, tls: ssl.SSLContext | None = None) -> None:
         self.requests: list[Recorded] = []
         self.faults: list[Fault] = []
         self.errors: list[str] = []  # tracebacks of bugs in the fake itself (answered 500)
         self.lock = threading.RLock()
         self._server = _Server(self)
+        self.scheme = "http"
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+            self.scheme = "https"
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
@@ -210,7 +215,7 @@ class FakeServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
         self._server.shutdown()
