@@ -28,13 +28,15 @@ import logging
 import socket
 import ssl
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from typing import Any, TypeVar
+from types import TracebackType
+from typing import Any, Self, TypeVar
 from urllib.parse import quote
 
 import httpcore
@@ -244,7 +246,7 @@ class Answer:
 
     @property
     def content_type(self) -> str:
-        return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        return str(self.headers.get("content-type", "")).split(";", 1)[0].strip().lower()
 
     @property
     def is_json(self) -> bool:
@@ -253,7 +255,7 @@ class Answer:
 
     @property
     def location(self) -> str:
-        return self.headers.get("location", "")
+        return str(self.headers.get("location", ""))
 
     def text(self, limit: int = EXCERPT_CHARS) -> str:
         return self.body[: limit * 4].decode("utf-8", errors="replace")[:limit]
@@ -481,3 +483,31 @@ class PlanningHttp:
             int((time.monotonic() - started) * 1000),
             what,
         )
+
+
+class HttpAdapter:
+    """What both adapters share around their `PlanningHttp`: closing (idempotent), the context
+    manager, and a last redaction pass over any planning error leaving a public method."""
+
+    _http: PlanningHttp
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @contextmanager
+    def _redacted(self) -> Iterator[None]:
+        try:
+            yield
+        except PlanningError as error:
+            raise self._http.redact.error(error) from None

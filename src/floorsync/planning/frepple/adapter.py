@@ -15,12 +15,10 @@
 """
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import httpx
 import orjson
@@ -40,6 +38,7 @@ from floorsync.planning.config import FreppleSettings, PlanningConnectionConfig
 from floorsync.planning.frepple import mapping
 from floorsync.planning.frepple.client import FreppleClient, encode
 from floorsync.planning.http import (
+    HttpAdapter,
     PlanningHttp,
     Redactor,
     basic_token,
@@ -54,7 +53,7 @@ MO, WO = "manufacturingorder", "workorder"
 INCREMENTAL_STATUSES = "approved,confirmed,completed,closed"
 
 
-class FreppleAdapter:
+class FreppleAdapter(HttpAdapter):
     system = SYSTEM
 
     def __init__(
@@ -91,29 +90,6 @@ class FreppleAdapter:
         )
         self._base_url = config.base_url
         self._workorder_endpoint: bool | None = None
-
-    # ------------------------------------------------------------------------- lifecycle
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    @contextmanager
-    def _redacted(self) -> Iterator[None]:
-        try:
-            yield
-        except PlanningError as exc:
-            raise self._redact.error(exc) from None
 
     # ------------------------------------------------------------------------ connection
 
