@@ -13,8 +13,11 @@ from floorsync.planning.config import PlanningConnectionConfig
 from floorsync.planning.factory import create_planning_adapter
 from floorsync.planning.http import Redactor, basic_token
 from tests.planning.fakes.frepple import FakeFrepple
+from tests.planning.fakes.odoo import FakeOdoo
 
 FREPPLE_USER, FREPPLE_PASSWORD = "planner", "s3cret-Pässword"
+ODOO_LOGIN, ODOO_PASSWORD = "integration", "Odoo-pa55word!"
+ODOO_VERSIONS = (16, 17, 18, 19)
 
 
 class SecretWatch:
@@ -109,6 +112,49 @@ def frepple_config(frepple: FakeFrepple, secret_watch: SecretWatch) -> MakeConfi
                 "username": username,
                 "credential": credential,
                 "settings": {"time_zone": "Europe/Amsterdam", **settings},
+            }
+        )
+
+    return make
+
+
+@pytest.fixture(params=ODOO_VERSIONS, ids=lambda v: f"odoo{v}")
+def odoo_version(request: pytest.FixtureRequest) -> int:
+    """Each Odoo test runs once per profile unless it parametrizes `odoo_version` itself."""
+    return int(request.param)
+
+
+@pytest.fixture
+def odoo(odoo_version: int) -> Iterator[FakeOdoo]:
+    fake = FakeOdoo(odoo_version)
+    yield fake
+    fake.stop()
+    assert fake.errors == [], fake.errors[0]
+
+
+@pytest.fixture
+def odoo_config(odoo: FakeOdoo, secret_watch: SecretWatch) -> MakeConfig:
+    """A connection to the fake: a password on 16–18, an API key (JSON-2) on 19."""
+
+    def make(
+        *,
+        base_url: str | None = None,
+        auth_method: str | None = None,
+        username: str | None = ODOO_LOGIN,
+        credential: str | None = None,
+        **settings: Any,
+    ) -> PlanningConnectionConfig:
+        method = auth_method or ("api_key" if odoo.version >= 19 else "basic")
+        secret = credential or (odoo.add_api_key() if method == "api_key" else ODOO_PASSWORD)
+        secret_watch.register(secret)
+        return PlanningConnectionConfig.model_validate(
+            {
+                "system": "odoo",
+                "base_url": base_url or odoo.base_url,
+                "auth_method": method,
+                "username": username,
+                "credential": secret,
+                "settings": {"database": odoo.database, **settings},
             }
         )
 

@@ -147,6 +147,14 @@ class OdooAdapter(HttpAdapter):
                 )
         else:
             major = int(settings.version)
+            if settings.version != "auto" and self.server_version is not None:
+                detected = major_version(info)
+                if min(detected, 19) != major:
+                    raise PlanningProtocolError(
+                        SYSTEM,
+                        f"the connection says Odoo {major} but the server is "
+                        f"{self.server_version}; fix the version setting (or use auto)",
+                    )
         profile = profile_for(major)
         use_json2 = settings.api == "json2" or (settings.api == "auto" and major >= 19)
         transport: OdooTransport

@@ -6,7 +6,8 @@
 identifies the user. Errors use real HTTP statuses with a JSON body (an object with `name` and
 `message`, or a bare string such as `"Invalid apikey"`). An Odoo exception name in the body is
 classified exactly like the JSON-RPC envelope's (so a `MissingError` is still a missing record);
-otherwise the status decides: 401 → auth (credentials), 403 → auth (permission), 404 and 400 →
+otherwise the status decides (a 400/404 about the database is the `X-Odoo-Database` header
+naming no database: auth, reason database): 401 → auth (credentials), 403 → auth (permission), 404 and 400 →
 protocol (unknown model or method, malformed call), 422 → rejected, 429/5xx → unavailable.
 """
 
@@ -88,6 +89,13 @@ def _failure(answer: Answer, where: str) -> PlanningError:
             message = body
     if is_known_name(name):
         return classify(name, message, where=where, upstream=status)
+    if status in (400, 404) and "database" in message.lower():
+        return PlanningAuthError(
+            SYSTEM,
+            f"Odoo does not serve the configured database ({message})",
+            reason=AuthReason.DATABASE,
+            upstream=status,
+        )
     if status == 401:
         return PlanningAuthError(
             SYSTEM,
