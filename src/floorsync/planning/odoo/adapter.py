@@ -147,7 +147,7 @@ class OdooAdapter(HttpAdapter):
                 )
         else:
             major = int(settings.version)
-            if settings.version != "auto" and self.server_version is not None:
+            if self.server_version is not None:
                 detected = major_version(info)
                 if min(detected, 19) != major:
                     raise PlanningProtocolError(
