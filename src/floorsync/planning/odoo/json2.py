@@ -4,8 +4,9 @@
 `X-Odoo-Database`; the body holds the method's named arguments plus `ids` for record methods and
 `context`; the answer is the method's return value. There is no `authenticate`: the key
 identifies the user. Errors use real HTTP statuses with a JSON body (an object with `name` and
-`message`, or a bare string such as `"Invalid apikey"`). An Odoo exception name in the body is
-classified exactly like the JSON-RPC envelope's (so a `MissingError` is still a missing record);
+`message`, or a bare string such as `"Invalid apikey"`). An exception raised by Odoo's code (a
+`name` that is not a `werkzeug.` HTTP exception) is classified exactly like the JSON-RPC
+envelope's, so a `MissingError` is still a missing record and a `UserError` a rejection;
 otherwise the status decides (a 400/404 about the database is the `X-Odoo-Database` header
 naming no database: auth, reason database): 401 → auth (credentials), 403 → auth (permission), 404 and 400 →
 protocol (unknown model or method, malformed call), 422 → rejected, 429/5xx → unavailable.
@@ -25,7 +26,7 @@ from floorsync.planning.base import (
     PlanningSystem,
 )
 from floorsync.planning.http import JSON_UTF8, Answer, PlanningHttp, decode_json, status_error
-from floorsync.planning.odoo.transport import READ_ONLY_METHODS, classify, is_known_name
+from floorsync.planning.odoo.transport import READ_ONLY_METHODS, classify
 
 SYSTEM = PlanningSystem.ODOO
 
@@ -87,7 +88,7 @@ def _failure(answer: Answer, where: str) -> PlanningError:
             message = str(body.get("message") or (body.get("data") or {}).get("message") or "")
         elif isinstance(body, str):
             message = body
-    if is_known_name(name):
+    if name and not name.startswith("werkzeug."):  # an exception raised by Odoo's code
         return classify(name, message, where=where, upstream=status)
     if status in (400, 404) and "database" in message.lower():
         return PlanningAuthError(

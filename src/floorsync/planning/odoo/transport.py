@@ -69,10 +69,6 @@ class OdooTransport(Protocol):
     ) -> Any: ...
 
 
-def is_known_name(name: str) -> bool:
-    return name.startswith(("odoo.exceptions.", "psycopg2.", "builtins."))
-
-
 def classify(
     name: str,
     message: str,
