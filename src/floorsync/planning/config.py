@@ -220,8 +220,8 @@ def _rule_problems(config: PlanningConnectionConfig) -> list[tuple[str, str]]:
         if config.auth_method == "basic" and not config.username:
             out.append(("username", "required for basic authentication"))
         if not config.secret:
-            what = "password" if config.auth_method == "basic" else "API key"
-            out.append(("credential", f"a {what} is required"))
+            what = "a password" if config.auth_method == "basic" else "an API key"
+            out.append(("credential", f"{what} is required"))
         return out
     if path.endswith(("/jsonrpc", "/web")):
         out.append(("base_url", "leave out the trailing /jsonrpc or /web (the adapter adds it)"))
