@@ -285,7 +285,10 @@ class FakeOdoo(FakeServer):
         record["id"] = record_id
         record["write_date"] = _ts(self.now)
         self.tables[model][record_id] = record
-        self._indexes = {k: v for k, v in self._indexes.items() if k[0] != model}
+        for (indexed_model, name), index in self._indexes.items():
+            value = record.get(name) if indexed_model == model else None
+            if isinstance(value, list) and value:
+                index.setdefault(value[0], []).append(record_id)  # ids grow: stays sorted
         return record
 
     def add_product(self, name: str, code: str | None = None) -> int:
@@ -776,6 +779,9 @@ class FakeOdoo(FakeServer):
         self._check_fields(model, list(values))
         records = self._records(model, ids or [])
         self.writes.append((model, list(ids or []), values, dict(context)))
+        self._indexes = {
+            k: v for k, v in self._indexes.items() if not (k[0] == model and k[1] in values)
+        }
         if model == "mrp.production":
             for mo in records:
                 self._write_production(mo, values, context)
