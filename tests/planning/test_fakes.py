@@ -333,6 +333,31 @@ class TestFakeOdoo:
         again = execute(odoo17, "mrp.production", "button_mark_done", [[mo]])
         assert error_name(again) == "odoo.exceptions.UserError"
 
+    def test_dates_of_a_done_order_cannot_move_and_a_planned_start_unplans_without_force_date(
+        self, odoo17: FakeOdoo
+    ) -> None:
+        done = odoo17.add_production(odoo17.add_product("A"), 1, state="done")
+        planned = odoo17.add_production(odoo17.add_product("B"), 1)
+
+        refused = execute(
+            odoo17, "mrp.production", "write", [[done], {"date_start": "2026-07-01 06:00:00"}]
+        )
+        execute(
+            odoo17,
+            "mrp.production",
+            "write",
+            [[planned], {"date_start": "2026-07-01 06:00:00"}],
+            {"context": {"force_date": True}},
+        )
+        execute(
+            odoo17, "mrp.production", "write", [[planned], {"date_start": "2026-07-02 06:00:00"}]
+        )
+
+        assert refused["error"]["data"]["message"] == (
+            "You cannot move a manufacturing order once it is cancelled or done."
+        )
+        assert odoo17.unplanned == [planned]  # only the write without force_date
+
     def test_the_error_code_can_be_zero_and_a_non_json_body_is_an_error_envelope(
         self, odoo17: FakeOdoo
     ) -> None:

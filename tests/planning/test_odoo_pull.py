@@ -184,6 +184,9 @@ class TestAFullPull:
 
 
 class TestStatuses:
+    # The status tables do not depend on the profile; 17 (JSON-RPC) and 19 (JSON-2) cover both
+    # transports.
+    @pytest.mark.parametrize("odoo_version", [17, 19])
     @pytest.mark.parametrize(
         ("state", "expected"),
         [
@@ -219,6 +222,7 @@ class TestStatuses:
             [order] = orders
             assert (order.status, order.upstream_status) == (expected, state)
 
+    @pytest.mark.parametrize("odoo_version", [17, 19])
     @pytest.mark.parametrize(
         ("state", "expected"),
         [
