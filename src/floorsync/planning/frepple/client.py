@@ -290,9 +290,13 @@ class FreppleClient:
                 f"{where} answered 404: no FrePPLe API there; check the base URL",
                 upstream=status,
             )
-        if status == 400 or (
-            context == "write" and 400 <= status < 500 and status not in (408, 425, 429)
-        ):
+        if status == 405:
+            return PlanningProtocolError(
+                SYSTEM, f"{where} is not allowed (HTTP 405); check the base URL", upstream=status
+            )
+        # 400 is a validation error: of our query on a read (we built it badly), of the change
+        # on a write. Other 4xx refusals of a write are rejections too.
+        if status == 400 or (context == "write" and status in (409, 410, 412, 413, 415, 422)):
             body = _json_or_none(answer)
             details = body if isinstance(body, dict) else {"body": answer.text(500)}
             if context == "write":

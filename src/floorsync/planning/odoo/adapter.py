@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -592,7 +592,7 @@ class OdooAdapter(HttpAdapter):
     @staticmethod
     def _result(
         order_id: str,
-        action: Any,
+        action: Literal["start", "completion"],
         outcome: PushOutcome,
         state: str,
         how: str = "",
