@@ -411,7 +411,12 @@ class PlanningHttp:
             raise RuntimeError("the planning adapter is closed")
         started = time.monotonic()
         shown = self._shown(url)
-        request = self.client.build_request(method, url, headers=dict(headers or {}), content=body)
+        request = self.client.build_request(
+            method,
+            url,
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})},
+            content=body,
+        )
         # A shared client may hold cookies; a planning request never carries any.
         request.headers.pop("cookie", None)
         try:
