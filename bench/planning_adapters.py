@@ -4,8 +4,12 @@ servers, without any database (issue 13's pull benchmark adds the sync engine on
 Seeds the fake FrePPLe or Odoo server with N work orders of 5 job orders each and 50 work
 centres (default 10,000), then measures through the real adapter over HTTP on 127.0.0.1:
 
+The fake runs in a process of its own, as a real planning server would not share the
+adapter's CPU.
+
 * `seed_seconds`       building the fake's data;
-* `full_pull_seconds`  `pull_resources()` + `pull_work_orders()` (reconcile mode);
+* `full_pull_seconds`  `pull_resources()` + `pull_work_orders()` (reconcile mode), and the CPU
+                       time the adapter's process spent on it (the rest is the fake serving);
 * `plan_seconds`       `planning.records` turning the pull into sync-engine records;
 * `incremental_pull_seconds` `pull_work_orders(since)` with 1 % of the orders changed;
 * `pushes_per_s`       1,000 `push_order_start` calls (read, then write).
@@ -19,6 +23,8 @@ import json
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from multiprocessing import Pipe, Process
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -32,57 +38,58 @@ from floorsync.planning.factory import create_planning_adapter
 from floorsync.planning.records import plan_equipment, plan_jobs, usable_cells
 
 
-def frepple(orders: int) -> tuple[Any, PlanningConnectionConfig, float, list[str], Any]:
+def _serve(system: str, version: int, orders: int, conn: Connection) -> None:
+    """The fake server in its own process (its CPU does not compete with the adapter's, as a
+    real planning server's would not). Answers `change N` with the `since` of an incremental pull
+    that sees N changed orders, and `stop`."""
     started = time.perf_counter()
-    fake = FakeFrepple()
-    seed_orders(fake.data, orders, steps=5, work_centres=50)
-    seeded = time.perf_counter() - started
-    config = PlanningConnectionConfig.model_validate(
-        {
-            "system": "frepple",
-            "base_url": fake.base_url,
+    if system == "frepple":
+        fake: Any = FakeFrepple()
+        seed_orders(fake.data, orders, steps=5, work_centres=50)
+        order_ids = list(fake.data.mos)
+        secret = "s3cret-Pässword"
+    else:
+        fake = FakeOdoo(version)
+        order_ids = [str(i) for i in seed_productions(fake, orders, steps=5, work_centres=50)]
+        secret = fake.add_api_key() if version >= 19 else "Odoo-pa55word!"
+    conn.send((fake.base_url, secret, time.perf_counter() - started, order_ids))
+    while True:
+        command, count = conn.recv()
+        if command == "stop":
+            fake.stop()
+            return
+        picked = order_ids[:: max(1, len(order_ids) // count)][:count]
+        with fake.lock:
+            if system == "frepple":
+                fake.now = datetime(2026, 6, 30, 12, 0)  # noqa: DTZ001 (the server's wall clock)
+                for ref in picked:
+                    fake.data.mos[ref]["lastmodified"] = wall(fake.now)
+                conn.send(datetime(2026, 6, 30, 9, 0, tzinfo=UTC))
+            else:
+                fake.now += timedelta(days=30)
+                for mo in picked:
+                    fake.tables["mrp.production"][int(mo)]["write_date"] = fake.now.strftime(
+                        "%Y-%m-%d %H:%M:%S"
+                    )
+                conn.send(fake.now - timedelta(minutes=5))
+
+
+def connection(system: str, version: int, base_url: str, secret: str) -> PlanningConnectionConfig:
+    if system == "frepple":
+        values: dict[str, Any] = {
             "auth_method": "basic",
             "username": "planner",
-            "credential": "s3cret-Pässword",
             "settings": {"time_zone": "Europe/Amsterdam"},
         }
-    )
-    refs = list(fake.data.mos)
-
-    def change(count: int) -> datetime:
-        fake.now = datetime(2026, 6, 30, 12, 0)  # noqa: DTZ001 (the server's wall clock)
-        for ref in refs[:: max(1, len(refs) // count)][:count]:
-            fake.data.mos[ref]["lastmodified"] = wall(fake.now)
-        return datetime(2026, 6, 30, 9, 0, tzinfo=UTC)
-
-    return fake, config, seeded, refs, change
-
-
-def odoo(orders: int, version: int) -> tuple[Any, PlanningConnectionConfig, float, list[str], Any]:
-    started = time.perf_counter()
-    fake = FakeOdoo(version)
-    ids = seed_productions(fake, orders, steps=5, work_centres=50)
-    seeded = time.perf_counter() - started
-    api_key = version >= 19
-    config = PlanningConnectionConfig.model_validate(
-        {
-            "system": "odoo",
-            "base_url": fake.base_url,
-            "auth_method": "api_key" if api_key else "basic",
+    else:
+        values = {
+            "auth_method": "api_key" if version >= 19 else "basic",
             "username": "integration",
-            "credential": fake.add_api_key() if api_key else "Odoo-pa55word!",
-            "settings": {"database": fake.database},
+            "settings": {"database": "plant"},
         }
+    return PlanningConnectionConfig.model_validate(
+        {"system": system, "base_url": base_url, "credential": secret, **values}
     )
-
-    def change(count: int) -> datetime:
-        fake.now += timedelta(days=30)
-        stamp = fake.now.strftime("%Y-%m-%d %H:%M:%S")
-        for mo in ids[:: max(1, len(ids) // count)][:count]:
-            fake.tables["mrp.production"][mo]["write_date"] = stamp
-        return fake.now - timedelta(minutes=5)
-
-    return fake, config, seeded, [str(i) for i in ids], change
 
 
 def main() -> None:
@@ -94,16 +101,18 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object only")
     args = parser.parse_args()
 
-    if args.system == "frepple":
-        fake, config, seeded, order_ids, change = frepple(args.orders)
-    else:
-        fake, config, seeded, order_ids, change = odoo(args.orders, args.odoo_version)
+    ours, theirs = Pipe()
+    server = Process(target=_serve, args=(args.system, args.odoo_version, args.orders, theirs))
+    server.start()
     try:
+        base_url, secret, seeded, order_ids = ours.recv()
+        config = connection(args.system, args.odoo_version, base_url, secret)
         with create_planning_adapter(config) as adapter:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             equipment = adapter.pull_resources()
             orders = adapter.pull_work_orders()
             full = time.perf_counter() - started
+            full_cpu = time.process_time() - cpu
 
             started = time.perf_counter()
             cells = plan_equipment(equipment, source=args.system)
@@ -112,7 +121,8 @@ def main() -> None:
             )
             plan_seconds = time.perf_counter() - started
 
-            since = change(max(1, args.orders // 100))
+            ours.send(("change", max(1, args.orders // 100)))
+            since = ours.recv()
             started = time.perf_counter()
             changed = adapter.pull_work_orders(since=since)
             incremental = time.perf_counter() - started
@@ -124,7 +134,8 @@ def main() -> None:
                 adapter.push_order_start(order_id, at)
             push_seconds = time.perf_counter() - started
     finally:
-        fake.stop()
+        ours.send(("stop", 0))
+        server.join(30)
 
     result = {
         "system": args.system if args.system == "frepple" else f"odoo{args.odoo_version}",
@@ -134,6 +145,7 @@ def main() -> None:
         "job_records": len(planned.jobs),
         "seed_seconds": round(seeded, 2),
         "full_pull_seconds": round(full, 2),
+        "full_pull_adapter_cpu_seconds": round(full_cpu, 2),
         "plan_seconds": round(plan_seconds, 2),
         "incremental_orders": len(changed),
         "incremental_pull_seconds": round(incremental, 2),

@@ -16,8 +16,8 @@ shift the stored time by the zone offset. Two instants of the autumn overlap the
 same wall time; reading it back gives the first.
 """
 
-from datetime import UTC, datetime, timedelta
-from functools import cache
+from datetime import UTC, datetime
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -34,17 +34,11 @@ def local_to_utc(wall: datetime, tz: ZoneInfo) -> datetime:
     """A naive wall-clock time in `tz` as an aware UTC instant, with the DST rules above."""
     if wall.tzinfo is not None:
         return wall.astimezone(UTC)
-    first = wall.replace(tzinfo=tz, fold=0)
-    # fold=0 is the first occurrence in an overlap. In a gap, fold=0 applies the offset in force
-    # before the transition, so the instant lands after the gap by exactly its length; the
-    # round trip check makes that explicit rather than incidental.
-    instant = first.astimezone(UTC)
-    if instant.astimezone(tz).replace(tzinfo=None) != wall:
-        gap = (first.replace(fold=1).utcoffset() or timedelta()) - (
-            first.utcoffset() or timedelta()
-        )
-        instant = (wall + abs(gap)).replace(tzinfo=tz, fold=0).astimezone(UTC)
-    return instant
+    # PEP 495: with fold=0 an ambiguous time (autumn overlap) takes the offset before the
+    # transition, i.e. its first occurrence; a time that does not exist (spring gap) also takes
+    # the offset before the transition, which lands the instant after the gap by exactly the gap
+    # length (02:30 → 03:30 local). Both are the rules above, in one conversion.
+    return wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
 
 
 def utc_to_local(instant: datetime, tz: ZoneInfo) -> datetime:
@@ -61,6 +55,12 @@ def parse_local(text: object, tz: ZoneInfo) -> datetime | None:
         return None
     if not isinstance(text, str):
         raise ValueError(f"not a datetime: {text!r}")
+    return _parse_local(text, tz)
+
+
+@lru_cache(maxsize=65_536)
+def _parse_local(text: str, tz: ZoneInfo) -> datetime | None:
+    # Cached: a pull reads the same start, end and modification times many times over.
     value = text.strip()
     if not value:
         return None

@@ -22,6 +22,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -87,6 +88,11 @@ def parse_duration(text: Any) -> timedelta | None:
     """Django's duration format `[D ]HH:MM:SS[.ffffff]`; None for null or unreadable text."""
     if not isinstance(text, str):
         return None
+    return _duration(text)
+
+
+@lru_cache(maxsize=4096)
+def _duration(text: str) -> timedelta | None:
     match = _DURATION.match(text.strip())
     if match is None:
         return None
@@ -196,16 +202,14 @@ def job_order(
     )
 
 
-def _step_order(record: Record, tz: ZoneInfo) -> tuple[bool, datetime, bool, datetime, str]:
-    start, end = _when(record, "startdate", tz), _when(record, "enddate", tz)
-    floor = datetime.min.replace(tzinfo=UTC)
-    return (
-        start is None,
-        start or floor,
-        end is None,
-        end or floor,
-        str(record.get("reference") or ""),
-    )
+_LAST = datetime.max.replace(tzinfo=UTC)
+
+
+def _routing_order(step: Record, tz: ZoneInfo) -> tuple[datetime, datetime, str]:
+    """Routing steps run in order of (start, end, reference); steps without dates come last.
+    (Their dates are parsed again when mapped, which costs little: `parse_local` is cached.)"""
+    start, end = _when(step, "startdate", tz), _when(step, "enddate", tz)
+    return (start or _LAST, end or _LAST, str(step.get("reference") or ""))
 
 
 def work_order(
@@ -227,8 +231,8 @@ def work_order(
         item = (operations.get(operation) or {}).get("item")
         item_name = clean_str(item.get("name") if isinstance(item, Mapping) else item)
         product = _item(item_name) if item_name else None
-    ordered = sorted(steps, key=lambda r: _step_order(r, tz))
-    if ordered:
+    if steps:
+        ordered = sorted(steps, key=lambda step: _routing_order(step, tz))
         jobs = tuple(
             job_order(step, reference, 10 * (i + 1), operations, tz)
             for i, step in enumerate(ordered)
