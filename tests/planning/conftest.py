@@ -30,7 +30,7 @@ class SecretWatch:
 
     def register(self, secret: str, username: str | None = None) -> None:
         redactor = Redactor([secret], username=username)
-        self.forms.update(redactor._forms)
+        self.forms.update(redactor.forms)
         if username is not None:
             self.forms.add(basic_token(username, secret))
 

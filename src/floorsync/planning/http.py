@@ -95,6 +95,11 @@ class Redactor:
         # Longest first, so a form containing another is removed whole.
         self._forms = sorted(forms, key=len, reverse=True)
 
+    @property
+    def forms(self) -> tuple[str, ...]:
+        """Every form of every secret this redactor removes."""
+        return tuple(self._forms)
+
     def __call__(self, text: str) -> str:
         for form in self._forms:
             if form in text:
