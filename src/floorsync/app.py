@@ -10,7 +10,7 @@ from floorsync import __version__
 from floorsync.auth.endpoints import router as keys_router
 from floorsync.config import Settings
 from floorsync.db.engine import make_engine, make_sessionmaker
-from floorsync.entities import cells, jobs, materials, operations, parts, resources
+from floorsync.entities import registry as entity_registry
 from floorsync.entities.endpoints import crud_router
 from floorsync.events.outbox import Outbox
 from floorsync.http import idempotency
@@ -25,21 +25,12 @@ from floorsync.shopfloor.endpoints import shopfloor_routers
 from floorsync.sync.endpoints import sync_routers
 from floorsync.webhooks.wiring import install_webhooks, webhook_routers
 
-ENTITY_SPECS = (
-    jobs.JOBS,
-    parts.PARTS,
-    operations.OPERATIONS,
-    cells.CELLS,
-    resources.RESOURCES,
-    materials.MATERIALS,
-)
-
 # Start-up work of features, run once the shared services exist.
 SERVICE_HOOKS: list[Callable[[Services], None]] = [install_webhooks]
 
 
 def api_routers() -> list[APIRouter]:
-    routers = [crud_router(spec) for spec in ENTITY_SPECS]
+    routers = [crud_router(spec) for spec in entity_registry.MASTER_DATA]
     routers.append(keys_router)
     routers.extend(webhook_routers())
     routers.extend([*shopfloor_routers(), lifecycle_router()])

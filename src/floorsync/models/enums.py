@@ -60,6 +60,9 @@ class ApiKeyRole(StrEnum):
 
 
 class SyncEntity(StrEnum):
+    """`sync_runs.entity_type` (a CHECK constraint): the synced entities of entities/registry.py,
+    in api-erp-sync's processing order, operators last (tests/entities/test_registry.py)."""
+
     cells = "cells"
     resources = "resources"
     materials = "materials"
