@@ -6,12 +6,12 @@ from typing import Annotated, Any
 
 import typer
 
+from floorsync.bootstrap import Services, build_services
 from floorsync.config import get_settings
 from floorsync.db.repository import TenantScope, scoped
 from floorsync.db.uow import unit_of_work
 from floorsync.errors import FloorsyncError
 from floorsync.events.outbox import Origin
-from floorsync.http.context import Services
 from floorsync.models.webhooks import Webhook
 
 webhooks_app = typer.Typer(
@@ -21,8 +21,6 @@ TenantOpt = Annotated[str, typer.Option("--tenant", help="tenant name, slug or i
 
 
 def _services() -> Services:
-    from floorsync.app import build_services
-
     return build_services(get_settings())
 
 
@@ -101,7 +99,7 @@ def enable(webhook_id: str, tenant: TenantOpt) -> None:
 
     services = _services()
     scope = _scope(services, tenant)
-    kit = services.extras["webhooks"]
+    kit = services.webhooks
     _run(
         services,
         scope,

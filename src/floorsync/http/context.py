@@ -10,49 +10,23 @@ from typing import Annotated, Any
 import orjson
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from floorsync.auth.api_keys import touch_last_used, verify_key
-from floorsync.config import Settings
+from floorsync.bootstrap import Services
 from floorsync.db.engine import read_sessions
 from floorsync.db.repository import TenantScope
 from floorsync.db.uow import Work, unit_of_work
 from floorsync.errors import BadRequest, Detail, PayloadTooLarge
-from floorsync.events.outbox import Origin, Outbox
+from floorsync.events.outbox import Origin
+from floorsync.http.idempotency import idempotency_hook
 from floorsync.http.ratelimit import RateLimitState, count_request, tenant_limit
 from floorsync.http.responses import RESPONSE_HEADERS, CompactJSONResponse, success_body
-from floorsync.kit.clock import Clock
-
-
-@dataclass
-class Services:
-    """What the app builds once (in create_app) and every request shares."""
-
-    settings: Settings
-    sessions: sessionmaker[Session]
-    clock: Clock
-    outbox: Outbox
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 def services_of(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
-
-
-# Hooks other features install on the request context (idempotency storage, rate limits):
-# each is called with the context right after authentication. A hook may answer the request
-# itself by raising Respond, and may append to `ctx.on_finish` callbacks that run once the
-# handler is done (normally or with an error), before the response is sent.
-CONTEXT_HOOKS: list[Callable[["Ctx"], Any]] = []
-
-
-class Respond(Exception):
-    """Raised by a context hook to send a ready-made response instead of running the handler."""
-
-    def __init__(self, response: Any) -> None:
-        super().__init__("response ready")
-        self.response = response
 
 
 @dataclass
@@ -61,7 +35,7 @@ class Ctx:
     scope: TenantScope
     request: Request
     request_id: str
-    # Set by the idempotency hook: stores a 2xx response in the request's transaction.
+    # Set by the Idempotency-Key check: stores a 2xx response in the request's transaction.
     store_response: Callable[[Session, int, bytes], None] | None = None
     response_headers: dict[str, str] = field(default_factory=dict)
     # Called with the handler's exception (or None) after it finishes, before the response.
@@ -167,10 +141,10 @@ async def api_context(
     ctx = Ctx(services, scope, request, request.scope.get("state", {}).get("request_id", ""))
     error: BaseException | None = None
     try:
-        for hook in CONTEXT_HOOKS:
-            result = hook(ctx)
-            if hasattr(result, "__await__"):
-                await result
+        # Claims the request's Idempotency-Key: may answer by raising Respond (a stored reply),
+        # and may append to `ctx.on_finish`, whose callbacks run once the handler is done
+        # (normally or with an error), before the response is sent.
+        await idempotency_hook(ctx)
         yield ctx
     except BaseException as exc:
         error = exc

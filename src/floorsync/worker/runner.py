@@ -15,8 +15,8 @@ import time
 import uuid
 from types import FrameType
 
+from floorsync.bootstrap import Services
 from floorsync.events.retention import purge_events
-from floorsync.http.context import Services
 from floorsync.webhooks.config import WebhookKit
 from floorsync.webhooks.delivery import make_http_client
 from floorsync.webhooks.worker import (
@@ -46,8 +46,8 @@ class WorkerRunner:
     ) -> None:
         settings = services.settings
         self.services = services
-        self.kit: WebhookKit = services.extras["webhooks"]
-        self.wake: threading.Event = services.extras.get("worker_wake") or threading.Event()
+        self.kit: WebhookKit = services.webhooks
+        self.wake: threading.Event = services.worker_wake
         self.threads = threads if threads is not None else settings.worker_delivery_threads
         self.poll = settings.worker_poll_seconds
         self.periodic_every = settings.worker_periodic_seconds
