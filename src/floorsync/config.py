@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     webhook_log_retention_days: int = 30
     worker_delivery_threads: int = 4
     worker_periodic_seconds: float = 60
+    # Modules whose JOB_KINDS / PERIODIC_TASKS the worker runs too (worker/registry.py).
+    worker_plugins: str = ""
 
     @model_validator(mode="after")
     def _production_needs_a_secret_key(self) -> Self:

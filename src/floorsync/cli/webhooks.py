@@ -26,25 +26,33 @@ def _services() -> Services:
 
 def worker_command(
     once: Annotated[
-        bool, typer.Option("--once", help="deliver what is due now, run upkeep once, and exit")
+        bool,
+        typer.Option("--once", help="run the upkeep that is due and the work due now, and exit"),
     ] = False,
     threads: Annotated[
         int | None,
         typer.Option(help="delivery threads (default FLOORSYNC_WORKER_DELIVERY_THREADS)"),
     ] = None,
 ) -> None:
-    """Run the delivery worker: webhook deliveries with retries, expiry and retention upkeep.
-    Stops cleanly on SIGTERM/SIGINT (the request in flight is finished and recorded)."""
+    """Run the background worker: webhook deliveries with retries, the job kinds of
+    FLOORSYNC_WORKER_PLUGINS, and the periodic upkeep (expiry, retention), each run at most once
+    per interval across all workers. Stops cleanly on SIGTERM/SIGINT (the unit in flight is
+    finished and recorded)."""
+    from floorsync.webhooks.tasks import DELIVERY
     from floorsync.worker.runner import WorkerRunner
 
     logging.basicConfig(
         level=get_settings().log_level.upper(),
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
-    runner = WorkerRunner(_services(), threads=threads)
+    runner = WorkerRunner(
+        _services(), threads=None if threads is None else {DELIVERY.name: threads}
+    )
     if once:
-        rounds = runner.run_once()
-        typer.echo(f"delivered {rounds} batch(es)")
+        done = runner.run_once()
+        typer.echo(f"delivered {done.pop(DELIVERY.name, 0)} batch(es)")
+        for name, units in done.items():
+            typer.echo(f"{name}: ran {units} job(s)")
         return
     runner.run_until_signalled()
 

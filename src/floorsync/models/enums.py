@@ -118,6 +118,13 @@ class AttemptOutcome(StrEnum):
     refused = "refused"
 
 
+class WorkerJobState(StrEnum):
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+
+
 def enum_column(enum: type[StrEnum], name: str) -> Enum:
     return Enum(
         enum,
