@@ -34,12 +34,15 @@ def is_free(model: Any, now: datetime) -> ColumnElement[bool]:
     return or_(model.lease_until.is_(None), model.lease_until < now)
 
 
+def locked_for_claim(stmt: Select[T], model: Any) -> Select[T]:
+    """`stmt` locking the rows it returns for a claim, skipping those another claimer holds
+    (see the module docstring). `stmt` must already require `is_free`."""
+    return stmt.with_for_update(key_share=True, skip_locked=True, of=model)
+
+
 def claimable(stmt: Select[T], model: Any, now: datetime) -> Select[T]:
-    """`stmt` narrowed to rows whose lease is free, locked for the claim without waiting for
-    rows another claimer is looking at (see the module docstring)."""
-    return stmt.where(is_free(model, now)).with_for_update(
-        key_share=True, skip_locked=True, of=model
-    )
+    """`stmt` narrowed to rows whose lease is free and locked for the claim."""
+    return locked_for_claim(stmt.where(is_free(model, now)), model)
 
 
 def take(row: Any, owner: str, until: datetime) -> datetime:

@@ -120,14 +120,15 @@ def claim_endpoint(deps: DeliveryDeps) -> Claim | None:
         while True:
             query = select(Webhook).where(
                 Webhook.active.is_(True),
+                leases.is_free(Webhook, now),
                 or_(Webhook.paused_until.is_(None), Webhook.paused_until <= now),
                 due,
             )
             if unopenable:
                 query = query.where(Webhook.id.not_in(unopenable))
             hook = session.scalars(
-                leases.claimable(
-                    query.order_by(Webhook.lease_until.asc().nulls_first()).limit(1), Webhook, now
+                leases.locked_for_claim(
+                    query.order_by(Webhook.lease_until.asc().nulls_first()).limit(1), Webhook
                 )
             ).first()
             if hook is None:
