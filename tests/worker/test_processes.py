@@ -48,7 +48,7 @@ class TestAJobKindInRealWorkers:
         with sessions.begin() as s:
             tenant_id = create_tenant(s, f"jobs-{name}", now).id
             job_id = enqueue(
-                s, MAKE_CELL, {"name": name, "hold_seconds": 1.0}, now=now, tenant_id=tenant_id
+                s, MAKE_CELL, {"name": name, "hold_seconds": 1.5}, now=now, tenant_id=tenant_id
             )
         first = start_worker(settings, **plugin_env())
         try:
@@ -57,7 +57,7 @@ class TestAJobKindInRealWorkers:
             )
             claimed = job_row(sessions, job_id)
         finally:
-            kill(first)  # mid-job: the job holds for a second before it writes anything
+            kill(first)  # mid-job: the job holds 1.5 s before it writes anything
         assert (claimed.attempts, claimed.lease_owner) == (1, claimed.claimed_by)
         second = start_worker(settings, **plugin_env())
         try:
