@@ -86,7 +86,7 @@ class TestAProgramWithoutTheApp:
 
 
 def defined_specs() -> dict[str, EntitySpec]:
-    """Every EntitySpec bound at the top level of a floorsync module, by `module.NAME`."""
+    """Every EntitySpec bound at the top level of a floorsync module, by entity name."""
     found: dict[str, EntitySpec] = {}
     for info in pkgutil.walk_packages(floorsync.__path__, "floorsync."):
         if ".migrations" in info.name or info.name.endswith("__main__"):
