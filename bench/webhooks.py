@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.support.webhook_receiver import Received, WebhookReceiver
 
-from floorsync.app import build_services
 from floorsync.auth.tenants import create_tenant
+from floorsync.bootstrap import build_services
 from floorsync.config import Settings
 from floorsync.db.migrate import upgrade
 from floorsync.db.repository import TenantScope
@@ -128,7 +128,7 @@ def main() -> None:
                 create_tenant(s, f"bench-{uuid.uuid4().hex[:6]}", services.clock.now()).id
             )
         with WebhookReceiver() as rx:
-            kit = services.extras["webhooks"]
+            kit = services.webhooks
             data = parse_webhook_body(
                 {"url": rx.url, "events": ["*"]}, kit.resolver, allow_private=True, creating=True
             )

@@ -1,6 +1,6 @@
 """The application factory: one FastAPI app serving both URL forms of every function."""
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -8,68 +8,42 @@ from fastapi import APIRouter, FastAPI
 
 from floorsync import __version__
 from floorsync.auth.endpoints import router as keys_router
+from floorsync.bootstrap import Services, build_services
 from floorsync.config import Settings
-from floorsync.db.engine import make_engine, make_sessionmaker
-from floorsync.entities import cells, jobs, materials, operations, parts, resources
+from floorsync.entities import registry as entity_registry
 from floorsync.entities.endpoints import crud_router
-from floorsync.events.outbox import Outbox
-from floorsync.http import idempotency
-from floorsync.http.context import Services
+from floorsync.events.endpoints import router as events_router
 from floorsync.http.errors import register_error_handlers
 from floorsync.http.middleware import FloorsyncMiddleware
 from floorsync.http.responses import CompactJSONResponse, ok
 from floorsync.http.routing import build_route_table, fallback_router
-from floorsync.kit.clock import Clock, SystemClock
+from floorsync.kit.clock import Clock
 from floorsync.lifecycle.endpoints import lifecycle_router
 from floorsync.shopfloor.endpoints import shopfloor_routers
 from floorsync.sync.endpoints import sync_routers
-from floorsync.webhooks.wiring import install_webhooks, webhook_routers
-
-ENTITY_SPECS = (
-    jobs.JOBS,
-    parts.PARTS,
-    operations.OPERATIONS,
-    cells.CELLS,
-    resources.RESOURCES,
-    materials.MATERIALS,
-)
-
-# Start-up work of features, run once the shared services exist.
-SERVICE_HOOKS: list[Callable[[Services], None]] = [install_webhooks]
+from floorsync.webhooks.endpoints import logs_router
+from floorsync.webhooks.endpoints import router as webhooks_router
 
 
 def api_routers() -> list[APIRouter]:
-    routers = [crud_router(spec) for spec in ENTITY_SPECS]
+    routers = [crud_router(spec) for spec in entity_registry.MASTER_DATA]
     routers.append(keys_router)
-    routers.extend(webhook_routers())
+    routers.extend([events_router, webhooks_router, logs_router])
     routers.extend([*shopfloor_routers(), lifecycle_router()])
     routers.extend(sync_routers())
     return routers
 
 
-def build_services(settings: Settings, clock: Clock | None = None) -> Services:
-    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
-    clock = clock or SystemClock()
-    services = Services(
-        settings=settings, sessions=make_sessionmaker(engine), clock=clock, outbox=Outbox(clock)
-    )
-    for hook in SERVICE_HOOKS:
-        hook(services)
-    return services
-
-
 def create_app(
     settings: Settings, *, clock: Clock | None = None, services: Services | None = None
 ) -> FastAPI:
+    """The app on `services` (built from `settings` by bootstrap.build_services when not given)."""
     services = services or build_services(settings, clock)
-    idempotency.install()  # Idempotency-Key on POST and PUT of every function
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        bind = services.sessions.kw.get("bind")
-        if bind is not None:
-            bind.dispose()
+        services.close()
 
     app = FastAPI(
         title="floorsync",

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     webhook_log_retention_days: int = 30
     worker_delivery_threads: int = 4
     worker_periodic_seconds: float = 60
+    # Modules whose JOB_KINDS / PERIODIC_TASKS the worker runs too (worker/registry.py).
+    worker_plugins: str = ""
 
     # file storage (catalogue §2.2): the local file system by default, S3-compatible in production
     data_dir: Path = Path("./var")

@@ -92,7 +92,7 @@ def strict_server(settings: Settings) -> Iterator[LiveServer]:
     """An app with private webhook targets disallowed (the shared test server allows them) and a
     dict-backed resolver: nothing is looked up or connected to."""
     live = start_server(settings.model_copy(update={"webhook_allow_private": False}))
-    live.app.state.services.extras["webhooks"].resolver = StaticResolver(
+    live.app.state.services.webhooks.resolver = StaticResolver(
         {"erp.example.com": ["93.184.216.34"]}
     )
     yield live

@@ -10,18 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from floorsync.db.repository import TenantScope, scoped, tenant_filter
+from floorsync.entities import registry as entity_registry
 from floorsync.models.events import Event
 
 PREFIXES = ("", "/functions/v1")
-ENTITIES = ("jobs", "parts", "operations", "cells", "resources", "materials")
-SINGULAR = {
-    "jobs": "job",
-    "parts": "part",
-    "operations": "operation",
-    "cells": "cell",
-    "resources": "resource",
-    "materials": "material",
-}
+# The ERP master data (entities/registry.py), which every generic CRUD test covers.
+ENTITIES = tuple(spec.name for spec in entity_registry.MASTER_DATA)
+SINGULAR = {spec.name: spec.singular for spec in entity_registry.MASTER_DATA}
 ID_KEY = re.compile(rb'"id":"([0-9a-f-]{36})"')
 
 

@@ -10,14 +10,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from floorsync.app import build_services
+from floorsync.bootstrap import Services, build_services
 from floorsync.config import Settings
 from floorsync.db.repository import TenantScope
 from floorsync.db.uow import unit_of_work
 from floorsync.entities import service as entity_service
 from floorsync.entities.jobs import JOBS
 from floorsync.events.outbox import Origin
-from floorsync.http.context import Services
 from floorsync.kit.clock import FakeClock
 from floorsync.models.webhooks import Webhook, WebhookDelivery
 from floorsync.webhooks import service as webhook_service
@@ -42,7 +41,7 @@ def delivery_deps(
     seed: int = 7,
     timeout: float | None = None,
 ) -> DeliveryDeps:
-    kit = services.extras["webhooks"]
+    kit = services.webhooks
     http = make_http_client(timeout or kit.config.timeout_seconds)
     return DeliveryDeps(
         services.sessions,
@@ -93,7 +92,7 @@ class Rig:
     def add_webhook(
         self, url: str, events: list[str] | None = None, **body: Any
     ) -> tuple[uuid.UUID, str]:
-        kit = self.services.extras["webhooks"]
+        kit = self.services.webhooks
         data = parse_webhook_body(
             {"url": url, "events": events or ["*"], **body},
             kit.resolver,

@@ -15,10 +15,10 @@ from floorsync.db.repository import TenantScope, scoped
 from floorsync.db.uow import unit_of_work
 from floorsync.entities import service as entity_service
 from floorsync.entities.cells import CELLS
+from floorsync.events.fanout import make_fanout
 from floorsync.events.outbox import Outbox
 from floorsync.kit.clock import SystemClock
 from floorsync.models.events import Event
-from floorsync.webhooks.fanout import make_fanout
 from tests.support.tenants import TenantHandle
 from tests.support.webhook_receiver import Reply, WebhookReceiver
 from tests.support.worker_process import kill, start_worker, stop

@@ -251,7 +251,7 @@ class TestRetriesUnderAFakeClock:
         assert hook.consecutive_failures >= 10
         assert hook.active
         rig.clock.advance(5 * 86400)
-        expire_deliveries(rig.services.sessions, rig.clock, rig.services.extras["webhooks"])
+        expire_deliveries(rig.services.sessions, rig.clock, rig.services.webhooks)
         rig.job("late")
         advance_to_due(rig, hook_id)
         run_once(rig.deps)
@@ -271,7 +271,7 @@ class TestRetriesUnderAFakeClock:
         rig.job("J-1")
         run_once(rig.deps)
         rig.clock.advance(6 * 86400)
-        expire_deliveries(rig.services.sessions, rig.clock, rig.services.extras["webhooks"])
+        expire_deliveries(rig.services.sessions, rig.clock, rig.services.webhooks)
         rig.job("J-2")
         advance_to_due(rig, hook_id)
         run_once(rig.deps)
@@ -287,10 +287,7 @@ class TestRetriesUnderAFakeClock:
         with rig.work() as work:  # a client sets active: false before any worker ran
             work.session.get(Webhook, hook_id).active = False
         rig.clock.advance(4 * 86400 + 1)
-        assert (
-            expire_deliveries(rig.services.sessions, rig.clock, rig.services.extras["webhooks"])
-            >= 1
-        )
+        assert expire_deliveries(rig.services.sessions, rig.clock, rig.services.webhooks) >= 1
         (d,) = rig.deliveries(hook_id)
         assert (d.status.value, d.failure_reason.value if d.failure_reason else None) == (
             "failed",
@@ -312,7 +309,7 @@ class TestRetriesUnderAFakeClock:
 
         with rig.work() as work:
             hook = service.get_webhook(work.session, rig.scope, hook_id)
-            service.enable_webhook(work, rig.services.extras["webhooks"], hook)
+            service.enable_webhook(work, rig.services.webhooks, hook)
             since = rig.clock.now() - timedelta(minutes=1)
             out = service.recover(work, hook, {"since": since.isoformat(), "include_missing": True})
         assert out == {"webhook_id": str(hook_id), "queued": 3, "more": False}
@@ -335,7 +332,7 @@ class TestRetriesUnderAFakeClock:
         assert rig.deliveries(hook_id) == []
         with rig.work() as work:
             hook = service.get_webhook(work.session, rig.scope, hook_id)
-            service.enable_webhook(work, rig.services.extras["webhooks"], hook)
+            service.enable_webhook(work, rig.services.webhooks, hook)
             first = service.recover(
                 work, hook, {"since": since.isoformat(), "include_missing": True}
             )
@@ -355,7 +352,7 @@ class TestRetriesUnderAFakeClock:
     def test_a_name_that_resolves_privately_at_send_time_is_refused_without_traffic(
         self, rig: Rig
     ) -> None:
-        kit = rig.services.extras["webhooks"]
+        kit = rig.services.webhooks
         resolver = StaticResolver({"erp.example.com": ["93.184.216.34"]})
         kit.resolver = resolver
         kit.config = type(kit.config)(**{**kit.config.__dict__, "allow_private": False})
@@ -375,9 +372,7 @@ class TestRetriesUnderAFakeClock:
     def test_an_internationalised_host_name_is_delivered_under_its_a_label(
         self, rig: Rig, receiver: WebhookReceiver
     ) -> None:
-        rig.services.extras["webhooks"].resolver = StaticResolver(
-            {"xn--bcher-kva.example": ["127.0.0.1"]}
-        )
+        rig.services.webhooks.resolver = StaticResolver({"xn--bcher-kva.example": ["127.0.0.1"]})
         port = receiver.server.server_address[1]
         hook_id, _ = rig.add_webhook(f"http://Bücher.example:{port}/hook")
         rig.job("J-1")

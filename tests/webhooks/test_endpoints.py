@@ -139,7 +139,7 @@ class TestCrud:
 def strict_server(settings: Settings) -> Iterator[LiveServer]:
     """A second app with private targets disallowed and a dict-backed resolver."""
     live = start_server(settings.model_copy(update={"webhook_allow_private": False}))
-    live.app.state.services.extras["webhooks"].resolver = StaticResolver(
+    live.app.state.services.webhooks.resolver = StaticResolver(
         {
             "erp.example.com": ["93.184.216.34"],
             "sneaky.example.com": ["127.0.0.1"],

@@ -5,14 +5,15 @@ import sys
 from typing import Annotated
 
 import typer
+from sqlalchemy.orm import Session, sessionmaker
 
 from floorsync.auth.api_keys import issue_key
 from floorsync.auth.tenants import create_tenant, find_tenant, set_rate_limit
+from floorsync.bootstrap import build_services
 from floorsync.cli import webhooks as webhooks_cli
 from floorsync.cli.common import tenant_or_exit
 from floorsync.config import Settings, get_settings
 from floorsync.db import migrate
-from floorsync.db.engine import make_engine, make_sessionmaker
 from floorsync.kit.clock import SystemClock
 from floorsync.models.enums import ApiKeyRole
 
@@ -29,8 +30,8 @@ app.add_typer(webhooks_cli.webhooks_app, name="webhooks")
 app.command("worker")(webhooks_cli.worker_command)
 
 
-def _sessions(settings: Settings):  # type: ignore[no-untyped-def]
-    return make_sessionmaker(make_engine(settings.database_url))
+def _sessions(settings: Settings) -> sessionmaker[Session]:
+    return build_services(settings).sessions
 
 
 @db_app.command("upgrade")

@@ -6,12 +6,12 @@ from typing import Annotated, Any
 
 import typer
 
+from floorsync.bootstrap import Services, build_services
 from floorsync.config import get_settings
 from floorsync.db.repository import TenantScope, scoped
 from floorsync.db.uow import unit_of_work
 from floorsync.errors import FloorsyncError
 from floorsync.events.outbox import Origin
-from floorsync.http.context import Services
 from floorsync.models.webhooks import Webhook
 
 webhooks_app = typer.Typer(
@@ -21,32 +21,38 @@ TenantOpt = Annotated[str, typer.Option("--tenant", help="tenant name, slug or i
 
 
 def _services() -> Services:
-    from floorsync.app import build_services
-
     return build_services(get_settings())
 
 
 def worker_command(
     once: Annotated[
-        bool, typer.Option("--once", help="deliver what is due now, run upkeep once, and exit")
+        bool,
+        typer.Option("--once", help="run the upkeep that is due and the work due now, and exit"),
     ] = False,
     threads: Annotated[
         int | None,
         typer.Option(help="delivery threads (default FLOORSYNC_WORKER_DELIVERY_THREADS)"),
     ] = None,
 ) -> None:
-    """Run the delivery worker: webhook deliveries with retries, expiry and retention upkeep.
-    Stops cleanly on SIGTERM/SIGINT (the request in flight is finished and recorded)."""
+    """Run the background worker: webhook deliveries with retries, the job kinds of
+    FLOORSYNC_WORKER_PLUGINS, and the periodic upkeep (expiry, retention), each run at most once
+    per interval across all workers. Stops cleanly on SIGTERM/SIGINT (the unit in flight is
+    finished and recorded)."""
+    from floorsync.webhooks.tasks import DELIVERY
     from floorsync.worker.runner import WorkerRunner
 
     logging.basicConfig(
         level=get_settings().log_level.upper(),
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
-    runner = WorkerRunner(_services(), threads=threads)
+    runner = WorkerRunner(
+        _services(), threads=None if threads is None else {DELIVERY.name: threads}
+    )
     if once:
-        rounds = runner.run_once()
-        typer.echo(f"delivered {rounds} batch(es)")
+        done = runner.run_once()
+        typer.echo(f"delivered {done.pop(DELIVERY.name, 0)} batch(es)")
+        for name, units in done.items():
+            typer.echo(f"{name}: ran {units} job(s)")
         return
     runner.run_until_signalled()
 
@@ -101,7 +107,7 @@ def enable(webhook_id: str, tenant: TenantOpt) -> None:
 
     services = _services()
     scope = _scope(services, tenant)
-    kit = services.extras["webhooks"]
+    kit = services.webhooks
     _run(
         services,
         scope,

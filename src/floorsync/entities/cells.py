@@ -8,7 +8,7 @@ from floorsync.db.repository import scoped
 from floorsync.db.uow import Work
 from floorsync.entities import fields as F
 from floorsync.entities.fields import Kind
-from floorsync.entities.spec import EntitySpec, ListOptions, UniqueRule, register
+from floorsync.entities.spec import EntitySpec, ListOptions, UniqueRule
 from floorsync.models.master import Cell
 
 
@@ -32,45 +32,43 @@ def _next_sequence(work: Work, values: dict[str, Any]) -> None:
     _next_sequences(work, [values])
 
 
-CELLS = register(
-    EntitySpec(
-        name="cells",
-        singular="cell",
-        model=Cell,
-        fields=(
-            F.ident("name", 200, required=True),
-            F.long_text("description"),
-            F.short("color", 16, trim=True),
-            F.integer("sequence", min_value=0, nullable=False),
-            F.boolean("active", True),
-            F.integer("wip_limit", min_value=0),
-            F.integer("wip_warning_threshold", min_value=0),
-            F.boolean("enforce_wip_limit", False),
-            F.boolean("show_capacity_warning", True),
-            F.Field(
-                "capacity_hours_per_day", Kind.number, min_value=0, max_value=24, default=8, scale=2
-            ),
-            F.short("icon_name", 100),
-            F.short("image_url", 2048),
-            F.ident("external_id", 255, output=False),
-            F.ident("external_source", 100, output=False),
-            F.metadata_field(),
+CELLS = EntitySpec(
+    name="cells",
+    singular="cell",
+    model=Cell,
+    fields=(
+        F.ident("name", 200, required=True),
+        F.long_text("description"),
+        F.short("color", 16, trim=True),
+        F.integer("sequence", min_value=0, nullable=False),
+        F.boolean("active", True),
+        F.integer("wip_limit", min_value=0),
+        F.integer("wip_warning_threshold", min_value=0),
+        F.boolean("enforce_wip_limit", False),
+        F.boolean("show_capacity_warning", True),
+        F.Field(
+            "capacity_hours_per_day", Kind.number, min_value=0, max_value=24, default=8, scale=2
         ),
-        unique=(UniqueRule(("name",)),),
-        natural_key="name",
-        listing=ListOptions(
-            exact={
-                "active": Kind.boolean,
-                "external_source": Kind.string,
-                "external_id": Kind.string,
-            },
-            fuzzy=("name",),
-            search=("name", "description", "external_id"),
-            sortable=("name", "sequence", "created_at", "updated_at"),
-            default_sort=("sequence", "asc"),
-            secondary_sort="name",
-        ),
-        fill_defaults=_next_sequence,
-        fill_defaults_many=_next_sequences,
-    )
+        F.short("icon_name", 100),
+        F.short("image_url", 2048),
+        F.ident("external_id", 255, output=False),
+        F.ident("external_source", 100, output=False),
+        F.metadata_field(),
+    ),
+    unique=(UniqueRule(("name",)),),
+    natural_key="name",
+    listing=ListOptions(
+        exact={
+            "active": Kind.boolean,
+            "external_source": Kind.string,
+            "external_id": Kind.string,
+        },
+        fuzzy=("name",),
+        search=("name", "description", "external_id"),
+        sortable=("name", "sequence", "created_at", "updated_at"),
+        default_sort=("sequence", "asc"),
+        secondary_sort="name",
+    ),
+    fill_defaults=_next_sequence,
+    fill_defaults_many=_next_sequences,
 )

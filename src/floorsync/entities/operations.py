@@ -14,7 +14,7 @@ from floorsync.entities import fields as F
 from floorsync.entities.embeds import cell_brief, job_brief, load_by_id, resource_list
 from floorsync.entities.fields import Field, FieldError, Kind, decimal_to_json
 from floorsync.entities.openapi import obj
-from floorsync.entities.spec import EntitySpec, ListOptions, RefSpec, register
+from floorsync.entities.spec import EntitySpec, ListOptions, RefSpec
 from floorsync.entities.validation import ExtraErrors, Record, join
 from floorsync.errors import Detail
 from floorsync.kit.ids import new_id
@@ -412,103 +412,101 @@ def _parts_of_job(job_id: uuid.UUID) -> Any:
     return select(Part.id).where(Part.job_id == job_id)
 
 
-OPERATIONS = register(
-    EntitySpec(
-        name="operations",
-        singular="operation",
-        model=Operation,
-        fields=(
-            F.ref_id("part_id", required=True),
-            F.ref_id("cell_id"),
-            F.ident("operation_name", 255, required=True),
-            F.integer("sequence", min_value=1, nullable=False),
-            F.enum("status", WorkStatus, default="not_started"),
-            F.integer("estimated_time", min_value=0, default=0),
-            F.number("setup_time", 10, 2, default=Decimal(0)),
-            F.number("run_time_per_unit", 10, 2, default=Decimal(0)),
-            F.number("wait_time", 10, 2, default=Decimal(0)),
-            F.number("changeover_time", 10, 2, default=Decimal(0)),
-            F.read_only("actual_time", Kind.integer),
-            F.integer("completion_percentage", min_value=0, max_value=100, default=0),
-            F.ident("assigned_operator_id", 64),
-            F.timestamp("planned_start"),
-            F.timestamp("planned_end"),
-            F.short("icon_name", 100),
-            F.long_text("notes"),
-            *(
-                F.read_only(n, Kind.timestamp)
-                for n in ("started_at", "paused_at", "resumed_at", "completed_at")
-            ),
-            F.ident("external_id", 255, output=False),
-            F.ident("external_source", 100, output=False),
-            F.metadata_field(),
+OPERATIONS = EntitySpec(
+    name="operations",
+    singular="operation",
+    model=Operation,
+    fields=(
+        F.ref_id("part_id", required=True),
+        F.ref_id("cell_id"),
+        F.ident("operation_name", 255, required=True),
+        F.integer("sequence", min_value=1, nullable=False),
+        F.enum("status", WorkStatus, default="not_started"),
+        F.integer("estimated_time", min_value=0, default=0),
+        F.number("setup_time", 10, 2, default=Decimal(0)),
+        F.number("run_time_per_unit", 10, 2, default=Decimal(0)),
+        F.number("wait_time", 10, 2, default=Decimal(0)),
+        F.number("changeover_time", 10, 2, default=Decimal(0)),
+        F.read_only("actual_time", Kind.integer),
+        F.integer("completion_percentage", min_value=0, max_value=100, default=0),
+        F.ident("assigned_operator_id", 64),
+        F.timestamp("planned_start"),
+        F.timestamp("planned_end"),
+        F.short("icon_name", 100),
+        F.long_text("notes"),
+        *(
+            F.read_only(n, Kind.timestamp)
+            for n in ("started_at", "paused_at", "resumed_at", "completed_at")
         ),
-        aliases={
-            "estimated_time_minutes": "estimated_time",
-            "setup_time_minutes": "setup_time",
-            "instructions": "notes",
-            "description": "notes",
-        },
-        refs=(
-            RefSpec(
-                "parts",
-                "part_id",
-                "Part",
-                "part_external_id",
-                "part_external_source",
-                required=True,
-            ),
-            RefSpec(
-                "cells", "cell_id", "Cell", "cell_external_id", "cell_external_source", "cell_name"
-            ),
+        F.ident("external_id", 255, output=False),
+        F.ident("external_source", 100, output=False),
+        F.metadata_field(),
+    ),
+    aliases={
+        "estimated_time_minutes": "estimated_time",
+        "setup_time_minutes": "setup_time",
+        "instructions": "notes",
+        "description": "notes",
+    },
+    refs=(
+        RefSpec(
+            "parts",
+            "part_id",
+            "Part",
+            "part_external_id",
+            "part_external_source",
+            required=True,
         ),
-        natural_key="operation_name",
-        listing=ListOptions(
-            exact={
-                "part_id": Kind.uuid,
-                "job_id": Kind.uuid,
-                "cell_id": Kind.uuid,
-                "status": Kind.enum,
-                "assigned_operator_id": Kind.string,
-                "external_source": Kind.string,
-                "external_id": Kind.string,
-            },
-            fuzzy=("operation_name",),
-            search=("operation_name", "notes", "external_id"),
-            sortable=(
-                "sequence",
-                "operation_name",
-                "status",
-                "estimated_time",
-                "actual_time",
-                "planned_start",
-                "created_at",
-                "updated_at",
-            ),
-            default_sort=("sequence", "asc"),
-            secondary_sort="created_at",
+        RefSpec(
+            "cells", "cell_id", "Cell", "cell_external_id", "cell_external_source", "cell_name"
         ),
-        render_extras=_extras,
-        embeds={
-            "cell": obj("id", "name", "color", nullable=True),
-            "part": obj("id", "part_number", "material", job=obj("id", "job_number", "customer")),
-            "resources": {
-                "type": "array",
-                "readOnly": True,
-                "items": obj("resource_id", "name", "type", "notes", quantity={"type": "number"}),
-            },
+    ),
+    natural_key="operation_name",
+    listing=ListOptions(
+        exact={
+            "part_id": Kind.uuid,
+            "job_id": Kind.uuid,
+            "cell_id": Kind.uuid,
+            "status": Kind.enum,
+            "assigned_operator_id": Kind.string,
+            "external_source": Kind.string,
+            "external_id": Kind.string,
         },
-        extra_inputs={"resources": _validate_resources},
-        prepare=_prepare,
-        fill_defaults=_next_sequence,
-        after_write=_after_write,
-        extra_changes=_extra_changes,
-        prepare_many=_prepare_many,
-        fill_defaults_many=_next_sequences,
-        after_write_many=_after_write_many,
-        extra_changes_many=_extra_changes_many,
-        custom_filters={
-            "job_id": lambda stmt, value: stmt.where(Operation.part_id.in_(_parts_of_job(value)))
+        fuzzy=("operation_name",),
+        search=("operation_name", "notes", "external_id"),
+        sortable=(
+            "sequence",
+            "operation_name",
+            "status",
+            "estimated_time",
+            "actual_time",
+            "planned_start",
+            "created_at",
+            "updated_at",
+        ),
+        default_sort=("sequence", "asc"),
+        secondary_sort="created_at",
+    ),
+    render_extras=_extras,
+    embeds={
+        "cell": obj("id", "name", "color", nullable=True),
+        "part": obj("id", "part_number", "material", job=obj("id", "job_number", "customer")),
+        "resources": {
+            "type": "array",
+            "readOnly": True,
+            "items": obj("resource_id", "name", "type", "notes", quantity={"type": "number"}),
         },
-    )
+    },
+    extra_inputs={"resources": _validate_resources},
+    prepare=_prepare,
+    fill_defaults=_next_sequence,
+    after_write=_after_write,
+    extra_changes=_extra_changes,
+    prepare_many=_prepare_many,
+    fill_defaults_many=_next_sequences,
+    after_write_many=_after_write_many,
+    extra_changes_many=_extra_changes_many,
+    custom_filters={
+        "job_id": lambda stmt, value: stmt.where(Operation.part_id.in_(_parts_of_job(value)))
+    },
 )

@@ -149,13 +149,13 @@ class EntitySpec:
         return [f for f in self.fields if f.output and f.name != "metadata"]
 
 
-REGISTRY: dict[str, EntitySpec] = {}
-
-
-def register(spec: EntitySpec) -> EntitySpec:
-    REGISTRY[spec.name] = spec
-    return spec
-
-
 def get_spec(name: str) -> EntitySpec:
-    return REGISTRY[name]
+    """The entity named `name` (`"parts"`), from the one list in `entities/registry.py`.
+
+    Imported when first called, not at the top: the registry imports every entity module, and
+    they all import this one. Whatever imports a spec can therefore look up any other (a job's
+    parts, a part's operations) without having imported their modules itself.
+    """
+    from floorsync.entities.registry import BY_NAME
+
+    return BY_NAME[name]

@@ -1,19 +1,18 @@
 """The transactional outbox: events are buffered during a unit of work and written, numbered in
-commit order, immediately before it commits. A rolled-back unit leaves no event.
-
-Fan-out to webhook deliveries is handed in by the composition root (this module doesn't know
-webhooks): each fan-out callable receives the session and the freshly inserted event rows.
+commit order, immediately before it commits, together with their webhook deliveries
+(events/fanout.py). A rolled-back unit leaves no event and no delivery.
 """
 
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from floorsync.db.upsert import insert_rows
+from floorsync.events.fanout import DeliveryFanOut, EventRow, FanOut
 from floorsync.events.registry import unknown_types
 from floorsync.kit.clock import Clock
 from floorsync.kit.ids import new_id
@@ -47,22 +46,22 @@ class PendingEvent:
 
 
 @dataclass
-class EventRow:
-    """What a fan-out receives for each written event."""
-
-    id: uuid.UUID
-    tenant_id: uuid.UUID
-    seq: int
-    type: str
-
-
-FanOut = Callable[[Session, uuid.UUID, Sequence[EventRow], Clock], None]
-
-
-@dataclass
 class Outbox:
+    """Writes a unit of work's events and hands them to its fan-outs, in that transaction.
+
+    Every outbox queues webhook deliveries: a `DeliveryFanOut` always runs, whether or not one
+    is handed in, so no way of building an outbox leaves events undelivered. The composition
+    root (bootstrap.py) hands in the one that wakes its worker; other fan-outs run after it.
+    """
+
     clock: Clock
-    fanouts: list[FanOut] = field(default_factory=list)
+    fanouts: Sequence[FanOut] = ()
+
+    def __post_init__(self) -> None:
+        deliveries = [f for f in self.fanouts if isinstance(f, DeliveryFanOut)]
+        if len(deliveries) > 1:
+            raise ValueError("an outbox queues each event's webhook deliveries once")
+        self.fanouts = (*(() if deliveries else (DeliveryFanOut(),)), *self.fanouts)
 
     def write_pending(
         self, session: Session, tenant_id: uuid.UUID, events: list[PendingEvent]

@@ -13,6 +13,9 @@ from typing import Any
 
 from floorsync.kit.timefmt import format_ts
 
+# The entities' singular and plural names, written out because this module sits below the
+# entity specs (the outbox, and so every unit of work, imports it); tests/entities/
+# test_registry.py holds them equal to entities/registry.py.
 RECORD_ENTITIES = (
     "job",
     "part",

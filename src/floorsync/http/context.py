@@ -1,62 +1,33 @@
 """Request dependencies: authentication (→ TenantScope), the request body, `?id=` parsing, and
 the per-request context that opens units of work and renders responses."""
 
-import json
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-import orjson
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from floorsync.auth.api_keys import touch_last_used, verify_key
-from floorsync.config import Settings
+from floorsync.bootstrap import Services
 from floorsync.db.engine import read_sessions
 from floorsync.db.repository import TenantScope
 from floorsync.db.uow import Work, unit_of_work
 from floorsync.errors import BadRequest, Detail, Forbidden, PayloadTooLarge
-from floorsync.events.outbox import Origin, Outbox
+from floorsync.events.outbox import Origin
+from floorsync.http.idempotency import idempotency_hook
+from floorsync.http.json_body import parse_json
 from floorsync.http.ratelimit import RateLimitState, count_request, tenant_limit
 from floorsync.http.responses import RESPONSE_HEADERS, CompactJSONResponse, success_body
-from floorsync.kit.clock import Clock
-from floorsync.kit.json_limits import MAX_DEPTH, NUMBER_MAX, NUMBER_MIN, deeper_than
 from floorsync.models.enums import ApiKeyRole
-
-
-@dataclass
-class Services:
-    """What the app builds once (in create_app) and every request shares."""
-
-    settings: Settings
-    sessions: sessionmaker[Session]
-    clock: Clock
-    outbox: Outbox
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 def services_of(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
-
-
-# Hooks other features install on the request context (idempotency storage, rate limits):
-# each is called with the context right after authentication and the route's role check. A
-# hook may answer the request itself by raising Respond, and may append to `ctx.on_finish`
-# callbacks that run once the handler is done (normally or with an error), before the response
-# is sent.
-CONTEXT_HOOKS: list[Callable[["Ctx"], Any]] = []
-
-
-class Respond(Exception):
-    """Raised by a context hook to send a ready-made response instead of running the handler."""
-
-    def __init__(self, response: Any) -> None:
-        super().__init__("response ready")
-        self.response = response
 
 
 @dataclass
@@ -65,7 +36,7 @@ class Ctx:
     scope: TenantScope
     request: Request
     request_id: str
-    # Set by the idempotency hook: stores a 2xx response in the request's transaction.
+    # Set by the Idempotency-Key check: stores a 2xx response in the request's transaction.
     store_response: Callable[[Session, int, bytes], None] | None = None
     response_headers: dict[str, str] = field(default_factory=dict)
     # Called with the handler's exception (or None) after it finishes, before the response.
@@ -156,8 +127,8 @@ _BEARER = HTTPBearer(
 def _context_dependency(role: ApiKeyRole | None) -> Callable[..., AsyncIterator[Ctx]]:
     """The request context for routes open to every key (`role` None) or to one role only.
 
-    Order (API §1.16): authentication (401), rate limit (429), role (403), then the context
-    hooks, so an idempotent replay is never served to a key its route would refuse.
+    Order (API §1.16): authentication (401), rate limit (429), role (403), then the idempotency
+    check, so an idempotent replay is never served to a key its route would refuse.
     """
 
     async def api_context(
@@ -181,10 +152,10 @@ def _context_dependency(role: ApiKeyRole | None) -> Callable[..., AsyncIterator[
         ctx = Ctx(services, scope, request, request.scope.get("state", {}).get("request_id", ""))
         error: BaseException | None = None
         try:
-            for hook in CONTEXT_HOOKS:
-                result = hook(ctx)
-                if hasattr(result, "__await__"):
-                    await result
+            # Claims the request's Idempotency-Key: may answer by raising Respond (a stored
+            # reply), and may append to `ctx.on_finish`, whose callbacks run once the handler is
+            # done (normally or with an error), before the response is sent.
+            await idempotency_hook(ctx)
             yield ctx
         except BaseException as exc:
             error = exc
@@ -206,61 +177,6 @@ admin_context = _context_dependency(ApiKeyRole.admin)
 ApiCtx = Annotated[Ctx, Depends(api_context, scope="function")]
 # The same for routes only an admin key may call (403 "Admin API key required" otherwise).
 AdminCtx = Annotated[Ctx, Depends(admin_context, scope="function")]
-
-
-def parse_json(data: bytes) -> Any:
-    """A request body as JSON: 400 when it isn't JSON or nests deeper than MAX_DEPTH levels.
-
-    Numbers are not range-checked here: the validation of each field names the offending one
-    (`metadata.n`), and a bulk sync fails only the record that carries it.
-    """
-    # A UTF-8 byte order mark (some Windows clients send one) is not part of the JSON.
-    data = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-    try:
-        value = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        if exc.msg.startswith("depth limit"):
-            raise _too_deep() from None
-        if "infinity" not in exc.msg:
-            raise BadRequest("Invalid JSON in request body") from None
-        # `1e400` is valid JSON that orjson can't represent: parse it as infinity so that
-        # validation refuses it with the field's name like any other out-of-range number.
-        value = _parse_with_infinities(data)
-    if deeper_than(value):
-        raise _too_deep()
-    return value
-
-
-def _too_deep() -> BadRequest:
-    message = f"JSON nesting is deeper than the limit of {MAX_DEPTH} levels"
-    return BadRequest(message, [Detail("body", message, "MAX_DEPTH", MAX_DEPTH)])
-
-
-def _parse_with_infinities(data: bytes) -> Any:
-    """Python's parser, made to agree with orjson on everything but infinities: integers
-    outside 64 bits become floats, NaN/Infinity literals and what orjson refuses to write
-    (lone surrogates) stay invalid."""
-
-    def parse_int(text: str) -> int | float:
-        number = int(text)
-        return number if NUMBER_MIN <= number <= NUMBER_MAX else float(text)
-
-    def refuse(name: str) -> Any:
-        raise ValueError(f"{name} is not JSON")
-
-    try:
-        value = json.loads(data.decode("utf-8"), parse_int=parse_int, parse_constant=refuse)
-    except RecursionError:
-        raise _too_deep() from None
-    except ValueError:  # JSONDecodeError, UnicodeDecodeError, over-long integers
-        raise BadRequest("Invalid JSON in request body") from None
-    if deeper_than(value):
-        raise _too_deep()
-    try:
-        orjson.dumps(value)
-    except orjson.JSONEncodeError:
-        raise BadRequest("Invalid JSON in request body") from None
-    return value
 
 
 @dataclass

@@ -15,14 +15,13 @@ from floorsync.errors import (
     NotFound,
     ServiceUnavailable,
 )
-from floorsync.http.context import Respond
-from floorsync.http.responses import error_response
+from floorsync.http.responses import Respond, error_response
 
 
 def register_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Respond)
     async def _respond(_request: Request, exc: Respond) -> Any:
-        return exc.response  # a context hook answered the request (idempotent replay)
+        return exc.response  # the request context answered the request (idempotent replay)
 
     @app.exception_handler(FloorsyncError)
     async def _floorsync(_request: Request, exc: FloorsyncError) -> Any:

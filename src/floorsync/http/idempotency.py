@@ -22,6 +22,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode
 
 from sqlalchemy import delete, update
@@ -29,16 +30,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from floorsync.bootstrap import Services
 from floorsync.db.repository import TenantScope, scoped, tenant_filter
 from floorsync.errors import BadRequest, Conflict
-from floorsync.http.context import CONTEXT_HOOKS, Ctx, Respond, Services, parse_json
-from floorsync.http.responses import CompactJSONResponse
+from floorsync.http.json_body import parse_json
+from floorsync.http.responses import CompactJSONResponse, Respond
 from floorsync.kit.canonical_json import canonical_json
 from floorsync.kit.clock import Clock
 from floorsync.kit.ids import new_id
 from floorsync.kit.secretbox import SecretBox
 from floorsync.models.bookkeeping import IdempotencyKey
 from floorsync.models.enums import IdempotencyState
+
+if TYPE_CHECKING:  # http.context builds the request context and calls idempotency_hook
+    from floorsync.http.context import Ctx
 
 HEADER = "idempotency-key"
 KEY_FORMAT = re.compile(r"[\x20-\x7e]{1,255}")
@@ -185,7 +190,7 @@ def release_claim(sessions: sessionmaker[Session], scope: TenantScope, claim: Cl
         session.close()
 
 
-async def _body_for_fingerprint(ctx: Ctx) -> bytes | None:
+async def _body_for_fingerprint(ctx: "Ctx") -> bytes | None:
     """The request body (cached for the handler), or None when it is over the size limit."""
     limit = ctx.services.settings.max_body_bytes
     declared = ctx.request.headers.get("content-length")
@@ -195,13 +200,14 @@ async def _body_for_fingerprint(ctx: Ctx) -> bytes | None:
     return None if len(body) > limit else body
 
 
-def _is_fallback(ctx: Ctx) -> bool:
+def _is_fallback(ctx: "Ctx") -> bool:
     route = ctx.request.scope.get("route")
     return getattr(route, "path", "") == "/{path:path}"
 
 
-async def idempotency_hook(ctx: Ctx) -> None:
-    """CONTEXT_HOOKS entry: claim the key, replay a stored reply, or refuse with 409."""
+async def idempotency_hook(ctx: "Ctx") -> None:
+    """Called by the request context after authentication: claim the key, replay a stored
+    reply (raises Respond), or refuse with 409."""
     request = ctx.request
     key = request.headers.get(HEADER)
     if key is None or request.method not in METHODS or _is_fallback(ctx):
@@ -256,17 +262,5 @@ def _context(row_id: uuid.UUID, scope: TenantScope) -> bytes:
 
 
 def reply_box(services: Services) -> SecretBox:
-    """The SecretBox that seals stored replies (built once per app)."""
-    box = services.extras.get("idempotency_box")
-    if box is None:
-        key = services.settings.secret_key
-        box = services.extras["idempotency_box"] = SecretBox(
-            key.get_secret_value() if key else None
-        )
-    return box
-
-
-def install() -> None:
-    """Install the hook (idempotent; create_app calls it)."""
-    if idempotency_hook not in CONTEXT_HOOKS:
-        CONTEXT_HOOKS.append(idempotency_hook)
+    """The SecretBox that seals stored replies."""
+    return services.secretbox

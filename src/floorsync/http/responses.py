@@ -25,6 +25,15 @@ class CompactJSONResponse(Response):
         return content if isinstance(content, bytes) else dumps(content)
 
 
+class Respond(Exception):
+    """Raised while the request context is built to send a ready-made response instead of
+    running the handler (an idempotent replay)."""
+
+    def __init__(self, response: Any) -> None:
+        super().__init__("response ready")
+        self.response = response
+
+
 def success_body(data: Any) -> bytes:
     return dumps({"success": True, "data": data})
 

@@ -1,6 +1,6 @@
 """Every table; importing this package registers them all on Base.metadata (for Alembic)."""
 
-from floorsync.models.bookkeeping import IdempotencyKey, PeriodicTask, SyncRun
+from floorsync.models.bookkeeping import IdempotencyKey, PeriodicTask, SyncRun, WorkerJob
 from floorsync.models.events import Event, EventSequence
 from floorsync.models.master import (
     Cell,
@@ -47,4 +47,5 @@ __all__ = [
     "Webhook",
     "WebhookDelivery",
     "WebhookLog",
+    "WorkerJob",
 ]

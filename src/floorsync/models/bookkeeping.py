@@ -1,10 +1,20 @@
-"""Sync history, idempotency keys and periodic-task leases."""
+"""Sync history, idempotency keys, and the worker's bookkeeping: periodic-task leases and the
+queue of one-off jobs."""
 
 import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, Integer, LargeBinary, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from floorsync.db.base import Base, IdPk, TenantOwned
@@ -14,6 +24,7 @@ from floorsync.models.enums import (
     RunStatus,
     SyncEntity,
     SyncTrigger,
+    WorkerJobState,
     enum_column,
 )
 
@@ -80,6 +91,9 @@ class IdempotencyKey(IdPk, TenantOwned, Base):
 
 
 class PeriodicTask(Base):
+    """One row per periodic task (worker/periodic.py): whoever holds the lease runs it, and
+    `next_run_at` keeps the runs of all worker processes an interval apart."""
+
     __tablename__ = "periodic_tasks"
 
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
@@ -88,4 +102,38 @@ class PeriodicTask(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    run_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    last_run_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class WorkerJob(IdPk, Base):
+    """A one-off background job (worker/queue.py): a kind, its payload, and the lease of the
+    worker running it. Tenant-less jobs are allowed; a tenant's jobs go with the tenant."""
+
+    __tablename__ = "worker_jobs"
+    __table_args__ = (
+        Index("ix_worker_jobs_kind_state_run_after", "kind", "state", "run_after"),
+        Index("ix_worker_jobs_tenant_id", "tenant_id"),
+    )
+
+    kind: Mapped[str] = mapped_column(String(100), nullable=False)
+    tenant_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("tenants.id", ondelete="CASCADE")
+    )
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+    state: Mapped[WorkerJobState] = mapped_column(
+        enum_column(WorkerJobState, "worker_job_state"),
+        nullable=False,
+        default=WorkerJobState.queued,
+    )
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, nullable=False)
+    run_after: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -60,6 +60,9 @@ class ApiKeyRole(StrEnum):
 
 
 class SyncEntity(StrEnum):
+    """`sync_runs.entity_type` (a CHECK constraint): the synced entities of entities/registry.py,
+    in api-erp-sync's processing order, operators last (tests/entities/test_registry.py)."""
+
     cells = "cells"
     resources = "resources"
     materials = "materials"
@@ -115,6 +118,13 @@ class AttemptOutcome(StrEnum):
     refused = "refused"
     # The event's stored data couldn't be rendered; nothing was sent (issue 8).
     render_error = "render_error"
+
+
+class WorkerJobState(StrEnum):
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
 
 
 def enum_column(enum: type[StrEnum], name: str) -> Enum:

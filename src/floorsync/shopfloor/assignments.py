@@ -13,7 +13,7 @@ from floorsync.db.uow import Work
 from floorsync.entities import fields as F
 from floorsync.entities.embeds import load_by_id
 from floorsync.entities.fields import Kind
-from floorsync.entities.spec import EntitySpec, ListOptions, RefSpec, register
+from floorsync.entities.spec import EntitySpec, ListOptions, RefSpec
 from floorsync.entities.validation import Record, join
 from floorsync.errors import Detail
 from floorsync.models.enums import AssignmentStatus
@@ -109,50 +109,46 @@ def _extras(
     return out
 
 
-ASSIGNMENTS = register(
-    EntitySpec(
-        name="assignments",
-        singular="assignment",
-        model=Assignment,
-        fields=(
-            F.ident("operator_id", 64, required=True),
-            F.read_only("operator_name", Kind.string, column="operator_id"),  # see time_entries
-            F.ref_id("job_id"),
-            F.ref_id("part_id"),
-            F.ref_id("operation_id"),
-            F.enum("status", AssignmentStatus, default="assigned"),
-            F.ident("assigned_by", 64),
-            F.long_text("notes"),
-        ),
-        synced=False,
-        soft_delete=False,
-        aliases={"shop_floor_operator_id": "operator_id"},
-        refs=(
-            RefSpec("jobs", "job_id", "Job"),
-            RefSpec("parts", "part_id", "Part"),
-            RefSpec("operations", "operation_id", "Operation"),
-        ),
-        natural_key="operator_id",
-        listing=ListOptions(
-            exact={
-                "job_id": Kind.uuid,
-                "part_id": Kind.uuid,
-                "operation_id": Kind.uuid,
-                "operator_id": Kind.string,
-                "shop_floor_operator_id": Kind.string,
-                "status": Kind.enum,
-            },
-            search=("notes",),
-            sortable=("created_at", "updated_at", "status"),
-            default_sort=("created_at", "desc"),
-        ),
-        render_extras=_extras,
-        extra_inputs={"operator_name": operator_name_input},
-        prepare=_prepare,
-        custom_filters={
-            "shop_floor_operator_id": lambda stmt, value: stmt.where(
-                Assignment.operator_id == value
-            )
+ASSIGNMENTS = EntitySpec(
+    name="assignments",
+    singular="assignment",
+    model=Assignment,
+    fields=(
+        F.ident("operator_id", 64, required=True),
+        F.read_only("operator_name", Kind.string, column="operator_id"),  # see time_entries
+        F.ref_id("job_id"),
+        F.ref_id("part_id"),
+        F.ref_id("operation_id"),
+        F.enum("status", AssignmentStatus, default="assigned"),
+        F.ident("assigned_by", 64),
+        F.long_text("notes"),
+    ),
+    synced=False,
+    soft_delete=False,
+    aliases={"shop_floor_operator_id": "operator_id"},
+    refs=(
+        RefSpec("jobs", "job_id", "Job"),
+        RefSpec("parts", "part_id", "Part"),
+        RefSpec("operations", "operation_id", "Operation"),
+    ),
+    natural_key="operator_id",
+    listing=ListOptions(
+        exact={
+            "job_id": Kind.uuid,
+            "part_id": Kind.uuid,
+            "operation_id": Kind.uuid,
+            "operator_id": Kind.string,
+            "shop_floor_operator_id": Kind.string,
+            "status": Kind.enum,
         },
-    )
+        search=("notes",),
+        sortable=("created_at", "updated_at", "status"),
+        default_sort=("created_at", "desc"),
+    ),
+    render_extras=_extras,
+    extra_inputs={"operator_name": operator_name_input},
+    prepare=_prepare,
+    custom_filters={
+        "shop_floor_operator_id": lambda stmt, value: stmt.where(Assignment.operator_id == value)
+    },
 )

@@ -25,7 +25,7 @@ from floorsync.entities.service import (
     record_event,
     resolve_tree,
 )
-from floorsync.entities.spec import EntitySpec, ListOptions, RefSpec, UniqueRule, register
+from floorsync.entities.spec import EntitySpec, ListOptions, RefSpec, UniqueRule
 from floorsync.entities.validation import ExtraErrors, Record, join, validate_record
 from floorsync.errors import Conflict, Detail, InvalidStateTransition, ValidationFailed
 from floorsync.kit.ids import new_id
@@ -391,74 +391,72 @@ def delete_batch(work: Work, id_: uuid.UUID) -> None:
     delete_shop_record(work, BATCHES, row, "batch_number")
 
 
-BATCHES = register(
-    EntitySpec(
-        name="batches",
-        singular="batch",
-        model=Batch,
-        fields=(
-            F.ident("batch_number", 100, required=True),
-            F.enum("batch_type", BatchType, default="general"),
-            F.enum("status", BatchStatus, default="draft"),
-            F.ref_id("cell_id", required=True),
-            F.enum("production_mode", ProductionMode, default="manual"),
-            F.short("material", 255),
-            F.number("thickness_mm", 10, 2),
-            F.number("estimated_time", 10, 2),
-            F.read_only("actual_time", Kind.number),
-            F.read_only("operations_count", Kind.integer),
-            F.ref_id("parent_batch_id"),
-            F.short("nesting_image_url", 2048),
-            F.short("layout_image_url", 2048),
-            F.long_text("notes"),
-            F.ident("created_by", 64),
-            F.read_only("started_by", Kind.string),
-            F.read_only("completed_by", Kind.string),
-            F.read_only("started_at", Kind.timestamp),
-            F.read_only("completed_at", Kind.timestamp),
-            F.read_only("cancelled_at", Kind.timestamp),
-            F.Field("nesting_metadata", Kind.object, output=False),  # rendered last, by _extras
+BATCHES = EntitySpec(
+    name="batches",
+    singular="batch",
+    model=Batch,
+    fields=(
+        F.ident("batch_number", 100, required=True),
+        F.enum("batch_type", BatchType, default="general"),
+        F.enum("status", BatchStatus, default="draft"),
+        F.ref_id("cell_id", required=True),
+        F.enum("production_mode", ProductionMode, default="manual"),
+        F.short("material", 255),
+        F.number("thickness_mm", 10, 2),
+        F.number("estimated_time", 10, 2),
+        F.read_only("actual_time", Kind.number),
+        F.read_only("operations_count", Kind.integer),
+        F.ref_id("parent_batch_id"),
+        F.short("nesting_image_url", 2048),
+        F.short("layout_image_url", 2048),
+        F.long_text("notes"),
+        F.ident("created_by", 64),
+        F.read_only("started_by", Kind.string),
+        F.read_only("completed_by", Kind.string),
+        F.read_only("started_at", Kind.timestamp),
+        F.read_only("completed_at", Kind.timestamp),
+        F.read_only("cancelled_at", Kind.timestamp),
+        F.Field("nesting_metadata", Kind.object, output=False),  # rendered last, by _extras
+    ),
+    synced=False,
+    soft_delete=False,
+    refs=(
+        RefSpec(
+            "cells",
+            "cell_id",
+            "Cell",
+            "cell_external_id",
+            "cell_external_source",
+            "cell_name",
+            required=True,
         ),
-        synced=False,
-        soft_delete=False,
-        refs=(
-            RefSpec(
-                "cells",
-                "cell_id",
-                "Cell",
-                "cell_external_id",
-                "cell_external_source",
-                "cell_name",
-                required=True,
-            ),
+    ),
+    unique=(UniqueRule(("batch_number",), live_only=False),),
+    natural_key="batch_number",
+    listing=ListOptions(
+        exact={
+            "status": Kind.enum,
+            "batch_type": Kind.enum,
+            "cell_id": Kind.uuid,
+            "production_mode": Kind.enum,
+            "parent_batch_id": Kind.uuid,
+        },
+        fuzzy=("batch_number", "material"),
+        search=("batch_number", "material", "notes"),
+        sortable=(
+            "batch_number",
+            "status",
+            "batch_type",
+            "created_at",
+            "started_at",
+            "completed_at",
         ),
-        unique=(UniqueRule(("batch_number",), live_only=False),),
-        natural_key="batch_number",
-        listing=ListOptions(
-            exact={
-                "status": Kind.enum,
-                "batch_type": Kind.enum,
-                "cell_id": Kind.uuid,
-                "production_mode": Kind.enum,
-                "parent_batch_id": Kind.uuid,
-            },
-            fuzzy=("batch_number", "material"),
-            search=("batch_number", "material", "notes"),
-            sortable=(
-                "batch_number",
-                "status",
-                "batch_type",
-                "created_at",
-                "started_at",
-                "completed_at",
-            ),
-            default_sort=("created_at", "desc"),
-        ),
-        render_extras=_extras,
-        extra_inputs={"operation_ids": lambda value, where: parse_operation_ids(value, where)},
-        prepare=_prepare,
-        after_write=_after_insert,
-    )
+        default_sort=("created_at", "desc"),
+    ),
+    render_extras=_extras,
+    extra_inputs={"operation_ids": lambda value, where: parse_operation_ids(value, where)},
+    prepare=_prepare,
+    after_write=_after_insert,
 )
 
 

@@ -20,7 +20,7 @@ from floorsync.db.uow import Work
 from floorsync.entities import fields as F
 from floorsync.entities.fields import Kind
 from floorsync.entities.service import get_row, record_delete, record_event
-from floorsync.entities.spec import EntitySpec, ListOptions, UniqueRule, register
+from floorsync.entities.spec import EntitySpec, ListOptions, UniqueRule
 from floorsync.entities.validation import Record, join
 from floorsync.errors import Conflict, Detail
 from floorsync.kit.ids import new_id
@@ -194,35 +194,33 @@ def _prepare(work: Work, _spec: EntitySpec, rec: Record, row: Any | None) -> Non
             )
 
 
-OPERATORS = register(
-    EntitySpec(
-        name="operators",
-        singular="operator",
-        model=Operator,
-        fields=(
-            F.ident("operator_id", 64, required=True),
-            F.short("name", NAME_MAX, trim=True),
-            F.short("employee_number", 64, trim=True),
-            F.boolean("active", True),
-            F.ident("external_id", 255, output=False),
-            F.ident("external_source", 100, output=False),
-        ),
-        synced=True,
-        soft_delete=False,
-        aliases={"operator_name": "name", "full_name": "name"},
-        unique=(UniqueRule(("operator_id",)),),
-        natural_key="operator_id",
-        listing=ListOptions(
-            exact={
-                "operator_id": Kind.string,
-                "active": Kind.boolean,
-                "external_source": Kind.string,
-                "external_id": Kind.string,
-            },
-            search=("name", "operator_id", "employee_number"),
-            sortable=("name", "operator_id", "created_at"),
-            default_sort=("name", "asc"),
-        ),
-        prepare=_prepare,
-    )
+OPERATORS = EntitySpec(
+    name="operators",
+    singular="operator",
+    model=Operator,
+    fields=(
+        F.ident("operator_id", 64, required=True),
+        F.short("name", NAME_MAX, trim=True),
+        F.short("employee_number", 64, trim=True),
+        F.boolean("active", True),
+        F.ident("external_id", 255, output=False),
+        F.ident("external_source", 100, output=False),
+    ),
+    synced=True,
+    soft_delete=False,
+    aliases={"operator_name": "name", "full_name": "name"},
+    unique=(UniqueRule(("operator_id",)),),
+    natural_key="operator_id",
+    listing=ListOptions(
+        exact={
+            "operator_id": Kind.string,
+            "active": Kind.boolean,
+            "external_source": Kind.string,
+            "external_id": Kind.string,
+        },
+        search=("name", "operator_id", "employee_number"),
+        sortable=("name", "operator_id", "created_at"),
+        default_sort=("name", "asc"),
+    ),
+    prepare=_prepare,
 )

@@ -13,7 +13,7 @@ from floorsync.db.uow import Work
 from floorsync.entities import fields as F
 from floorsync.entities.fields import Kind
 from floorsync.entities.service import get_row
-from floorsync.entities.spec import EntitySpec, ListOptions, RefSpec, register
+from floorsync.entities.spec import EntitySpec, ListOptions, RefSpec
 from floorsync.entities.validation import Record, join
 from floorsync.errors import Detail
 from floorsync.models.shopfloor import OperationQuantity
@@ -86,71 +86,67 @@ def _extras(
     return {r.id: {"operation": ops.get(r.operation_id)} for r in rows}
 
 
-QUANTITIES = register(
-    EntitySpec(
-        name="operation_quantities",
-        singular="operation_quantity",
-        model=OperationQuantity,
-        created_verb="recorded",
-        fields=(
-            F.ref_id("operation_id", required=True),
-            F.integer("quantity_good", min_value=0, default=0),
-            F.integer("quantity_scrap", min_value=0, default=0),
-            F.integer("quantity_rework", min_value=0, default=0),
-            # Computed (good + scrap + rework); accepted on input only to be checked against the sum.
-            F.integer("quantity_produced"),
-            F.ref_id("scrap_reason_id"),
-            F.short("material_lot", 255, trim=True),
-            F.long_text("notes"),
-            F.ident("recorded_by", 64),
-            F.timestamp("recorded_at"),
-        ),
-        synced=False,
-        soft_delete=False,
-        refs=(RefSpec("operations", "operation_id", "Operation", required=True),),
-        natural_key="operation_id",
-        listing=ListOptions(
-            exact={
-                "operation_id": Kind.uuid,
-                "part_id": Kind.uuid,
-                "job_id": Kind.uuid,
-                "material_lot": Kind.string,
-                "scrap_reason_id": Kind.uuid,
-                "recorded_by": Kind.string,
-                "has_scrap": Kind.boolean,
-                "has_rework": Kind.boolean,
-            },
-            search=("material_lot", "notes"),
-            sortable=(
-                "recorded_at",
-                "quantity_good",
-                "quantity_scrap",
-                "quantity_rework",
-                "quantity_produced",
-                "created_at",
-            ),
-            default_sort=("recorded_at", "desc"),
-            date_ranges={"from_date": ("recorded_at", ">="), "to_date": ("recorded_at", "<=")},
-        ),
-        render_extras=_extras,
-        prepare=_prepare,
-        custom_filters={
-            "part_id": lambda stmt, value: stmt.where(
-                OperationQuantity.operation_id.in_(operations_of_part(value))
-            ),
-            "job_id": lambda stmt, value: stmt.where(
-                OperationQuantity.operation_id.in_(operations_of_job(value))
-            ),
-            "has_scrap": lambda stmt, value: stmt.where(
-                OperationQuantity.quantity_scrap > 0
-                if value
-                else OperationQuantity.quantity_scrap == 0
-            ),
-            "has_rework": lambda stmt, value: stmt.where(
-                OperationQuantity.quantity_rework > 0
-                if value
-                else OperationQuantity.quantity_rework == 0
-            ),
+QUANTITIES = EntitySpec(
+    name="operation_quantities",
+    singular="operation_quantity",
+    model=OperationQuantity,
+    created_verb="recorded",
+    fields=(
+        F.ref_id("operation_id", required=True),
+        F.integer("quantity_good", min_value=0, default=0),
+        F.integer("quantity_scrap", min_value=0, default=0),
+        F.integer("quantity_rework", min_value=0, default=0),
+        # Computed (good + scrap + rework); accepted on input only to be checked against the sum.
+        F.integer("quantity_produced"),
+        F.ref_id("scrap_reason_id"),
+        F.short("material_lot", 255, trim=True),
+        F.long_text("notes"),
+        F.ident("recorded_by", 64),
+        F.timestamp("recorded_at"),
+    ),
+    synced=False,
+    soft_delete=False,
+    refs=(RefSpec("operations", "operation_id", "Operation", required=True),),
+    natural_key="operation_id",
+    listing=ListOptions(
+        exact={
+            "operation_id": Kind.uuid,
+            "part_id": Kind.uuid,
+            "job_id": Kind.uuid,
+            "material_lot": Kind.string,
+            "scrap_reason_id": Kind.uuid,
+            "recorded_by": Kind.string,
+            "has_scrap": Kind.boolean,
+            "has_rework": Kind.boolean,
         },
-    )
+        search=("material_lot", "notes"),
+        sortable=(
+            "recorded_at",
+            "quantity_good",
+            "quantity_scrap",
+            "quantity_rework",
+            "quantity_produced",
+            "created_at",
+        ),
+        default_sort=("recorded_at", "desc"),
+        date_ranges={"from_date": ("recorded_at", ">="), "to_date": ("recorded_at", "<=")},
+    ),
+    render_extras=_extras,
+    prepare=_prepare,
+    custom_filters={
+        "part_id": lambda stmt, value: stmt.where(
+            OperationQuantity.operation_id.in_(operations_of_part(value))
+        ),
+        "job_id": lambda stmt, value: stmt.where(
+            OperationQuantity.operation_id.in_(operations_of_job(value))
+        ),
+        "has_scrap": lambda stmt, value: stmt.where(
+            OperationQuantity.quantity_scrap > 0 if value else OperationQuantity.quantity_scrap == 0
+        ),
+        "has_rework": lambda stmt, value: stmt.where(
+            OperationQuantity.quantity_rework > 0
+            if value
+            else OperationQuantity.quantity_rework == 0
+        ),
+    },
 )

@@ -23,7 +23,7 @@ from floorsync.entities.service import (
     record_event,
     resolve_tree,
 )
-from floorsync.entities.spec import EntitySpec, ListOptions, RefSpec, register
+from floorsync.entities.spec import EntitySpec, ListOptions, RefSpec
 from floorsync.entities.validation import Record, join, validate_record
 from floorsync.errors import Conflict, Detail, ValidationFailed
 from floorsync.models.enums import TimeType
@@ -196,58 +196,56 @@ def _extras(
     }
 
 
-TIME_ENTRIES = register(
-    EntitySpec(
-        name="time_entries",
-        singular="time_entry",
-        model=TimeEntry,
-        fields=(
-            F.ref_id("operation_id", required=True),
-            F.ident("operator_id", 64, required=True),
-            # Output only, at its place in the field order: rendered from the identifier, then
-            # replaced by the directory's name (render_extras). On input it is `extra_inputs`.
-            F.read_only("operator_name", Kind.string, column="operator_id"),
-            F.enum("time_type", TimeType, default="run"),
-            F.timestamp("start_time"),
-            F.timestamp("end_time"),
-            F.boolean("is_paused", False),
-            F.read_only("paused_seconds", Kind.integer),
-            F.read_only("duration", Kind.integer),
-            F.read_only("batch_id", Kind.uuid),
-            F.long_text("notes"),
-        ),
-        synced=False,
-        soft_delete=False,
-        refs=(RefSpec("operations", "operation_id", "Operation", required=True),),
-        natural_key="operator_id",
-        listing=ListOptions(
-            exact={
-                "operation_id": Kind.uuid,
-                "part_id": Kind.uuid,
-                "job_id": Kind.uuid,
-                "operator_id": Kind.string,
-                "time_type": Kind.enum,
-                "open": Kind.boolean,
-            },
-            search=("notes",),
-            sortable=("start_time", "end_time", "duration", "created_at"),
-            default_sort=("start_time", "desc"),
-            date_ranges={"start_date": ("start_time", ">="), "end_date": ("start_time", "<=")},
-        ),
-        render_extras=_extras,
-        extra_inputs={"operator_name": operator_name_input},
-        prepare=_prepare,
-        after_write=_after_insert,
-        custom_filters={
-            "part_id": lambda stmt, value: stmt.where(
-                TimeEntry.operation_id.in_(operations_of_part(value))
-            ),
-            "job_id": lambda stmt, value: stmt.where(
-                TimeEntry.operation_id.in_(operations_of_job(value))
-            ),
-            "open": lambda stmt, value: stmt.where(
-                TimeEntry.end_time.is_(None) if value else TimeEntry.end_time.is_not(None)
-            ),
+TIME_ENTRIES = EntitySpec(
+    name="time_entries",
+    singular="time_entry",
+    model=TimeEntry,
+    fields=(
+        F.ref_id("operation_id", required=True),
+        F.ident("operator_id", 64, required=True),
+        # Output only, at its place in the field order: rendered from the identifier, then
+        # replaced by the directory's name (render_extras). On input it is `extra_inputs`.
+        F.read_only("operator_name", Kind.string, column="operator_id"),
+        F.enum("time_type", TimeType, default="run"),
+        F.timestamp("start_time"),
+        F.timestamp("end_time"),
+        F.boolean("is_paused", False),
+        F.read_only("paused_seconds", Kind.integer),
+        F.read_only("duration", Kind.integer),
+        F.read_only("batch_id", Kind.uuid),
+        F.long_text("notes"),
+    ),
+    synced=False,
+    soft_delete=False,
+    refs=(RefSpec("operations", "operation_id", "Operation", required=True),),
+    natural_key="operator_id",
+    listing=ListOptions(
+        exact={
+            "operation_id": Kind.uuid,
+            "part_id": Kind.uuid,
+            "job_id": Kind.uuid,
+            "operator_id": Kind.string,
+            "time_type": Kind.enum,
+            "open": Kind.boolean,
         },
-    )
+        search=("notes",),
+        sortable=("start_time", "end_time", "duration", "created_at"),
+        default_sort=("start_time", "desc"),
+        date_ranges={"start_date": ("start_time", ">="), "end_date": ("start_time", "<=")},
+    ),
+    render_extras=_extras,
+    extra_inputs={"operator_name": operator_name_input},
+    prepare=_prepare,
+    after_write=_after_insert,
+    custom_filters={
+        "part_id": lambda stmt, value: stmt.where(
+            TimeEntry.operation_id.in_(operations_of_part(value))
+        ),
+        "job_id": lambda stmt, value: stmt.where(
+            TimeEntry.operation_id.in_(operations_of_job(value))
+        ),
+        "open": lambda stmt, value: stmt.where(
+            TimeEntry.end_time.is_(None) if value else TimeEntry.end_time.is_not(None)
+        ),
+    },
 )

@@ -6,9 +6,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from floorsync.entities import registry as entity_registry
 from floorsync.entities.openapi import input_schema, json_body, query, record_schema, responses
 from floorsync.entities.render import render_one
-from floorsync.entities.spec import EntitySpec, get_spec
+from floorsync.entities.spec import EntitySpec
 from floorsync.errors import BadRequest, Detail
 from floorsync.http.context import ApiCtx, BodyDep
 from floorsync.models.enums import SyncTrigger
@@ -17,18 +18,6 @@ from floorsync.sync.engine import sync_sections
 from floorsync.sync.http import check_limits, record_failure, run_sync
 from floorsync.sync.options import parse_options
 from floorsync.sync.results import SyncReport, bulk_payload
-
-# The entities with /sync and /bulk-sync. Another feature may append to this list before the
-# app is built; "operators" is the operator directory (shopfloor/operators.py, API §3.11).
-SYNCED_ENTITIES: list[str] = [
-    "jobs",
-    "parts",
-    "operations",
-    "cells",
-    "resources",
-    "materials",
-    "operators",
-]
 
 _RECORD_ENTRY = {
     "type": "object",
@@ -75,8 +64,8 @@ _BULK_PARAMS = _OPTION_PARAMS + query(
 
 
 def sync_routers() -> list[APIRouter]:
-    """One router per synced entity, then api-erp-sync."""
-    return [entity_sync_router(get_spec(name)) for name in SYNCED_ENTITIES] + [erp.router()]
+    """One router per synced entity (entities/registry.py), then api-erp-sync."""
+    return [entity_sync_router(spec) for spec in entity_registry.SYNCED] + [erp.router()]
 
 
 def entity_sync_router(spec: EntitySpec) -> APIRouter:

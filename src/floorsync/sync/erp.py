@@ -7,18 +7,19 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from floorsync.entities import registry as entity_registry
 from floorsync.entities.openapi import json_body, query, responses
 from floorsync.entities.spec import EntitySpec, get_spec
 from floorsync.errors import BadRequest, Detail
 from floorsync.http.context import ApiCtx, BodyDep
-from floorsync.models.enums import SyncTrigger
+from floorsync.models.enums import SyncEntity, SyncTrigger
 from floorsync.sync.http import check_limits, run_sync
 from floorsync.sync.options import SyncOptions, parse_options
 from floorsync.sync.results import RecordResult, SyncReport
 from floorsync.sync.runs import history
 
 # Processing order: later sections may reference records of earlier ones.
-SECTIONS: tuple[str, ...] = ("cells", "resources", "materials", "jobs", "parts", "operations")
+SECTIONS: tuple[str, ...] = tuple(spec.name for spec in entity_registry.ERP_SYNC_ORDER)
 DEFAULT_SOURCE = "erp_api"
 
 _BODY = {
@@ -214,7 +215,7 @@ def router() -> APIRouter:
             "parameters": query(
                 (
                     "entity_type",
-                    {"type": "string", "enum": [*list(SECTIONS), "operators"]},
+                    {"type": "string", "enum": [e.value for e in SyncEntity]},
                     "filter by entity",
                 ),
                 ("source", {"type": "string"}, "filter by the records' external_source"),

@@ -50,20 +50,19 @@ class WebhookConfig:
 
 @dataclass
 class WebhookKit:
-    """Kept in `Services.extras["webhooks"]`; tests swap the resolver for a StaticResolver."""
+    """`Services.webhooks` (bootstrap.py); tests swap the resolver for a StaticResolver."""
 
     config: WebhookConfig
     secretbox: SecretBox
     resolver: Resolver = field(default_factory=SystemResolver)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "WebhookKit":
+    def from_settings(cls, settings: Settings, secretbox: SecretBox) -> "WebhookKit":
         if settings.webhook_allow_private and settings.environment == "production":
             log.warning(
                 "FLOORSYNC_WEBHOOK_ALLOW_PRIVATE is on in production: webhooks may target private networks"
             )
-        key = settings.secret_key.get_secret_value() if settings.secret_key is not None else None
-        return cls(WebhookConfig.from_settings(settings), SecretBox(key))
+        return cls(WebhookConfig.from_settings(settings), secretbox)
 
 
 def secret_context(webhook_id: object, previous: bool = False) -> bytes:

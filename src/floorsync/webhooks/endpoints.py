@@ -29,8 +29,7 @@ SECRET_WARNING = "Store the secret now. It will not be shown again."
 
 
 def kit_of(ctx: Ctx) -> WebhookKit:
-    kit: WebhookKit = ctx.services.extras["webhooks"]
-    return kit
+    return ctx.services.webhooks
 
 
 def _bad(param: str, message: str, value: Any) -> BadRequest:

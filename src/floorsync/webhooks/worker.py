@@ -3,9 +3,8 @@ no transaction open, record the attempts and release (another short transaction)
 
 At-least-once: a delivery leaves `pending` only through a committed record. A worker that dies
 after sending and before recording leaves its lease to expire; the next worker sends again with
-the same `webhook-id`. The claim takes the endpoint with `FOR NO KEY UPDATE … SKIP LOCKED` on
-PostgreSQL (a writer's foreign-key `KEY SHARE` lock doesn't conflict with it); on SQLite the
-clause is dropped, `BEGIN IMMEDIATE` serialises claims and the lease keeps workers apart.
+the same `webhook-id`. The endpoint is claimed with the lease helper (db/leases.py:
+`FOR NO KEY UPDATE … SKIP LOCKED` on PostgreSQL, the write lock on SQLite).
 
 Successful attempts of one claimed batch are recorded together when the batch ends (a failure
 ends it at once): one transaction per batch instead of one per attempt. A crash in between only
@@ -30,6 +29,7 @@ import httpx
 from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from floorsync.db import leases
 from floorsync.db.repository import TenantScope
 from floorsync.db.uow import unit_of_work
 from floorsync.events.outbox import Origin, Outbox
@@ -129,16 +129,16 @@ def claim_endpoint(deps: DeliveryDeps) -> Claim | None:
         while True:
             query = select(Webhook).where(
                 Webhook.active.is_(True),
-                or_(Webhook.lease_until.is_(None), Webhook.lease_until < now),
+                leases.is_free(Webhook, now),
                 or_(Webhook.paused_until.is_(None), Webhook.paused_until <= now),
                 due,
             )
             if unopenable:
                 query = query.where(Webhook.id.not_in(unopenable))
             hook = session.scalars(
-                query.order_by(Webhook.lease_until.asc().nulls_first())
-                .limit(1)
-                .with_for_update(key_share=True, skip_locked=True, of=Webhook)
+                leases.locked_for_claim(
+                    query.order_by(Webhook.lease_until.asc().nulls_first()).limit(1), Webhook
+                )
             ).first()
             if hook is None:
                 return None
@@ -156,8 +156,7 @@ def claim_endpoint(deps: DeliveryDeps) -> Claim | None:
                 )
                 continue
             break
-        lease_until = now + cfg.lease
-        hook.lease_owner, hook.lease_until = deps.worker_id, lease_until
+        lease_until = leases.take(hook, deps.worker_id, now + cfg.lease)
         rows = session.execute(
             select(WebhookDelivery, *STORED_EVENT_COLUMNS)
             .join(Event, Event.id == WebhookDelivery.event_id)
@@ -250,7 +249,7 @@ def record_batch(
     with unit_of_work(deps.sessions, deps.outbox, scope, origin=Origin(channel="system")) as work:
         session, now = work.session, deps.clock.now()
         hook = session.get(Webhook, claim.webhook_id, with_for_update={"key_share": True})
-        still_mine = hook is not None and hook.lease_owner == deps.worker_id
+        still_mine = leases.holds(hook, deps.worker_id)
         rows = {
             d.id: d
             for d in session.scalars(
@@ -264,7 +263,7 @@ def record_batch(
             if last is not None and last.endpoint_failed and hook.active:
                 _after_endpoint_failure(deps, work, hook, last)
             if still_mine:
-                hook.lease_owner, hook.lease_until = None, now
+                leases.let_go(hook, now)
     return still_mine
 
 
@@ -379,10 +378,12 @@ def disable_endpoint(
 
 def release(deps: DeliveryDeps, claim: Claim) -> None:
     with deps.sessions() as session, session.begin():
-        session.execute(
-            update(Webhook)
-            .where(Webhook.id == claim.webhook_id, Webhook.lease_owner == deps.worker_id)
-            .values(lease_owner=None, lease_until=deps.clock.now())
+        leases.release(
+            session,
+            Webhook,
+            Webhook.id == claim.webhook_id,
+            owner=deps.worker_id,
+            now=deps.clock.now(),
         )
 
 
@@ -393,22 +394,32 @@ def release_after_error(deps: DeliveryDeps, claim: Claim) -> None:
     deliveries are still pending and are sent again (at-least-once)."""
     now = deps.clock.now()
     with deps.sessions() as session, session.begin():
-        session.execute(
-            update(Webhook)
-            .where(Webhook.id == claim.webhook_id, Webhook.lease_owner == deps.worker_id)
-            .values(lease_owner=None, lease_until=now, paused_until=now + FAILURE_PAUSE)
+        leases.release(
+            session,
+            Webhook,
+            Webhook.id == claim.webhook_id,
+            owner=deps.worker_id,
+            now=now,
+            paused_until=now + FAILURE_PAUSE,
         )
 
 
 def run_once(deps: DeliveryDeps) -> bool:
-    """Deliver one claimed batch for one endpoint. Returns False when nothing was due.
-
-    An unexpected error after the claim is logged with the endpoint's id and the claim is
-    released (the endpoint paused for FAILURE_PAUSE); the round still counts as work done, so
-    the caller goes on to other endpoints."""
+    """Deliver one claimed batch for one endpoint. Returns False when nothing was due (a round
+    that failed unexpectedly still counts as work done, so the caller goes on to other
+    endpoints)."""
     claim = claim_endpoint(deps)
     if claim is None:
         return False
+    deliver(deps, claim)
+    return True
+
+
+def deliver(deps: DeliveryDeps, claim: Claim) -> None:
+    """Send a claimed endpoint's batch, record it and release the endpoint.
+
+    An unexpected error is logged with the endpoint's id and the claim is released (the
+    endpoint paused for FAILURE_PAUSE)."""
     try:
         results = send_batch(deps, claim) if claim.deliveries else []
         if results:
@@ -429,7 +440,6 @@ def run_once(deps: DeliveryDeps) -> bool:
                 claim.webhook_id,
                 claim.lease_until,
             )
-    return True
 
 
 def drain(deps: DeliveryDeps, max_rounds: int = 10_000) -> int:

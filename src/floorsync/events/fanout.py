@@ -1,18 +1,20 @@
 """Fan-out in the outbox transaction: one `webhook_deliveries` row per new event for every active
-endpoint of the tenant whose subscription matches (Events and webhooks §4.1 step 4).
+endpoint of the tenant whose subscription matches (Events and webhooks §4.1 step 4: a change,
+its event and the deliveries of that event commit together or not at all).
 
-Handed to `Outbox.fanouts` by the composition root, so `events/` never imports webhooks.
+Every `Outbox` runs a `DeliveryFanOut` (events/outbox.py), so an event can't be written without
+its deliveries. This module knows the delivery rows, not the webhooks feature that sends them.
 """
 
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event, insert
 from sqlalchemy.orm import Session
 
 from floorsync.db.repository import TenantScope, scoped
-from floorsync.events.outbox import EventRow, FanOut
 from floorsync.events.registry import matches
 from floorsync.kit.clock import Clock
 from floorsync.kit.ids import new_id
@@ -20,11 +22,28 @@ from floorsync.models.enums import DeliveryStatus
 from floorsync.models.webhooks import Webhook, WebhookDelivery
 
 
-def make_fanout(wake: Callable[[], None] | None = None) -> FanOut:
-    """`wake`, when given, runs after the transaction commits (an in-process worker's nudge)."""
+@dataclass
+class EventRow:
+    """What a fan-out receives for each written event."""
 
-    def fanout(
-        session: Session, tenant_id: uuid.UUID, rows: Sequence[EventRow], clock: Clock
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    seq: int
+    type: str
+
+
+FanOut = Callable[[Session, uuid.UUID, Sequence[EventRow], Clock], None]
+
+
+class DeliveryFanOut:
+    """Queues the deliveries of freshly written events; `wake`, when given, runs after the
+    transaction commits (the nudge that an in-process worker waits on)."""
+
+    def __init__(self, wake: Callable[[], None] | None = None) -> None:
+        self.wake = wake
+
+    def __call__(
+        self, session: Session, tenant_id: uuid.UUID, rows: Sequence[EventRow], clock: Clock
     ) -> None:
         hooks = session.execute(
             scoped(Webhook, TenantScope(tenant_id))
@@ -56,7 +75,10 @@ def make_fanout(wake: Callable[[], None] | None = None) -> FanOut:
         if not values:
             return
         session.execute(insert(WebhookDelivery), values)
+        wake = self.wake
         if wake is not None:
             event.listen(session, "after_commit", lambda _s: wake(), once=True)
 
-    return fanout
+
+def make_fanout(wake: Callable[[], None] | None = None) -> DeliveryFanOut:
+    return DeliveryFanOut(wake)

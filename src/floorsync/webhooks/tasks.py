@@ -1,0 +1,71 @@
+"""The webhook feature's background work, declared for the worker (worker/registry.py lists it):
+the delivery job kind and three periodic upkeep tasks."""
+
+from floorsync.bootstrap import Services
+from floorsync.config import Settings
+from floorsync.webhooks.delivery import make_http_client
+from floorsync.webhooks.worker import (
+    Claim,
+    DeliveryDeps,
+    claim_endpoint,
+    deliver,
+    drop_expired_previous_secrets,
+    expire_deliveries,
+    purge_logs,
+)
+from floorsync.worker.kinds import JobKind, PeriodicTask, WorkerContext
+
+
+def _deps(ctx: WorkerContext, threads: int) -> DeliveryDeps:
+    """One HTTP client per worker process, with a connection pool for its delivery threads."""
+    services, kit = ctx.services, ctx.services.webhooks
+    http = make_http_client(
+        kit.config.timeout_seconds,
+        kit.config.connect_timeout_seconds,
+        max_connections=max(4, threads * 2),
+    )
+    return DeliveryDeps(
+        services.sessions, services.outbox, services.clock, kit, http, ctx.worker_id, ctx.rng
+    )
+
+
+def _close(deps: DeliveryDeps) -> None:
+    deps.http.close()
+
+
+def _delivery_threads(settings: Settings) -> int:
+    return settings.worker_delivery_threads
+
+
+def _request_and_record(settings: Settings) -> float:
+    return settings.webhook_timeout_seconds + 5
+
+
+# A unit is one endpoint's batch of due deliveries, sent in sequence order (webhooks/worker.py).
+DELIVERY: JobKind[DeliveryDeps, Claim] = JobKind(
+    name="webhooks.delivery",
+    setup=_deps,
+    claim=claim_endpoint,
+    run=deliver,
+    teardown=_close,
+    lease=lambda services: services.webhooks.config.lease,
+    threads=_delivery_threads,
+    finish_within=_request_and_record,
+)
+
+
+def _expire(services: Services) -> int:
+    return expire_deliveries(services.sessions, services.clock, services.webhooks)
+
+
+def _drop_secrets(services: Services) -> None:
+    drop_expired_previous_secrets(services.sessions, services.clock)
+
+
+def _purge_logs(services: Services) -> None:
+    purge_logs(services.sessions, services.clock, services.webhooks)
+
+
+EXPIRE = PeriodicTask("webhooks.expire", _expire)
+SECRETS = PeriodicTask("webhooks.secrets", _drop_secrets)
+LOGS = PeriodicTask("webhooks.logs", _purge_logs)
