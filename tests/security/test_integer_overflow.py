@@ -16,7 +16,7 @@ import pytest
 
 from floorsync.entities.fields import INT32_MAX, Kind
 from floorsync.entities.listing import MAX_OFFSET
-from floorsync.entities.spec import REGISTRY
+from floorsync.entities.registry import BY_NAME
 from tests.support.api import detail, fails, invalid, make_tree, ok, suffix
 from tests.support.tenants import TenantHandle
 
@@ -115,7 +115,7 @@ class TestQueryIntegers:
 def _integer_fields() -> list[tuple[str, str]]:
     return [
         (entity, f.name)
-        for entity, spec in sorted(REGISTRY.items())
+        for entity, spec in sorted(BY_NAME.items())
         for f in spec.fields
         if f.kind is Kind.integer and not f.read_only
     ]
