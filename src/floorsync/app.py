@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI
 from floorsync import __version__
 from floorsync.auth.endpoints import router as keys_router
 from floorsync.config import Settings
-from floorsync.db.engine import make_engine, make_sessionmaker
+from floorsync.db.engine import make_engine, make_sessionmaker, with_timeouts
 from floorsync.entities import cells, jobs, materials, operations, parts, resources
 from floorsync.entities.endpoints import crud_router
 from floorsync.events.outbox import Outbox
@@ -48,11 +48,19 @@ def api_routers() -> list[APIRouter]:
 
 
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
-    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
-    clock = clock or SystemClock()
-    services = Services(
-        settings=settings, sessions=make_sessionmaker(engine), clock=clock, outbox=Outbox(clock)
+    engine = make_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_seconds,
     )
+    sessions = with_timeouts(
+        make_sessionmaker(engine),
+        lock_ms=settings.db_lock_timeout_ms,
+        statement_ms=settings.db_statement_timeout_ms,
+    )
+    clock = clock or SystemClock()
+    services = Services(settings=settings, sessions=sessions, clock=clock, outbox=Outbox(clock))
     for hook in SERVICE_HOOKS:
         hook(services)
     return services

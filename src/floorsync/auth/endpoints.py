@@ -12,6 +12,7 @@ from floorsync.entities.listing import coerce_filter, contains, parse_page, pars
 from floorsync.entities.openapi import json_body, query, responses
 from floorsync.errors import BadRequest, Conflict, Detail, Forbidden, NotFound, ValidationFailed
 from floorsync.http.context import ApiCtx, BodyDep, Ctx, required_id
+from floorsync.http.retry import retrying
 from floorsync.models.enums import ApiKeyRole
 from floorsync.models.tenancy import ApiKey
 
@@ -156,6 +157,7 @@ def list_keys(request: Request, ctx: ApiCtx) -> Any:
     responses=responses(201, _CREATED, 403, 413, 422),
     openapi_extra=json_body(_CREATE_BODY),
 )
+@retrying
 def create_key(ctx: ApiCtx, body: BodyDep) -> Any:
     _require_admin(ctx)
     data = body.json_object()
@@ -241,6 +243,7 @@ def create_key(ctx: ApiCtx, body: BodyDep) -> Any:
     responses=responses(200, _REVOKED, 403, 404, 409),
     openapi_extra={"parameters": _ID_PARAM},
 )
+@retrying
 def revoke_key(request: Request, ctx: ApiCtx) -> Any:
     _require_admin(ctx)
     id_ = required_id(request.query_params)

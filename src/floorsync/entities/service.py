@@ -12,6 +12,7 @@ from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from floorsync.db.locking import lock_rows
 from floorsync.db.repository import TenantRepository, TenantScope, scoped, tenant_filter
 from floorsync.db.uow import Work
 from floorsync.entities.fields import Kind, to_wire
@@ -441,8 +442,11 @@ def _stamp_deleted(
 ) -> None:
     """One UPDATE (per IN_CHUNK rows) of deleted_at, deleted_by and updated_at. The session's
     copies are updated in place ("evaluate") and registered with the transaction, so a rolled
-    back savepoint expires them as it would flushed changes; no per-row flush follows."""
+    back savepoint expires them as it would flushed changes; no per-row flush follows. The rows
+    are locked in the canonical order first (db.locking), so two cascades over the same rows, or
+    a cascade and a sync, queue instead of deadlocking."""
     model = spec.model
+    lock_rows(work.session, model, work.scope, [r.id for r in rows])
     for ids in _chunks([r.id for r in rows]):
         work.session.execute(
             update(model)

@@ -15,6 +15,7 @@ import time
 import uuid
 from types import FrameType
 
+from floorsync.db.engine import with_timeouts
 from floorsync.events.retention import purge_events
 from floorsync.http.context import Services
 from floorsync.webhooks.config import WebhookKit
@@ -57,8 +58,13 @@ class WorkerRunner:
             self.kit.config.connect_timeout_seconds,
             max_connections=max(4, self.threads * 2),
         )
+        # The worker's transactions run without the API's lock and statement timeouts: its
+        # claims never wait (SKIP LOCKED), its other waits end with the API transactions they
+        # wait for, a lock timeout while recording would send a batch twice, and a statement
+        # timeout would fail a large expiry or purge on every round.
+        self.sessions = with_timeouts(services.sessions, lock_ms=0, statement_ms=0)
         self.deps = DeliveryDeps(
-            services.sessions,
+            self.sessions,
             services.outbox,
             services.clock,
             self.kit,
@@ -83,7 +89,7 @@ class WorkerRunner:
                 self.wake.clear()
 
     def run_periodic(self) -> None:
-        sessions, clock = self.services.sessions, self.services.clock
+        sessions, clock = self.sessions, self.services.clock
         for name, task in (
             ("webhooks.expire", lambda: expire_deliveries(sessions, clock, self.kit)),
             ("webhooks.secrets", lambda: drop_expired_previous_secrets(sessions, clock)),
