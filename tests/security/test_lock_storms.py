@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from floorsync.config import Settings
@@ -26,6 +26,7 @@ from floorsync.db.repository import TenantScope, scoped
 from floorsync.models.events import Event
 from floorsync.models.master import Job
 from tests.support.api_process import ApiProcess, start_api
+from tests.support.locks import settled, wait_for_a_lock_wait
 from tests.support.tenants import TenantHandle
 
 KEYS = 100
@@ -79,38 +80,6 @@ def storm(apis: list[ApiProcess], key: str, tag: str, clients: int) -> list[http
 
     with ThreadPoolExecutor(clients) as pool:
         return list(pool.map(post, range(clients)))
-
-
-def waiting_connections(sessions: sessionmaker[Session]) -> list[Any]:
-    """Connections of this database that wait on a lock or sit in an open transaction."""
-    with sessions() as session:
-        return list(
-            session.execute(
-                text(
-                    "SELECT pid, state, wait_event_type, wait_event, left(query, 80) "
-                    "FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND pid <> pg_backend_pid() "
-                    "AND (wait_event_type = 'Lock' OR state LIKE 'idle in transaction%')"
-                )
-            )
-        ) + list(
-            session.execute(
-                text(
-                    "SELECT l.pid, l.locktype, l.mode, l.granted, NULL FROM pg_locks l "
-                    "JOIN pg_database d ON d.oid = l.database "
-                    "WHERE d.datname = current_database() AND NOT l.granted"
-                )
-            )
-        )
-
-
-def settled(sessions: sessionmaker[Session], timeout: float = 5) -> list[Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        left = waiting_connections(sessions)
-        if not left or time.monotonic() > deadline:
-            return left
-        time.sleep(0.1)
 
 
 def check_storm(
@@ -214,10 +183,7 @@ class TestShutdown:
             client = threading.Thread(target=patch)
             client.start()
             try:
-                deadline = time.monotonic() + 10
-                while not any(row[2] == "Lock" for row in waiting_connections(sessions)):
-                    assert time.monotonic() < deadline, "the request never waited on the lock"
-                    time.sleep(0.05)
+                wait_for_a_lock_wait(sessions)
                 started = time.monotonic()
                 exit_code = api.stop(timeout=15)
                 stopped_in = time.monotonic() - started
@@ -225,7 +191,6 @@ class TestShutdown:
                 blocker.rollback()
                 client.join(REQUEST_TIMEOUT)
         assert stopped_in < 10, f"SIGTERM took {stopped_in:.1f} s"
-        print(api.log())
         assert exit_code in (0, -signal.SIGTERM)  # uvicorn re-raises the signal it handled
         # The stuck request was cancelled: its connection closed, or an error answer.
         assert len(outcome) == 1

@@ -282,6 +282,7 @@ def lifecycle_router() -> APIRouter:
 
 
 def _no_action(actions: list[str]) -> Any:
+    @retrying  # writes nothing, but every write route is retried (tests/http)
     def handler(_ctx: ApiCtx) -> Any:
         raise InvalidOperation(unsupported_action("", actions))
 

@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, case, func, literal, update
 
-from floorsync.db.locking import lock_order, lock_rows
+from floorsync.db.locking import lock_order, locked_in_order
 from floorsync.db.repository import scoped, tenant_filter
 from floorsync.db.uow import Work
 from floorsync.errors import InvalidStateTransition
@@ -251,14 +251,15 @@ def move_many(
 ) -> set[uuid.UUID]:
     """`move` for many rows in one statement: `UPDATE … WHERE id IN (…) AND status=source
     RETURNING id`. Only the returned ids moved (the compare-and-set holds row by row). The rows
-    are locked in the canonical order first (db.locking): two batches sharing parts or jobs
-    queue instead of deadlocking."""
+    are locked in the canonical order (db.locking): two batches sharing parts or jobs queue
+    instead of deadlocking."""
     wanted = list(dict.fromkeys(ids))
     if not wanted:
         return set()
-    lock_rows(work.session, model, work.scope, wanted)
     stmt = update(model).where(
-        tenant_filter(model, work.scope), model.id.in_(wanted), model.status == source
+        tenant_filter(model, work.scope),
+        locked_in_order(work.session, model, work.scope, wanted),
+        model.status == source,
     )
     if hasattr(model, "deleted_at"):
         stmt = stmt.where(model.deleted_at.is_(None))
@@ -279,12 +280,10 @@ def load_many(
     wanted = sorted({i for i in ids if i is not None})
     if not wanted:
         return {}
-    stmt = scoped(model, work.scope).where(model.id.in_(wanted))
+    stmt = scoped(model, work.scope).where(model.id.in_(wanted)).order_by(model.id)
     if lock:
         dialect = work.session.get_bind().dialect.name
-        stmt = stmt.order_by(*lock_order(model, dialect)).with_for_update()
-    else:
-        stmt = stmt.order_by(model.id)
+        stmt = stmt.order_by(None).order_by(*lock_order(model, dialect)).with_for_update()
     if fresh:
         stmt = stmt.execution_options(populate_existing=True)
     return {row.id: row for row in work.session.scalars(stmt)}
