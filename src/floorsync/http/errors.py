@@ -47,7 +47,7 @@ def register_error_handlers(app: FastAPI) -> None:
         log.warning(
             "database busy or unavailable (SQLSTATE %s: %s): answering 503",
             sqlstate(exc),
-            str(exc.orig).strip().splitlines()[0][:200] if exc.orig is not None else "",
+            (str(exc.orig).strip().splitlines() or [""])[0][:200],
         )
         return error_response(
             ServiceUnavailable(
