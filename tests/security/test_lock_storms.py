@@ -9,6 +9,7 @@ version), each record's event is written once, and afterwards no connection wait
 """
 
 import signal
+import subprocess
 import threading
 import time
 import uuid
@@ -44,8 +45,13 @@ def api_pair(db_kind: str, settings: Settings) -> Iterator[list[ApiProcess]]:
     pool = {"FLOORSYNC_DB_POOL_SIZE": "8", "FLOORSYNC_DB_MAX_OVERFLOW": "4"}
     apis = [start_api(settings, **pool), start_api(settings, **pool)]
     yield apis
-    for api in apis:
-        api.stop()
+    hung = []
+    for api in apis:  # every one, even if one hangs (ApiProcess.stop kills it then)
+        try:
+            api.stop()
+        except subprocess.TimeoutExpired:
+            hung.append(api.base_url)
+    assert hung == [], "SIGTERM did not stop floorsync serve"
 
 
 def job_items(tag: str, client: int) -> list[dict[str, Any]]:
