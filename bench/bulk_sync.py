@@ -14,7 +14,8 @@ Measures, in one run (records per second):
 With --json the last line is one JSON object with those keys and `ratio_insert_vs_raw`,
 `ratio_unchanged_vs_insert` and `ratio_bulk_vs_row_by_row`. PostgreSQL: the server at
 FLOORSYNC_BENCH_PG (default postgresql+psycopg://postgres@127.0.0.1:5432/postgres) gets a fresh
-database for the run, dropped afterwards.
+database for the run, named after the one in the URL (`floorsync_bench_…` for `postgres`), dropped
+afterwards.
 """
 
 import argparse
@@ -72,7 +73,10 @@ def fresh_database(kind: str) -> Iterator[str]:
     admin = os.environ.get(
         "FLOORSYNC_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
     )
-    name = f"floorsync_bench_{os.getpid()}_{int(time.time())}"
+    # Named after the database in the URL (FLOORSYNC_BENCH_PG=…/fs_x_bench → fs_x_bench_<pid>_<t>).
+    base = admin.rsplit("/", 1)[-1].split("?", 1)[0]
+    prefix = "floorsync_bench" if base in ("", "postgres") else base
+    name = f"{prefix}_{os.getpid()}_{int(time.time())}"
     plain = admin.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(plain, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')

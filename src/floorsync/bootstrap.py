@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from floorsync.config import Settings
-from floorsync.db.engine import make_engine, make_sessionmaker
+from floorsync.db.engine import make_engine, make_sessionmaker, with_timeouts
 from floorsync.events.fanout import make_fanout
 from floorsync.events.outbox import Outbox
 from floorsync.kit.clock import Clock, SystemClock
@@ -51,8 +51,17 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     wake = threading.Event()
     return Services(
         settings=settings,
-        sessions=make_sessionmaker(
-            make_engine(settings.database_url, pool_size=settings.db_pool_size)
+        sessions=with_timeouts(
+            make_sessionmaker(
+                make_engine(
+                    settings.database_url,
+                    pool_size=settings.db_pool_size,
+                    max_overflow=settings.db_max_overflow,
+                    pool_timeout=settings.db_pool_timeout_seconds,
+                )
+            ),
+            lock_ms=settings.db_lock_timeout_ms,
+            statement_ms=settings.db_statement_timeout_ms,
         ),
         clock=clock,
         outbox=Outbox(clock, [make_fanout(wake.set)]),

@@ -17,6 +17,14 @@ class Settings(BaseSettings):
     cors_origins: str = ""
     max_body_bytes: int = 10 * 1024 * 1024
     db_pool_size: int = 10
+    db_max_overflow: int | None = None  # None: twice the pool size
+    db_pool_timeout_seconds: float = 10
+    # PostgreSQL, per API transaction: no request waits longer than this for a row lock, and no
+    # statement runs longer (0 switches a limit off).
+    db_lock_timeout_ms: int = 5000
+    db_statement_timeout_ms: int = 30000
+    # `floorsync serve`: how long SIGTERM waits for requests in flight before closing them.
+    shutdown_timeout_seconds: int = 20
     log_level: str = "info"
 
     # webhooks and the change feed

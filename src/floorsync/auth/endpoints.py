@@ -16,6 +16,7 @@ from floorsync.entities.listing import coerce_filter, contains, parse_page, pars
 from floorsync.entities.openapi import json_body, query, responses
 from floorsync.errors import BadRequest, Conflict, Detail, NotFound, ValidationFailed
 from floorsync.http.context import AdminCtx, BodyDep, required_id
+from floorsync.http.retry import retrying
 from floorsync.models.enums import ApiKeyRole
 from floorsync.models.tenancy import ApiKey
 
@@ -154,6 +155,7 @@ def list_keys(request: Request, ctx: AdminCtx) -> Any:
     responses=responses(201, _CREATED, 403, 413, 422),
     openapi_extra=json_body(_CREATE_BODY),
 )
+@retrying
 def create_key(ctx: AdminCtx, body: BodyDep) -> Any:
     data = body.json_object()
     errors: list[Detail] = []
@@ -238,6 +240,7 @@ def create_key(ctx: AdminCtx, body: BodyDep) -> Any:
     responses=responses(200, _REVOKED, 403, 404, 409),
     openapi_extra={"parameters": _ID_PARAM},
 )
+@retrying
 def revoke_key(request: Request, ctx: AdminCtx) -> Any:
     id_ = required_id(request.query_params)
     with ctx.work() as work:

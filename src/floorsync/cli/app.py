@@ -153,16 +153,18 @@ def serve(
         os.environ["FLOORSYNC_NO_WORKER"] = "1"
     from floorsync.http.logs import log_config
 
-    level = get_settings().log_level
+    settings = get_settings()
     uvicorn.run(
         "floorsync.serving:app_factory",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        log_level=level,
-        log_config=log_config(level),
+        log_level=settings.log_level,
+        log_config=log_config(settings.log_level),
         access_log=False,
+        # SIGTERM waits this long for the requests in flight, then cancels them and exits.
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
     )
 
 

@@ -20,17 +20,35 @@ def json_text(value: Any) -> str:
         return json.dumps(value)
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int | None = None,
+    pool_timeout: float = 30,
+) -> Engine:
+    """An engine whose pool holds `pool_size` connections plus `max_overflow` (default twice the
+    pool size) opened on demand; a checkout that waits longer than `pool_timeout` seconds raises
+    `sqlalchemy.exc.TimeoutError` (the API answers 503)."""
+    pool = {
+        "pool_size": pool_size,
+        "max_overflow": pool_size * 2 if max_overflow is None else max_overflow,
+        "pool_timeout": pool_timeout,
+    }
     if url.startswith("sqlite"):
-        return _sqlite_engine(url)
-    engine = create_engine(
-        url,
-        pool_size=pool_size,
-        max_overflow=pool_size * 2,
-        pool_pre_ping=True,
-        json_serializer=json_text,
-    )
+        return _sqlite_engine(url, pool)
+    engine = create_engine(url, pool_pre_ping=True, json_serializer=json_text, **pool)
     _pin_utc(engine)
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        limits = conn.get_execution_options().get(TIMEOUTS)
+        if limits:
+            conn.exec_driver_sql(
+                "SELECT "
+                + ", ".join(f"set_config('{name}', '{int(ms)}', true)" for name, ms in limits)
+            )
+
     return engine
 
 
@@ -49,12 +67,18 @@ def _pin_utc(engine: Engine) -> None:
         dbapi_conn.commit()
 
 
-def _sqlite_engine(url: str) -> Engine:
+def _sqlite_engine(url: str, pool: dict[str, Any]) -> Engine:
     path = url.split("///", 1)[-1]
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+        kw: dict[str, Any] = pool
+    else:
+        kw = {}  # an in-memory database lives in one connection (SingletonThreadPool)
     engine = create_engine(
-        url, connect_args={"timeout": 30, "check_same_thread": False}, json_serializer=json_text
+        url,
+        connect_args={"timeout": 30, "check_same_thread": False},
+        json_serializer=json_text,
+        **kw,
     )
 
     @event.listens_for(engine, "connect")
@@ -85,6 +109,29 @@ def _sqlite_engine(url: str) -> Engine:
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+# Execution option read at BEGIN on PostgreSQL: ((setting, milliseconds), ...) set for the
+# transaction only (`set_config(…, is_local => true)`, i.e. SET LOCAL).
+TIMEOUTS = "floorsync_timeouts"
+
+
+def with_timeouts(
+    sessions: sessionmaker[Session], *, lock_ms: int, statement_ms: int
+) -> sessionmaker[Session]:
+    """Sessions on the same engine (and pool) whose transactions set `lock_timeout` and
+    `statement_timeout` on PostgreSQL (a value of 0 leaves the server's setting alone). A lock
+    wait that runs out raises SQLSTATE 55P03, a statement that does 57014; both roll the
+    transaction back. SQLite ignores them: writers queue on its one write lock (busy timeout)."""
+    bind = sessions.kw["bind"]
+    limits = tuple(
+        (name, ms)
+        for name, ms in (("lock_timeout", lock_ms), ("statement_timeout", statement_ms))
+        if ms > 0
+    )
+    return sessionmaker(
+        bind.execution_options(**{TIMEOUTS: limits}), expire_on_commit=False, autoflush=False
+    )
 
 
 READ_ONLY = "floorsync_read_only"

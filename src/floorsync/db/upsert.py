@@ -25,6 +25,10 @@ DATA`: no constraints, so every violation is raised by the real table) and then 
 upsert as `WITH staged AS (DELETE FROM <stage> RETURNING …) INSERT … SELECT … FROM staged ON
 CONFLICT …`, which empties the stage in the same statement. Small batches (single syncs) keep
 the one VALUES statement: one round trip instead of three.
+
+Rows are written in one canonical order, by (external_source, external_id) in code-point order
+(Python's string order, PostgreSQL's `COLLATE "C"`): every upsert locks its rows in that order,
+so two that overlap queue behind each other instead of deadlocking (db.locking).
 """
 
 import hashlib
@@ -37,7 +41,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Table, any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 # Parameters per statement: PostgreSQL's protocol allows 65,535, SQLite 32,766.
@@ -123,6 +127,7 @@ def _staged_statements(
     upsert = (
         f"WITH staged AS (DELETE FROM {stage} RETURNING {cols}) "
         f"INSERT INTO {quote(table.name)} ({cols}) SELECT {cols} FROM staged "
+        'ORDER BY external_source COLLATE "C", external_id COLLATE "C" '
         + _on_conflict(table, update_columns, only_if_changed, quote, "IS DISTINCT FROM")
     )
     return create, copy, upsert
@@ -195,6 +200,11 @@ def insert_rows(session: Session, table: Any, rows: Sequence[Mapping[str, Any]])
         _execute(driver, dialect.name, sql, params, fetch=False)
 
 
+def external_key(row: Mapping[str, Any]) -> tuple[str, str]:
+    """The canonical write order of rows with an external key (code-point order)."""
+    return (row["external_source"], row["external_id"])
+
+
 def _id_processor(table: Table, dialect: Dialect) -> Callable[[Any], Any] | None:
     return table.c.id.type._cached_result_processor(dialect, None)
 
@@ -211,9 +221,11 @@ def upsert_by_external_key(
     `update_columns` from the proposed row. With `only_if_changed`, an existing row is written
     only when its `sync_hash` differs from the proposed one or it is soft-deleted; rows left
     alone are not returned. Returns (id, external_source, external_id) of the written rows.
+    Rows are written (and locked) in key order, whatever order they come in.
     """
     if not rows:
         return []
+    rows = sorted(rows, key=external_key)
     connection = session.connection()
     dialect = connection.dialect
     processors = _processors(table, dialect)
@@ -265,20 +277,19 @@ def _execute(
         import psycopg
 
         cursor = psycopg.RawCursor(driver)
-        errors: tuple[type[BaseException], ...] = (psycopg.Error,)
-        integrity: type[BaseException] = psycopg.IntegrityError
+        errors: tuple[type[Exception], ...] = (psycopg.Error,)
     else:
         import sqlite3
 
         cursor = driver.cursor()
-        errors, integrity = (sqlite3.Error,), sqlite3.IntegrityError
+        errors = (sqlite3.Error,)
     try:
         cursor.execute(sql, params)
         return list(cursor.fetchall()) if fetch else []
     except errors as exc:
-        if isinstance(exc, integrity):
-            raise IntegrityError(sql[:200], None, exc) from exc
-        raise DBAPIError(sql[:200], None, exc) from exc
+        # The SQLAlchemy class a Core statement would raise (OperationalError for a deadlock,
+        # IntegrityError for a constraint, …), so callers handle one exception family.
+        raise DBAPIError.instance(sql[:200], None, exc, errors[0]) from exc
     finally:
         cursor.close()
 
@@ -333,8 +344,6 @@ def _copy(
                         f"cannot copy a value into {table.name}: {exc}"
                     ) from exc
     except psycopg.Error as exc:
-        if isinstance(exc, psycopg.IntegrityError):
-            raise IntegrityError(sql[:200], None, exc) from exc
-        raise DBAPIError(sql[:200], None, exc) from exc
+        raise DBAPIError.instance(sql[:200], None, exc, psycopg.Error) from exc
     finally:
         cursor.close()

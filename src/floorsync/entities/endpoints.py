@@ -17,6 +17,7 @@ from floorsync.entities.openapi import (
 from floorsync.entities.render import render_one, render_rows
 from floorsync.entities.spec import EntitySpec, get_spec
 from floorsync.http.context import ApiCtx, BodyDep, optional_id, required_id
+from floorsync.http.retry import retrying
 
 _PAGINATION = {
     "type": "object",
@@ -161,6 +162,7 @@ def crud_router(
         responses=responses(201, one, 409, 413, 422),
         openapi_extra=json_body(input_schema(spec)),
     )
+    @retrying
     def create(ctx: ApiCtx, body: BodyDep) -> Any:
         data = body.json_object()
         with ctx.work() as work:
@@ -170,6 +172,7 @@ def crud_router(
                 {spec.singular: render_one(work.session, ctx.scope, spec, row, mode)}, 201, work
             )
 
+    @retrying
     def update(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
         id_ = required_id(request.query_params)
         data = body.json_object()
@@ -207,6 +210,7 @@ def crud_router(
         responses=responses(200, deleted, 404, 409),
         openapi_extra=delete_doc,
     )
+    @retrying
     def remove(request: Request, ctx: ApiCtx) -> Any:
         params = request.query_params
         id_ = required_id(params)

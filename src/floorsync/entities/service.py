@@ -12,6 +12,7 @@ from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from floorsync.db.locking import in_lock_order
 from floorsync.db.repository import TenantRepository, TenantScope, scoped, tenant_filter
 from floorsync.db.uow import Work
 from floorsync.entities.fields import Kind, to_wire
@@ -389,7 +390,10 @@ def soft_delete_many(
 ) -> dict[str, int]:
     """Soft-delete live rows of one entity and, for jobs and parts, their live descendants, set
     based: one UPDATE per entity level and one SELECT per child entity level (per IN_CHUNK ids),
-    whatever the number of rows. Every row gets the same `deleted_at` and `deleted_by`.
+    whatever the number of rows. Every row gets the same `deleted_at` and `deleted_by`. The
+    SELECTs lock the children in the canonical order (db.locking); `rows` must come locked
+    (the DELETE endpoint and the prunes read them so), so two cascades over the same rows, or a
+    cascade and a sync, queue instead of deadlocking.
 
     Events are buffered depth first, as deleting the rows one by one would: each row's
     `<entity>.deleted`, then its children's (each followed by its own children's), children in
@@ -414,11 +418,16 @@ def soft_delete_many(
                 for ids in _chunks([r.id for r in level_rows]):
                     kids.extend(
                         work.session.scalars(
-                            scoped(model, work.scope, include_deleted=False)
-                            .where(getattr(model, child.parent_ref).in_(ids))
-                            .order_by(model.created_at, model.id)
+                            in_lock_order(
+                                work.session,
+                                scoped(model, work.scope, include_deleted=False).where(
+                                    getattr(model, child.parent_ref).in_(ids)
+                                ),
+                                model,
+                            )
                         )
                     )
+                kids.sort(key=lambda kid: (kid.created_at, kid.id))  # the order of the events
                 counts[child.key] = counts.get(child.key, 0) + len(kids)
                 for kid in kids:
                     kids_of.setdefault(getattr(kid, child.parent_ref), []).append((child_spec, kid))

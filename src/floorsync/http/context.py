@@ -41,6 +41,8 @@ class Ctx:
     response_headers: dict[str, str] = field(default_factory=dict)
     # Called with the handler's exception (or None) after it finishes, before the response.
     on_finish: list[Callable[[BaseException | None], Any]] = field(default_factory=list)
+    # A unit of work of this request has committed (http.retry never runs the handler again then).
+    committed: bool = False
 
     @property
     def params(self) -> Any:
@@ -55,6 +57,7 @@ class Ctx:
             self.services.sessions, self.services.outbox, self.scope, origin=self.origin(channel)
         ) as work:
             yield work
+        self.committed = self.committed or not work.discarded
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -1,13 +1,16 @@
 """One handler renders every error, the framework's own included, as the error envelope."""
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from floorsync.db.integrity import translate_integrity_error
+from floorsync.db.transient import is_transient, sqlstate
 from floorsync.errors import (
     BadRequest,
     FloorsyncError,
@@ -16,6 +19,10 @@ from floorsync.errors import (
     ServiceUnavailable,
 )
 from floorsync.http.responses import Respond, error_response
+
+log = logging.getLogger("floorsync.http")
+
+RETRY_AFTER = "2"  # seconds, on every 503 for a busy or unreachable database
 
 
 def register_error_handlers(app: FastAPI) -> None:
@@ -31,16 +38,34 @@ def register_error_handlers(app: FastAPI) -> None:
     async def _integrity(_request: Request, exc: IntegrityError) -> Any:
         return error_response(translate_integrity_error(exc))
 
-    @app.exception_handler(OperationalError)
-    async def _operational(_request: Request, exc: OperationalError) -> Any:
-        if is_transient(exc):
-            return error_response(
-                ServiceUnavailable(
-                    "The database is busy or unreachable; retry shortly",
-                    headers={"Retry-After": "2"},
-                )
+    @app.exception_handler(DBAPIError)
+    async def _database(_request: Request, exc: DBAPIError) -> Any:
+        # Lock conflicts reach this only when the endpoint's retries ran out (http.retry).
+        if not is_transient(exc):
+            raise exc
+        log.warning(
+            "database busy or unavailable (SQLSTATE %s: %s): answering 503",
+            sqlstate(exc),
+            (str(exc.orig).strip().splitlines() or [""])[0][:200],
+        )
+        return error_response(
+            ServiceUnavailable(
+                "The database is busy or unreachable; retry shortly",
+                headers={"Retry-After": RETRY_AFTER},
             )
-        raise exc
+        )
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_exhausted(_request: Request, exc: PoolTimeout) -> Any:
+        log.warning(
+            "database connection pool exhausted (%s): answering 503", str(exc).split(" (")[0]
+        )
+        return error_response(
+            ServiceUnavailable(
+                "All database connections are busy; retry shortly",
+                headers={"Retry-After": RETRY_AFTER},
+            )
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, _exc: RequestValidationError) -> Any:
@@ -56,29 +81,3 @@ def register_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404:
             return error_response(NotFound("Unknown endpoint"))
         return error_response(BadRequest(str(exc.detail)))
-
-
-# PostgreSQL SQLSTATEs a retry can cure: serialization failure, deadlock, lock timeout,
-# connection failures, shutting down.
-_TRANSIENT_SQLSTATES = {
-    "40001",
-    "40P01",
-    "55P03",
-    "57P01",
-    "57P02",
-    "57P03",
-    "08000",
-    "08001",
-    "08003",
-    "08006",
-}
-_TRANSIENT_WORDS = ("database is locked", "could not connect", "connection", "deadlock")
-
-
-def is_transient(exc: OperationalError) -> bool:
-    """A database condition that goes away on retry (→ 503 with Retry-After, never a 500)."""
-    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
-    if sqlstate in _TRANSIENT_SQLSTATES:
-        return True
-    text = str(exc.orig).lower()
-    return any(word in text for word in _TRANSIENT_WORDS)

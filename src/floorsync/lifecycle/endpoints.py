@@ -18,6 +18,7 @@ from floorsync.entities.render import render_one
 from floorsync.entities.validation import ExtraErrors
 from floorsync.errors import Detail, InvalidOperation, ValidationFailed
 from floorsync.http.context import ApiCtx, BodyDep, Ctx, required_id
+from floorsync.http.retry import retrying
 from floorsync.kit.timefmt import format_ts
 from floorsync.lifecycle import batches as batch_service
 from floorsync.lifecycle import service
@@ -268,7 +269,7 @@ def lifecycle_router() -> APIRouter:
         doc = {"parameters": _DOC_ID, **json_body(_OBJECT)}
         router.add_api_route(
             f"/{function}/{{action:path}}",
-            handler,
+            retrying(handler),
             methods=["POST"],
             openapi_extra=doc,
             responses=responses(200, _OBJECT, 404, 422),
@@ -281,6 +282,7 @@ def lifecycle_router() -> APIRouter:
 
 
 def _no_action(actions: list[str]) -> Any:
+    @retrying  # writes nothing, but every write route is retried (tests/http)
     def handler(_ctx: ApiCtx) -> Any:
         raise InvalidOperation(unsupported_action("", actions))
 

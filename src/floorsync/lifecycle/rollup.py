@@ -14,6 +14,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, case, func, literal, update
 
+from floorsync.db.locking import lock_order, locked_in_order
 from floorsync.db.repository import scoped, tenant_filter
 from floorsync.db.uow import Work
 from floorsync.errors import InvalidStateTransition
@@ -249,12 +250,16 @@ def move_many(
     values: dict[str, Any],
 ) -> set[uuid.UUID]:
     """`move` for many rows in one statement: `UPDATE … WHERE id IN (…) AND status=source
-    RETURNING id`. Only the returned ids moved (the compare-and-set holds row by row)."""
+    RETURNING id`. Only the returned ids moved (the compare-and-set holds row by row). The rows
+    are locked in the canonical order (db.locking): two batches sharing parts or jobs queue
+    instead of deadlocking."""
     wanted = list(dict.fromkeys(ids))
     if not wanted:
         return set()
     stmt = update(model).where(
-        tenant_filter(model, work.scope), model.id.in_(wanted), model.status == source
+        tenant_filter(model, work.scope),
+        locked_in_order(work.session, model, work.scope, wanted),
+        model.status == source,
     )
     if hasattr(model, "deleted_at"):
         stmt = stmt.where(model.deleted_at.is_(None))
@@ -271,13 +276,14 @@ def load_many(
     fresh: bool = True,
 ) -> dict[uuid.UUID, Any]:
     """Rows of `model` by id in one query, soft-deleted ones included (refreshed unless
-    `fresh` is off; locked in id order when asked)."""
+    `fresh` is off; locked in the canonical order of db.locking when asked)."""
     wanted = sorted({i for i in ids if i is not None})
     if not wanted:
         return {}
     stmt = scoped(model, work.scope).where(model.id.in_(wanted)).order_by(model.id)
     if lock:
-        stmt = stmt.with_for_update()
+        dialect = work.session.get_bind().dialect.name
+        stmt = stmt.order_by(None).order_by(*lock_order(model, dialect)).with_for_update()
     if fresh:
         stmt = stmt.execution_options(populate_existing=True)
     return {row.id: row for row in work.session.scalars(stmt)}

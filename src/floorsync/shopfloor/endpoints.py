@@ -15,6 +15,7 @@ from floorsync.entities.openapi import json_body, query, responses
 from floorsync.entities.render import render_one, render_rows
 from floorsync.entities.spec import EntitySpec
 from floorsync.http.context import ApiCtx, BodyDep, optional_id, required_id
+from floorsync.http.retry import retrying
 from floorsync.shopfloor.assignments import ASSIGNMENTS
 from floorsync.shopfloor.batches import (
     BATCHES,
@@ -62,6 +63,7 @@ def _deleted(id_: uuid.UUID) -> dict[str, Any]:
 
 
 def deleting(spec: EntitySpec, remove: Callable[..., None]) -> tuple[Handler, dict[str, Any]]:
+    @retrying
     def handler(request: Request, ctx: ApiCtx) -> Any:
         id_ = required_id(request.query_params)
         with ctx.work() as work:
@@ -76,6 +78,7 @@ def deleting(spec: EntitySpec, remove: Callable[..., None]) -> tuple[Handler, di
 
 
 def updating(spec: EntitySpec, update: Callable[..., Any]) -> tuple[Handler, dict[str, Any]]:
+    @retrying
     def handler(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
         id_ = required_id(request.query_params)
         data = body.json_object()
@@ -129,6 +132,7 @@ def listing_names(
 
 
 def batches_router() -> APIRouter:
+    @retrying
     def create(ctx: ApiCtx, body: BodyDep) -> Any:
         """Create a batch; `operation_ids` become its members in array order, atomically."""
         data = body.json_object()

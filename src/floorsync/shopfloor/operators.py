@@ -57,9 +57,9 @@ def use_operators(work: Work, uses: Sequence[OperatorUse]) -> list[Detail]:
             scoped(Operator, work.scope).where(Operator.operator_id.in_(list(wanted)))
         )
     }
-    for identifier, use in wanted.items():
+    for identifier in sorted(wanted):  # the canonical lock order (db.locking)
         if identifier not in found:
-            found[identifier] = _register(work, use)
+            found[identifier] = _register(work, wanted[identifier])
     return [
         Detail(
             use.field,

@@ -12,6 +12,7 @@ from floorsync.entities.render import render_one
 from floorsync.entities.spec import EntitySpec
 from floorsync.errors import BadRequest, Detail
 from floorsync.http.context import ApiCtx, BodyDep
+from floorsync.http.retry import retrying
 from floorsync.models.enums import SyncTrigger
 from floorsync.sync import erp
 from floorsync.sync.engine import sync_sections
@@ -106,6 +107,7 @@ def entity_sync_router(spec: EntitySpec) -> APIRouter:
         status_code=200,
         openapi_extra={"parameters": _OPTION_PARAMS, **json_body(item_schema)},
     )
+    @retrying
     def single_sync(request: Request, ctx: ApiCtx, body: BodyDep) -> Response:
         """Create or update one record keyed by `(external_source, external_id)`.
 
@@ -164,6 +166,7 @@ def entity_sync_router(spec: EntitySpec) -> APIRouter:
             ),
         },
     )
+    @retrying
     def bulk_sync(request: Request, ctx: ApiCtx, body: BodyDep) -> Response:
         """Upsert up to 1000 records (10,000 counting nested children) in one request.
 

@@ -8,8 +8,14 @@ It never commits; the caller's unit of work does (a dry run discards it). Per ba
    key, run the entity rules, hash and classify, check unique rules — set-based, level by level;
 2. write chunks of planned trees in one savepoint each, with one batched upsert per entity
    level (db.upsert; the unique key settles races), then the entity's after-write work and the
-   records' events, rendered in one batch; a chunk that fails is redone one record per
-   savepoint, so a database error lands on the record that caused it;
+   records' events, rendered in one batch. Rows are written level by level (jobs, then parts,
+   then operations) and by key within a level, the canonical lock order of db.locking, so
+   overlapping syncs queue instead of deadlocking. A chunk that lost a race (a concurrent sync
+   wrote one of its keys after the prefetch) is planned again and rewritten as a whole; a chunk
+   that fails for another database error is redone one record per savepoint, so the error lands
+   on the record that caused it. A transient database condition (a deadlock, a lock timeout, a
+   lost connection) is never a record's error: it propagates, and the boundary runs the whole
+   unit of work again or answers 503 (db.transient, http.retry);
 3. prune (sync.prune): `replace_children` per record inside its unit, `snapshot` after all
    upserts.
 
@@ -26,6 +32,8 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from floorsync.db.integrity import translate_integrity_error
+from floorsync.db.locking import lock_rows
+from floorsync.db.transient import is_transient
 from floorsync.db.uow import Work
 from floorsync.db.upsert import upsert_by_external_key
 from floorsync.entities.fields import NO_DEFAULT
@@ -114,9 +122,11 @@ def sync_records(
     roots = [build_tree(spec, i, raw) for i, raw in enumerate(items)]
     plan(work, roots, options, seen, section=section)
     final = list(roots)
-    ready = [i for i, root in enumerate(roots) if root.error is None]
+    ready = sorted(
+        (i for i, root in enumerate(roots) if root.error is None), key=lambda i: _lock_key(roots[i])
+    )
     for start in range(0, len(ready), CHUNK):
-        positions = ready[start : start + CHUNK]
+        positions = sorted(ready[start : start + CHUNK])  # input order within a chunk (events)
         done = _write_chunk(work, spec, [roots[i] for i in positions], options)
         for i, node in zip(positions, done, strict=True):
             final[i] = node
@@ -146,31 +156,62 @@ def _ms_since(started: float) -> int:
 # ---------------------------------------------------------------- chunks and the fallback
 
 
+def _lock_key(node: Node) -> tuple[str, str]:
+    """Where a record's row comes in the canonical lock order (db.locking)."""
+    return node.key or ("", "")
+
+
 def _write_chunk(
     work: Work, spec: EntitySpec, roots: list[Node], options: SyncOptions
 ) -> list[Node]:
-    """Write planned trees in one savepoint; if that fails, redo them one per savepoint."""
-    try:
-        with work.savepoint():
-            _write_trees(work, roots, options)
-        return roots
-    except Exception as exc:
-        if len(roots) > 1:
+    """Write planned trees in one savepoint; returns the trees as finally planned, in order.
+
+    A lost race (RaceLost, or a unique index that answered before the key did) plans the
+    chunk again and rewrites it; any other database error, or races lost every time, redo it
+    one record per savepoint. Transient errors propagate (module docstring).
+    """
+    nodes = roots
+    for _attempt in range(RACE_RETRIES):
+        try:
+            with work.savepoint():
+                _write_trees(work, [n for n in nodes if n.error is None], options)
+            return nodes
+        except (RaceLost, IntegrityError):
+            nodes = _plan_again(work, spec, nodes, options)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
             log.info(
                 "sync chunk of %d %s failed (%s); retrying record by record",
-                len(roots),
+                len(nodes),
                 spec.name,
                 type(exc).__name__,
             )
-        return [_write_alone(work, spec, root, options) for root in roots]
+            break
+    ordered = sorted((n for n in nodes if n.error is None), key=_lock_key)
+    done = {id(n): _write_alone(work, spec, n, options) for n in ordered}
+    return [done.get(id(n), n) for n in nodes]
+
+
+def _plan_again(
+    work: Work, spec: EntitySpec, nodes: list[Node], options: SyncOptions
+) -> list[Node]:
+    """The records that were ready planned afresh, as a batch, against the rows as they are now."""
+    fresh = [n if n.error is not None else build_tree(spec, n.index, n.raw) for n in nodes]
+    plan(
+        work,
+        [new for new, old in zip(fresh, nodes, strict=True) if new is not old],
+        options,
+        SeenKeys(),
+    )
+    return fresh
 
 
 def _write_alone(work: Work, spec: EntitySpec, first: Node, options: SyncOptions) -> Node:
     """Plan and write one top-level record in its own savepoint; errors stay on the record."""
     node = first
     for attempt in range(RACE_RETRIES):
-        node = build_tree(spec, first.index, first.raw)
-        plan(work, [node], options, SeenKeys())
+        node = _plan_again(work, spec, [first], options)[0]
         if node.error is not None:
             return node
         error: RecordError
@@ -189,7 +230,9 @@ def _write_alone(work: Work, spec: EntitySpec, first: Node, options: SyncOptions
             error = error_from_exception(translate_integrity_error(exc), "")
         except FloorsyncError as exc:
             error = error_from_exception(exc, "")
-        except Exception:
+        except Exception as exc:
+            if is_transient(exc):
+                raise
             log.exception(
                 "sync of %s item %d failed (request id %s)",
                 spec.name,
@@ -271,7 +314,8 @@ def _create_defaults(
 
 
 def _write_level(work: Work, spec: EntitySpec, nodes: list[Node], options: SyncOptions) -> None:
-    """One batched upsert per record shape (the set of columns given) for one entity level."""
+    """The records of one entity level: one batched upsert for the new ones, and one per
+    record shape (the set of columns given) for the existing ones, all in key order."""
     if not nodes:
         return
     model = spec.model
@@ -290,8 +334,9 @@ def _write_level(work: Work, spec: EntitySpec, nodes: list[Node], options: SyncO
     bookkeeping: dict[str, Any] = {"updated_at": now, "synced_at": now}
     if spec.soft_delete:
         bookkeeping.update(deleted_at=None, deleted_by=None)
-    groups: dict[frozenset[str], list[tuple[Node, dict[str, Any]]]] = {}
-    for node in nodes:
+    new_rows: list[tuple[Node, dict[str, Any]]] = []
+    updates: dict[frozenset[str], list[tuple[Node, dict[str, Any]]]] = {}
+    for node in sorted(nodes, key=_lock_key):  # defaults above were filled in input order
         given = {field_cols[k]: v for k, v in node.rec.values.items() if k in field_cols}
         if node.action == "created":
             full = dict(constants)
@@ -304,7 +349,10 @@ def _write_level(work: Work, spec: EntitySpec, nodes: list[Node], options: SyncO
         full.update(given)
         full.update(bookkeeping)
         full["sync_hash"] = node.hash
-        groups.setdefault(frozenset(given), []).append((node, full))
+        if node.action == "created":
+            new_rows.append((node, full))
+        else:
+            updates.setdefault(frozenset(given), []).append((node, full))
     fixed = [
         "updated_at",
         "synced_at",
@@ -312,7 +360,17 @@ def _write_level(work: Work, spec: EntitySpec, nodes: list[Node], options: SyncO
         *(("deleted_at", "deleted_by") if spec.soft_delete else ()),
     ]
     renamed = [(col, attr) for col, attr in attrs if col != attr]  # `metadata` → `metadata_`
-    for shape, members in groups.items():
+    if len(updates) > 1:
+        # Each shape's statement locks its own rows: take all the locks in key order first.
+        existing = [node.id for members in updates.values() for node, _full in members]
+        lock_rows(work.session, model, work.scope, [i for i in existing if i is not None])
+    # A new record whose key exists meanwhile is a lost race, planned again whatever this
+    # statement updates: the new records of every shape share one statement.
+    statements: list[tuple[frozenset[str], list[tuple[Node, dict[str, Any]]]]] = []
+    if new_rows:
+        statements.append((frozenset(), new_rows))
+    statements.extend(updates.items())
+    for shape, members in statements:
         update_columns = [
             c
             for c in sorted(shape)

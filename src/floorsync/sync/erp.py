@@ -12,6 +12,7 @@ from floorsync.entities.openapi import json_body, query, responses
 from floorsync.entities.spec import EntitySpec, get_spec
 from floorsync.errors import BadRequest, Detail
 from floorsync.http.context import ApiCtx, BodyDep
+from floorsync.http.retry import retrying
 from floorsync.models.enums import SyncEntity, SyncTrigger
 from floorsync.sync.http import check_limits, run_sync
 from floorsync.sync.options import SyncOptions, parse_options
@@ -164,6 +165,7 @@ def router() -> APIRouter:
         responses=responses(200, {"type": "object"}),
         openapi_extra=sections_doc,
     )
+    @retrying
     def diff(request: Request, ctx: ApiCtx, body: BodyDep) -> Response:
         """What `POST /api-erp-sync/sync` would do with this body, per record: `create`,
         `update` (with the changed fields), `unchanged`, `delete` (snapshot) or `error`.
@@ -189,6 +191,7 @@ def router() -> APIRouter:
         responses=responses(200, {"type": "object"}),
         openapi_extra=sections_doc,
     )
+    @retrying
     def sync(request: Request, ctx: ApiCtx, body: BodyDep) -> Response:
         """Sync `cells`, `resources`, `materials`, `jobs`, `parts` and `operations` in one
         request, in that order, so later sections may reference records created by earlier

@@ -8,13 +8,15 @@
 Deletes go through entities.service.soft_delete_many, once per entity (snapshot) or per
 parent entity and level (replace_children), never per record: they cascade (job → parts →
 operations) set-based, and each deleted row gets its `<entity>.deleted` event, in the order
-deleting the records one by one would give.
+deleting the records one by one would give. The rows to delete are locked as they are read,
+in the canonical order of db.locking.
 """
 
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from floorsync.db.locking import in_lock_order
 from floorsync.db.repository import scoped
 from floorsync.db.uow import Work
 from floorsync.entities.service import soft_delete_many
@@ -51,19 +53,26 @@ def soft_delete_rows(work: Work, spec: EntitySpec, ids: Sequence[uuid.UUID]) -> 
     if not ids:
         return []
     model = spec.model
-    stmt = (
-        scoped(model, work.scope, include_deleted=False)
-        .where(model.id.in_(ids))
-        .order_by(model.created_at, model.external_id, model.id)
-        .execution_options(populate_existing=True)
-    )
+    stmt = in_lock_order(
+        work.session,
+        scoped(model, work.scope, include_deleted=False).where(model.id.in_(ids)),
+        model,
+    ).execution_options(populate_existing=True)
     # already deleted rows (by the cascade of an earlier prune of this request) are skipped
-    doomed = [row for row in work.session.scalars(stmt).all() if row.deleted_at is None]
+    doomed = sorted(
+        (row for row in work.session.scalars(stmt).all() if row.deleted_at is None),
+        key=_event_order,
+    )
     soft_delete_many(work, spec, doomed)
     return [
         RecordResult(None, row.external_id, row.external_source, row.id, "deleted")
         for row in doomed
     ]
+
+
+def _event_order(row: Any) -> tuple[Any, ...]:
+    """Deleted rows get their events in creation order."""
+    return (row.created_at, row.external_id is None, row.external_id or "", row.id)
 
 
 def prune_children(work: Work, roots: Sequence[Any]) -> None:
@@ -84,17 +93,16 @@ def prune_children(work: Work, roots: Sequence[Any]) -> None:
             keep = {p.id: {kid.key for kid in p.children[key]} for p in parents}
             source_of = {p.id: p.key[0] for p in parents}
             by_parent = {p.id: p for p in parents}
-            stmt = (
-                scoped(model, work.scope, include_deleted=False)
-                .where(
+            stmt = in_lock_order(
+                work.session,
+                scoped(model, work.scope, include_deleted=False).where(
                     getattr(model, child.parent_ref).in_(list(keep)),
                     model.external_source.in_(set(source_of.values())),
-                )
-                .order_by(model.created_at, model.external_id, model.id)
-                .execution_options(populate_existing=True)
-            )
+                ),
+                model,
+            ).execution_options(populate_existing=True)
             doomed: list[Any] = []
-            for row in work.session.scalars(stmt).all():
+            for row in sorted(work.session.scalars(stmt).all(), key=_event_order):
                 parent_id = getattr(row, child.parent_ref)
                 if row.deleted_at is not None or row.external_source != source_of[parent_id]:
                     continue

@@ -13,6 +13,7 @@ from floorsync.errors import BadRequest, Detail, NotFound
 from floorsync.events.registry import check_pattern, matches, parse_event_id
 from floorsync.events.stored import STORED_EVENT_COLUMNS, UnrenderableEvent, render_stored
 from floorsync.http.context import ApiCtx, BodyDep, Ctx, optional_id, required_id
+from floorsync.http.retry import retrying
 from floorsync.kit.timefmt import format_ts
 from floorsync.models.enums import AttemptOutcome
 from floorsync.models.events import Event
@@ -102,6 +103,7 @@ def list_or_get(request: Request, ctx: ApiCtx) -> Any:
     status_code=201,
     summary="Create a webhook endpoint; the secret is shown only in this response",
 )
+@retrying
 def create(ctx: ApiCtx, body: BodyDep) -> Any:
     """`url` (https; plain http only to a private target while private targets are allowed),
     `events` (catalogue names, `prefix.*` or `*`), optional `active`, `description`, `secret_key`
@@ -122,6 +124,7 @@ def create(ctx: ApiCtx, body: BodyDep) -> Any:
         )
 
 
+@retrying
 def update(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
     id_ = required_id(request.query_params)
     kit = kit_of(ctx)
@@ -145,6 +148,7 @@ router.put(PATH, summary="Update a webhook endpoint (same as PATCH)")(update)
     PATH,
     summary="Delete a webhook endpoint (hard); its pending deliveries are dropped, its logs stay",
 )
+@retrying
 def remove(request: Request, ctx: ApiCtx) -> Any:
     id_ = required_id(request.query_params)
     with ctx.work() as work:
@@ -154,6 +158,7 @@ def remove(request: Request, ctx: ApiCtx) -> Any:
 
 
 @router.post(f"{PATH}/enable", summary="Re-enable a disabled webhook endpoint")
+@retrying
 def enable(request: Request, ctx: ApiCtx) -> Any:
     id_ = required_id(request.query_params)
     with ctx.work() as work:
@@ -163,6 +168,7 @@ def enable(request: Request, ctx: ApiCtx) -> Any:
 
 
 @router.post(f"{PATH}/replay", status_code=202, summary="Queue one event for this endpoint again")
+@retrying
 def replay(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
     """Body `{"event_id": "evt_…"}`. Queued even if the endpoint is not subscribed to the type,
     with the same `webhook-id`; 404 when the event is past retention."""
@@ -178,6 +184,7 @@ def replay(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
     status_code=202,
     summary="Re-queue failed (and, optionally, missed) events of a time window",
 )
+@retrying
 def recover(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
     """Body `{"since": ts, "until"?: ts, "include_missing"?: bool}`; at most 10,000 per call
     (`more: true` when the window was cut short)."""
@@ -192,6 +199,7 @@ def recover(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
     f"{PATH}/rotate-secret",
     summary="Rotate the signing secret; the new secret is shown only in this response",
 )
+@retrying
 def rotate(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
     """Optional body `{"secret_key": "…", "overlap_hours": 24}`. Until the overlap ends,
     `webhook-signature` carries entries for both secrets (new first); `X-Eryxon-Signature` uses

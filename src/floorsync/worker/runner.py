@@ -6,6 +6,7 @@ It knows no kind or task by name: worker/registry.py lists them. Used by `floors
 and, in background threads, by `floorsync serve`.
 """
 
+import dataclasses
 import logging
 import os
 import random
@@ -19,6 +20,7 @@ from types import FrameType
 from typing import Any
 
 from floorsync.bootstrap import Services
+from floorsync.db.engine import with_timeouts
 from floorsync.worker.kinds import JobKind, WorkerContext
 from floorsync.worker.periodic import PeriodicRunner
 from floorsync.worker.registry import WorkerRegistry, registry_for
@@ -49,6 +51,12 @@ class WorkerRunner:
         rng: random.Random | None = None,
     ) -> None:
         """`threads` overrides the thread count of kinds by name (`floorsync worker --threads`)."""
+        # The worker's transactions run without the API's lock and statement timeouts: its
+        # claims never wait (SKIP LOCKED), its other waits end with the API transactions they
+        # wait for, a lock timeout while recording would send a batch twice, and a statement
+        # timeout would fail a large expiry or purge on every round.
+        self.sessions = with_timeouts(services.sessions, lock_ms=0, statement_ms=0)
+        services = dataclasses.replace(services, sessions=self.sessions)
         self.services = services
         self.registry = registry or registry_for(services.settings)
         self.thread_counts = dict(threads or {})
