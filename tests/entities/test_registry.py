@@ -19,8 +19,8 @@ from floorsync.events.registry import CATALOGUE, RECORD_ENTITIES, SYNC_ENTITIES
 from floorsync.models.enums import SyncEntity
 from floorsync.models.master import Job, Operation, Part
 
-# Imports the engine, the unit of work and one entity module, nothing else of floorsync; syncs a
-# job with a nested part and operation; prints what it saw.
+# Imports the sync service, the unit of work and one entity module, nothing else of floorsync;
+# syncs a job with a nested part and operation through the service; prints what it saw.
 SYNC_ONLY = """
 import json, sys
 
@@ -31,8 +31,9 @@ from floorsync.db.uow import unit_of_work
 from floorsync.entities.jobs import JOBS
 from floorsync.events.outbox import Outbox
 from floorsync.kit.clock import SystemClock
-from floorsync.sync.engine import sync_sections
+from floorsync.models.enums import SyncTrigger
 from floorsync.sync.options import SyncOptions
+from floorsync.sync.service import run_sync
 
 engine = make_engine(sys.argv[1])
 sessions, clock = make_sessionmaker(engine), SystemClock()
@@ -44,9 +45,14 @@ job = {
                "operations": [{"operation_name": "Laser", "external_id": "SO-1-10-1",
                                "external_source": "erp"}]}],
 }
-with unit_of_work(sessions, Outbox(clock), TenantScope(tenant_id)) as work:
-    (report,) = sync_sections(work, [(JOBS, [job])], SyncOptions())
-result = report.results[0]
+outcome = run_sync(
+    lambda: unit_of_work(sessions, Outbox(clock), TenantScope(tenant_id)),
+    [(JOBS, [job])],
+    SyncOptions(),
+    trigger=SyncTrigger.bulk_sync,
+)
+assert outcome.committed and outcome.group_id is not None
+result = outcome.reports[0].results[0]
 children = {k: [c.action for c in v] for k, v in (result.children or {}).items()}
 print(json.dumps({
     "tenant_id": str(tenant_id),

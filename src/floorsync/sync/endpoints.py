@@ -14,11 +14,12 @@ from floorsync.errors import BadRequest, Detail
 from floorsync.http.context import ApiCtx, BodyDep
 from floorsync.http.retry import retrying
 from floorsync.models.enums import SyncTrigger
-from floorsync.sync import erp
+from floorsync.sync import erp_endpoints
 from floorsync.sync.engine import sync_sections
-from floorsync.sync.http import check_limits, record_failure, run_sync
 from floorsync.sync.options import parse_options
-from floorsync.sync.results import SyncReport, bulk_payload
+from floorsync.sync.replies import respond_with_sync
+from floorsync.sync.results import bulk_payload
+from floorsync.sync.service import check_limits, record_failure
 
 _RECORD_ENTRY = {
     "type": "object",
@@ -66,7 +67,7 @@ _BULK_PARAMS = _OPTION_PARAMS + query(
 
 def sync_routers() -> list[APIRouter]:
     """One router per synced entity (entities/registry.py), then api-erp-sync."""
-    return [entity_sync_router(spec) for spec in entity_registry.SYNCED] + [erp.router()]
+    return [entity_sync_router(spec) for spec in entity_registry.SYNCED] + [erp_endpoints.router()]
 
 
 def entity_sync_router(spec: EntitySpec) -> APIRouter:
@@ -185,18 +186,15 @@ def entity_sync_router(spec: EntitySpec) -> APIRouter:
             )
         check_limits([(spec, items)])
 
-        def render(
-            reports: list[SyncReport], group_id: Any, committed: bool, _ms: int
-        ) -> dict[str, Any]:
-            return bulk_payload(reports[0], group_id=group_id, committed=committed)
-
-        return run_sync(
+        return respond_with_sync(
             ctx,
             [(spec, items)],
             options,
             trigger=SyncTrigger.bulk_sync,
             channel="sync",
-            render=render,
+            render=lambda outcome: bulk_payload(
+                outcome.reports[0], group_id=outcome.group_id, committed=outcome.committed
+            ),
         )
 
     return router

@@ -4,7 +4,7 @@ report every bad record without blocking the good ones. The only write path for 
 
 It never commits; the caller's unit of work does (a dry run discards it). Per batch:
 
-1. plan (sync.plan): validate, find duplicate keys, resolve references, prefetch the rows by
+1. plan (sync.classify): validate, find duplicate keys, resolve references, prefetch the rows by
    key, run the entity rules, hash and classify, check unique rules — set-based, level by level;
 2. write chunks of planned trees in one savepoint each, with one batched upsert per entity
    level (db.upsert; the unique key settles races), then the entity's after-write work and the
@@ -41,8 +41,7 @@ from floorsync.entities.render import render_rows
 from floorsync.entities.service import record_event
 from floorsync.entities.spec import EntitySpec, get_spec
 from floorsync.errors import FloorsyncError
-from floorsync.sync.options import SyncOptions
-from floorsync.sync.plan import (
+from floorsync.sync.classify import (
     Node,
     RowView,
     SeenKeys,
@@ -54,6 +53,7 @@ from floorsync.sync.plan import (
     plan,
     wire_changes,
 )
+from floorsync.sync.options import SyncOptions
 from floorsync.sync.prune import prune_children, prune_snapshot
 from floorsync.sync.results import RecordError, RecordResult, SyncReport
 

@@ -14,10 +14,11 @@ from floorsync.errors import BadRequest, Detail
 from floorsync.http.context import ApiCtx, BodyDep
 from floorsync.http.retry import retrying
 from floorsync.models.enums import SyncEntity, SyncTrigger
-from floorsync.sync.http import check_limits, run_sync
 from floorsync.sync.options import SyncOptions, parse_options
+from floorsync.sync.replies import respond_with_sync
 from floorsync.sync.results import RecordResult, SyncReport
 from floorsync.sync.runs import history
+from floorsync.sync.service import SyncOutcome, check_limits
 
 # Processing order: later sections may reference records of earlier ones.
 SECTIONS: tuple[str, ...] = tuple(spec.name for spec in entity_registry.ERP_SYNC_ORDER)
@@ -73,9 +74,13 @@ def _section_counts(report: SyncReport) -> dict[str, int]:
     }
 
 
-def sync_payload(
-    reports: list[SyncReport], group_id: Any, committed: bool, elapsed_ms: int
-) -> dict[str, Any]:
+def sync_payload(outcome: SyncOutcome) -> dict[str, Any]:
+    reports, group_id, committed, elapsed_ms = (
+        outcome.reports,
+        outcome.group_id,
+        outcome.committed,
+        outcome.duration_ms,
+    )
     entities: dict[str, Any] = {}
     totals = {"created": 0, "updated": 0, "skipped": 0, "deleted": 0, "errors": 0}
     for report in reports:
@@ -176,13 +181,13 @@ def router() -> APIRouter:
         sections, options, _source = _prepare(request, body)
         options = dataclasses.replace(options, dry_run=True, atomic=False)
 
-        def render(
-            reports: list[SyncReport], _group_id: Any, _committed: bool, _ms: int
-        ) -> dict[str, Any]:
-            return diff_payload(reports)
-
-        return run_sync(
-            ctx, sections, options, trigger=SyncTrigger.erp_sync, channel="erp_sync", render=render
+        return respond_with_sync(
+            ctx,
+            sections,
+            options,
+            trigger=SyncTrigger.erp_sync,
+            channel="erp_sync",
+            render=lambda outcome: diff_payload(outcome.reports),
         )
 
     @r.post(
@@ -200,7 +205,7 @@ def router() -> APIRouter:
         label for the calling system, echoed in the `sync.*` events.
         """
         sections, options, source = _prepare(request, body)
-        return run_sync(
+        return respond_with_sync(
             ctx,
             sections,
             options,

@@ -1,19 +1,29 @@
-"""What the sync HTTP entrypoints (per-entity sync and api-erp-sync) share: request limits,
-dry runs, atomic roll-back and history around one unit of work, and the mapping of a single
-record's failure to an API error."""
+"""The sync application service: a bulk or multi-entity sync as one whole unit of work —
+request limits, dry run, atomic roll-back, history — with no transport in it.
+
+Every door calls `run_sync`: the HTTP sync endpoints, `api-erp-sync`, the CSV importer and
+planning pulls. They differ only in how a unit of work is opened (its tenant scope and origin:
+`ctx.work(channel)` in a request, `db.uow.unit_of_work(...)` elsewhere) and in what they do with
+the `SyncOutcome`. `before_commit` runs inside the unit that commits, so a caller can store
+something with the run's effects (the HTTP layer stores its idempotent reply there).
+
+It does not retry: a deadlock, serialization failure or lock timeout reaches the caller, which
+runs the whole call again (`db.transient.retry_lock_conflicts`; HTTP endpoints are
+`@http.retry.retrying`). A record's own failure never raises: it is in its report.
+"""
 
 import gc
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from typing import Any
 
-from fastapi.responses import Response
-
+from floorsync.db.uow import Work
 from floorsync.entities.spec import EntitySpec, get_spec
 from floorsync.errors import BadRequest, Conflict, FloorsyncError, ValidationFailed
-from floorsync.http.context import Ctx
 from floorsync.models.enums import SyncTrigger
 from floorsync.sync.engine import sync_sections
 from floorsync.sync.options import SyncOptions
@@ -24,7 +34,9 @@ MAX_ITEMS = 1000
 MAX_RECORDS = 10_000
 
 Sections = Sequence[tuple[EntitySpec, Sequence[Any]]]
-Render = Callable[[list[SyncReport], Any, bool, int], dict[str, Any]]
+# Opens the unit of work the run writes in (scope and origin included); called once, or twice for
+# an atomic run that failed (its history is then written in a fresh unit).
+OpenWork = Callable[[], AbstractContextManager[Work]]
 
 
 def count_records(spec: EntitySpec, items: Sequence[Any], *, limit: int = MAX_RECORDS) -> int:
@@ -57,7 +69,8 @@ def check_limits(
 
 
 def record_failure(spec: EntitySpec, error: RecordError) -> FloorsyncError:
-    """A failed single sync answers with the status of its per-record code (API §4.6)."""
+    """The error a failed single-record sync raises: 422 for `VALIDATION_ERROR` and
+    `REFERENCE_NOT_FOUND`, 409 for `CONFLICT` and `DUPLICATE_IN_REQUEST`, else 500."""
     if error.code in ("VALIDATION_ERROR", "REFERENCE_NOT_FOUND"):
         return ValidationFailed(spec.singular, error.details)
     if error.code in ("CONFLICT", "DUPLICATE_IN_REQUEST"):
@@ -94,53 +107,57 @@ def cyclic_gc_paused() -> Iterator[None]:
                 gc.enable()
 
 
+@dataclass
+class SyncOutcome:
+    """What a run did. `committed`: its record writes were committed (false for a dry run and
+    for an atomic run that failed, whose successes are then reported `rolled_back`)."""
+
+    reports: list[SyncReport]
+    group_id: uuid.UUID | None
+    committed: bool
+    dry_run: bool
+    rolled_back: bool
+    duration_ms: int
+
+
 def run_sync(
-    ctx: Ctx,
+    open_work: OpenWork,
     sections: Sections,
     options: SyncOptions,
     *,
     trigger: SyncTrigger,
-    channel: str,
-    render: Render,
     source_label: str | None = None,
-) -> Response:
-    """Run a bulk or erp-sync request in one unit of work and answer 200 with `render(...)`.
+    before_commit: Callable[[Work, SyncOutcome], None] | None = None,
+) -> SyncOutcome:
+    """Sync `sections` (entity, items) in dependency order in one unit of work.
 
     A dry run is discarded and never recorded. An atomic run with a failure is discarded and
-    then recorded as `failed` in a fresh transaction (which also stores the idempotent reply).
+    then recorded as `failed` in a fresh unit. `before_commit(work, outcome)` runs in the unit
+    that ends the run (for a dry run, the discarded one), after the history is written.
     """
+    check_limits(sections)
     with cyclic_gc_paused():
-        return _run_sync(
-            ctx,
-            sections,
-            options,
-            trigger=trigger,
-            channel=channel,
-            render=render,
-            source_label=source_label,
-        )
+        return _run(open_work, sections, options, trigger, source_label, before_commit)
 
 
-def _run_sync(
-    ctx: Ctx,
+def _run(
+    open_work: OpenWork,
     sections: Sections,
     options: SyncOptions,
-    *,
     trigger: SyncTrigger,
-    channel: str,
-    render: Render,
     source_label: str | None,
-) -> Response:
-    started_at = ctx.services.clock.now()
-    clock_start = _now_ms()
-    with ctx.work(channel) as work:
+    before_commit: Callable[[Work, SyncOutcome], None] | None,
+) -> SyncOutcome:
+    clock_start = time.perf_counter()
+    with open_work() as work:
+        started_at = work.clock.now()
         reports = sync_sections(work, sections, options, labelled=trigger is SyncTrigger.erp_sync)
         rolled_back = options.atomic and any(r.failed for r in reports)
-        group_id = None
+        outcome = SyncOutcome(reports, None, False, options.dry_run, rolled_back, 0)
         if options.dry_run or rolled_back:
             work.discard()
         elif options.record_history:
-            group_id = record_runs(
+            outcome.group_id = record_runs(
                 work,
                 reports,
                 trigger=trigger,
@@ -149,12 +166,12 @@ def _run_sync(
                 source_label=source_label,
             )
         if options.dry_run or not rolled_back:
-            return ctx.respond(
-                render(reports, group_id, not options.dry_run, _now_ms() - clock_start), 200, work
-            )
-    with ctx.work(channel) as work:
+            outcome.committed = not options.dry_run
+            _finish(work, outcome, clock_start, before_commit)
+            return outcome
+    with open_work() as work:
         if options.record_history:
-            group_id = record_runs(
+            outcome.group_id = record_runs(
                 work,
                 reports,
                 trigger=trigger,
@@ -163,8 +180,16 @@ def _run_sync(
                 source_label=source_label,
                 rolled_back=True,
             )
-        return ctx.respond(render(reports, group_id, False, _now_ms() - clock_start), 200, work)
+        _finish(work, outcome, clock_start, before_commit)
+        return outcome
 
 
-def _now_ms() -> int:
-    return int(time.perf_counter() * 1000)
+def _finish(
+    work: Work,
+    outcome: SyncOutcome,
+    clock_start: float,
+    before_commit: Callable[[Work, SyncOutcome], None] | None,
+) -> None:
+    outcome.duration_ms = int((time.perf_counter() - clock_start) * 1000)
+    if before_commit is not None:
+        before_commit(work, outcome)
