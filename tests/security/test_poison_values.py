@@ -235,7 +235,9 @@ def test_an_unrenderable_delivery_fails_alone_while_another_tenants_300_events_a
         )
 
     services = build_services(settings)
-    runner = WorkerRunner(services, threads=1, worker_id=f"poison-{uuid.uuid4().hex[:6]}")
+    runner = WorkerRunner(
+        services, threads={"webhooks.delivery": 1}, worker_id=f"poison-{uuid.uuid4().hex[:6]}"
+    )
     with caplog.at_level(logging.ERROR, logger="floorsync.webhooks.worker"):
         runner.start()
         try:
