@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     worker_delivery_threads: int = 4
     worker_periodic_seconds: float = 60
 
+    # the /admin web UI
+    admin_session_hours: float = Field(12, gt=0)  # a sign-in lasts at most this long
+    admin_idle_minutes: float = Field(60, gt=0)  # … and ends after this long without a request
+    admin_login_attempts: int = Field(10, ge=1)  # failed sign-ins allowed per client address
+    admin_login_window_seconds: int = Field(300, ge=1)  # … within this window, then 429
+
     # file storage (catalogue §2.2): the local file system by default, S3-compatible in production
     data_dir: Path = Path("./var")
     storage_backend: Literal["local", "s3"] = "local"
