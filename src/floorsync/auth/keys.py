@@ -7,7 +7,7 @@ request anyway (data model §4.3), so a key that expires ends its sessions too.
 """
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -147,3 +147,25 @@ def list_keys(session: Session, scope: TenantScope) -> list[ApiKey]:
             )
         )
     )
+
+
+def key_labels(
+    session: Session, scope: TenantScope, ids: Iterable[uuid.UUID | str | None]
+) -> dict[str, str]:
+    """`name (ery_live_abc…)` for each of these key ids of the tenant, keyed by the id as text
+    (ids of other tenants or of no key are simply absent)."""
+    wanted = set()
+    for id_ in ids:
+        if id_:
+            try:
+                wanted.add(id_ if isinstance(id_, uuid.UUID) else uuid.UUID(id_))
+            except ValueError:
+                continue
+    if not wanted:
+        return {}
+    rows = session.execute(
+        scoped(ApiKey, scope)
+        .with_only_columns(ApiKey.id, ApiKey.name, ApiKey.key_prefix)
+        .where(ApiKey.id.in_(wanted))
+    )
+    return {str(id_): f"{name} ({prefix}…)" for id_, name, prefix in rows}
