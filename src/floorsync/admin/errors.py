@@ -133,7 +133,7 @@ class AdminShell:
             if message["type"] == "http.response.start":
                 started = True
                 headers = [*message.get("headers", []), *SECURITY_HEADERS]
-                if not is_static:
+                if not is_static and not any(k.lower() == b"cache-control" for k, _ in headers):
                     headers.append((b"cache-control", b"no-store"))
                 message = dict(message, headers=headers)
             await send(message)
