@@ -49,7 +49,7 @@ def ago(value: Any, now: datetime) -> str:
             n = int(seconds // size)
             label = f"{n} {unit}{'s' if unit == 'day' and n != 1 else ''}"
             return f"in {label}" if future else f"{label} ago"
-    return "just now"
+    return "in under a minute" if future else "just now"
 
 
 def duration(ms: Any) -> str:
