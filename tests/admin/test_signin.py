@@ -122,6 +122,17 @@ class TestSigningIn:
         assert "expired or did not come from this page" in is_html_page(resp, 403)
         assert "floorsync_admin=" not in resp.headers.get("set-cookie", "")
 
+    def test_a_sign_in_form_open_in_another_tab_stays_valid(
+        self, anonymous: AdminClient, tenant: TenantHandle
+    ) -> None:
+        first = anonymous.get("/admin/sign-in").text
+        anonymous.get("/admin/sign-in")  # a second tab
+        token = re.search(r'name="signin_token" value="([^"]+)"', first).group(1)  # type: ignore[union-attr]
+        resp = anonymous.http.post(
+            "/admin/sign-in", data={"signin_token": token, "api_key": tenant.admin_key}
+        )
+        assert resp.status_code == 303
+
     def test_a_signed_in_browser_visiting_sign_in_goes_straight_on(
         self, admin: AdminClient
     ) -> None:

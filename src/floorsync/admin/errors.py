@@ -10,6 +10,7 @@ offline networks, and it keeps injected markup inert), no framing, no caching of
 
 import logging
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -74,8 +75,6 @@ def install_error_pages(app: FastAPI) -> None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         location = f"{root}/sign-in"
         if request.method == "GET" and target.rstrip("/") != root:
-            from urllib.parse import quote
-
             location += "?next=" + quote(target, safe="")
         return RedirectResponse(location, status_code=303)
 

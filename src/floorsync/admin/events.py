@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from floorsync.admin.pages import AdminPage, NavItem
-from floorsync.admin.web import AdminDep, field_messages
+from floorsync.admin.web import AdminDep
 from floorsync.errors import ValidationFailed
 from floorsync.events.feed import (
     encode_cursor,
@@ -35,7 +35,8 @@ def events_page(admin: AdminDep) -> HTMLResponse:
     try:
         types = parse_types(raw_types)
     except ValidationFailed as exc:
-        error = "; ".join(f"{field}: {message}" for field, message in field_messages(exc).items())
+        problems = exc.details if isinstance(exc.details, list) else []
+        error = "; ".join(f"{d.value}: {d.message}" for d in problems) or exc.message
         types, raw_types = [], ""
     with admin.read() as session:
         position = feed_position(session, admin.scope)

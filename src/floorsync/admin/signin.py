@@ -9,6 +9,7 @@ random value in a short-lived cookie that the form must repeat (a page on anothe
 neither read nor set it). Failed sign-ins are throttled per client address (`throttle.py`).
 """
 
+import re
 import secrets
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,6 +44,7 @@ router = APIRouter()
 SIGNIN_COOKIE = "floorsync_admin_signin"
 SIGNIN_FIELD = "signin_token"
 SIGNIN_TOKEN_SECONDS = 3600
+SIGNIN_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
 
 
 def safe_next(request: Request, target: str | None) -> str:
@@ -82,7 +84,10 @@ def _sign_in_page(
     request: Request, *, error: str | None = None, status_code: int = 200, **extra: Any
 ) -> HTMLResponse:
     services = services_of(request)
-    token = secrets.token_urlsafe(24)
+    # Keep the token of a form already open in another tab valid: reuse the cookie's value.
+    token = request.cookies.get(SIGNIN_COOKIE, "")
+    if not SIGNIN_TOKEN.fullmatch(token):
+        token = secrets.token_urlsafe(24)
     response = render(
         request,
         "sign_in.html",
