@@ -36,8 +36,15 @@ class Links(HTMLParser):
         self.styles: list[str] = []
         self.scripts_inline = 0
         self._in_script = False
+        self.untested: list[str] = []  # interactive elements without a data-testid
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        named = dict(attrs)
+        interactive = tag in ("a", "button", "select", "textarea", "summary") or (
+            tag == "input" and named.get("type") != "hidden"
+        )
+        if interactive and "data-testid" not in named:
+            self.untested.append(f"<{tag} {named}>")
         for name, value in attrs:
             if name in URL_ATTRIBUTES and value is not None:
                 for part in value.split(","):
@@ -130,6 +137,7 @@ class TestEveryPage:
             problems += [(path, u) for u in parser.urls if not is_local(u[2])]
             problems += [(path, s) for s in parser.styles if external_urls_in_css(s)]
             assert parser.scripts_inline == 0, f"{path}: inline script (the CSP refuses it)"
+            assert parser.untested == [], f"{path}: interactive elements need a data-testid"
             assets |= {u[2] for u in parser.urls if u[2].startswith("/admin/static/")}
         assert {a.split("?")[0] for a in assets} == {
             "/admin/static/admin.css",
@@ -154,6 +162,14 @@ class TestEveryPage:
             ("img", "srcset", "http://x/b.png"),
         ]
         assert external_urls_in_css("a{background:url('https://x/y.png')}")
+
+    def test_the_scanner_notices_interactive_elements_without_a_test_id(self) -> None:
+        parser = Links()
+        parser.feed(
+            '<a href="/x" data-testid="ok">x</a><button>Go</button>'
+            '<input type="hidden" name="csrf_token"><input name="q"><summary>More</summary>'
+        )
+        assert [u.split(" ")[0] for u in parser.untested] == ["<button", "<input", "<summary"]
 
     def test_unknown_pages_and_ids_get_html_error_pages_not_json(self, admin: AdminClient) -> None:
         for path in (

@@ -26,7 +26,7 @@ Adding a page (the CSV import wizard and the planning page plug in this way):
        from fastapi.responses import HTMLResponse, Response
 
        from floorsync.admin.pages import AdminPage, NavItem
-       from floorsync.admin.web import AdminDep, FormDep, form_text
+       from floorsync.admin.web import AdminDep, FormDep, parse_id
 
        router = APIRouter()
        PAGE = AdminPage(router, NavItem("Imports", "/imports", "imports", order=5))
