@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import or_
 from sqlalchemy.orm import Session
 
 from floorsync.db.repository import TenantScope, scoped
@@ -126,15 +126,18 @@ def feed_position(session: Session, scope: TenantScope) -> FeedPosition:
 
 
 def retained_events(session: Session, scope: TenantScope) -> RetainedEvents:
-    count, oldest_seq = session.execute(
-        scoped(Event, scope).with_only_columns(func.count(), func.min(Event.seq))
-    ).one()
-    oldest_at = None
-    if oldest_seq is not None:
-        oldest_at = session.scalar(
-            scoped(Event, scope).with_only_columns(Event.occurred_at).where(Event.seq == oldest_seq)
-        )
-    return RetainedEvents(int(count or 0), oldest_seq, oldest_at)
+    """Counted from the counter, not the table: sequence numbers have no gaps and retention
+    only ever removes a prefix of them (`events.retention`), so the events kept are exactly
+    purged+1 … head. One indexed lookup gives the oldest one's time."""
+    position = feed_position(session, scope)
+    count = max(position.head - position.purged, 0)
+    if count == 0:
+        return RetainedEvents(0, None, None)
+    oldest_seq = position.purged + 1
+    oldest_at = session.scalar(
+        scoped(Event, scope).with_only_columns(Event.occurred_at).where(Event.seq == oldest_seq)
+    )
+    return RetainedEvents(count, oldest_seq, oldest_at)
 
 
 def read_feed(
