@@ -13,9 +13,10 @@ $(BIN)/floorsync: pyproject.toml
 
 install: $(BIN)/floorsync  ## Create the virtualenv and install floorsync with its dev tools
 
-run: $(BIN)/floorsync  ## Migrate the SQLite file, set up the demo tenant, serve API + worker on :8000
+run: $(BIN)/floorsync  ## Migrate the SQLite file, set up the demo tenant, serve API + admin UI + worker on :8000
 	$(BIN)/floorsync db upgrade
 	$(BIN)/floorsync demo
+	@echo "Admin UI: http://127.0.0.1:8000/admin (sign in with the demo tenant's admin key)"
 	$(BIN)/floorsync serve --port 8000
 
 test: $(BIN)/floorsync  ## Suite on SQLite, then on PostgreSQL if FLOORSYNC_TEST_DATABASE_URL is set

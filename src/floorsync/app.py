@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from floorsync import __version__
+from floorsync.admin.app import mount_admin
 from floorsync.auth.endpoints import router as keys_router
 from floorsync.bootstrap import Services, build_services
 from floorsync.config import Settings
@@ -62,6 +63,7 @@ def create_app(
 
     for router in api_routers():
         app.include_router(router)
+    mount_admin(app, services)  # /admin: the web UI (before the catch-all fallback)
     app.include_router(fallback_router())
     app.state.route_table = build_route_table(app)
     register_error_handlers(app)

@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     # Modules whose JOB_KINDS / PERIODIC_TASKS the worker runs too (worker/registry.py).
     worker_plugins: str = ""
 
+    # the /admin web UI
+    admin_session_hours: float = Field(12, gt=0)  # a sign-in lasts at most this long
+    admin_idle_minutes: float = Field(60, gt=0)  # … and ends after this long without a request
+    admin_login_attempts: int = Field(10, ge=1)  # failed sign-ins allowed per client address
+    admin_login_window_seconds: int = Field(300, ge=1)  # … within this window, then 429
+
     # file storage (catalogue §2.2): the local file system by default, S3-compatible in production
     data_dir: Path = Path("./var")
     storage_backend: Literal["local", "s3"] = "local"

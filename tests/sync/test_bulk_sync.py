@@ -348,6 +348,15 @@ class TestHistory:
                 "external_id": "B",
                 "code": "VALIDATION_ERROR",
                 "message": "✗ 1 validation error(s) in job",
+                # which field was wrong, so the history (and the admin UI) can say so
+                "details": [
+                    {
+                        "field": "priority",
+                        "message": "priority must be >= 0",
+                        "constraint": "MIN_VALUE",
+                        "value": -1,
+                    }
+                ],
             }
         ]
         summary = events(sessions, tenant.id, "sync.jobs.completed")

@@ -9,21 +9,18 @@ from typing import Any
 from fastapi import APIRouter, Request
 from sqlalchemy import func
 
-from floorsync.auth.api_keys import issue_key
-from floorsync.db.repository import TenantRepository, scoped
-from floorsync.entities.fields import Field, FieldError, Kind, to_wire
+from floorsync.auth import keys
+from floorsync.db.repository import scoped
+from floorsync.entities.fields import Kind, to_wire
 from floorsync.entities.listing import coerce_filter, contains, parse_page, parse_sort, search_term
 from floorsync.entities.openapi import json_body, query, responses
-from floorsync.errors import BadRequest, Conflict, Detail, NotFound, ValidationFailed
+from floorsync.errors import BadRequest
 from floorsync.http.context import AdminCtx, BodyDep, required_id
 from floorsync.http.retry import retrying
-from floorsync.models.enums import ApiKeyRole
 from floorsync.models.tenancy import ApiKey
 
 router = APIRouter(tags=["api-keys"])
 PATH = "/api-key-generate"
-_NAME = Field("name", Kind.string, required=True, min_len=1, max_len=200, trim=True)
-_EXPIRES = Field("expires_at", Kind.timestamp)
 _SORTABLE = ("created_at", "name", "last_used_at")
 
 
@@ -157,67 +154,9 @@ def list_keys(request: Request, ctx: AdminCtx) -> Any:
 )
 @retrying
 def create_key(ctx: AdminCtx, body: BodyDep) -> Any:
-    data = body.json_object()
-    errors: list[Detail] = []
-    values: dict[str, Any] = {}
-    for key, value in data.items():
-        if key not in ("name", "role", "expires_at"):
-            errors.append(Detail(key, f"Unknown field: {key}", "UNKNOWN_FIELD", value))
-    try:
-        if data.get("name") is None:
-            raise FieldError("NOT_NULL", "Missing required string field: name")
-        values["name"] = _NAME.coerce(data["name"])
-    except FieldError as err:
-        errors.append(
-            Detail(
-                "name",
-                err.message,
-                err.constraint,
-                *(([data["name"]]) if data.get("name") is not None else []),
-            )
-        )
-    role = data.get("role")
-    if role is None:
-        role = "integration"
-    if role not in ("admin", "integration"):
-        errors.append(
-            Detail(
-                "role",
-                "Invalid value for role. Must be one of: integration, admin",
-                "ENUM_CONSTRAINT",
-                role,
-            )
-        )
-    if data.get("expires_at") is not None:
-        try:
-            values["expires_at"] = _EXPIRES.coerce(data["expires_at"])
-        except FieldError as err:
-            errors.append(err.detail("expires_at", data["expires_at"]))
-    if errors:
-        raise ValidationFailed("api_key", errors)
+    new = keys.parse_new_key(body.json_object())
     with ctx.work() as work:
-        now = work.clock.now()
-        if values.get("expires_at") is not None and values["expires_at"] <= now:
-            raise ValidationFailed(
-                "api_key",
-                [
-                    Detail(
-                        "expires_at",
-                        "expires_at must be in the future",
-                        "INVALID_VALUE",
-                        data["expires_at"],
-                    )
-                ],
-            )
-        row, plaintext = issue_key(
-            work.session,
-            ctx.scope.tenant_id,
-            name=values["name"],
-            role=ApiKeyRole(role),
-            now=now,
-            created_by=ctx.scope.api_key_id,
-            expires_at=values.get("expires_at"),
-        )
+        row, plaintext = keys.create_key(work, new)
         return ctx.respond(
             {
                 "id": str(row.id),
@@ -244,25 +183,7 @@ def create_key(ctx: AdminCtx, body: BodyDep) -> Any:
 def revoke_key(request: Request, ctx: AdminCtx) -> Any:
     id_ = required_id(request.query_params)
     with ctx.work() as work:
-        # Lock the active admin keys first, in id order: two admins revoking each other at once
-        # are serialised, and the second sees the first's revocation (no tenant left without one).
-        admins = list(
-            work.session.scalars(
-                scoped(ApiKey, ctx.scope)
-                .with_only_columns(ApiKey.id)
-                .where(ApiKey.active.is_(True), ApiKey.role == ApiKeyRole.admin)
-                .order_by(ApiKey.id)
-                .with_for_update()
-            )
-        )
-        row = TenantRepository(work.session, ctx.scope, ApiKey).get(id_, for_update=True)
-        if row is None:
-            raise NotFound(f"api_keys with ID {id_} not found")
-        if row.active:
-            if row.role == ApiKeyRole.admin and not [a for a in admins if a != row.id]:
-                raise Conflict("Cannot revoke the tenant's last active admin key")
-            row.active = False
-            row.revoked_at = work.clock.now()
+        row = keys.revoke_key(work, id_)
         return ctx.respond(
             {"message": "API key revoked successfully", "id": str(row.id)}, 200, work
         )

@@ -16,6 +16,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_
@@ -99,15 +100,53 @@ class FeedPage:
     rendered: list[bytes]
 
 
-def read_feed(
-    session: Session, scope: TenantScope, *, after: str | None, types: Sequence[str], limit: int
-) -> FeedPage:
+@dataclass(frozen=True)
+class FeedPosition:
+    """Where a tenant's feed stands: `head` is the latest sequence handed out (the position of
+    `after=now`), and every event up to `purged` has been removed by retention."""
+
+    head: int
+    purged: int
+
+
+@dataclass(frozen=True)
+class RetainedEvents:
+    """The events still kept: how many, and the oldest one's sequence and time (None: none)."""
+
+    count: int
+    oldest_seq: int | None
+    oldest_at: datetime | None
+
+
+def feed_position(session: Session, scope: TenantScope) -> FeedPosition:
     counter = session.execute(
         scoped(EventSequence, scope).with_only_columns(
             EventSequence.last_seq, EventSequence.purged_through_seq
         )
     ).one_or_none()
-    head, purged = (int(counter[0]), int(counter[1])) if counter is not None else (0, 0)
+    return FeedPosition(*((int(counter[0]), int(counter[1])) if counter is not None else (0, 0)))
+
+
+def retained_events(session: Session, scope: TenantScope) -> RetainedEvents:
+    """Counted from the counter, not the table: sequence numbers have no gaps and retention
+    only ever removes a prefix of them (`events.retention`), so the events kept are exactly
+    purged+1 … head. One indexed lookup gives the oldest one's time."""
+    position = feed_position(session, scope)
+    count = max(position.head - position.purged, 0)
+    if count == 0:
+        return RetainedEvents(0, None, None)
+    oldest_seq = position.purged + 1
+    oldest_at = session.scalar(
+        scoped(Event, scope).with_only_columns(Event.occurred_at).where(Event.seq == oldest_seq)
+    )
+    return RetainedEvents(count, oldest_seq, oldest_at)
+
+
+def read_feed(
+    session: Session, scope: TenantScope, *, after: str | None, types: Sequence[str], limit: int
+) -> FeedPage:
+    position_now = feed_position(session, scope)
+    head, purged = position_now.head, position_now.purged
     if after is None or after == "":
         position = purged
     elif after.strip() == "now":

@@ -19,10 +19,11 @@ from floorsync.models.shopfloor import (
     OperationQuantity,
     TimeEntry,
 )
-from floorsync.models.tenancy import ApiKey, RateLimitCounter, Tenant
+from floorsync.models.tenancy import AdminSession, ApiKey, RateLimitCounter, Tenant
 from floorsync.models.webhooks import Webhook, WebhookDelivery, WebhookLog
 
 __all__ = [
+    "AdminSession",
     "ApiKey",
     "Assignment",
     "Batch",

@@ -1,4 +1,4 @@
-"""Tenants, API keys and rate-limit counters."""
+"""Tenants, API keys, admin UI sessions and rate-limit counters."""
 
 import uuid
 from datetime import datetime
@@ -48,3 +48,21 @@ class RateLimitCounter(Base):
     )
     window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class AdminSession(IdPk, TenantOwned, Base):
+    """A signed-in `/admin` browser (data model §4.3). Only the SHA-256 of the cookie token is
+    stored; the session is valid only while its API key is active, and until the absolute
+    `expires_at` or `last_seen_at` + the idle timeout, whichever comes first."""
+
+    __tablename__ = "admin_sessions"
+    __table_args__ = (Index("ix_admin_sessions_api_key_id", "api_key_id"),)
+
+    api_key_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("api_keys.id", ondelete="CASCADE"), nullable=False
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    csrf_secret: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

@@ -14,18 +14,19 @@ from typing import Any
 from sqlalchemy import case, func
 from sqlalchemy.orm import Session
 
-from floorsync.db.repository import TenantScope, scoped
+from floorsync.db.repository import TenantRepository, TenantScope, scoped
 from floorsync.db.uow import Work
 from floorsync.entities.listing import parse_page
-from floorsync.errors import BadRequest, Detail
+from floorsync.errors import BadRequest, Detail, NotFound
 from floorsync.kit.ids import new_id
 from floorsync.kit.timefmt import format_ts
 from floorsync.models.bookkeeping import SyncRun
 from floorsync.models.enums import RunStatus, SyncEntity, SyncTrigger
 from floorsync.sync.options import SyncOptions
-from floorsync.sync.results import SyncReport
+from floorsync.sync.results import RecordError, SyncReport
 
 MAX_ERRORS = 100
+MAX_ERROR_DETAILS = 20  # per record
 MAX_EXTERNAL_IDS = 1000
 
 
@@ -58,6 +59,20 @@ def _counts(report: SyncReport) -> dict[str, int]:
         "deleted": c["deleted"],
         "errors": c["error"] + c["rolled_back"],
     }
+
+
+def _error_entry(index: int | None, external_id: str | None, error: RecordError) -> dict[str, Any]:
+    """One of a run's `errors`: the record and what was wrong with it; `details` names the
+    fields (present when the error has field-level details, e.g. a validation error)."""
+    entry: dict[str, Any] = {
+        "index": index,
+        "external_id": external_id,
+        "code": error.code,
+        "message": error.message,
+    }
+    if error.details:
+        entry["details"] = error.details_json()[:MAX_ERROR_DETAILS]
+    return entry
 
 
 def record_runs(
@@ -101,12 +116,7 @@ def record_runs(
             deleted_count=counts["deleted"],
             error_count=counts["errors"],
             errors=[
-                {
-                    "index": r.index,
-                    "external_id": r.external_id,
-                    "code": r.error.code,
-                    "message": r.error.message,
-                }
+                _error_entry(r.index, r.external_id, r.error)
                 for r in report.results
                 if r.error is not None
             ][:MAX_ERRORS],
@@ -234,7 +244,7 @@ def history(session: Session, scope: TenantScope, params: Mapping[str, str]) -> 
             "total_deleted": deleted,
             "total_errors": errors,
         },
-        "history": [_history_row(r) for r in rows],
+        "history": [history_row(r) for r in rows],
         "pagination": {"total": total, "offset": offset, "limit": limit},
     }
 
@@ -243,7 +253,15 @@ def _enum_value(value: Any) -> Any:
     return value.value if hasattr(value, "value") else value
 
 
-def _history_row(run: SyncRun) -> dict[str, Any]:
+def get_run(session: Session, scope: TenantScope, id_: uuid.UUID) -> dict[str, Any]:
+    """One history row of the tenant, as `history` renders it; 404 for another tenant's."""
+    run = TenantRepository(session, scope, SyncRun).get(id_)
+    if run is None:
+        raise NotFound(f"sync_runs with ID {id_} not found")
+    return history_row(run)
+
+
+def history_row(run: SyncRun) -> dict[str, Any]:
     return {
         "id": str(run.id),
         "group_id": str(run.group_id),

@@ -10,15 +10,14 @@ from floorsync.db.repository import TenantRepository, scoped
 from floorsync.entities.fields import Kind
 from floorsync.entities.listing import coerce_filter, contains, parse_page
 from floorsync.errors import BadRequest, Detail, NotFound
-from floorsync.events.registry import check_pattern, matches, parse_event_id
+from floorsync.events.registry import check_pattern, matches
 from floorsync.events.stored import STORED_EVENT_COLUMNS, UnrenderableEvent, render_stored
 from floorsync.http.context import ApiCtx, BodyDep, Ctx, optional_id, required_id
 from floorsync.http.retry import retrying
 from floorsync.kit.timefmt import format_ts
-from floorsync.models.enums import AttemptOutcome
 from floorsync.models.events import Event
 from floorsync.models.webhooks import Webhook, WebhookLog
-from floorsync.webhooks import service
+from floorsync.webhooks import queries, service
 from floorsync.webhooks.config import WebhookKit
 from floorsync.webhooks.schemas import parse_webhook_body, render_log, render_webhook
 
@@ -258,47 +257,8 @@ def list_logs(request: Request, ctx: ApiCtx) -> Any:
                 {"webhook_log": render_log(row, payload=_payload(event), with_payload=True)}
             )
         page = parse_page(params)
-        stmt = scoped(WebhookLog, ctx.scope)
-        for name in ("webhook_id", "delivery_id"):
-            if name in params:
-                stmt = stmt.where(
-                    getattr(WebhookLog, name) == coerce_filter(name, Kind.uuid, params[name])
-                )
-        if "event_id" in params:
-            event_id = parse_event_id(params["event_id"])
-            if event_id is None:
-                raise _bad("event_id", "event_id must be an event id (evt_…)", params["event_id"])
-            stmt = stmt.where(WebhookLog.event_id == event_id)
-        if "event_type" in params:
-            stmt = stmt.where(
-                WebhookLog.event_type
-                == coerce_filter("event_type", Kind.string, params["event_type"])
-            )
-        if "status_code" in params:
-            stmt = stmt.where(
-                WebhookLog.status_code
-                == coerce_filter("status_code", Kind.integer, params["status_code"])
-            )
-        if "outcome" in params:
-            choices = tuple(o.value for o in AttemptOutcome)
-            stmt = stmt.where(
-                WebhookLog.outcome
-                == coerce_filter("outcome", Kind.enum, params["outcome"], choices)
-            )
-        if "success" in params:
-            stmt = stmt.where(
-                WebhookLog.success.is_(coerce_filter("success", Kind.boolean, params["success"]))
-            )
-        if "from_date" in params:
-            stmt = stmt.where(
-                WebhookLog.created_at
-                >= coerce_filter("from_date", Kind.timestamp, params["from_date"])
-            )
-        if "to_date" in params:
-            stmt = stmt.where(
-                WebhookLog.created_at <= coerce_filter("to_date", Kind.timestamp, params["to_date"])
-            )
-        total = session.scalar(stmt.with_only_columns(func.count()).order_by(None)) or 0
+        stmt = queries.logs_statement(ctx.scope, params)
+        total = queries.count(session, stmt)
         sort, desc = _sort(params, _LOG_SORTS)
         column = getattr(WebhookLog, sort)
         rows = session.scalars(
