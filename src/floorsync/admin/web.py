@@ -35,9 +35,8 @@ from floorsync.admin.throttle import LoginThrottle
 from floorsync.bootstrap import Services
 from floorsync.db.engine import read_sessions
 from floorsync.db.repository import TenantScope
-from floorsync.db.uow import Work, unit_of_work
+from floorsync.db.uow import Origin, Work, unit_of_work
 from floorsync.errors import FloorsyncError, Forbidden, NotFound, PayloadTooLarge
-from floorsync.events.outbox import Origin
 from floorsync.http.context import services_of
 
 COOKIE = "floorsync_admin"

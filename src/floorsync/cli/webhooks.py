@@ -9,9 +9,8 @@ import typer
 from floorsync.bootstrap import Services, build_services
 from floorsync.config import get_settings
 from floorsync.db.repository import TenantScope, scoped
-from floorsync.db.uow import unit_of_work
+from floorsync.db.uow import Origin, unit_of_work
 from floorsync.errors import FloorsyncError
-from floorsync.events.outbox import Origin
 from floorsync.models.webhooks import Webhook
 
 webhooks_app = typer.Typer(

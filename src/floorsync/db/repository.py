@@ -10,8 +10,6 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import ColumnElement, Select, Table, select
 from sqlalchemy.orm import Session
 
-from floorsync.models.enums import ApiKeyRole
-
 M = TypeVar("M")
 
 
@@ -21,7 +19,9 @@ class TenantScope:
 
     tenant_id: uuid.UUID
     api_key_id: uuid.UUID | None = None
-    role: ApiKeyRole = ApiKeyRole.integration
+    # An ApiKeyRole value (models/enums.py, a StrEnum, so comparisons with it hold); a plain
+    # string here so that the database layer does not depend on the models above it.
+    role: str = "integration"
 
 
 def tenant_filter(model: Any, scope: TenantScope) -> ColumnElement[bool]:

@@ -8,13 +8,56 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from floorsync.db.repository import TenantScope
-from floorsync.events.outbox import Origin, Outbox, PendingEvent, new_event
 from floorsync.kit.clock import Clock
+from floorsync.kit.ids import new_id
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a change came from (`data.origin` of every event)."""
+
+    channel: str = "api"
+    api_key_id: uuid.UUID | None = None
+    request_id: str | None = None
+
+    def as_dict(self, external_source: str | None) -> dict[str, Any]:
+        return {
+            "channel": self.channel,
+            "external_source": external_source,
+            "api_key_id": str(self.api_key_id) if self.api_key_id else None,
+            "request_id": self.request_id,
+        }
+
+
+@dataclass
+class PendingEvent:
+    id: uuid.UUID
+    type: str
+    entity_type: str
+    entity_id: uuid.UUID | None
+    data: dict[str, Any]
+
+
+def new_event(
+    type_: str, entity_type: str, entity_id: uuid.UUID | None, data: dict[str, Any]
+) -> PendingEvent:
+    return PendingEvent(new_id(), type_, entity_type, entity_id, data)
+
+
+class EventWriter(Protocol):
+    """What writes a unit of work's events just before it commits: the outbox
+    (events/outbox.py). A protocol, so the database layer does not import the events above it."""
+
+    clock: Clock
+
+    def write_pending(
+        self, session: Session, tenant_id: uuid.UUID, events: list[PendingEvent]
+    ) -> object: ...
 
 
 @dataclass
@@ -66,7 +109,7 @@ class Work:
 @contextmanager
 def unit_of_work(
     sessions: sessionmaker[Session],
-    outbox: Outbox,
+    outbox: EventWriter,
     scope: TenantScope,
     *,
     origin: Origin | None = None,

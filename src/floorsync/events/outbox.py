@@ -11,38 +11,15 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+# What a unit of work records; importable from here too, where the outbox is.
+from floorsync.db.uow import Origin as Origin
+from floorsync.db.uow import PendingEvent as PendingEvent
+from floorsync.db.uow import new_event as new_event
 from floorsync.db.upsert import insert_rows
 from floorsync.events.fanout import DeliveryFanOut, EventRow, FanOut
 from floorsync.events.registry import unknown_types
 from floorsync.kit.clock import Clock
-from floorsync.kit.ids import new_id
 from floorsync.models.events import Event, EventSequence
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Where a change came from (`data.origin` of every event)."""
-
-    channel: str = "api"
-    api_key_id: uuid.UUID | None = None
-    request_id: str | None = None
-
-    def as_dict(self, external_source: str | None) -> dict[str, Any]:
-        return {
-            "channel": self.channel,
-            "external_source": external_source,
-            "api_key_id": str(self.api_key_id) if self.api_key_id else None,
-            "request_id": self.request_id,
-        }
-
-
-@dataclass
-class PendingEvent:
-    id: uuid.UUID
-    type: str
-    entity_type: str
-    entity_id: uuid.UUID | None
-    data: dict[str, Any]
 
 
 @dataclass
@@ -102,9 +79,3 @@ class Outbox:
         for fanout in self.fanouts:
             fanout(session, tenant_id, written, self.clock)
         return written
-
-
-def new_event(
-    type_: str, entity_type: str, entity_id: uuid.UUID | None, data: dict[str, Any]
-) -> PendingEvent:
-    return PendingEvent(new_id(), type_, entity_type, entity_id, data)

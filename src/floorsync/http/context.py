@@ -16,9 +16,8 @@ from floorsync.auth.api_keys import touch_last_used, verify_key
 from floorsync.bootstrap import Services
 from floorsync.db.engine import read_sessions
 from floorsync.db.repository import TenantScope
-from floorsync.db.uow import Work, unit_of_work
+from floorsync.db.uow import Origin, Work, unit_of_work
 from floorsync.errors import BadRequest, Detail, Forbidden, PayloadTooLarge
-from floorsync.events.outbox import Origin
 from floorsync.http.idempotency import idempotency_hook
 from floorsync.http.json_body import parse_json
 from floorsync.http.ratelimit import RateLimitState, count_request, tenant_limit
