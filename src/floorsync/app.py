@@ -13,6 +13,7 @@ from floorsync.bootstrap import Services, build_services
 from floorsync.config import Settings
 from floorsync.entities import registry as entity_registry
 from floorsync.entities.endpoints import crud_router
+from floorsync.entities.shopfloor.endpoints import shopfloor_routers
 from floorsync.events.endpoints import router as events_router
 from floorsync.http.errors import register_error_handlers
 from floorsync.http.middleware import FloorsyncMiddleware
@@ -20,7 +21,6 @@ from floorsync.http.responses import CompactJSONResponse, ok
 from floorsync.http.routing import build_route_table, fallback_router
 from floorsync.kit.clock import Clock
 from floorsync.lifecycle.endpoints import lifecycle_router
-from floorsync.shopfloor.endpoints import shopfloor_routers
 from floorsync.sync.endpoints import sync_routers
 from floorsync.webhooks.endpoints import logs_router
 from floorsync.webhooks.endpoints import router as webhooks_router

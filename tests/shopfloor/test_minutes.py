@@ -5,7 +5,12 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from floorsync.shopfloor.minutes import distribute, minutes_between, seconds_between, split_evenly
+from floorsync.entities.shopfloor.minutes import (
+    distribute,
+    minutes_between,
+    seconds_between,
+    split_evenly,
+)
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 

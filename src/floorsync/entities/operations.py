@@ -14,13 +14,13 @@ from floorsync.entities import fields as F
 from floorsync.entities.embeds import cell_brief, job_brief, load_by_id, resource_list
 from floorsync.entities.fields import Field, FieldError, Kind, decimal_to_json
 from floorsync.entities.openapi import obj
+from floorsync.entities.operators import changed_operator_uses, use_operators
 from floorsync.entities.spec import EntitySpec, ListOptions, RefSpec
 from floorsync.entities.validation import ExtraErrors, Record, join
 from floorsync.errors import Detail
 from floorsync.kit.ids import new_id
 from floorsync.models.enums import WorkStatus
 from floorsync.models.master import Cell, Job, Operation, OperationResource, Part, Resource
-from floorsync.shopfloor.operators import changed_operator_uses, use_operators
 
 _QTY = Field(
     "quantity",

@@ -12,19 +12,19 @@ from floorsync.entities.cells import CELLS
 from floorsync.entities.jobs import JOBS
 from floorsync.entities.materials import MATERIALS
 from floorsync.entities.operations import OPERATIONS
+from floorsync.entities.operators import OPERATORS
 from floorsync.entities.parts import PARTS
 from floorsync.entities.resources import RESOURCES
+from floorsync.entities.shopfloor.assignments import ASSIGNMENTS
+from floorsync.entities.shopfloor.batches import BATCHES
+from floorsync.entities.shopfloor.quantities import QUANTITIES
+from floorsync.entities.shopfloor.time_entries import TIME_ENTRIES
 from floorsync.entities.spec import EntitySpec
-from floorsync.shopfloor.assignments import ASSIGNMENTS
-from floorsync.shopfloor.batches import BATCHES
-from floorsync.shopfloor.operators import OPERATORS
-from floorsync.shopfloor.quantities import QUANTITIES
-from floorsync.shopfloor.time_entries import TIME_ENTRIES
 
 # The ERP's master data, in route order: generic CRUD routes (`api-jobs`, …), `/sync` and
 # `/bulk-sync`, and a section of `api-erp-sync`.
 MASTER_DATA: tuple[EntitySpec, ...] = (JOBS, PARTS, OPERATIONS, CELLS, RESOURCES, MATERIALS)
-# What the shop floor records; their routes are in shopfloor/endpoints.py (some handlers have
+# What the shop floor records; their routes are in entities/shopfloor/endpoints.py (some handlers have
 # rules of their own). Operators are also synced (the operator directory an HR system keeps).
 SHOP_FLOOR: tuple[EntitySpec, ...] = (OPERATORS, BATCHES, TIME_ENTRIES, ASSIGNMENTS, QUANTITIES)
 ALL: tuple[EntitySpec, ...] = MASTER_DATA + SHOP_FLOOR

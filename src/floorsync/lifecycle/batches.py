@@ -14,8 +14,32 @@ from floorsync.db.repository import TenantRepository
 from floorsync.db.uow import Work
 from floorsync.entities.render import render_rows
 from floorsync.entities.service import record_event
+from floorsync.entities.shopfloor.batches import (
+    BATCHES,
+    add_members,
+    batch_payload,
+    check_not_batched,
+    member_rows,
+    missing_operations,
+)
+from floorsync.entities.shopfloor.minutes import (
+    DistributionMethod,
+    distribute,
+    minutes_between,
+    split_evenly,
+)
+from floorsync.entities.shopfloor.time_entries import TIME_ENTRIES
+from floorsync.entities.shopfloor.timekeeping import (
+    Changes,
+    changes_since,
+    close_entry,
+    open_entries,
+    open_entries_for,
+    operators_open_entries,
+    recompute_actual_time,
+    snapshot,
+)
 from floorsync.errors import Detail, InvalidStateTransition, NotFound, ValidationFailed
-from floorsync.lifecycle.payloads import batch_payload
 from floorsync.lifecycle.rollup import (
     PendingRollUp,
     RolledUp,
@@ -36,30 +60,6 @@ from floorsync.lifecycle.service import (
 from floorsync.models.enums import ProductionMode, TimeEntryOrigin
 from floorsync.models.master import Job, Operation, Part
 from floorsync.models.shopfloor import Batch, TimeEntry
-from floorsync.shopfloor.batches import (
-    BATCHES,
-    add_members,
-    check_not_batched,
-    member_rows,
-    missing_operations,
-)
-from floorsync.shopfloor.minutes import (
-    DistributionMethod,
-    distribute,
-    minutes_between,
-    split_evenly,
-)
-from floorsync.shopfloor.time_entries import TIME_ENTRIES
-from floorsync.shopfloor.timekeeping import (
-    Changes,
-    changes_since,
-    close_entry,
-    open_entries,
-    open_entries_for,
-    operators_open_entries,
-    recompute_actual_time,
-    snapshot,
-)
 
 
 def _batch(work: Work, batch_id: uuid.UUID, *, lock: bool = False) -> Batch:

@@ -15,6 +15,8 @@ from floorsync.entities.jobs import JOBS
 from floorsync.entities.openapi import json_body, query, responses
 from floorsync.entities.operations import OPERATIONS
 from floorsync.entities.render import render_one
+from floorsync.entities.shopfloor.batches import BATCHES, parse_operation_ids
+from floorsync.entities.shopfloor.time_entries import TIME_ENTRIES
 from floorsync.entities.validation import ExtraErrors
 from floorsync.errors import Detail, InvalidOperation, ValidationFailed
 from floorsync.http.context import ApiCtx, BodyDep, Ctx, required_id
@@ -30,8 +32,6 @@ from floorsync.lifecycle.rules import (
     unsupported_action,
 )
 from floorsync.models.enums import TimeType
-from floorsync.shopfloor.batches import BATCHES, parse_operation_ids
-from floorsync.shopfloor.time_entries import TIME_ENTRIES
 
 _OPERATOR_ID = ident("operator_id", 64)
 _OPERATOR_FIELDS: dict[str, Field] = {

@@ -1,4 +1,5 @@
-"""Payloads of the lifecycle events (Events and webhooks §2.4), in their contract key order.
+"""Payloads of the job, part and operation lifecycle events (Events and webhooks §2.4; the batch
+events' payload is in entities/shopfloor/batches.py), in their contract key order.
 The outbox appends `origin`; `caused_by` is set on roll-up events only."""
 
 from datetime import datetime
@@ -96,36 +97,4 @@ def operation_payload(
         "completion_percentage": op.completion_percentage,
         "operator_id": operator_id,
         "batch_id": _id(batch_id),
-    }
-
-
-def batch_payload(
-    batch: Any,
-    *,
-    previous: str,
-    new: str,
-    monitoring_source: str | None,
-    operator_id: str | None,
-    total_minutes: int | None = None,
-    distribution: list[dict[str, Any]] | None = None,
-    operation_ids: list[str] | None = None,
-    operations_released: list[str] | None = None,
-) -> dict[str, Any]:
-    return {
-        "batch_id": str(batch.id),
-        "batch_number": batch.batch_number,
-        "batch_type": _status(batch.batch_type),
-        "production_mode": _status(batch.production_mode),
-        "monitoring_source": monitoring_source,
-        "previous_status": previous,
-        "new_status": new,
-        "operations": batch.operations_count,
-        "operator_id": operator_id,
-        "started_at": format_ts(batch.started_at),
-        "completed_at": format_ts(batch.completed_at),
-        "cancelled_at": format_ts(batch.cancelled_at),
-        "total_minutes": total_minutes,
-        "distribution": distribution,
-        "operation_ids": operation_ids,
-        "operations_released": operations_released,
     }

@@ -7,8 +7,8 @@ which statuses to which, the event it emits, and the guard messages. No database
     operation  not_started ─start─▶ in_progress ─complete─▶ completed
                    on_hold ◀──pause──┘  ▲
                        └──start/resume──┘
-    batch      draft ⇄ ready (PATCH) ─start─▶ in_progress ─stop─▶ completed
-               draft, ready ─PATCH─▶ cancelled
+    batch      draft, ready ─start─▶ in_progress ─stop─▶ completed
+               (draft ⇄ ready and → cancelled are PATCHes: entities/shopfloor/batches.py)
 """
 
 from dataclasses import dataclass
@@ -61,16 +61,6 @@ BATCH_ACTIONS = _table(
 )
 BATCH_LIFECYCLE_ACTIONS = ("start", "stop", "add-operations")
 BATCH_OPEN_STATUSES = ("draft", "ready")  # add-operations is allowed here
-
-# Status changes a batch PATCH may make (everything else goes through the lifecycle).
-BATCH_PATCH_TRANSITIONS = frozenset(
-    {
-        ("draft", "ready"),
-        ("ready", "draft"),
-        ("draft", "cancelled"),
-        ("ready", "cancelled"),
-    }
-)
 
 
 def unsupported_action(action: str, supported: tuple[str, ...] | list[str]) -> str:

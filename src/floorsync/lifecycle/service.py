@@ -10,7 +10,16 @@ from sqlalchemy import func
 
 from floorsync.db.repository import TenantRepository, scoped
 from floorsync.db.uow import Work
+from floorsync.entities.operators import OperatorUse, use_operators
 from floorsync.entities.service import record_event
+from floorsync.entities.shopfloor.minutes import minutes_between
+from floorsync.entities.shopfloor.time_entries import TIME_ENTRIES
+from floorsync.entities.shopfloor.timekeeping import (
+    Changes,
+    close_open_entries,
+    open_entry,
+    open_entry_id,
+)
 from floorsync.errors import NotFound, ValidationFailed
 from floorsync.lifecycle.payloads import job_payload, operation_payload
 from floorsync.lifecycle.rollup import RolledUp, compare_and_set, roll_up_completed, roll_up_started
@@ -18,10 +27,6 @@ from floorsync.lifecycle.rules import JOB_ACTIONS, OPERATION_ACTIONS
 from floorsync.models.enums import TimeEntryOrigin
 from floorsync.models.master import Job, Operation, Part
 from floorsync.models.shopfloor import TimeEntry
-from floorsync.shopfloor.minutes import minutes_between
-from floorsync.shopfloor.operators import OperatorUse, use_operators
-from floorsync.shopfloor.time_entries import TIME_ENTRIES
-from floorsync.shopfloor.timekeeping import Changes, close_open_entries, open_entry, open_entry_id
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,14 @@ from floorsync.db.uow import Work
 from floorsync.entities import fields as F
 from floorsync.entities.embeds import load_by_id
 from floorsync.entities.fields import Kind
+from floorsync.entities.operators import changed_operator_uses, operator_names, use_operators
+from floorsync.entities.shopfloor.common import operator_name_input
 from floorsync.entities.spec import EntitySpec, ListOptions, RefSpec
 from floorsync.entities.validation import Record, join
 from floorsync.errors import Detail
 from floorsync.models.enums import AssignmentStatus
 from floorsync.models.master import Job, Operation, Part
 from floorsync.models.shopfloor import Assignment
-from floorsync.shopfloor.common import operator_name_input
-from floorsync.shopfloor.operators import changed_operator_uses, operator_names, use_operators
 
 TARGETS = ("operation_id", "part_id", "job_id")  # most specific first
 

@@ -17,6 +17,7 @@ from floorsync.db.uow import Work
 from floorsync.entities import fields as F
 from floorsync.entities.embeds import cell_brief, load_by_id
 from floorsync.entities.fields import Kind
+from floorsync.entities.operators import changed_operator_uses, use_operators
 from floorsync.entities.service import (
     apply_changes,
     get_row,
@@ -25,19 +26,27 @@ from floorsync.entities.service import (
     record_event,
     resolve_tree,
 )
+from floorsync.entities.shopfloor.common import delete_shop_record
 from floorsync.entities.spec import EntitySpec, ListOptions, RefSpec, UniqueRule
 from floorsync.entities.validation import ExtraErrors, Record, join, validate_record
 from floorsync.errors import Conflict, Detail, InvalidStateTransition, ValidationFailed
 from floorsync.kit.ids import new_id
-from floorsync.lifecycle.payloads import batch_payload
-from floorsync.lifecycle.rules import BATCH_PATCH_TRANSITIONS
+from floorsync.kit.timefmt import format_ts
 from floorsync.models.enums import BatchStatus, BatchType, ProductionMode
 from floorsync.models.master import Cell, Operation
 from floorsync.models.shopfloor import Batch, BatchOperation, TimeEntry
-from floorsync.shopfloor.common import delete_shop_record
-from floorsync.shopfloor.operators import changed_operator_uses, use_operators
 
 MAX_OPERATIONS = 1000
+
+# Status changes a batch PATCH may make (everything else goes through the lifecycle).
+BATCH_PATCH_TRANSITIONS = frozenset(
+    {
+        ("draft", "ready"),
+        ("ready", "draft"),
+        ("draft", "cancelled"),
+        ("ready", "cancelled"),
+    }
+)
 PATCH_OPERATION_IDS = (
     "operation_ids cannot be changed with PATCH; use api-batch-lifecycle/add-operations"
 )
@@ -468,3 +477,39 @@ def insert_after(record: dict[str, Any], after: str, key: str, value: Any) -> di
         if k == after:
             out[key] = value
     return out
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(getattr(value, "value", value))
+
+
+def batch_payload(
+    batch: Any,
+    *,
+    previous: str,
+    new: str,
+    monitoring_source: str | None,
+    operator_id: str | None,
+    total_minutes: int | None = None,
+    distribution: list[dict[str, Any]] | None = None,
+    operation_ids: list[str] | None = None,
+    operations_released: list[str] | None = None,
+) -> dict[str, Any]:
+    return {
+        "batch_id": str(batch.id),
+        "batch_number": batch.batch_number,
+        "batch_type": _text(batch.batch_type),
+        "production_mode": _text(batch.production_mode),
+        "monitoring_source": monitoring_source,
+        "previous_status": previous,
+        "new_status": new,
+        "operations": batch.operations_count,
+        "operator_id": operator_id,
+        "started_at": format_ts(batch.started_at),
+        "completed_at": format_ts(batch.completed_at),
+        "cancelled_at": format_ts(batch.cancelled_at),
+        "total_minutes": total_minutes,
+        "distribution": distribution,
+        "operation_ids": operation_ids,
+        "operations_released": operations_released,
+    }

@@ -12,22 +12,26 @@ from fastapi.routing import APIRoute
 from floorsync.entities import service
 from floorsync.entities.endpoints import crud_router
 from floorsync.entities.openapi import json_body, query, responses
+from floorsync.entities.operators import OPERATORS, delete_operator
 from floorsync.entities.render import render_one, render_rows
-from floorsync.entities.spec import EntitySpec
-from floorsync.http.context import ApiCtx, BodyDep, optional_id, required_id
-from floorsync.http.retry import retrying
-from floorsync.shopfloor.assignments import ASSIGNMENTS
-from floorsync.shopfloor.batches import (
+from floorsync.entities.shopfloor.assignments import ASSIGNMENTS
+from floorsync.entities.shopfloor.batches import (
     BATCHES,
     create_batch,
     delete_batch,
     insert_after,
     update_batch,
 )
-from floorsync.shopfloor.common import list_rows_searching_names
-from floorsync.shopfloor.operators import OPERATORS, delete_operator
-from floorsync.shopfloor.quantities import QUANTITIES, delete_quantity
-from floorsync.shopfloor.time_entries import TIME_ENTRIES, delete_time_entry, update_time_entry
+from floorsync.entities.shopfloor.common import list_rows_searching_names
+from floorsync.entities.shopfloor.quantities import QUANTITIES, delete_quantity
+from floorsync.entities.shopfloor.time_entries import (
+    TIME_ENTRIES,
+    delete_time_entry,
+    update_time_entry,
+)
+from floorsync.entities.spec import EntitySpec
+from floorsync.http.context import ApiCtx, BodyDep, optional_id, required_id
+from floorsync.http.retry import retrying
 
 _ID = query(("id", {"type": "string", "format": "uuid"}, "the record's id"))
 _OBJECT = {"type": "object"}

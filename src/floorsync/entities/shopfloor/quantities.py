@@ -12,18 +12,18 @@ from floorsync.db.repository import TenantScope
 from floorsync.db.uow import Work
 from floorsync.entities import fields as F
 from floorsync.entities.fields import Kind
+from floorsync.entities.operators import changed_operator_uses, use_operators
 from floorsync.entities.service import get_row
-from floorsync.entities.spec import EntitySpec, ListOptions, RefSpec
-from floorsync.entities.validation import Record, join
-from floorsync.errors import Detail
-from floorsync.models.shopfloor import OperationQuantity
-from floorsync.shopfloor.common import (
+from floorsync.entities.shopfloor.common import (
     delete_shop_record,
     operation_embeds,
     operations_of_job,
     operations_of_part,
 )
-from floorsync.shopfloor.operators import changed_operator_uses, use_operators
+from floorsync.entities.spec import EntitySpec, ListOptions, RefSpec
+from floorsync.entities.validation import Record, join
+from floorsync.errors import Detail
+from floorsync.models.shopfloor import OperationQuantity
 
 COUNTS = ("quantity_good", "quantity_scrap", "quantity_rework")
 

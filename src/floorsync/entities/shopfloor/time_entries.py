@@ -16,6 +16,7 @@ from floorsync.db.repository import TenantScope
 from floorsync.db.uow import Work
 from floorsync.entities import fields as F
 from floorsync.entities.fields import Kind
+from floorsync.entities.operators import changed_operator_uses, operator_names, use_operators
 from floorsync.entities.service import (
     diff_values,
     get_row,
@@ -23,21 +24,20 @@ from floorsync.entities.service import (
     record_event,
     resolve_tree,
 )
-from floorsync.entities.spec import EntitySpec, ListOptions, RefSpec
-from floorsync.entities.validation import Record, join, validate_record
-from floorsync.errors import Conflict, Detail, ValidationFailed
-from floorsync.models.enums import TimeType
-from floorsync.models.shopfloor import TimeEntry
-from floorsync.shopfloor.common import (
+from floorsync.entities.shopfloor.common import (
     delete_shop_record,
     operation_embeds,
     operations_of_job,
     operations_of_part,
     operator_name_input,
 )
-from floorsync.shopfloor.minutes import minutes_between, seconds_between
-from floorsync.shopfloor.operators import changed_operator_uses, operator_names, use_operators
-from floorsync.shopfloor.timekeeping import open_entry_id, recompute_actual_time
+from floorsync.entities.shopfloor.minutes import minutes_between, seconds_between
+from floorsync.entities.shopfloor.timekeeping import open_entry_id, recompute_actual_time
+from floorsync.entities.spec import EntitySpec, ListOptions, RefSpec
+from floorsync.entities.validation import Record, join, validate_record
+from floorsync.errors import Conflict, Detail, ValidationFailed
+from floorsync.models.enums import TimeType
+from floorsync.models.shopfloor import TimeEntry
 
 
 def _prepare(work: Work, _spec: EntitySpec, rec: Record, row: TimeEntry | None) -> None:

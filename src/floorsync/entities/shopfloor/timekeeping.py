@@ -14,11 +14,11 @@ from sqlalchemy.orm.util import identity_key
 from floorsync.db.repository import scoped, tenant_filter
 from floorsync.db.uow import Work
 from floorsync.entities.fields import INT32_MAX
+from floorsync.entities.shopfloor.minutes import minutes_between, seconds_between
 from floorsync.kit.ids import new_id
 from floorsync.models.enums import TimeEntryOrigin, TimeType
 from floorsync.models.master import Operation
 from floorsync.models.shopfloor import TimeEntry
-from floorsync.shopfloor.minutes import minutes_between, seconds_between
 
 
 def open_entry_id(
