@@ -3,12 +3,16 @@
 - tenant filters are written only in db/repository.py (and the outbox's counter update), and no
   tenant-owned row is loaded with a bare `session.get`, so a
   query can't forget its tenant by being written by hand somewhere else;
-- imports point downwards: kit and models stay pure, the foundation doesn't reach into feature
-  packages, and only entrypoints import the app.
+- imports point downwards through one table of layers (LAYERS below, the README's "Layout"):
+  every package sits in a layer and imports only from layers below its own, so no two
+  packages can depend on each other.
 """
 
 import ast
+import functools
 import re
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 import pytest
@@ -134,79 +138,188 @@ class TestNoUnscopedPrimaryKeyLookups:
         ) == [1]
 
 
-def imported_packages(path: Path) -> set[str]:
-    """Top-level floorsync packages/modules a module imports (`floorsync.db.repository` → `db`)."""
+# Modules that are doors: they turn a transport (HTTP routes, the worker's job loop) into calls
+# of the package they sit in, so they sit above every package's core, next to the entry points.
+# A module named like this belongs to the "doors" unit whatever package it is in.
+DOOR_MODULES = {"endpoints", "erp_endpoints", "replies", "tasks"}
+# The worker process's own door: its loop and the list of job kinds it runs (which names the
+# features' tasks.py). kinds.py, queue.py and periodic.py are what the tasks build on.
+WORKER_DOORS = {"worker.runner", "worker.registry"}
+
+# The layers, lowest first. A unit (a top-level package or module of floorsync, or "doors") may
+# import itself and the units of lower layers only; units of one layer don't import each other.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("kit", "errors", "config", "floorsync"),  # pure: no database, no HTTP; floorsync = __init__
+    ("db",),  # engine, unit of work, tenant scoping, leases; knows no table
+    ("models",),  # the tables
+    ("events", "storage", "csv_import", "planning"),  # outbox and feed; files; parsers; adapters
+    ("entities",),  # every entity's spec and the generic machinery (shopfloor/ inside)
+    ("auth", "lifecycle", "sync", "webhooks"),  # features over the entities
+    ("bootstrap",),  # the composition root: builds Services from the features
+    ("http",),  # request context (carries Services), envelope, auth, rate limit, idempotency
+    ("worker",),  # job kinds, the job queue, periodic-task leases
+    ("doors", "admin"),  # */endpoints, */tasks, the worker loop; the admin web UI
+    ("app",),  # the FastAPI factory
+    ("serving",),  # uvicorn with the in-process worker
+    ("cli",),
+    ("__main__",),
+)
+LAYER_OF = {unit: n for n, units in enumerate(LAYERS) for unit in units}
+
+
+def module_name(path: Path) -> str:
+    """`entities/shopfloor/batches.py` → `entities.shopfloor.batches`; `__init__` is dropped."""
+    parts = list(path.relative_to(SRC).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts) or "floorsync"
+
+
+def is_module(dotted: str) -> bool:
+    base = SRC.joinpath(*dotted.split("."))
+    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
+
+
+def unit_of(dotted: str) -> str:
+    """The layer-table unit of a module (`entities.shopfloor.endpoints` → `doors`)."""
+    if dotted == "floorsync":
+        return "floorsync"
+    parts = dotted.split(".")
+    if parts[-1] in DOOR_MODULES or ".".join(parts[:2]) in WORKER_DOORS:
+        return "doors"
+    return parts[0]
+
+
+def imported_modules(source: str) -> set[str]:
+    """floorsync modules a source imports, anywhere in it (a lazy import is a dependency too),
+    without the `floorsync.` prefix; `from floorsync.events import tasks` names the module."""
     out: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        names = [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [
+                f"{node.module}.{a.name}"
+                if is_module(f"{node.module}.{a.name}".removeprefix("floorsync."))
+                else node.module
+                for a in node.names
+            ]
+        else:
+            continue
         for name in names:
-            parts = name.split(".")
-            if parts[0] == "floorsync" and len(parts) > 1:
-                out.add(parts[1])
+            if name == "floorsync" or name.startswith("floorsync."):
+                out.add(name.removeprefix("floorsync").removeprefix(".") or "floorsync")
     return out
 
 
-def package_of(path: Path) -> str:
-    return rel(path).split("/")[0].removesuffix(".py")
+@functools.cache
+def unit_graph() -> dict[str, frozenset[str]]:
+    """Unit → the other units it imports, over every module of src/floorsync."""
+    graph: dict[str, set[str]] = {}
+    for path in modules():
+        unit = unit_of(module_name(path))
+        deps = {unit_of(m) for m in imported_modules(path.read_text())}
+        graph.setdefault(unit, set()).update(deps - {unit})
+    return {unit: frozenset(deps) for unit, deps in graph.items()}
 
 
-# What each lower layer may import (besides itself).
-ALLOWED = {
-    "kit": set(),
-    "errors": set(),
-    "config": set(),
-    "models": {"db", "kit"},
-    "db": {"errors", "events", "kit", "models"},  # db.uow buffers events through events.outbox
-    "storage": {"config", "errors", "kit"},  # files and signed URLs: no database, no HTTP
-}
-# Packages the foundation (and the lower layers) never import: features and entrypoints.
-FEATURES = {"sync", "webhooks", "lifecycle", "worker", "cli", "app", "serving", "__main__"}
-FOUNDATION = {"kit", "errors", "config", "models", "db", "http", "auth", "entities"}
-# Known exception: operations register assigned operators in the directory (shop floor).
-FOUNDATION_EXTRA = {"entities": {"shopfloor"}}
-ENTRYPOINTS = {"app", "serving", "cli", "__main__"}
+def layer_violations(
+    graph: Mapping[str, AbstractSet[str]], layer_of: dict[str, int]
+) -> dict[str, list[str]]:
+    """Imports that don't point to a strictly lower layer (or come from/go to no layer)."""
+    bad: dict[str, list[str]] = {}
+    for unit, deps in graph.items():
+        wrong = sorted(
+            d
+            for d in deps
+            if unit not in layer_of or d not in layer_of or layer_of[d] >= layer_of[unit]
+        )
+        if wrong:
+            bad[unit] = wrong
+    return bad
+
+
+def cycles(graph: Mapping[str, AbstractSet[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one unit (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return sorted(found)
 
 
 class TestImportDirection:
-    def test_lower_layers_import_only_what_is_below_them(self) -> None:
-        offenders = {}
-        for path in modules():
-            package = package_of(path)
-            if package in ALLOWED:
-                extra = imported_packages(path) - ALLOWED[package] - {package}
-                if extra:
-                    offenders[rel(path)] = sorted(extra)
-        assert offenders == {}
+    def test_every_package_and_module_of_floorsync_has_a_layer(self) -> None:
+        units = {unit_of(module_name(p)) for p in modules()}
+        assert units - set(LAYER_OF) == set(), "add the new package to LAYERS (and the README)"
+        assert set(LAYER_OF) - units == set(), "LAYERS names a package that no longer exists"
 
-    def test_the_foundation_does_not_import_feature_packages_or_entrypoints(self) -> None:
-        offenders = {}
-        for path in modules():
-            package = package_of(path)
-            if package in FOUNDATION:
-                bad = (imported_packages(path) & FEATURES) | (
-                    (imported_packages(path) - FOUNDATION - FOUNDATION_EXTRA.get(package, set()))
-                    & {"shopfloor", "lifecycle", "sync", "webhooks"}
-                )
-                if bad:
-                    offenders[rel(path)] = sorted(bad)
-        assert offenders == {}
+    def test_every_import_points_to_a_lower_layer(self) -> None:
+        assert layer_violations(unit_graph(), LAYER_OF) == {}
+
+    def test_no_two_packages_depend_on_each_other(self) -> None:
+        assert cycles(unit_graph()) == []
 
     def test_only_entrypoints_import_the_app(self) -> None:
-        offenders = [
-            rel(p)
-            for p in modules()
-            if package_of(p) not in ENTRYPOINTS and imported_packages(p) & {"app", "serving", "cli"}
-        ]
-        assert offenders == []
+        graph = unit_graph()
+        importers = {u for u, deps in graph.items() if deps & {"app", "serving", "cli"}}
+        assert importers <= {"app", "serving", "cli", "__main__"}
 
-    def test_db_reaches_events_only_through_the_outbox(self) -> None:
+    def test_db_imports_no_table_and_no_event(self) -> None:
         for path in (SRC / "db").glob("*.py"):
-            for node in ast.walk(ast.parse(path.read_text())):
-                if (
-                    isinstance(node, ast.ImportFrom)
-                    and node.module
-                    and node.module.startswith("floorsync.events")
-                ):
-                    assert node.module == "floorsync.events.outbox", rel(path)
+            imported = {unit_of(m) for m in imported_modules(path.read_text())}
+            assert imported <= {"db", "kit", "errors", "config"}, rel(path)
+
+
+SYNTHETIC_LAYERS = {"low": 0, "mid": 1, "high": 2}
+
+
+class TestTheLayerCheckItself:
+    def test_a_new_cycle_between_two_packages_fails_both_checks(self) -> None:
+        graph = {"low": set(), "mid": {"low", "high"}, "high": {"mid"}}
+        assert cycles(graph) == [["high", "mid"]]
+        assert layer_violations(graph, SYNTHETIC_LAYERS) == {"mid": ["high"]}
+
+    def test_a_longer_cycle_is_found(self) -> None:
+        graph = {"low": {"high"}, "mid": {"low"}, "high": {"mid"}}
+        assert cycles(graph) == [["high", "low", "mid"]]
+        assert layer_violations(graph, SYNTHETIC_LAYERS) == {"low": ["high"]}
+
+    def test_imports_within_one_layer_are_refused_and_downward_ones_pass(self) -> None:
+        layer_of = {"a": 0, "b": 0, "c": 1}
+        assert layer_violations({"a": {"b"}, "b": set(), "c": {"a", "b"}}, layer_of) == {"a": ["b"]}
+
+    def test_a_package_missing_from_the_table_is_a_violation(self) -> None:
+        assert layer_violations({"new": {"low"}}, SYNTHETIC_LAYERS) == {"new": ["low"]}
+
+    def test_doors_and_lazy_imports_are_seen(self) -> None:
+        source = "def f():\n    from floorsync.entities.registry import BY_NAME\n"
+        assert imported_modules(source) == {"entities.registry"}
+        assert imported_modules("from floorsync.events import tasks as t") == {"events.tasks"}
+        assert imported_modules("from floorsync import __version__") == {"floorsync"}
+        assert unit_of("entities.shopfloor.endpoints") == "doors"
+        assert unit_of("worker.registry") == "doors"
+        assert unit_of("worker.kinds") == "worker"
