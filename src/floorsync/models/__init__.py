@@ -1,5 +1,6 @@
 """Every table; importing this package registers them all on Base.metadata (for Alembic)."""
 
+from floorsync.models import time_indexes  # noqa: F401  (the lists' time-filter indexes)
 from floorsync.models.bookkeeping import IdempotencyKey, PeriodicTask, SyncRun, WorkerJob
 from floorsync.models.events import Event, EventSequence
 from floorsync.models.master import (
