@@ -2,6 +2,7 @@
 
 from floorsync.models.bookkeeping import IdempotencyKey, PeriodicTask, SyncRun, WorkerJob
 from floorsync.models.events import Event, EventSequence
+from floorsync.models.imports import CsvImport, CsvImportFile, CsvImportIssue, CsvImportMapping
 from floorsync.models.master import (
     Cell,
     Job,
@@ -29,6 +30,10 @@ __all__ = [
     "Batch",
     "BatchOperation",
     "Cell",
+    "CsvImport",
+    "CsvImportFile",
+    "CsvImportIssue",
+    "CsvImportMapping",
     "Event",
     "EventSequence",
     "IdempotencyKey",
