@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     admin_login_attempts: int = Field(10, ge=1)  # failed sign-ins allowed per client address
     admin_login_window_seconds: int = Field(300, ge=1)  # … within this window, then 429
 
+    # CSV import (CSV import spec §11, §14)
+    import_max_file_mb: int = Field(50, ge=1)  # per uploaded file, refused while streaming
+    import_max_upload_mb: int = Field(200, ge=1)  # per upload (all files), refused while streaming
+    import_abandon_seconds: float = Field(
+        60, gt=0
+    )  # a running import without a heartbeat this long is resumable
+
     # file storage (catalogue §2.2): the local file system by default, S3-compatible in production
     data_dir: Path = Path("./var")
     storage_backend: Literal["local", "s3"] = "local"

@@ -3,6 +3,7 @@
 from floorsync.models import time_indexes  # noqa: F401  (the lists' time-filter indexes)
 from floorsync.models.bookkeeping import IdempotencyKey, PeriodicTask, SyncRun, WorkerJob
 from floorsync.models.events import Event, EventSequence
+from floorsync.models.imports import CsvImport, CsvImportFile, CsvImportIssue, CsvImportMapping
 from floorsync.models.master import (
     Cell,
     Job,
@@ -30,6 +31,10 @@ __all__ = [
     "Batch",
     "BatchOperation",
     "Cell",
+    "CsvImport",
+    "CsvImportFile",
+    "CsvImportIssue",
+    "CsvImportMapping",
     "Event",
     "EventSequence",
     "IdempotencyKey",

@@ -137,3 +137,32 @@ def enum_column(enum: type[StrEnum], name: str) -> Enum:
         values_callable=lambda e: [m.value for m in e],
         validate_strings=True,
     )
+
+
+class CsvImportStatus(StrEnum):
+    """`csv_imports.status` (CSV import §11.2)."""
+
+    uploaded = "uploaded"
+    mapped = "mapped"
+    previewed = "previewed"
+    queued = "queued"
+    running = "running"
+    completed = "completed"
+    partial = "partial"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+class ImportChannel(StrEnum):
+    admin_ui = "admin_ui"
+    cli = "cli"
+
+
+class ImportPhase(StrEnum):
+    preview = "preview"
+    import_ = "import"
+
+
+class IssueSeverity(StrEnum):
+    error = "error"
+    warning = "warning"

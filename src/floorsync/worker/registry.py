@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from floorsync.config import Settings
+from floorsync.csv_import import tasks as csv_import_tasks
 from floorsync.events import tasks as event_tasks
 from floorsync.webhooks import tasks as webhook_tasks
 from floorsync.worker.kinds import JobKind, PeriodicTask
 
-JOB_KINDS: tuple[JobKind[Any, Any], ...] = (webhook_tasks.DELIVERY,)
+JOB_KINDS: tuple[JobKind[Any, Any], ...] = (webhook_tasks.DELIVERY, csv_import_tasks.CSV_IMPORT)
 PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
     webhook_tasks.EXPIRE,
     webhook_tasks.SECRETS,
