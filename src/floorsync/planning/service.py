@@ -28,6 +28,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import or_, select, update
+
+from floorsync.db.leases import locked_for_claim
 from floorsync.db.repository import TenantScope, scoped
 from floorsync.db.uow import Work
 from floorsync.entities.spec import get_spec
@@ -462,3 +465,78 @@ def _failed(
 
 def _ts(value: datetime | None) -> str | None:
     return format_ts(value)
+
+
+# ------------------------------------------------------------------------- the pull lease
+
+
+def take_pull_lease(
+    deps: PlanningDeps, scope: TenantScope, connection_id: uuid.UUID, owner: str, lease: timedelta
+) -> bool:
+    """Hold the connection's pull lease (one pull per connection at a time, §6.1); False when
+    another pull holds it."""
+    with deps.work(scope) as work:
+        now = work.clock.now()
+        moved = work.session.execute(
+            update(PlanningConnection)
+            .where(
+                PlanningConnection.id == connection_id,
+                or_(
+                    PlanningConnection.pull_locked_until.is_(None),
+                    PlanningConnection.pull_locked_until < now,
+                    PlanningConnection.pull_lease_owner == owner,
+                ),
+            )
+            .values(pull_lease_owner=owner, pull_locked_until=now + lease)
+        )
+        return int(getattr(moved, "rowcount", 0) or 0) == 1
+
+
+def release_pull_lease(
+    deps: PlanningDeps, scope: TenantScope, connection_id: uuid.UUID, owner: str
+) -> None:
+    with deps.work(scope) as work:
+        work.session.execute(
+            update(PlanningConnection)
+            .where(
+                PlanningConnection.id == connection_id,
+                PlanningConnection.pull_lease_owner == owner,
+            )
+            .values(pull_lease_owner=None, pull_locked_until=None)
+        )
+
+
+def claim_due_pull(
+    deps: PlanningDeps, owner: str, lease: timedelta
+) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """The scheduler's claim (§6.1): a connection with `pull_enabled`, not blocked, whose
+    `next_pull_at` has come and whose pull lease is free; returns (tenant id, connection id)."""
+    with deps.sessions.begin() as session:
+        now = deps.clock.now()
+        row = session.scalars(
+            locked_for_claim(
+                select(PlanningConnection)
+                .where(
+                    PlanningConnection.pull_enabled.is_(True),
+                    or_(
+                        PlanningConnection.last_test_ok.is_(None),
+                        PlanningConnection.last_test_ok.is_(True),
+                    ),
+                    or_(
+                        PlanningConnection.next_pull_at.is_(None),
+                        PlanningConnection.next_pull_at <= now,
+                    ),
+                    or_(
+                        PlanningConnection.pull_locked_until.is_(None),
+                        PlanningConnection.pull_locked_until < now,
+                    ),
+                )
+                .order_by(PlanningConnection.next_pull_at)
+                .limit(1),
+                PlanningConnection,
+            )
+        ).first()
+        if row is None:
+            return None
+        row.pull_lease_owner, row.pull_locked_until = owner, now + lease
+        return row.tenant_id, row.id
