@@ -217,7 +217,7 @@ def pull(
     full: bool = False,
     progress: Progress = _noop,
     rng: random.Random | None = None,
-    renew: Callable[[], None] = lambda: None,
+    renew: Callable[[], object] = lambda: None,
 ) -> PullOutcome:
     """One pull cycle of one connection (see the module docstring). `renew` keeps the caller's
     lease alive between chunks."""
@@ -413,7 +413,7 @@ def _write_jobs(
     scope: TenantScope,
     job_plan: JobPlan,
     progress: Progress,
-    renew: Callable[[], None],
+    renew: Callable[[], object],
 ) -> list[SyncReport]:
     """The nested job records in chunks, one unit of work each, with no history of their own
     (the closing unit writes the step's history once)."""
