@@ -134,7 +134,8 @@ def test_unavailable_is_retried_on_the_schedule_then_expires(
 
     row = push_row(services, scope, pid)
     assert (row.status, row.failure_reason) == (DeliveryStatus.failed, DeliveryFailure.expired)
-    assert row.last_error is not None and "unavailable" in row.last_error
+    assert row.last_error is not None
+    assert "unavailable" in row.last_error
 
 
 def test_retry_after_is_honoured(
