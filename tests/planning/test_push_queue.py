@@ -274,7 +274,9 @@ def test_a_worker_killed_mid_push_leaves_it_to_the_next_which_applies_it_once(
     real = build_services(settings)
     try:
         with real.sessions.begin() as s:
-            scope = TenantScope(create_tenant(s, f"kill-{uuid.uuid4().hex[:8]}", real.clock.now()).id)
+            scope = TenantScope(
+                create_tenant(s, f"kill-{uuid.uuid4().hex[:8]}", real.clock.now()).id
+            )
         cid = add_frepple(real, scope, frepple.base_url)
         with real.sessions.begin() as s:
             s.scalars(scoped(PlanningConnection, scope)).one().pull_enabled = False
