@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     worker_periodic_seconds: float = 60
     # Modules whose JOB_KINDS / PERIODIC_TASKS the worker runs too (worker/registry.py).
     worker_plugins: str = ""
+    # planning connections: how long a worker holds a batch of pushes, and a pull
+    planning_push_lease_seconds: float = 300
+    planning_pull_lease_minutes: float = 30
 
     # the /admin web UI
     admin_session_hours: float = Field(12, gt=0)  # a sign-in lasts at most this long

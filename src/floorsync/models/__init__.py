@@ -14,6 +14,7 @@ from floorsync.models.master import (
     Part,
     Resource,
 )
+from floorsync.models.planning import PlanningConnection, PlanningPush, PlanningRun
 from floorsync.models.shopfloor import (
     Assignment,
     Batch,
@@ -46,6 +47,9 @@ __all__ = [
     "Operator",
     "Part",
     "PeriodicTask",
+    "PlanningConnection",
+    "PlanningPush",
+    "PlanningRun",
     "RateLimitCounter",
     "Resource",
     "SyncRun",

@@ -127,6 +127,43 @@ class WorkerJobState(StrEnum):
     failed = "failed"
 
 
+class PlanningSystemName(StrEnum):
+    """A planning connection's system; also the external_source of what it pulls."""
+
+    frepple = "frepple"
+    odoo = "odoo"
+
+
+class PlanningAuthMethod(StrEnum):
+    basic = "basic"
+    api_key = "api_key"
+
+
+class PlanningRunKind(StrEnum):
+    pull_resources = "pull_resources"
+    pull_work_orders = "pull_work_orders"
+    push_order_start = "push_order_start"
+    push_order_completion = "push_order_completion"
+
+
+class PlanningTrigger(StrEnum):
+    schedule = "schedule"
+    cli = "cli"
+    event = "event"
+
+
+class PlanningPushKind(StrEnum):
+    order_start = "order_start"
+    order_completion = "order_completion"
+
+
+class PlanningErrorClass(StrEnum):
+    unavailable = "unavailable"
+    auth = "auth"
+    rejected = "rejected"
+    protocol = "protocol"
+
+
 def enum_column(enum: type[StrEnum], name: str) -> Enum:
     return Enum(
         enum,

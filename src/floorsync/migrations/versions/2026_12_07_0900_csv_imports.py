@@ -1,7 +1,7 @@
 """csv_imports, csv_import_files, csv_import_issues, csv_import_mappings (data model §7.3–§7.6, CSV import §18)
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-07 01:13:35.604547
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 from floorsync.db.types import UTCDateTime
 
 revision: str = "0009"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
