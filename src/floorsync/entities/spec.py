@@ -101,7 +101,8 @@ Row = TypeVar("Row", contravariant=True, default=Any)
 
 
 class RenderExtras(Protocol[Row]):
-    """(session, scope, rows, mode) → {row id: extra keys in wire order} (embeds, children)."""
+    """(session, scope, rows, mode) → {row id: extra keys in wire order} (embeds, children).
+    `mode` is a RenderMode; typed str while entities/render.py passes its own `mode: str`."""
 
     def __call__(
         self, session: Session, scope: TenantScope, rows: Sequence[Row], mode: str, /
@@ -176,9 +177,9 @@ class ExtraChangesMany(Protocol[Row]):
 class EntitySpec(Generic[M]):
     name: str  # "jobs": function api-jobs, list key
     singular: str  # "job"
-    # The model class. Its hooks' row type is the spec's type parameter M (`EntitySpec[Job]`,
-    # inferred from the hooks); `model` itself stays Any, as the SQLAlchemy column helpers that
-    # take it are untyped.
+    # The model class. Its hooks' row type is the spec's type parameter M (each spec declares
+    # it: `JOBS: EntitySpec[Job]`); `model` itself stays Any, as the SQLAlchemy column helpers
+    # that take it are untyped.
     model: Any
     fields: tuple[Field, ...]  # wire order, read-only fields included, sync block excluded
     synced: bool = True
