@@ -323,3 +323,28 @@ class TestTheLayerCheckItself:
         assert unit_of("entities.shopfloor.endpoints") == "doors"
         assert unit_of("worker.registry") == "doors"
         assert unit_of("worker.kinds") == "worker"
+
+
+# The specs comments may cite by section; README "Spec references in the code" maps each to the
+# README section that states its rules.
+SPEC_NAMES = re.compile(
+    r"\b(API|[Dd]ata model|Events and webhooks|[Cc]atalogue|CSV import|[Pp]lanning adapters|spec)\b"
+)
+
+
+class TestSpecReferences:
+    def test_every_module_citing_a_section_names_the_spec_the_readme_maps(self) -> None:
+        unnamed = [
+            rel(p)
+            for p in modules()
+            if "§" in (text := p.read_text()) and not SPEC_NAMES.search(text)
+        ]
+        assert unnamed == []
+
+    def test_the_readme_maps_every_cited_spec_to_its_sections(self) -> None:
+        readme = (SRC.parents[1] / "README.md").read_text()
+        table = readme.split("### Spec references in the code", 1)[1].split("\n#", 1)[0]
+        for cited in ("API §1", "API §3", "API §4", "API §5", "data model", "Events and webhooks"):
+            assert f"| {cited}" in table
+        for cited in ("catalogue §2", "CSV import", "Planning adapters"):
+            assert f"| {cited}" in table

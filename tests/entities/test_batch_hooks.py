@@ -50,9 +50,11 @@ class TestPartsPrepareMany:
                 path="[40]",
             )
         )
+        prepare_many = PARTS.prepare_many
+        assert prepare_many is not None
         with unit_of_work(sessions, Outbox(SystemClock()), TenantScope(tenant.id)) as work:
             with counted(sessions) as statements:
-                PARTS.prepare_many(work, PARTS, recs, [None] * len(recs))  # type: ignore[misc]
+                prepare_many(work, PARTS, recs, [None] * len(recs))
             work.discard()
         assert [r.errors for r in recs[:40]] == [[]] * 40
         assert [(d.field, d.constraint) for d in recs[40].errors] == [
@@ -72,7 +74,8 @@ class TestPartsPrepareMany:
             top_row, child_row = repo.get(uuid.UUID(top["id"])), repo.get(uuid.UUID(child["id"]))
             cycle = Record(values={"parent_part_id": child_row.id}, path="[0]")  # type: ignore[union-attr]
             move = Record(values={"job_id": uuid.UUID(other["id"])}, path="[1]")
-            PARTS.prepare_many(work, PARTS, [cycle, move], [top_row, top_row])  # type: ignore[misc]
+            assert PARTS.prepare_many is not None
+            PARTS.prepare_many(work, PARTS, [cycle, move], [top_row, top_row])
             work.discard()
         assert [(d.field, d.constraint) for d in cycle.errors] == [
             ("[0].parent_part_id", "INVALID_VALUE")

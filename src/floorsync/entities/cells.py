@@ -32,7 +32,7 @@ def _next_sequence(work: Work, values: dict[str, Any]) -> None:
     _next_sequences(work, [values])
 
 
-CELLS = EntitySpec(
+CELLS: EntitySpec[Cell] = EntitySpec(
     name="cells",
     singular="cell",
     model=Cell,

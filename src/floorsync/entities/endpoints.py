@@ -167,9 +167,10 @@ def crud_router(
         data = body.json_object()
         with ctx.work() as work:
             row = service.create(work, spec, data)
-            mode = "nested" if spec.name == "jobs" else "single"
             return ctx.respond(
-                {spec.singular: render_one(work.session, ctx.scope, spec, row, mode)}, 201, work
+                {spec.singular: render_one(work.session, ctx.scope, spec, row, spec.created_mode)},
+                201,
+                work,
             )
 
     @retrying

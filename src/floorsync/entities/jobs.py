@@ -26,7 +26,7 @@ LIFECYCLE_TS = ("started_at", "paused_at", "resumed_at", "completed_at")
 
 
 def _extras(
-    session: Session, scope: TenantScope, rows: Sequence[Any], mode: str
+    session: Session, scope: TenantScope, rows: Sequence[Job], mode: str
 ) -> dict[Any, dict[str, Any]]:
     if mode == "event":
         return {}
@@ -57,10 +57,11 @@ def _extras(
     }
 
 
-JOBS = EntitySpec(
+JOBS: EntitySpec[Job] = EntitySpec(
     name="jobs",
     singular="job",
     model=Job,
+    created_mode="nested",  # a created job is answered with its parts and their operations
     fields=(
         F.ident("job_number", 255, required=True),
         F.short("customer", 255, trim=True),

@@ -5,7 +5,7 @@ from floorsync.entities.fields import Kind
 from floorsync.entities.spec import EntitySpec, ListOptions, UniqueRule
 from floorsync.models.master import Material
 
-MATERIALS = EntitySpec(
+MATERIALS: EntitySpec[Material] = EntitySpec(
     name="materials",
     singular="material",
     model=Material,

@@ -230,7 +230,7 @@ def resolved_resources(rec: Record) -> list[dict[str, Any]] | None:
 
 
 def _prepare_many(
-    work: Work, _spec: EntitySpec, recs: Sequence[Record], rows: Sequence[Any | None]
+    work: Work, _spec: EntitySpec, recs: Sequence[Record], rows: Sequence[Operation | None]
 ) -> None:
     """Resources, the planned range and assigned operators for a batch (one query each)."""
     index = _load_resources(work, recs)
@@ -265,7 +265,7 @@ def _prepare_many(
             position += 1
 
 
-def _prepare(work: Work, spec: EntitySpec, rec: Record, row: Any | None) -> None:
+def _prepare(work: Work, spec: EntitySpec, rec: Record, row: Operation | None) -> None:
     _prepare_many(work, spec, [rec], [row])
 
 
@@ -321,7 +321,7 @@ def _current_resources(
 
 
 def _extra_changes_many(
-    session: Session, scope: TenantScope, pairs: Sequence[tuple[Record, Any]]
+    session: Session, scope: TenantScope, pairs: Sequence[tuple[Record, Operation]]
 ) -> list[dict[str, tuple[Any, Any]]]:
     out: list[dict[str, tuple[Any, Any]]] = [{} for _ in pairs]
     wanted = [(i, resolved_resources(rec), row) for i, (rec, row) in enumerate(pairs)]
@@ -336,7 +336,7 @@ def _extra_changes_many(
     return out
 
 
-def _extra_changes(session: Session, rec: Record, row: Any) -> dict[str, tuple[Any, Any]]:
+def _extra_changes(session: Session, rec: Record, row: Operation) -> dict[str, tuple[Any, Any]]:
     return _extra_changes_many(session, TenantScope(row.tenant_id), [(rec, row)])[0]
 
 
@@ -344,7 +344,7 @@ def _wire_res(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**i, "quantity": decimal_to_json(Decimal(i["quantity"]))} for i in items]
 
 
-def _after_write_many(work: Work, pairs: Sequence[tuple[Record, Any]]) -> None:
+def _after_write_many(work: Work, pairs: Sequence[tuple[Record, Operation]]) -> None:
     """Replace the resource lists of the operations whose input carried one (two statements)."""
     pairs = [(rec, row) for rec, row in pairs if rec.extras.get("resources") is not None]
     if not pairs:
@@ -375,12 +375,12 @@ def _after_write_many(work: Work, pairs: Sequence[tuple[Record, Any]]) -> None:
         work.session.execute(insert(OperationResource), rows)
 
 
-def _after_write(work: Work, rec: Record, row: Any) -> None:
+def _after_write(work: Work, rec: Record, row: Operation) -> None:
     _after_write_many(work, [(rec, row)])
 
 
 def _extras(
-    session: Session, scope: TenantScope, rows: Sequence[Any], mode: str
+    session: Session, scope: TenantScope, rows: Sequence[Operation], mode: str
 ) -> dict[Any, dict[str, Any]]:
     resources = resource_list(session, scope, (r.id for r in rows))
     if mode == "nested":
@@ -412,7 +412,7 @@ def _parts_of_job(job_id: uuid.UUID) -> Any:
     return select(Part.id).where(Part.job_id == job_id)
 
 
-OPERATIONS = EntitySpec(
+OPERATIONS: EntitySpec[Operation] = EntitySpec(
     name="operations",
     singular="operation",
     model=Operation,

@@ -176,7 +176,7 @@ def delete_operator(work: Work, id_: Any) -> None:
     work.session.flush()
 
 
-def _prepare(work: Work, _spec: EntitySpec, rec: Record, row: Any | None) -> None:
+def _prepare(work: Work, _spec: EntitySpec, rec: Record, row: Operator | None) -> None:
     """Default the name to the identifier; refuse renaming an identifier that records use."""
     identifier = rec.values.get("operator_id", row.operator_id if row is not None else None)
     if ("name" in rec.values or row is None) and not rec.values.get("name"):
@@ -194,7 +194,7 @@ def _prepare(work: Work, _spec: EntitySpec, rec: Record, row: Any | None) -> Non
             )
 
 
-OPERATORS = EntitySpec(
+OPERATORS: EntitySpec[Operator] = EntitySpec(
     name="operators",
     singular="operator",
     model=Operator,

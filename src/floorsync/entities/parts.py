@@ -28,7 +28,7 @@ from floorsync.models.master import Job, Material, Operation, Part
 
 
 def _extras(
-    session: Session, scope: TenantScope, rows: Sequence[Any], mode: str
+    session: Session, scope: TenantScope, rows: Sequence[Part], mode: str
 ) -> dict[Any, dict[str, Any]]:
     if mode == "nested":
         ops = load_children(
@@ -70,7 +70,7 @@ def _extras(
 
 
 def _prepare_many(
-    work: Work, _spec: EntitySpec, recs: Sequence[Record], rows: Sequence[Any | None]
+    work: Work, _spec: EntitySpec, recs: Sequence[Record], rows: Sequence[Part | None]
 ) -> None:
     """Fill `material` from the referenced material; keep parent parts in the same job and out
     of cycles; refuse a move that leaves parent or child parts behind. Set-based: one query
@@ -121,7 +121,7 @@ def _prepare_many(
         _check_parent(rec, row, tree)
 
 
-def _prepare(work: Work, spec: EntitySpec, rec: Record, row: Any | None) -> None:
+def _prepare(work: Work, spec: EntitySpec, rec: Record, row: Part | None) -> None:
     _prepare_many(work, spec, [rec], [row])
 
 
@@ -224,7 +224,7 @@ def _ancestors(
     return out
 
 
-PARTS = EntitySpec(
+PARTS: EntitySpec[Part] = EntitySpec(
     name="parts",
     singular="part",
     model=Part,

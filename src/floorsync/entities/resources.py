@@ -5,7 +5,7 @@ from floorsync.entities.fields import Kind
 from floorsync.entities.spec import EntitySpec, ListOptions, UniqueRule
 from floorsync.models.master import Resource
 
-RESOURCES = EntitySpec(
+RESOURCES: EntitySpec[Resource] = EntitySpec(
     name="resources",
     singular="resource",
     model=Resource,

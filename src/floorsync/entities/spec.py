@@ -4,12 +4,17 @@ references, children, list options, uniqueness and the per-entity hooks."""
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol
 
 from sqlalchemy.orm import Session
+from typing_extensions import TypeVar
 
 from floorsync.db.repository import TenantScope
+from floorsync.db.uow import Work
 from floorsync.entities.fields import Field, Kind
+
+if TYPE_CHECKING:  # validation.py imports this module
+    from floorsync.entities.validation import Record
 
 SYNC_BLOCK = (
     "external_id",
@@ -80,13 +85,101 @@ class ListOptions:
     )  # param → (column, ">=" | "<=")
 
 
-RenderExtras = Callable[[Session, TenantScope, Sequence[Any], str], dict[uuid.UUID, dict[str, Any]]]
+# How much of a record `render_extras` adds: "list" (a page), "single" (one record by id or
+# after a write), "event" (an event's payload) or "nested" (a record with its children, as a
+# job is answered on create and shown inside its parent).
+RenderMode = Literal["list", "single", "event", "nested"]
+
+# The entity's rows (Job, Batch, …): the hooks of an `EntitySpec[Job]` take Job rows.
+M = TypeVar("M", default=Any)
+Row = TypeVar("Row", contravariant=True, default=Any)
+
+
+# The hooks an entity may declare. The generic machinery (entities/service.py, sync/engine.py,
+# entities/render.py) calls them with positional arguments; each is checked by mypy against the
+# entity's model through the spec's type parameter.
+
+
+class RenderExtras(Protocol[Row]):
+    """(session, scope, rows, mode) → {row id: extra keys in wire order} (embeds, children).
+    `mode` is a RenderMode; typed str while entities/render.py passes its own `mode: str`."""
+
+    def __call__(
+        self, session: Session, scope: TenantScope, rows: Sequence[Row], mode: str, /
+    ) -> dict[uuid.UUID, dict[str, Any]]: ...
+
+
+class InputParser(Protocol):
+    """An input that is not a column (`operation_ids`, `resources`): (value, path) → parsed."""
+
+    def __call__(self, value: Any, where: str, /) -> Any: ...
+
+
+class Prepare(Protocol[Row]):
+    """Entity rules before a write (derived values, cross-field checks); errors go onto the
+    record. `row` is None for a record being created."""
+
+    def __call__(
+        self, work: Work, spec: "EntitySpec[Any]", record: "Record", row: Row | None, /
+    ) -> None: ...
+
+
+class PrepareMany(Protocol[Row]):
+    """`Prepare` for a batch of records at once, rows aligned with records."""
+
+    def __call__(
+        self,
+        work: Work,
+        spec: "EntitySpec[Any]",
+        records: Sequence["Record"],
+        rows: Sequence[Row | None],
+        /,
+    ) -> None: ...
+
+
+class FillDefaults(Protocol):
+    """Values computed at insert time (auto sequences), filled into `values`."""
+
+    def __call__(self, work: Work, values: dict[str, Any], /) -> None: ...
+
+
+class FillDefaultsMany(Protocol):
+    """`FillDefaults` for the values of the records being inserted, in order."""
+
+    def __call__(self, work: Work, values_list: list[dict[str, Any]], /) -> None: ...
+
+
+class AfterWrite(Protocol[Row]):
+    """Writes that depend on the row's id (operation resources, batch members)."""
+
+    def __call__(self, work: Work, record: "Record", row: Row, /) -> None: ...
+
+
+class AfterWriteMany(Protocol[Row]):
+    def __call__(self, work: Work, pairs: Sequence[tuple["Record", Row]], /) -> None: ...
+
+
+class ExtraChanges(Protocol[Row]):
+    """{field: (old, new)} for inputs that are not columns."""
+
+    def __call__(
+        self, session: Session, record: "Record", row: Row, /
+    ) -> dict[str, tuple[Any, Any]]: ...
+
+
+class ExtraChangesMany(Protocol[Row]):
+    def __call__(
+        self, session: Session, scope: TenantScope, pairs: Sequence[tuple["Record", Row]], /
+    ) -> list[dict[str, tuple[Any, Any]]]: ...
 
 
 @dataclass
-class EntitySpec:
+class EntitySpec(Generic[M]):
     name: str  # "jobs": function api-jobs, list key
     singular: str  # "job"
+    # The model class. Its hooks' row type is the spec's type parameter M (each spec declares
+    # it: `JOBS: EntitySpec[Job]`); `model` itself stays Any, as the SQLAlchemy column helpers
+    # that take it are untyped.
     model: Any
     fields: tuple[Field, ...]  # wire order, read-only fields included, sync block excluded
     synced: bool = True
@@ -97,33 +190,26 @@ class EntitySpec:
     unique: tuple[UniqueRule, ...] = ()
     natural_key: str = "name"
     listing: ListOptions = field(default_factory=ListOptions)
-    # (session, scope, rows, mode) → per-row extra keys (embeds, child arrays) in wire order;
-    # mode is "list", "single", "event" or "nested".
-    render_extras: RenderExtras | None = None
-    extra_inputs: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    # (session, scope, rows, mode) → per-row extra keys (embeds, child arrays) in wire order.
+    render_extras: RenderExtras[M] | None = None
+    extra_inputs: dict[str, InputParser] = field(default_factory=dict)
     label: str = ""  # "Job", for reference error messages
     created_verb: str = "created"  # the event verb of a create (`operation_quantity.recorded`)
-    # prepare(work, spec, record, row_or_None): entity rules before a write (derived values,
-    # cross-field checks, auto sequences); errors go onto the record.
-    prepare: Callable[..., None] | None = None
+    # How the generic POST answers with the created record (a job: with its parts and their
+    # operations, "nested").
+    created_mode: RenderMode = "single"
+    prepare: Prepare[M] | None = None
     # list filters that are not plain column equality: {param: (stmt, value) → stmt}
     custom_filters: dict[str, Callable[[Any, Any], Any]] = field(default_factory=dict)
-    # fill_defaults(work, values): values computed at insert time (auto sequences).
-    fill_defaults: Callable[..., None] | None = None
-    # after_write(work, record, row): writes that depend on the row id (operation resources).
-    after_write: Callable[..., None] | None = None
-    # extra_changes(session, record, row) → {field: (old, new)} for inputs that are not columns.
-    extra_changes: Callable[..., dict[str, tuple[Any, Any]]] | None = None
+    fill_defaults: FillDefaults | None = None
+    after_write: AfterWrite[M] | None = None
+    extra_changes: ExtraChanges[M] | None = None
     # Set-based forms of the hooks above, used by the sync engine for a whole batch (one query
     # for many records). Where one is absent, the engine calls the per-record hook per record.
-    #   prepare_many(work, spec, records, rows_or_None)
-    #   fill_defaults_many(work, [values, ...])       values of the records being inserted, in order
-    #   after_write_many(work, [(record, row), ...])
-    #   extra_changes_many(session, scope, [(record, row), ...]) → [{field: (old, new)}, ...]
-    prepare_many: Callable[..., None] | None = None
-    fill_defaults_many: Callable[..., None] | None = None
-    after_write_many: Callable[..., None] | None = None
-    extra_changes_many: Callable[..., list[dict[str, tuple[Any, Any]]]] | None = None
+    prepare_many: PrepareMany[M] | None = None
+    fill_defaults_many: FillDefaultsMany | None = None
+    after_write_many: AfterWriteMany[M] | None = None
+    extra_changes_many: ExtraChangesMany[M] | None = None
     # JSON schemas of the keys `render_extras` adds (embeds, child arrays), in wire order, so
     # that OpenAPI describes the records as they are written.
     embeds: dict[str, Any] = field(default_factory=dict)

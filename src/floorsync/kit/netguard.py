@@ -102,7 +102,7 @@ def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
 
 
 def address_refusal(ip: IPAddress, *, allow_private: bool) -> str | None:
-    """Why this address may not be connected to, or None when it may (§8.2, §8.4)."""
+    """Why this address may not be connected to, or None when it may (Events and webhooks §8.2, §8.4)."""
     if ip in METADATA_ADDRESSES:
         return "cloud-metadata address"
     if isinstance(ip, ipaddress.IPv6Address):
@@ -162,7 +162,7 @@ class Target:
 
 
 def parse_url(url: str) -> tuple[SplitResult, str, int]:
-    """Syntax rules of §8.1; returns the split URL, the host and the port."""
+    """Syntax rules of Events and webhooks §8.1; returns the split URL, the host and the port."""
     if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH:
         raise NetguardRefusal(
             "URL_FORMAT",

@@ -89,158 +89,6 @@ class RolledUp:
         }
 
 
-def _live(work: Work, model: Any, id_: uuid.UUID, *, lock: bool = False) -> Any:
-    stmt = scoped(model, work.scope, include_deleted=False).where(model.id == id_)
-    if lock:
-        stmt = stmt.with_for_update()
-    return work.session.scalars(stmt.execution_options(populate_existing=True)).first()
-
-
-def _job_of(work: Work, job_id: uuid.UUID) -> Job | None:
-    return work.session.scalars(scoped(Job, work.scope).where(Job.id == job_id)).first()
-
-
-def roll_up_started(work: Work, op: Operation, caused_by: dict[str, Any]) -> list[RolledUp]:
-    """An operation moved to in_progress: a not_started part, then a not_started job, follow."""
-    now = work.clock.now()
-    out: list[RolledUp] = []
-    part = _live(work, Part, op.part_id)
-    if part is None:
-        return out
-    job = _job_of(work, part.job_id)
-    if move(
-        work,
-        Part,
-        part.id,
-        "not_started",
-        "in_progress",
-        {"started_at": func.coalesce(Part.started_at, now)},
-    ):
-        work.session.refresh(part)
-        work.record(
-            "part.started",
-            "part",
-            part.id,
-            part_payload(
-                part, job, previous="not_started", new="in_progress", at=now, caused_by=caused_by
-            ),
-            external_source=part.external_source,
-        )
-        out.append(RolledUp("part", part.id, "not_started", "in_progress"))
-    if (
-        job is not None
-        and job.deleted_at is None
-        and move(
-            work,
-            Job,
-            job.id,
-            "not_started",
-            "in_progress",
-            {"started_at": func.coalesce(Job.started_at, now)},
-        )
-    ):
-        work.session.refresh(job)
-        work.record(
-            "job.started",
-            "job",
-            job.id,
-            job_payload(
-                job,
-                action=None,
-                previous="not_started",
-                new="in_progress",
-                at=now,
-                caused_by=caused_by,
-            ),
-            external_source=job.external_source,
-        )
-        out.append(RolledUp("job", job.id, "not_started", "in_progress"))
-    return out
-
-
-def _unfinished(work: Work, model: Any, column: str, parent_id: uuid.UUID) -> int:
-    stmt = (
-        scoped(model, work.scope, include_deleted=False)
-        .with_only_columns(func.count())
-        .where(
-            getattr(model, column) == parent_id,
-            model.status != "completed",
-        )
-    )
-    return int(work.session.scalar(stmt) or 0)
-
-
-def roll_up_completed(work: Work, op: Operation, caused_by: dict[str, Any]) -> list[RolledUp]:
-    """An operation completed: its part completes when all its live operations are completed,
-    and an in_progress job when all its live parts are. Never touches on_hold records."""
-    now = work.clock.now()
-    out: list[RolledUp] = []
-    part = _live(work, Part, op.part_id, lock=True)
-    if part is None:
-        return out
-    previous = status_text(part.status)
-    if previous not in ("not_started", "in_progress") or _unfinished(
-        work, Operation, "part_id", part.id
-    ):
-        return out
-    if not move(work, Part, part.id, previous, "completed", {"completed_at": now}):
-        return out
-    work.session.refresh(part)
-    job = _live(work, Job, part.job_id, lock=True)
-    work.record(
-        "part.completed",
-        "part",
-        part.id,
-        part_payload(
-            part,
-            job or _job_of(work, part.job_id),
-            previous=previous,
-            new="completed",
-            at=now,
-            caused_by=caused_by,
-        ),
-        external_source=part.external_source,
-    )
-    out.append(RolledUp("part", part.id, previous, "completed"))
-    if (
-        job is None
-        or status_text(job.status) != "in_progress"
-        or _unfinished(work, Part, "job_id", job.id)
-    ):
-        return out
-    duration = (
-        minutes_between(job.started_at, now) if job.started_at is not None else job.actual_duration
-    )
-    if move(
-        work,
-        Job,
-        job.id,
-        "in_progress",
-        "completed",
-        {"completed_at": now, "actual_duration": duration},
-    ):
-        work.session.refresh(job)
-        work.record(
-            "job.completed",
-            "job",
-            job.id,
-            job_payload(
-                job,
-                action=None,
-                previous="in_progress",
-                new="completed",
-                at=now,
-                caused_by=caused_by,
-            ),
-            external_source=job.external_source,
-        )
-        out.append(RolledUp("job", job.id, "in_progress", "completed"))
-    return out
-
-
-# ---------------------------------------------------------------- set-based (batch lifecycle)
-
-
 def move_many(
     work: Work,
     model: Any,
@@ -533,3 +381,25 @@ def roll_up_completed_many(
                 )
             )
     return out
+
+
+# One implementation of each roll-up: an operation moved on its own is a set of one.
+
+
+def roll_up_started(work: Work, op: Operation, event: str) -> list[RolledUp]:
+    """An operation moved to in_progress (by `event`): a not_started part, then a not_started
+    job, follow; their events are recorded now. `roll_up_started_many` for a list of one."""
+    parts = load_many(work, Part, [op.part_id])
+    part = parts.get(op.part_id)
+    jobs = load_many(work, Job, [part.job_id if part is not None else None])
+    return record_roll_ups(work, roll_up_started_many(work, [op], parts, jobs, event)[op.id])
+
+
+def roll_up_completed(work: Work, op: Operation, event: str) -> list[RolledUp]:
+    """An operation completed (by `event`): its part completes when all its live operations
+    are completed, and an in_progress job when all its live parts are; never touches on_hold
+    records. `roll_up_completed_many` for a list of one (the part locked first, as there)."""
+    parts = load_many(work, Part, [op.part_id], lock=True)
+    part = parts.get(op.part_id)
+    jobs = load_many(work, Job, [part.job_id if part is not None else None])
+    return record_roll_ups(work, roll_up_completed_many(work, [op], parts, jobs, event)[op.id])

@@ -147,11 +147,10 @@ def run_operation_action(
         new=transition.target,
         operator_id=operator.operator_id if operator else None,
     )
-    cause = {"type": transition.event, "entity_id": str(op.id)}
     if transition.target == "in_progress":
-        outcome.rolled_up = roll_up_started(work, op, cause)
+        outcome.rolled_up = roll_up_started(work, op, transition.event)
     elif transition.target == "completed":
-        outcome.rolled_up = roll_up_completed(work, op, cause)
+        outcome.rolled_up = roll_up_completed(work, op, transition.event)
     if outcome.created is not None:
         record_event(work, TIME_ENTRIES, outcome.created, "created")
     for entry, changes in outcome.ended:

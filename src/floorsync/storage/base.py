@@ -184,7 +184,7 @@ class Storage(ABC):
 
     @abstractmethod
     def check(self) -> None:
-        """Start-up probe (§2.2): BackendUnavailable if the backend cannot be used."""
+        """Start-up probe (catalogue §2.2): BackendUnavailable if the backend cannot be used."""
 
     def exists(self, key: StorageKey) -> bool:
         return self.stat(key) is not None

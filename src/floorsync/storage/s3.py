@@ -11,7 +11,7 @@ atomic, so there is no half-written object or abandoned multipart upload to clea
 `PutObject` whose answer is lost may still have stored the object: the row is then not `stored`,
 so the bytes are never served, and a retry overwrites them or the purge deletes them.) (A presigned
 S3 PUT could not cap the size or check the content, which is why uploads pass through floorsync,
-§2.2.) Downloads are proxied, or presigned `GetObject` URLs with FLOORSYNC_S3_DIRECT_DOWNLOADS.
+catalogue §2.2.) Downloads are proxied, or presigned `GetObject` URLs with FLOORSYNC_S3_DIRECT_DOWNLOADS.
 """
 
 import contextlib

@@ -18,7 +18,7 @@ from floorsync.sync import erp_endpoints
 from floorsync.sync.engine import sync_sections
 from floorsync.sync.options import parse_options
 from floorsync.sync.replies import respond_with_sync
-from floorsync.sync.results import bulk_payload
+from floorsync.sync.results import ACTIONS, bulk_payload
 from floorsync.sync.service import check_limits, record_failure
 
 _RECORD_ENTRY = {
@@ -30,7 +30,7 @@ _RECORD_ENTRY = {
         "id": {"type": ["string", "null"], "format": "uuid"},
         "action": {
             "type": "string",
-            "enum": ["created", "updated", "skipped", "deleted", "error", "rolled_back"],
+            "enum": list(ACTIONS),
         },
         "skipped_reason": {"type": "string"},
         "revived": {"type": "boolean"},

@@ -13,12 +13,21 @@ Per-record error codes (API §4.6):
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from floorsync.errors import Detail
 
-ACTIONS = ("created", "updated", "skipped", "deleted", "error", "rolled_back")
-DIFF_STATUS = {
+# What happened to a record (`action` on the wire).
+SyncAction = Literal["created", "updated", "skipped", "deleted", "error", "rolled_back"]
+ACTIONS: tuple[SyncAction, ...] = (
+    "created",
+    "updated",
+    "skipped",
+    "deleted",
+    "error",
+    "rolled_back",
+)
+DIFF_STATUS: dict[str, str] = {  # action → the diff preview's status
     "created": "create",
     "updated": "update",
     "skipped": "unchanged",
@@ -44,6 +53,8 @@ class RecordResult:
     external_id: str | None
     external_source: str | None
     id: uuid.UUID | None
+    # A SyncAction. Plain str until the classification (sync/classify.py `Node.action`) and the
+    # engine carry the Literal too; then this field can be narrowed.
     action: str
     skipped_reason: str | None = None
     revived: bool = False

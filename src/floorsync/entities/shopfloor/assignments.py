@@ -89,7 +89,7 @@ def _prepare(work: Work, _spec: EntitySpec, rec: Record, row: Assignment | None)
 
 
 def _extras(
-    session: Session, scope: TenantScope, rows: Sequence[Any], _mode: str
+    session: Session, scope: TenantScope, rows: Sequence[Assignment], _mode: str
 ) -> dict[Any, dict[str, Any]]:
     names = operator_names(session, scope, (r.operator_id for r in rows))
     jobs = load_by_id(session, scope, Job, (r.job_id for r in rows))
@@ -97,7 +97,9 @@ def _extras(
     ops = load_by_id(session, scope, Operation, (r.operation_id for r in rows))
     out: dict[Any, dict[str, Any]] = {}
     for r in rows:
-        job, part, op = jobs.get(r.job_id), parts.get(r.part_id), ops.get(r.operation_id)
+        job = jobs.get(r.job_id) if r.job_id is not None else None
+        part = parts.get(r.part_id) if r.part_id is not None else None
+        op = ops.get(r.operation_id) if r.operation_id is not None else None
         out[r.id] = {
             "operator_name": names.get(r.operator_id),
             "job": None if job is None else {"id": str(job.id), "job_number": job.job_number},
@@ -109,7 +111,7 @@ def _extras(
     return out
 
 
-ASSIGNMENTS = EntitySpec(
+ASSIGNMENTS: EntitySpec[Assignment] = EntitySpec(
     name="assignments",
     singular="assignment",
     model=Assignment,

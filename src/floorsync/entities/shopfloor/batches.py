@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
 
 from floorsync.db.repository import TenantScope, scoped, tenant_filter
 from floorsync.db.uow import Work
@@ -270,7 +271,7 @@ def _after_insert(work: Work, rec: Record, row: Batch) -> None:
 
 
 def _extras(
-    session: Any, scope: TenantScope, rows: Sequence[Any], mode: str
+    session: Session, scope: TenantScope, rows: Sequence[Batch], mode: str
 ) -> dict[Any, dict[str, Any]]:
     cells = load_by_id(session, scope, Cell, (r.cell_id for r in rows))
     out: dict[Any, dict[str, Any]] = {}
@@ -400,7 +401,7 @@ def delete_batch(work: Work, id_: uuid.UUID) -> None:
     delete_shop_record(work, BATCHES, row, "batch_number")
 
 
-BATCHES = EntitySpec(
+BATCHES: EntitySpec[Batch] = EntitySpec(
     name="batches",
     singular="batch",
     model=Batch,

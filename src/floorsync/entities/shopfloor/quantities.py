@@ -78,7 +78,7 @@ def delete_quantity(work: Work, id_: uuid.UUID) -> None:
 
 
 def _extras(
-    session: Session, scope: TenantScope, rows: Sequence[Any], mode: str
+    session: Session, scope: TenantScope, rows: Sequence[OperationQuantity], mode: str
 ) -> dict[Any, dict[str, Any]]:
     if mode == "nested":
         return {}
@@ -86,7 +86,7 @@ def _extras(
     return {r.id: {"operation": ops.get(r.operation_id)} for r in rows}
 
 
-QUANTITIES = EntitySpec(
+QUANTITIES: EntitySpec[OperationQuantity] = EntitySpec(
     name="operation_quantities",
     singular="operation_quantity",
     model=OperationQuantity,

@@ -184,7 +184,7 @@ def delete_time_entry(work: Work, id_: uuid.UUID) -> None:
 
 
 def _extras(
-    session: Session, scope: TenantScope, rows: Sequence[Any], mode: str
+    session: Session, scope: TenantScope, rows: Sequence[TimeEntry], mode: str
 ) -> dict[Any, dict[str, Any]]:
     names = operator_names(session, scope, (r.operator_id for r in rows))
     if mode == "nested":
@@ -196,7 +196,7 @@ def _extras(
     }
 
 
-TIME_ENTRIES = EntitySpec(
+TIME_ENTRIES: EntitySpec[TimeEntry] = EntitySpec(
     name="time_entries",
     singular="time_entry",
     model=TimeEntry,
