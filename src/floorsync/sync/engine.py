@@ -36,6 +36,7 @@ from floorsync.db.locking import lock_rows
 from floorsync.db.transient import is_transient
 from floorsync.db.uow import Work
 from floorsync.db.upsert import upsert_by_external_key
+from floorsync.entities.embeds import known_rows
 from floorsync.entities.new_rows import attr_to_column, column_attrs, new_row_values
 from floorsync.entities.render import render_rows
 from floorsync.entities.service import record_event
@@ -441,12 +442,18 @@ def _emit_events(work: Work, roots: Sequence[Node]) -> None:
     for node in order:
         by_spec.setdefault(node.spec.name, []).append(node)
     rendered: dict[int, dict[str, Any]] = {}
-    for name, nodes in by_spec.items():
-        records = render_rows(
-            work.session, work.scope, get_spec(name), [n.written for n in nodes], "event"
-        )
-        for node, record in zip(nodes, records, strict=True):
-            rendered[id(node)] = record
+    # The rows just written stand in for the parents the renderers would read back.
+    written = {
+        get_spec(name).model: {n.written.id: n.written for n in nodes if n.written is not None}
+        for name, nodes in by_spec.items()
+    }
+    with known_rows(work.session, written):
+        for name, nodes in by_spec.items():
+            records = render_rows(
+                work.session, work.scope, get_spec(name), [n.written for n in nodes], "event"
+            )
+            for node, record in zip(nodes, records, strict=True):
+                rendered[id(node)] = record
     for node in order:
         record_event(
             work,
