@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from floorsync.entities.spec import get_spec
 from floorsync.entities.validation import validate_record
-from floorsync.sync.hashing import canonical_record, decimal_text, sync_hash
+from floorsync.kit.canonical_json import canonical_json, canonical_json_bytes
+from floorsync.sync.hashing import RecordHasher, canonical_record, decimal_text, sync_hash
 from tests.support.api import ok
 from tests.support.tenants import TenantHandle
 
@@ -188,3 +189,94 @@ class TestHashProperties:
         as_strings = {**base, "quantity": str(quantity), "weight_kg": str(weight)}
         job_id = {"job_id": VECTOR_JOB_ID}
         assert hashed("parts", as_numbers, **job_id)[1] == hashed("parts", as_strings, **job_id)[1]
+
+
+# Any JSON tree orjson or the standard library might write differently: floats of every form,
+# integers past 64 bits, non-ASCII and control characters, nested containers.
+_any_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=8)
+_any_scalar = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    _any_text,
+)
+_any_tree = st.recursive(
+    _any_scalar,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(_any_text, inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+class TestFastPaths:
+    """The orjson writer and the compiled per-entity hasher give the very bytes and digests of
+    the definitions (canonical_json, sync_hash)."""
+
+    @settings(max_examples=300, deadline=None)
+    @given(tree=_any_tree)
+    def test_canonical_json_bytes_are_the_standard_librarys(self, tree: Any) -> None:
+        assert canonical_json_bytes(tree) == canonical_json(tree).encode("utf-8")
+
+    def test_the_float_forms_orjson_writes_differently_fall_back(self) -> None:
+        for value in (1e-05, 2.5e-07, 1e16, -0.0, 123456789.125, 2**64, -(2**63) - 1):
+            tree = {"m": [value]}
+            assert canonical_json_bytes(tree) == canonical_json(tree).encode("utf-8")
+
+    @settings(max_examples=150, deadline=None)
+    @given(
+        metadata=st.dictionaries(_any_text, _any_tree, max_size=4),
+        weight=st.decimals(min_value=0, max_value=10**6, places=3, allow_nan=False),
+        due=st.datetimes(timezones=st.just(UTC)),
+        notes=st.one_of(st.none(), _any_text),
+    )
+    def test_the_compiled_hasher_gives_sync_hash_digests(
+        self, metadata: dict[str, Any], weight: Decimal, due: datetime, notes: str | None
+    ) -> None:
+        spec = get_spec("parts")
+        values = {
+            "external_id": "P",
+            "external_source": "S",
+            "part_number": "P-1",
+            "job_id": VECTOR_JOB_ID,
+            "weight_kg": weight,
+            "notes": notes,
+            "metadata": metadata,
+            "file_paths": ["a", "é"],
+            "parts": [],  # a child array is never hashed
+        }
+        hasher = RecordHasher([(f.name, f.kind) for f in spec.fields])
+        extra = {"resources": [{"resource_id": str(VECTOR_JOB_ID), "quantity": "1", "notes": None}]}
+        assert hasher(values, tuple(values), {}) == sync_hash(values)
+        assert hasher(values, tuple(values), extra) == sync_hash({**values, **extra})
+        job = {"external_id": "J", "external_source": "S", "job_number": "J", "due_date": due}
+        jobs = RecordHasher([(f.name, f.kind) for f in get_spec("jobs").fields])
+        assert jobs(job, tuple(job), {}) == sync_hash(job)
+
+    def test_the_compiled_hasher_keeps_the_pinned_vectors(self) -> None:
+        for entity, raw, resolved, digest in (
+            (
+                "jobs",
+                JOB_VECTOR,
+                {},
+                "fc60620ec60f2f73d1d8a9e7a65e20356fe4f11f12aa7e20f479328a95463b78",
+            ),
+            (
+                "materials",
+                MATERIAL_VECTOR,
+                {},
+                "bb3be877b868ca603d16e0cfe0b464e2b40e4900d13a9c4f5adaa909aef53964",
+            ),
+            (
+                "parts",
+                PART_VECTOR,
+                {"job_id": VECTOR_JOB_ID},
+                "4293d31a5ef6842430e5d96de16b92c1f8d8ca4c4e1189d4f2f635fa1a81ca91",
+            ),
+        ):
+            spec = get_spec(entity)
+            rec = validate_record(spec, raw, "sync")
+            rec.values.update(resolved)
+            hasher = RecordHasher([(f.name, f.kind) for f in spec.fields])
+            assert hasher(rec.values, tuple(rec.values), {}) == digest

@@ -69,6 +69,8 @@ class Work:
     events: list[PendingEvent] = field(default_factory=list)
     discarded: bool = False
     after_commit: list[Any] = field(default_factory=list)
+    # `data.origin` per external source: the same for every event of the unit of work.
+    _origins: dict[str | None, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     def record(
         self,
@@ -81,7 +83,10 @@ class Work:
     ) -> PendingEvent:
         """Buffer an event; `origin` is appended to its data."""
         payload = dict(data)
-        payload["origin"] = self.origin.as_dict(external_source)
+        origin = self._origins.get(external_source)
+        if origin is None:
+            origin = self._origins[external_source] = self.origin.as_dict(external_source)
+        payload["origin"] = origin
         event = new_event(type_, entity_type, entity_id, payload)
         self.events.append(event)
         return event

@@ -9,6 +9,7 @@ from floorsync.db.uow import Work
 from floorsync.entities import fields as F
 from floorsync.entities.fields import Kind
 from floorsync.entities.spec import EntitySpec, ListOptions, UniqueRule
+from floorsync.entities.work_refs import CELL_WORK
 from floorsync.models.master import Cell
 
 
@@ -71,4 +72,5 @@ CELLS: EntitySpec[Cell] = EntitySpec(
     ),
     fill_defaults=_next_sequence,
     fill_defaults_many=_next_sequences,
+    hard_delete_blockers=CELL_WORK,
 )

@@ -1,14 +1,37 @@
-"""Batched loaders for embedded objects and child summaries (one query per relation)."""
+"""Batched loaders for embedded objects and child summaries (one query per relation).
+
+A writer that holds rows it has just written (the sync engine's parents of nested records) can
+lend them to the loaders for a while (`known_rows`), so that rendering the events of a job's
+parts does not read back the job it wrote a moment ago.
+"""
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from floorsync.db.repository import TenantScope, scoped
+from floorsync.db.upsert import member_of
 from floorsync.entities.fields import decimal_to_json
+
+_KNOWN = "floorsync.known_rows"
+
+
+@contextmanager
+def known_rows(session: Session, rows: Mapping[Any, Mapping[uuid.UUID, Any]]) -> Iterator[None]:
+    """While open, `load_by_id` answers from these rows ({model: {id: row}}) first: rows the
+    caller wrote in this transaction, exactly as they are stored."""
+    lent: dict[Any, Mapping[uuid.UUID, Any]] = session.info.setdefault(_KNOWN, {})
+    before = dict(lent)
+    lent.update(rows)
+    try:
+        yield
+    finally:
+        lent.clear()
+        lent.update(before)
 
 
 def load_by_id(
@@ -17,7 +40,19 @@ def load_by_id(
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    return {r.id: r for r in session.scalars(scoped(model, scope).where(model.id.in_(wanted)))}
+    out: dict[uuid.UUID, Any] = {}
+    known = session.info.get(_KNOWN, {}).get(model)
+    if known:
+        for i in wanted:
+            row = known.get(i)
+            if row is not None:
+                out[i] = row
+        wanted -= out.keys()
+        if not wanted:
+            return out
+    stmt = scoped(model, scope).where(member_of(session, model.id, wanted))
+    out.update((r.id, r) for r in session.scalars(stmt))
+    return out
 
 
 def load_children(
@@ -68,7 +103,7 @@ def resource_list(
         return out
     stmt = (
         scoped(OperationResource, scope)
-        .where(OperationResource.operation_id.in_(ids))
+        .where(member_of(session, OperationResource.operation_id, ids))
         .order_by(OperationResource.operation_id, OperationResource.position)
     )
     links = list(session.scalars(stmt))

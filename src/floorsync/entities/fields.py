@@ -245,9 +245,12 @@ def _contains_nul(value: Any) -> bool:
 def _object(f: Field, value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise _type_error(f, "an object")
-    if len(orjson.dumps(value)) > METADATA_MAX_BYTES:
+    text = orjson.dumps(value)
+    if len(text) > METADATA_MAX_BYTES:
         raise FieldError("MAX_LENGTH", f"{f.name} must be at most 64 KiB when serialised")
-    if _contains_nul(value):
+    # A NUL anywhere is written `\u0000`; only then walk the tree (a backslash followed by
+    # "u0000" in a string is written the same way).
+    if b"\\u0000" in text and _contains_nul(value):
         raise FieldError("TYPE_MISMATCH", f"{f.name} must not contain NUL characters")
     bad = first_bad_number(value)
     if bad is not None:

@@ -19,6 +19,7 @@ from floorsync.entities.spec import (
     UniqueRule,
     get_spec,
 )
+from floorsync.entities.work_refs import drop_assignments
 from floorsync.models.enums import WorkStatus
 from floorsync.models.master import Job, Part
 
@@ -86,7 +87,7 @@ JOBS: EntitySpec[Job] = EntitySpec(
     ),
     aliases={"customer_name": "customer", "description": "notes"},
     refs=(RefSpec("cells", "current_cell_id", "Cell"),),
-    children=(ChildSpec("parts", "parts", "job_id"),),
+    children=(ChildSpec("parts", "parts", "job_id", sibling_unique=("part_number",)),),
     unique=(UniqueRule(("job_number",)),),
     natural_key="job_number",
     listing=ListOptions(
@@ -112,6 +113,7 @@ JOBS: EntitySpec[Job] = EntitySpec(
         date_ranges={"due_date_from": ("due_date", ">="), "due_date_to": ("due_date", "<=")},
     ),
     render_extras=_extras,
+    before_hard_delete=drop_assignments("job_id"),
     embeds={
         "parts": {
             "type": "array",

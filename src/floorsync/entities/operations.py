@@ -17,6 +17,7 @@ from floorsync.entities.openapi import obj
 from floorsync.entities.operators import changed_operator_uses, use_operators
 from floorsync.entities.spec import EntitySpec, ListOptions, RefSpec
 from floorsync.entities.validation import ExtraErrors, Record, join
+from floorsync.entities.work_refs import OPERATION_WORK, drop_operation_links
 from floorsync.errors import Detail
 from floorsync.kit.ids import new_id
 from floorsync.models.enums import WorkStatus
@@ -506,6 +507,10 @@ OPERATIONS: EntitySpec[Operation] = EntitySpec(
     fill_defaults_many=_next_sequences,
     after_write_many=_after_write_many,
     extra_changes_many=_extra_changes_many,
+    hashed_extras={"resources": resolved_resources},
+    row_columns=("planned_start", "planned_end", "assigned_operator_id"),
+    hard_delete_blockers=OPERATION_WORK,
+    before_hard_delete=drop_operation_links,
     custom_filters={
         "job_id": lambda stmt, value: stmt.where(Operation.part_id.in_(_parts_of_job(value)))
     },

@@ -22,6 +22,7 @@ from floorsync.entities.spec import (
     get_spec,
 )
 from floorsync.entities.validation import Record, join
+from floorsync.entities.work_refs import drop_assignments
 from floorsync.errors import Detail
 from floorsync.models.enums import WorkStatus
 from floorsync.models.master import Job, Material, Operation, Part
@@ -268,7 +269,7 @@ PARTS: EntitySpec[Part] = EntitySpec(
         RefSpec("parts", "parent_part_id", "Part"),
         RefSpec("cells", "current_cell_id", "Cell"),
     ),
-    children=(ChildSpec("operations", "operations", "part_id"),),
+    children=(ChildSpec("operations", "operations", "part_id", sibling_unique=("sequence",)),),
     unique=(UniqueRule(("job_id", "part_number")),),
     natural_key="part_number",
     listing=ListOptions(
@@ -297,4 +298,7 @@ PARTS: EntitySpec[Part] = EntitySpec(
     },
     prepare=_prepare,
     prepare_many=_prepare_many,
+    tombstone_refs=("job_id",),
+    row_columns=("job_id", "parent_part_id"),
+    before_hard_delete=drop_assignments("part_id"),
 )

@@ -60,16 +60,30 @@ def _columns(spec: EntitySpec) -> tuple[tuple[str, str, Kind], ...]:
     return columns
 
 
+_CONVERTERS: dict[int, tuple[Any, tuple[tuple[str, str, Kind, bool], ...]]] = {}
+
+
+def _converters(spec: EntitySpec) -> tuple[tuple[str, str, Kind, bool], ...]:
+    """(wire name, attribute, kind, stored value is the wire value) per column, once per spec."""
+    hit = _CONVERTERS.get(id(spec))
+    if hit is not None and hit[0] is spec.fields:
+        return hit[1]
+    out = tuple((name, attr, kind, kind in _AS_STORED) for name, attr, kind in _columns(spec))
+    _CONVERTERS[id(spec)] = (spec.fields, out)
+    return out
+
+
 def base_record(
     spec: EntitySpec, row: Any, stamps: dict[datetime, Any] | None = None
 ) -> dict[str, Any]:
     """`stamps` memoises timestamp texts across the rows of one batch (they share `now`)."""
     out: dict[str, Any] = {"id": str(row.id)}
-    for name, attr, kind in _columns(spec):
+    timestamp = Kind.timestamp
+    for name, attr, kind, as_stored in _converters(spec):
         value = getattr(row, attr)
-        if value is None or kind in _AS_STORED:
+        if as_stored or value is None:
             out[name] = value
-        elif kind is Kind.timestamp and stamps is not None:
+        elif kind is timestamp and stamps is not None:
             text = stamps.get(value)
             if text is None:
                 text = stamps[value] = to_wire(kind, value)

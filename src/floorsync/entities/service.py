@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -312,8 +312,8 @@ def tombstone(
         out["external_source"] = row.external_source
         out["external_id"] = row.external_id
     out[spec.natural_key] = getattr(row, spec.natural_key)
-    if spec.name == "parts":
-        out["job_id"] = str(row.job_id)
+    for ref in spec.tombstone_refs:
+        out[ref] = str(getattr(row, ref))
     out["deleted_at"] = to_wire(Kind.timestamp, deleted_at)
     out["deleted_by"] = str(deleted_by) if deleted_by else None
     return out
@@ -448,22 +448,12 @@ def _stamp_deleted(
             set_committed_value(row, attr, value)
 
 
-def count_where(
-    session: Session, scope: TenantScope, model: Any, column: str, ids: Sequence[uuid.UUID]
-) -> int:
-    if not ids:
-        return 0
-    stmt = (
-        scoped(model, scope).with_only_columns(func.count()).where(getattr(model, column).in_(ids))
-    )
-    return int(session.scalar(stmt) or 0)
-
-
-def descendants(
+def descendant_levels(
     session: Session, scope: TenantScope, spec: EntitySpec, row: Any
-) -> dict[str, list[Any]]:
-    """All rows (live or soft-deleted) below a job or part: {"parts": [...], "operations": [...]}."""
-    out: dict[str, list[Any]] = {}
+) -> list[tuple[EntitySpec, str, list[Any]]]:
+    """All rows (live or soft-deleted) below a job or part, level by level:
+    [(parts spec, "parts", [...]), (operations spec, "operations", [...])]."""
+    out: list[tuple[EntitySpec, str, list[Any]]] = []
     frontier: list[tuple[EntitySpec, list[uuid.UUID]]] = [(spec, [row.id])]
     while frontier:
         parent_spec, parent_ids = frontier.pop()
@@ -476,30 +466,30 @@ def descendants(
                     )
                 )
             )
-            out.setdefault(child.key, []).extend(kids)
+            out.append((child_spec, child.key, kids))
             if kids:
                 frontier.append((child_spec, [k.id for k in kids]))
     return out
 
 
-def hard_delete(work: Work, spec: EntitySpec, row: Any) -> dict[str, int]:
-    """Remove a row for good with its parts and operations, their assignments and batch
-    memberships (an event for each removed record). Refused (409) while recorded work exists."""
-    from floorsync.models.shopfloor import (
-        Assignment,
-        Batch,
-        BatchOperation,
-        OperationQuantity,
-        TimeEntry,
-    )
+def descendants(
+    session: Session, scope: TenantScope, spec: EntitySpec, row: Any
+) -> dict[str, list[Any]]:
+    """All rows (live or soft-deleted) below a job or part: {"parts": [...], "operations": [...]}."""
+    out: dict[str, list[Any]] = {}
+    for _spec, key, kids in descendant_levels(session, scope, spec, row):
+        out.setdefault(key, []).extend(kids)
+    return out
 
+
+def hard_delete(work: Work, spec: EntitySpec, row: Any) -> dict[str, int]:
+    """Remove a row for good with its descendants (a job's parts and operations) and what the
+    entities say goes with them (assignments, batch memberships: `before_hard_delete`), with an
+    event for each removed record. Refused (409) while recorded work references any of them
+    (`hard_delete_blockers`)."""
     session, scope = work.session, work.scope
-    below = descendants(session, scope, spec, row) if spec.children else {}
-    op_ids = [o.id for o in below.get("operations", [])] + (
-        [row.id] if spec.name == "operations" else []
-    )
-    part_ids = [p.id for p in below.get("parts", [])] + ([row.id] if spec.name == "parts" else [])
-    job_ids = [row.id] if spec.name == "jobs" else []
+    below = descendant_levels(session, scope, spec, row) if spec.children else []
+    removed = [(spec, [row.id])] + [(s, [k.id for k in kids]) for s, _key, kids in below]
     blocking = [
         Detail(
             name,
@@ -507,84 +497,28 @@ def hard_delete(work: Work, spec: EntitySpec, row: Any) -> dict[str, int]:
             "REFERENCES_EXIST",
             count,
         )
-        for name, count in (
-            ("time_entries", count_where(session, scope, TimeEntry, "operation_id", op_ids)),
-            (
-                "operation_quantities",
-                count_where(session, scope, OperationQuantity, "operation_id", op_ids),
-            ),
-            (
-                "batches",
-                count_where(
-                    session, scope, Batch, "cell_id", [row.id] if spec.name == "cells" else []
-                ),
-            ),
-        )
+        for level_spec, ids in removed
+        if ids and level_spec.hard_delete_blockers is not None
+        for name, count in level_spec.hard_delete_blockers(session, scope, ids)
         if count
     ]
     if blocking:
         raise Conflict(f"Cannot delete {spec.singular}: recorded work references it", blocking)
     cause = record_delete(work, spec, row, hard=True)
-    for key in ("parts", "operations"):
-        for kid in below.get(key, []):
-            record_delete(work, get_spec(key), kid, hard=True, caused_by=cause)
-    for column, ids in (("operation_id", op_ids), ("part_id", part_ids), ("job_id", job_ids)):
-        _delete_assignments(work, Assignment, column, ids, cause)
-    if op_ids:
-        batch_ids = list(
-            session.scalars(
-                select(BatchOperation.batch_id)
-                .where(
-                    tenant_filter(BatchOperation, scope), BatchOperation.operation_id.in_(op_ids)
-                )
-                .distinct()
-            )
-        )
-        session.execute(
-            delete(BatchOperation).where(
-                tenant_filter(BatchOperation, scope), BatchOperation.operation_id.in_(op_ids)
-            )
-        )
-        for batch_id in batch_ids:
-            live = (
-                select(func.count())
-                .where(BatchOperation.batch_id == batch_id, BatchOperation.released_at.is_(None))
-                .scalar_subquery()
-            )
-            session.execute(
-                update(Batch)
-                .where(tenant_filter(Batch, scope), Batch.id == batch_id)
-                .values(operations_count=live)
-            )
-    for key in ("operations", "parts"):
-        ids = [k.id for k in below.get(key, [])]
-        if ids:
-            m = get_spec(key).model
+    for kid_spec, _key, kids in below:
+        for kid in kids:
+            record_delete(work, kid_spec, kid, hard=True, caused_by=cause)
+    for level_spec, ids in reversed(removed):  # the deepest first
+        if ids and level_spec.before_hard_delete is not None:
+            level_spec.before_hard_delete(work, ids, cause)
+    for kid_spec, _key, kids in reversed(below):
+        if kids:
+            m = kid_spec.model
+            ids = [k.id for k in kids]
             session.execute(delete(m).where(tenant_filter(m, scope), m.id.in_(ids)))
     session.delete(row)
     session.flush()
-    return {k: len(v) for k, v in below.items()}
-
-
-def _delete_assignments(
-    work: Work, model: Any, column: str, ids: Sequence[uuid.UUID], cause: dict[str, Any]
-) -> None:
-    if not ids:
-        return
-    rows = list(
-        work.session.scalars(scoped(model, work.scope).where(getattr(model, column).in_(ids)))
-    )
-    for a in rows:
-        data = {
-            "assignment": {
-                "id": str(a.id),
-                "operator_id": a.operator_id,
-                "deleted_at": to_wire(Kind.timestamp, work.clock.now()),
-                "deleted_by": str(work.origin.api_key_id) if work.origin.api_key_id else None,
-            },
-            "hard": True,
-            "caused_by": cause,
-        }
-        work.record("assignment.deleted", "assignment", a.id, data)
-        work.session.delete(a)
-    work.session.flush()
+    counts: dict[str, int] = {}
+    for _spec, key, kids in below:
+        counts[key] = counts.get(key, 0) + len(kids)
+    return counts

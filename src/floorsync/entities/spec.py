@@ -64,6 +64,9 @@ class ChildSpec:
     key: str  # "parts"
     entity: str  # "parts"
     parent_ref: str  # the child's reference to its parent, e.g. "job_id"
+    # Values that must not repeat among the siblings of one request body (a job's parts'
+    # part_number, a part's operations' sequence).
+    sibling_unique: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -213,6 +216,19 @@ class EntitySpec(Generic[M]):
     # JSON schemas of the keys `render_extras` adds (embeds, child arrays), in wire order, so
     # that OpenAPI describes the records as they are written.
     embeds: dict[str, Any] = field(default_factory=dict)
+    # Inputs that are not columns but are part of the sync hash: {input: record → hashed value}
+    # (an operation's resolved `resources`).
+    hashed_extras: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
+    # References a `<entity>.deleted` tombstone carries besides the key (a part's `job_id`).
+    tombstone_refs: tuple[str, ...] = ()
+    # Hard delete (entities/work_refs.py), called with the ids of this entity's removed rows:
+    #   hard_delete_blockers(session, scope, ids) → [(name, count)]: recorded work refusing it
+    #   before_hard_delete(work, ids, caused_by): remove what references the rows
+    # The stored columns the prepare hooks read from a row (sync/prefetch.py reads only these
+    # and the key, hash and deleted_at to classify a batch); None: the whole row.
+    row_columns: tuple[str, ...] | None = None
+    hard_delete_blockers: Callable[..., list[tuple[str, int]]] | None = None
+    before_hard_delete: Callable[..., None] | None = None
 
     def __post_init__(self) -> None:
         self.by_name = {f.name: f for f in self.fields}

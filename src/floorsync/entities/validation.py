@@ -88,6 +88,34 @@ def _same_input(spec: EntitySpec, canonical: str, a: Any, b: Any) -> bool:
         return False
 
 
+# How a key of an input object is handled, per entity (compiled once, see _routes).
+_FIELD, _REF_INPUT, _CHILD, _EXTRA, _IGNORED = range(5)
+Route = tuple[int, Any]
+_ROUTES: dict[int, tuple[EntitySpec, dict[str, Route]]] = {}
+
+
+def _routes(spec: EntitySpec) -> dict[str, Route]:
+    """Key → (what it is, its field / child / parser) for every key an entity knows; any other
+    key is unknown. Nested-parent inputs and the patch mode are checked before this."""
+    hit = _ROUTES.get(id(spec))
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    routes: dict[str, Route] = {}
+    ignored = ALWAYS_READ_ONLY | spec.by_name.keys() | _EMBED_KEYS | {c.key for c in spec.children}
+    for key in ignored:
+        routes[key] = (_IGNORED, None)  # read-only on input: a client may send back what it read
+    for key, parse in spec.extra_inputs.items():
+        routes[key] = (_EXTRA, parse)
+    for child in spec.children:
+        routes[child.key] = (_CHILD, child)
+    for key in spec.ref_inputs:
+        routes[key] = (_REF_INPUT, None)
+    for key, f in spec.writable.items():
+        routes[key] = (_FIELD, f)
+    _ROUTES[id(spec)] = (spec, routes)
+    return routes
+
+
 def validate_record(
     spec: EntitySpec,
     raw: Any,
@@ -97,96 +125,127 @@ def validate_record(
     implied_parent: str | None = None,
     inherited_source: str | None = None,
 ) -> Record:
+    """Validate one input object (and its nested children) in named steps: aliases, each
+    key by what it is, required fields and references, the external key."""
     rec = Record(path=path, raw=raw if isinstance(raw, dict) else {})
     if not isinstance(raw, dict):
         rec.errors.append(
             Detail(path or "body", f"{spec.singular} must be a JSON object", "TYPE_MISMATCH")
         )
         return rec
-    data = map_aliases(spec, raw, path, rec.errors)
+    data = map_aliases(spec, raw, path, rec.errors) if _has_alias(spec, raw) else raw
     if (
         implied_parent is not None
         and inherited_source is not None
         and data.get("external_source") is None
         and "external_id" in data
     ):
-        data["external_source"] = inherited_source
-    parent_ref = spec.refs_by_id_field.get(implied_parent) if implied_parent else None
-    parent_inputs = (
-        {implied_parent, *(parent_ref.input_fields if parent_ref else ())}
-        if implied_parent
-        else set()
-    )
-    children = {c.key: c for c in spec.children} if mode != "patch" else {}
+        data = {**data, "external_source": inherited_source}
+    _take_keys(rec, spec, data, mode, implied_parent)
+    if mode != "patch":
+        _check_required(rec, spec, data, implied_parent)
+    if mode == "sync":
+        _check_sync_key(rec)
+    elif spec.synced:
+        _check_external_pair(rec, data, path)
+    return rec
 
+
+def _has_alias(spec: EntitySpec, raw: dict[str, Any]) -> bool:
+    return bool(spec.aliases) and not raw.keys().isdisjoint(spec.aliases)
+
+
+def _take_keys(
+    rec: Record, spec: EntitySpec, data: dict[str, Any], mode: Mode, implied_parent: str | None
+) -> None:
+    """Each key of the input by what it is: a field (coerced), a reference input, a child
+    array, an entity-specific input, a read-only key (ignored), or unknown."""
+    parent_inputs = _parent_inputs(spec, implied_parent)
+    routes = _routes(spec)
     for key, value in data.items():
-        where = join(path, key)
-        if key in parent_inputs:
+        if parent_inputs and key in parent_inputs:
             rec.errors.append(
                 Detail(
-                    where,
+                    join(rec.path, key),
                     f"{key} cannot be given on a nested {spec.singular}; the parent is implied",
                     "UNKNOWN_FIELD",
                 )
             )
-        elif key in spec.writable:
-            f = spec.writable[key]
-            if value is None:
-                if f.required:
-                    rec.errors.append(_missing(f.name, f.kind.value, where))
-                elif f.default is not None and f.default_value() is not None:
-                    rec.values[key] = f.default_value()
-                elif not f.nullable and mode == "patch":
-                    rec.errors.append(Detail(where, f"{f.name} cannot be null", "NOT_NULL"))
-                elif f.nullable:
-                    rec.values[key] = None
-                continue
-            try:
-                coerced = f.coerce(value)
-            except FieldError as err:
-                rec.errors.append(err.detail(where, value))
-                continue
-            if key in spec.refs_by_id_field:
-                rec.refs[key] = coerced
-            else:
-                rec.values[key] = coerced
-        elif key in spec.ref_inputs:
-            _take_ref_input(rec, key, value, where)
-        elif key in children:
-            _validate_children(
-                rec, spec, children[key], value, mode, where, data.get("external_source")
+            continue
+        route = routes.get(key)
+        if route is None:
+            rec.errors.append(
+                Detail(join(rec.path, key), f"Unknown field: {key}", "UNKNOWN_FIELD", value)
             )
-        elif key in spec.extra_inputs:
+            continue
+        kind, target = route
+        if kind == _FIELD:
+            _take_field(rec, spec, target, key, value, mode)
+        elif kind == _REF_INPUT:
+            _take_ref_input(rec, key, value, join(rec.path, key))
+        elif kind == _CHILD:
+            if mode != "patch":
+                _validate_children(
+                    rec, spec, target, value, mode, join(rec.path, key), data.get("external_source")
+                )
+        elif kind == _EXTRA:
             try:
-                rec.extras[key] = spec.extra_inputs[key](value, where)
+                rec.extras[key] = target(value, join(rec.path, key))
             except _ExtraErrors as errs:
                 rec.errors.extend(errs.details)
-        elif (
-            key in ALWAYS_READ_ONLY
-            or key in spec.by_name
-            or key in _EMBED_KEYS
-            or key in {c.key for c in spec.children}
-        ):
-            continue  # read-only on input: ignored so a client may send back what it read
-        else:
-            rec.errors.append(Detail(where, f"Unknown field: {key}", "UNKNOWN_FIELD", value))
 
-    if mode != "patch":
-        for f in spec.writable.values():
-            if f.required and f.name not in data and f.name not in spec.refs_by_id_field:
-                rec.errors.append(_missing(f.name, f.kind.value, join(path, f.name)))
-        for ref in spec.refs:
-            if ref.required and ref.id_field != implied_parent and not _ref_given(rec, ref):
-                rec.errors.append(_missing(ref.id_field, "uuid", join(path, ref.id_field)))
-    if mode == "sync":
-        for key in ("external_id", "external_source"):
-            if rec.values.get(key) is None and not any(
-                d.field == join(path, key) for d in rec.errors
-            ):
-                rec.errors.append(Detail(join(path, key), f"{key} is required", "NOT_NULL"))
-    elif spec.synced:
-        _check_external_pair(rec, data, path)
-    return rec
+
+def _parent_inputs(spec: EntitySpec, implied_parent: str | None) -> set[str]:
+    """The keys a nested child may not give: its parent's id and the parent's other forms."""
+    if not implied_parent:
+        return set()
+    parent_ref = spec.refs_by_id_field.get(implied_parent)
+    return {implied_parent, *(parent_ref.input_fields if parent_ref else ())}
+
+
+def _take_field(rec: Record, spec: EntitySpec, f: Any, key: str, value: Any, mode: Mode) -> None:
+    """A writable field: null is a default, a clear or an error by the field's rules; any other
+    value is coerced (a reference id goes to `refs`, to be resolved)."""
+    if value is None:
+        if f.required:
+            rec.errors.append(_missing(f.name, f.kind.value, join(rec.path, key)))
+        elif f.default is not None and f.default_value() is not None:
+            rec.values[key] = f.default_value()
+        elif not f.nullable and mode == "patch":
+            rec.errors.append(Detail(join(rec.path, key), f"{f.name} cannot be null", "NOT_NULL"))
+        elif f.nullable:
+            rec.values[key] = None
+        return
+    try:
+        coerced = f.coerce(value)
+    except FieldError as err:
+        rec.errors.append(err.detail(join(rec.path, key), value))
+        return
+    if key in spec.refs_by_id_field:
+        rec.refs[key] = coerced
+    else:
+        rec.values[key] = coerced
+
+
+def _check_required(
+    rec: Record, spec: EntitySpec, data: dict[str, Any], implied_parent: str | None
+) -> None:
+    """Required fields and required references (create and sync)."""
+    for f in spec.writable.values():
+        if f.required and f.name not in data and f.name not in spec.refs_by_id_field:
+            rec.errors.append(_missing(f.name, f.kind.value, join(rec.path, f.name)))
+    for ref in spec.refs:
+        if ref.required and ref.id_field != implied_parent and not _ref_given(rec, ref):
+            rec.errors.append(_missing(ref.id_field, "uuid", join(rec.path, ref.id_field)))
+
+
+def _check_sync_key(rec: Record) -> None:
+    """A synced record needs its external key (unless that field already has an error)."""
+    for key in ("external_id", "external_source"):
+        if rec.values.get(key) is None:
+            where = join(rec.path, key)
+            if not any(d.field == where for d in rec.errors):
+                rec.errors.append(Detail(where, f"{key} is required", "NOT_NULL"))
 
 
 def _missing(name: str, kind: str, where: str) -> Detail:
@@ -254,7 +313,7 @@ def _validate_children(
         )
         for i, item in enumerate(value)
     ]
-    for unique_field in _CHILD_UNIQUE.get(child.entity, ()):
+    for unique_field in child.sibling_unique:
         seen: dict[Any, int] = {}
         for i, item in enumerate(rec.children[child.key]):
             val = item.values.get(unique_field)
@@ -271,10 +330,6 @@ def _validate_children(
                 )
             else:
                 seen[val] = i
-
-
-# Values that must not repeat among the siblings of one request body.
-_CHILD_UNIQUE: dict[str, tuple[str, ...]] = {"parts": ("part_number",), "operations": ("sequence",)}
 
 
 class _ExtraErrors(Exception):

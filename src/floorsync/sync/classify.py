@@ -8,18 +8,14 @@ per-record hook. A failure anywhere in a tree fails its top-level record with on
 """
 
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from floorsync.db.repository import TenantScope, scoped
+from floorsync.db.repository import TenantScope
 from floorsync.db.uow import Work
-from floorsync.db.upsert import member_of
-from floorsync.entities.new_rows import column_attrs
-from floorsync.entities.operations import resolved_resources
 from floorsync.entities.references import resolve_references
 from floorsync.entities.render import wire_field
 from floorsync.entities.service import diff_values
@@ -29,24 +25,10 @@ from floorsync.entities.validation import Record, join, validate_record
 from floorsync.errors import Conflict, Detail, FloorsyncError, ValidationFailed
 from floorsync.kit.ids import new_id
 from floorsync.kit.timefmt import format_ts
-from floorsync.sync.hashing import sync_hash
+from floorsync.sync.hashing import RecordHasher
 from floorsync.sync.options import SyncOptions
+from floorsync.sync.prefetch import Key, RowView, load_full_rows, prefetch
 from floorsync.sync.results import RecordError
-
-Key = tuple[str, str]  # (external_source, external_id)
-
-# Inputs that are not columns but are part of the hash, as the engine hashes them.
-HASHED_EXTRAS: dict[str, Callable[[Record], Any]] = {"resources": resolved_resources}
-
-
-class RowView(SimpleNamespace):
-    """A row read or returned by a Core statement, with the model's attribute names
-    (`metadata_`), so renderers and entity hooks treat it like an ORM object."""
-
-
-def row_view(model: Any, row: Any) -> RowView:
-    mapping = row._mapping
-    return RowView(**{attr: mapping[col] for col, attr in column_attrs(model)})
 
 
 @dataclass(eq=False)
@@ -262,40 +244,40 @@ def _plan_level(work: Work, spec: EntitySpec, nodes: list[Node], options: SyncOp
         node.row = rows.get(node.key) if node.key is not None else None
     _run_prepare(work, spec, nodes)
     nodes = _alive(nodes)
+    hasher = _hasher(spec)
     for node in nodes:
-        fields = {k: node.rec.values[k] for k in node.present}
-        for name, hashed in HASHED_EXTRAS.items():
-            if name in node.rec.extras:
-                fields[name] = hashed(node.rec)
-        node.hash = sync_hash(fields)
+        extras = node.rec.extras
+        extra = {
+            name: hashed(node.rec) for name, hashed in spec.hashed_extras.items() if name in extras
+        }
+        node.hash = hasher(node.rec.values, node.present, extra)
         _classify(spec, node, options)
-    _collect_changes(work, spec, [n for n in nodes if n.action == "updated"])
+    updates = [n for n in nodes if n.action == "updated"]
+    _complete_rows(work, spec, updates)
+    _collect_changes(work, spec, updates)
     check_unique(session, scope, spec, [n for n in nodes if n.action in ("created", "updated")])
 
 
-def prefetch(
-    session: Session, scope: TenantScope, spec: EntitySpec, keys: Sequence[Key]
-) -> dict[Key, RowView]:
-    """The rows with these keys, live or soft-deleted, in one query."""
-    if not keys:
-        return {}
-    model = spec.model
-    wanted = set(keys)
-    stmt = (
-        scoped(model, scope)
-        .with_only_columns(*model.__table__.c)
-        .where(
-            member_of(session, model.external_id, {k[1] for k in wanted}),
-            member_of(session, model.external_source, {k[0] for k in wanted}),
-        )
-    )
-    out: dict[Key, RowView] = {}
-    for row in session.execute(stmt):
-        view = row_view(model, row)
-        key = (view.external_source, view.external_id)
-        if key in wanted:
-            out[key] = view
-    return out
+def _complete_rows(work: Work, spec: EntitySpec, nodes: Sequence[Node]) -> None:
+    """The whole stored rows of these records (sync.prefetch read only what classifying them
+    needed)."""
+    full = load_full_rows(work.session, work.scope, spec, [n.row for n in nodes if n.row])
+    for node in nodes:
+        if node.row is not None:
+            # A row deleted for good since the prefetch keeps its narrow view: the upsert
+            # meets no row and the record is planned again (a lost race).
+            node.row = full.get(node.row.id, node.row)
+
+
+_HASHERS: dict[int, tuple[EntitySpec, RecordHasher]] = {}
+
+
+def _hasher(spec: EntitySpec) -> RecordHasher:
+    """The entity's compiled sync hash (sync.hashing.RecordHasher), built once per spec."""
+    hit = _HASHERS.get(id(spec))
+    if hit is None or hit[0] is not spec:
+        hit = _HASHERS[id(spec)] = (spec, RecordHasher([(f.name, f.kind) for f in spec.fields]))
+    return hit[1]
 
 
 def _run_prepare(work: Work, spec: EntitySpec, nodes: list[Node]) -> None:

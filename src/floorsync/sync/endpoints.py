@@ -121,7 +121,7 @@ def entity_sync_router(spec: EntitySpec) -> APIRouter:
         item = body.json_object()
         check_limits([(spec, [item])])
         with ctx.work("sync") as work:
-            result = sync_sections(work, [(spec, [item])], options)[0].results[0]
+            result = sync_sections(work, [(spec, [item])], options, whole_rows=True)[0].results[0]
             if result.error is not None:
                 raise record_failure(spec, result.error)
             record = render_one(work.session, ctx.scope, spec, result.row, "single")

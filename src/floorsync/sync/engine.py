@@ -36,6 +36,7 @@ from floorsync.db.locking import lock_rows
 from floorsync.db.transient import is_transient
 from floorsync.db.uow import Work
 from floorsync.db.upsert import upsert_by_external_key
+from floorsync.entities.embeds import known_rows
 from floorsync.entities.new_rows import attr_to_column, column_attrs, new_row_values
 from floorsync.entities.render import render_rows
 from floorsync.entities.service import record_event
@@ -43,7 +44,6 @@ from floorsync.entities.spec import EntitySpec, get_spec
 from floorsync.errors import FloorsyncError
 from floorsync.sync.classify import (
     Node,
-    RowView,
     SeenKeys,
     build_tree,
     error_from_exception,
@@ -52,6 +52,7 @@ from floorsync.sync.classify import (
     wire_changes,
 )
 from floorsync.sync.options import SyncOptions
+from floorsync.sync.prefetch import NarrowRow, RowView, load_full_rows
 from floorsync.sync.prune import prune_children, prune_snapshot
 from floorsync.sync.results import RecordError, RecordResult, SyncReport
 
@@ -71,11 +72,14 @@ def sync_sections(
     options: SyncOptions,
     *,
     labelled: bool = False,
+    whole_rows: bool = False,
 ) -> list[SyncReport]:
     """Sync several entities in the given (dependency) order in one unit of work: later
     sections see records written by earlier ones, keys are unique across the request, and
     `snapshot` prunes after all upserts. With `atomic`, one failure turns every success into
-    `rolled_back`; the caller must then discard the unit of work."""
+    `rolled_back`; the caller must then discard the unit of work. `whole_rows`: every
+    top-level result carries its whole row (a single sync answers with the record, skipped
+    ones too)."""
     seen = SeenKeys()
     reports = [
         sync_records(
@@ -86,6 +90,7 @@ def sync_sections(
             seen=seen,
             section=spec.name if labelled else "",
             prune=False,
+            whole_rows=whole_rows,
         )
         for spec, items in sections
     ]
@@ -109,6 +114,7 @@ def sync_records(
     seen: SeenKeys | None = None,
     section: str = "",
     prune: bool = True,
+    whole_rows: bool = False,
 ) -> SyncReport:
     """Upsert records by (external_source, external_id); skip unchanged ones.
 
@@ -128,6 +134,8 @@ def sync_records(
         done = _write_chunk(work, spec, [roots[i] for i in positions], options)
         for i, node in zip(positions, done, strict=True):
             final[i] = node
+    if whole_rows:
+        _complete_skipped(work, spec, final)
     report = SyncReport(
         entity=spec.name, singular=spec.singular, dry_run=options.dry_run, atomic=options.atomic
     )
@@ -145,6 +153,15 @@ def sync_records(
         report.pruned = prune_snapshot(work, spec, seen.keys(spec.name))
     report.duration_ms = _ms_since(started)
     return report
+
+
+def _complete_skipped(work: Work, spec: EntitySpec, roots: list[Node]) -> None:
+    """Whole rows for the skipped top-level records (the prefetch read only a few columns)."""
+    narrow = [n for n in roots if n.written is None and isinstance(n.row, NarrowRow)]
+    full = load_full_rows(work.session, work.scope, spec, [n.row for n in narrow if n.row])
+    for node in narrow:
+        if node.row is not None:
+            node.row = full.get(node.row.id, node.row)
 
 
 def _ms_since(started: float) -> int:
@@ -341,6 +358,8 @@ def _proposed_rows(
             }
             new_rows.append((node, new_row_values(spec, given, fixed)))
         else:
+            if isinstance(node.row, NarrowRow):
+                raise RaceLost  # deleted for good after the prefetch: plan again
             full = {col: getattr(node.row, attr) for col, attr in attrs}
             full.update(given)
             full.update(bookkeeping)
@@ -423,12 +442,18 @@ def _emit_events(work: Work, roots: Sequence[Node]) -> None:
     for node in order:
         by_spec.setdefault(node.spec.name, []).append(node)
     rendered: dict[int, dict[str, Any]] = {}
-    for name, nodes in by_spec.items():
-        records = render_rows(
-            work.session, work.scope, get_spec(name), [n.written for n in nodes], "event"
-        )
-        for node, record in zip(nodes, records, strict=True):
-            rendered[id(node)] = record
+    # The rows just written stand in for the parents the renderers would read back.
+    written = {
+        get_spec(name).model: {n.written.id: n.written for n in nodes if n.written is not None}
+        for name, nodes in by_spec.items()
+    }
+    with known_rows(work.session, written):
+        for name, nodes in by_spec.items():
+            records = render_rows(
+                work.session, work.scope, get_spec(name), [n.written for n in nodes], "event"
+            )
+            for node, record in zip(nodes, records, strict=True):
+                rendered[id(node)] = record
     for node in order:
         record_event(
             work,
