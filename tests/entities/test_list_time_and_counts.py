@@ -108,7 +108,15 @@ class TestTimeFilters:
 
     @pytest.mark.parametrize(
         "value",
-        ["yesterday", "2026-12-07", "2026-12-07T10:00:00", "2026-13-07T10:00:00Z", "1733560000"],
+        [
+            "yesterday",
+            "2026-12-07",
+            "2026-12-07T10:00:00",
+            "2026-13-07T10:00:00Z",
+            "1733560000",
+            "9999-12-31T23:00:00-05:00",
+            "0001-01-01T00:00:00+01:00",
+        ],
     )
     @pytest.mark.parametrize("param", ["updated_since", "updated_before", "synced_since"])
     def test_an_invalid_value_is_a_400_naming_the_parameter(
@@ -129,6 +137,16 @@ class TestTimeFilters:
             "BAD_REQUEST",
         )
         assert error["details"][0]["field"] == "synced_since"
+
+    def test_the_time_filters_are_documented_where_they_apply(self, server: Any) -> None:
+        import httpx
+
+        doc = httpx.get(f"{server.base_url}/openapi.json", timeout=60).json()
+        jobs = {p["name"] for p in doc["paths"]["/api-jobs"]["get"]["parameters"]}
+        assert {"updated_since", "updated_before", "synced_since", "synced_before"} <= jobs
+        entries = {p["name"] for p in doc["paths"]["/api-time-entries"]["get"]["parameters"]}
+        assert {"updated_since", "updated_before"} <= entries
+        assert not {"synced_since", "synced_before"} & entries
 
     def test_every_time_filter_is_served_by_an_index(self, sessions: sessionmaker[Session]) -> None:
         engine: Engine = sessions.kw["bind"]
