@@ -13,11 +13,14 @@ $(BIN)/floorsync: pyproject.toml
 
 install: $(BIN)/floorsync  ## Create the virtualenv and install floorsync with its dev tools
 
-run: $(BIN)/floorsync  ## Migrate the SQLite file, set up the demo tenant, serve API + admin UI + worker on :8000
+run: $(BIN)/floorsync  ## Migrate the SQLite file, set up the demo tenant, serve API + admin UI on :8000 with a worker process
 	$(BIN)/floorsync db upgrade
 	$(BIN)/floorsync demo
 	@echo "Admin UI: http://127.0.0.1:8000/admin (sign in with the demo tenant's admin key)"
-	$(BIN)/floorsync serve --port 8000
+	@# The worker runs as a process of its own: sharing the API's interpreter lock, deliveries
+	@# starve under load (README, Webhook benchmark). It stops with `make run`.
+	@$(BIN)/floorsync worker & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
+	$(BIN)/floorsync serve --port 8000 --no-worker
 
 test: $(BIN)/floorsync  ## Suite on SQLite, then on PostgreSQL if FLOORSYNC_TEST_DATABASE_URL is set
 	$(BIN)/pytest --db=sqlite -q

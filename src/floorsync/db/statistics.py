@@ -13,6 +13,8 @@ table, floorsync analyses that table itself:
   since floorsync last analysed it exceed `GROWTH` (20 %) of the rows the statistics describe;
 - outside the request's transaction and thread: a daemon thread of this process runs it on its
   own connection, so no request waits for it and no lock of the request is held meanwhile;
+- on PostgreSQL, it also merges the pending list of the table's GIN indexes (the trigram search
+  index), which only VACUUM or autovacuum would otherwise do;
 - at most once per `INTERVAL_SECONDS` per table per process (ANALYZE samples 30,000 rows, which
   takes 50–300 ms; a stream of bulk requests would otherwise analyse after each). A table that is
   due while throttled is analysed when its interval has passed.
@@ -106,7 +108,7 @@ class TableStatistics:
                 state.checked = pending
                 if not self._needs_analyze(table, pending):
                     continue
-                self._analyze(table)
+                self.analyze(table)
             except Exception:
                 log.warning("could not analyse table %s", table, exc_info=True)
                 continue
@@ -163,12 +165,27 @@ class TableStatistics:
         analysed_rows = int(str(stat).split()[0])
         return analysed_rows + pending > MIN_ROWS and pending > GROWTH * analysed_rows
 
-    def _analyze(self, table: str) -> None:
+    def analyze(self, table: str) -> None:
+        """ANALYZE `table` now (no rule, no throttle); on PostgreSQL also flush the pending
+        lists of its GIN indexes (the trigram search index)."""
         quoted = self.engine.dialect.identifier_preparer.quote(table)
         started = time.perf_counter()
         with self.engine.connect() as conn:
             if self.engine.dialect.name == "postgresql":
                 conn.exec_driver_sql(f"ANALYZE {quoted}")
+                # A GIN index takes new entries into an unsorted pending list that every search
+                # reads in full until VACUUM or autovacuum's analyze merges it; a manual ANALYZE
+                # does not. After a bulk load of 6,500 jobs a search read 211 pending pages
+                # (25 ms, and the planner priced the index out); merged: 0.07 ms.
+                conn.execute(
+                    text(
+                        "SELECT gin_clean_pending_list(i.indexrelid) FROM pg_index i"
+                        " JOIN pg_class c ON c.oid = i.indexrelid"
+                        " JOIN pg_am a ON a.oid = c.relam"
+                        " WHERE i.indrelid = to_regclass(:t) AND a.amname = 'gin'"
+                    ),
+                    {"t": table},
+                )
             else:
                 conn.exec_driver_sql("PRAGMA analysis_limit=1000")
                 conn.exec_driver_sql(f"ANALYZE {quoted}")

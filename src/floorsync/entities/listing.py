@@ -191,10 +191,9 @@ def parse_rfc3339(name: str, raw: str) -> datetime:
     if fraction and len(fraction) > 7:  # fromisoformat takes at most microseconds
         text = text.replace(fraction, fraction[:7], 1)
     try:
-        value = datetime.fromisoformat(text.replace("z", "Z").replace("t", "T"))
-    except ValueError:
+        return datetime.fromisoformat(text.replace("z", "Z").replace("t", "T")).astimezone(UTC)
+    except (ValueError, OverflowError):  # 2026-13-01…, 9999-12-31T23:00:00-05:00
         raise _bad(name, f"{name} is not a valid date-time", raw, "DATE_FORMAT") from None
-    return value.astimezone(UTC)
 
 
 def time_filter_column(params: Mapping[str, str]) -> str | None:

@@ -3,6 +3,7 @@
 from typing import Any
 
 from floorsync.entities.fields import Field, Kind
+from floorsync.entities.listing import TIME_FILTERS
 from floorsync.entities.spec import EntitySpec, get_spec
 
 _KIND_SCHEMA: dict[Kind, dict[str, Any]] = {
@@ -220,4 +221,14 @@ def list_parameters(spec: EntitySpec) -> list[dict[str, Any]]:
         params.append((name, {"type": "string"}, "substring filter"))
     for name in opts.date_ranges:
         params.append((name, {"type": "string", "format": "date-time"}, "inclusive date range"))
+    for name, (column, op) in TIME_FILTERS.items():
+        if hasattr(spec.model, column):
+            bound = "inclusive" if op == ">=" else "exclusive"
+            params.append(
+                (
+                    name,
+                    {"type": "string", "format": "date-time"},
+                    f"{column} bound, {bound} (RFC 3339)",
+                )
+            )
     return query(*params)

@@ -35,6 +35,7 @@ def written_rows_by_table(reports: Sequence[SyncReport]) -> Counter[str]:
 def note_after_commit(work: Work, reports: Sequence[SyncReport]) -> None:
     """Register, on `work`, a callback that reports its writes once it has committed."""
     counts = written_rows_by_table(reports)
+    counts["events"] += len(work.events)  # the outbox writes them in the same commit
     if sum(counts.values()) < MIN_ROWS_NOTED:
         return
     engine = work.session.get_bind().engine
