@@ -16,6 +16,7 @@ from floorsync.webhooks.worker import (
     drop_expired_previous_secrets,
     expire_deliveries,
     purge_logs,
+    purge_succeeded_deliveries,
 )
 from floorsync.worker.kinds import JobKind, PeriodicTask, WorkerContext
 
@@ -80,10 +81,13 @@ def _drop_secrets(services: Services) -> None:
     drop_expired_previous_secrets(services.sessions, services.clock)
 
 
-def _purge_logs(services: Services) -> None:
-    purge_logs(services.sessions, services.clock, services.webhooks)
+def _purge_history(services: Services) -> int:
+    """The webhook history's upkeep: succeeded deliveries past their retention, then attempt
+    logs past theirs (one task, so the list of upkeep tasks stays as it was)."""
+    deliveries = purge_succeeded_deliveries(services.sessions, services.clock, services.webhooks)
+    return deliveries + purge_logs(services.sessions, services.clock, services.webhooks)
 
 
 EXPIRE = PeriodicTask("webhooks.expire", _expire)
 SECRETS = PeriodicTask("webhooks.secrets", _drop_secrets)
-LOGS = PeriodicTask("webhooks.logs", _purge_logs)
+LOGS = PeriodicTask("webhooks.logs", _purge_history)

@@ -704,7 +704,41 @@ def drop_expired_previous_secrets(sessions: sessionmaker[Session], clock: Clock)
         )
 
 
-def purge_logs(sessions: sessionmaker[Session], clock: Clock, kit: WebhookKit) -> None:
+PURGE_CHUNK = 10_000  # rows per delete statement: short transactions, whatever the backlog
+
+
+def _purge_in_chunks(sessions: sessionmaker[Session], model: Any, *where: Any) -> int:
+    """Delete the rows matching `where`, PURGE_CHUNK at a time, each chunk its own transaction
+    (a long purge never holds locks or a snapshot for long); returns how many went."""
+    total = 0
+    while True:
+        with sessions() as session, session.begin():
+            ids = select(model.id).where(*where).limit(PURGE_CHUNK).scalar_subquery()
+            result = session.execute(delete(model).where(model.id.in_(ids)))
+            n = int(getattr(result, "rowcount", 0) or 0)
+        total += n
+        if n < PURGE_CHUNK:
+            return total
+
+
+def purge_logs(sessions: sessionmaker[Session], clock: Clock, kit: WebhookKit) -> int:
+    """`webhooks.logs`: attempt logs older than FLOORSYNC_WEBHOOK_LOG_RETENTION go."""
     cutoff = clock.now() - kit.config.log_retention
-    with sessions() as session, session.begin():
-        session.execute(delete(WebhookLog).where(WebhookLog.created_at < cutoff))
+    return _purge_in_chunks(sessions, WebhookLog, WebhookLog.created_at < cutoff)
+
+
+def purge_succeeded_deliveries(
+    sessions: sessionmaker[Session], clock: Clock, kit: WebhookKit
+) -> int:
+    """`webhooks.logs` (with the logs): succeeded deliveries completed longer ago than
+    FLOORSYNC_WEBHOOK_DELIVERY_RETENTION go (their attempts stay in the log for its own
+    retention). Pending and failed deliveries stay: they are the backlog and what `/recover`
+    re-queues. The queue's indexes are partial (pending only), so the claim never reads this
+    history; the purge keeps the table itself from growing without end."""
+    cutoff = clock.now() - kit.config.delivery_retention
+    return _purge_in_chunks(
+        sessions,
+        WebhookDelivery,
+        WebhookDelivery.status == DeliveryStatus.succeeded,
+        WebhookDelivery.completed_at < cutoff,
+    )
