@@ -49,6 +49,14 @@ class Settings(BaseSettings):
     # planning connections: how long a worker holds a batch of pushes, and a pull
     planning_push_lease_seconds: float = 300
     planning_pull_lease_minutes: float = 30
+    # Issue 11: the circuit breaker, Retry-After's cap, and retention as durations (`30d`, `6h`).
+    webhook_breaker_failures: int = Field(10, ge=1)
+    webhook_breaker_failing_seconds: float = Field(60, gt=0)
+    webhook_breaker_open_seconds: float = Field(30, gt=0)
+    webhook_breaker_open_max_seconds: float = Field(300, gt=0)
+    webhook_retry_after_cap_seconds: float = Field(3600, ge=0)
+    webhook_delivery_retention: str = "24h"  # succeeded deliveries
+    webhook_log_retention: str = ""  # attempt logs; empty: FLOORSYNC_WEBHOOK_LOG_RETENTION_DAYS
 
     # the /admin web UI
     admin_session_hours: float = Field(12, gt=0)  # a sign-in lasts at most this long

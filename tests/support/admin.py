@@ -110,7 +110,9 @@ def seed_ops_data(
     tenant: TenantHandle, services: Services, receiver: WebhookReceiver, tag: str = ""
 ) -> OpsData:
     """Sync runs (one with field errors) and an endpoint that received the cell events, then
-    answered HTTP 500 to the first job event (the other job events wait behind it)."""
+    answered the first job event with 503 and `Retry-After: 5`: the endpoint backs off, so the
+    other job events wait behind it (an answer without Retry-After would only make that one
+    event step aside onto its retry schedule, issue 11)."""
     tag = tag or uuid.uuid4().hex[:6]
     c = tenant.client
     data = OpsData()
@@ -158,9 +160,9 @@ def seed_ops_data(
     deps = delivery_deps(services)
     try:
         drain(deps)  # the cell events arrive
-        receiver.script(Reply(500, body=b"upstream ERP unavailable"))
+        receiver.script(Reply(503, retry_after="5", body=b"upstream ERP unavailable"))
         _ok(c.post("/api-jobs/bulk-sync", json={"items": jobs}))
-        drain(deps)  # the first job event fails; the others wait for its retry
+        drain(deps)  # the first job event fails; the others wait for the back-off to end
     finally:
         deps.http.close()
     history = _ok(c.get("/api-erp-sync/status"))["history"]

@@ -104,8 +104,8 @@ class TestManyWorkers:
             )
         tag = uuid.uuid4().hex[:8]
         paths = [f"/{tag}-a", f"/{tag}-b", f"/{tag}-c"]
-        for p in paths:
-            register(tenant, receiver.url_for(p))
+        for p in paths:  # one at a time: the mode that keeps first attempts in sequence order
+            register(tenant, receiver.url_for(p), max_in_flight=1)
         workers = [
             start_worker(settings, "--threads", "4", FLOORSYNC_WEBHOOK_LEASE_SECONDS="30")
             for _ in range(3)

@@ -75,7 +75,19 @@ class Outbox:
             for i, ev in enumerate(events)
         ]
         insert_rows(session, Event.__table__, rows)  # one multi-row statement (db/upsert.py)
-        written = [EventRow(r["id"], tenant_id, r["seq"], r["type"]) for r in rows]
+        written = [
+            EventRow(r["id"], tenant_id, r["seq"], r["type"], *origin_of(ev.data))
+            for r, ev in zip(rows, events, strict=True)
+        ]
         for fanout in self.fanouts:
             fanout(session, tenant_id, written, self.clock)
         return written
+
+
+def origin_of(data: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """`(channel, external_source, api_key_id)` from an event's `data.origin` (fan-out filters)."""
+    origin = data.get("origin")
+    if not isinstance(origin, dict):
+        return None, None, None
+    return origin.get("channel"), origin.get("external_source"), origin.get("api_key_id")
+

@@ -57,9 +57,30 @@ class Webhook(IdPk, TenantOwned, Timestamps, Base):
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # Issue 11. Requests in flight at once (1-16; 1 keeps first attempts in sequence order).
+    max_in_flight: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=16, server_default=text("16")
+    )
+    # Echo suppression, applied at fan-out (events/fanout.py): no delivery row for an event made
+    # with the bound API key (`api_key_id`), or synced in from one of `exclude_sources`.
+    exclude_own_changes: Mapped[bool] = mapped_column(
+        Boolean(create_constraint=True, name="exclude_own_changes_bool"),
+        nullable=False,
+        default=False,
+        server_default=text("false"),
+    )
+    exclude_sources: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    api_key_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # The circuit breaker: set while it is open (or half-open: `paused_until` has passed and the
+    # next claim sends one probe); `breaker_trips` counts failed probes, doubling the open time.
+    breaker_opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    breaker_trips: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0, server_default=text("0")
+    )
 
 
 _PENDING = text("status = 'pending'")
+_SUCCEEDED = text("status = 'succeeded'")
 
 
 class WebhookDelivery(IdPk, TenantOwned, Base):
@@ -81,6 +102,13 @@ class WebhookDelivery(IdPk, TenantOwned, Base):
         ),
         Index(
             "ix_webhook_deliveries_tenant_id_status_created_at", "tenant_id", "status", "created_at"
+        ),
+        # The purge of succeeded deliveries (webhooks.deliveries) finds them by completion time.
+        Index(
+            "ix_webhook_deliveries_succeeded",
+            "completed_at",
+            postgresql_where=_SUCCEEDED,
+            sqlite_where=_SUCCEEDED,
         ),
     )
 

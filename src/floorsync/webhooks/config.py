@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from floorsync.config import Settings
+from floorsync.kit.durations import parse_duration
 from floorsync.kit.netguard import Resolver, SystemResolver
 from floorsync.kit.secretbox import SecretBox
+from floorsync.webhooks.breaker import BreakerPolicy
 from floorsync.webhooks.schedule import Schedule, parse_delays
 
 log = logging.getLogger("floorsync.webhooks")
@@ -26,6 +28,9 @@ class WebhookConfig:
     secret_overlap_hours: int = 24
     event_retention: timedelta = timedelta(days=30)
     log_retention: timedelta = timedelta(days=30)
+    delivery_retention: timedelta = timedelta(hours=24)
+    breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
+    retry_after_cap: timedelta = timedelta(hours=1)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "WebhookConfig":
@@ -44,7 +49,17 @@ class WebhookConfig:
             disable_min_failures=settings.webhook_disable_min_failures,
             secret_overlap_hours=settings.webhook_secret_overlap_hours,
             event_retention=timedelta(days=settings.event_retention_days),
-            log_retention=timedelta(days=settings.webhook_log_retention_days),
+            log_retention=parse_duration(settings.webhook_log_retention)
+            if settings.webhook_log_retention.strip()
+            else timedelta(days=settings.webhook_log_retention_days),
+            delivery_retention=parse_duration(settings.webhook_delivery_retention),
+            breaker=BreakerPolicy(
+                failures=settings.webhook_breaker_failures,
+                failing_for=timedelta(seconds=settings.webhook_breaker_failing_seconds),
+                open_for=timedelta(seconds=settings.webhook_breaker_open_seconds),
+                open_max=timedelta(seconds=settings.webhook_breaker_open_max_seconds),
+            ),
+            retry_after_cap=timedelta(seconds=settings.webhook_retry_after_cap_seconds),
         )
 
 

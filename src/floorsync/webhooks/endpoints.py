@@ -57,10 +57,11 @@ def list_or_get(request: Request, ctx: ApiCtx) -> Any:
     never shown here, only its `secret_prefix`."""
     params = request.query_params
     id_ = optional_id(params)
+    now = ctx.services.clock.now()
     with ctx.read() as session:
         if id_ is not None:
             return ctx.respond(
-                {"webhook": render_webhook(service.get_webhook(session, ctx.scope, id_))}
+                {"webhook": render_webhook(service.get_webhook(session, ctx.scope, id_), now=now)}
             )
         page = parse_page(params)
         stmt = scoped(Webhook, ctx.scope)
@@ -91,7 +92,7 @@ def list_or_get(request: Request, ctx: ApiCtx) -> Any:
         shown = rows[page.offset : page.offset + page.limit]
         return ctx.respond(
             {
-                "webhooks": [render_webhook(r) for r in shown],
+                "webhooks": [render_webhook(r, now=now) for r in shown],
                 "pagination": {"total": total, "offset": page.offset, "limit": page.limit},
             }
         )
@@ -115,7 +116,7 @@ def create(ctx: ApiCtx, body: BodyDep) -> Any:
         hook, secret = service.create_webhook(work, kit, data)
         return ctx.respond(
             {
-                "webhook": render_webhook(hook, secret=secret),
+                "webhook": render_webhook(hook, secret=secret, now=ctx.services.clock.now()),
                 "warnings": [SECRET_WARNING, *data.warnings],
             },
             201,
@@ -133,7 +134,7 @@ def update(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
     with ctx.work() as work:
         hook = service.get_webhook(work.session, ctx.scope, id_, for_update=True)
         service.update_webhook(work, kit, hook, data)
-        out: dict[str, Any] = {"webhook": render_webhook(hook)}
+        out: dict[str, Any] = {"webhook": render_webhook(hook, now=ctx.services.clock.now())}
         if data.warnings:
             out["warnings"] = data.warnings
         return ctx.respond(out, 200, work)
@@ -163,7 +164,9 @@ def enable(request: Request, ctx: ApiCtx) -> Any:
     with ctx.work() as work:
         hook = service.get_webhook(work.session, ctx.scope, id_, for_update=True)
         service.enable_webhook(work, kit_of(ctx), hook)
-        return ctx.respond({"webhook": render_webhook(hook)}, 200, work)
+        return ctx.respond(
+            {"webhook": render_webhook(hook, now=ctx.services.clock.now())}, 200, work
+        )
 
 
 @router.post(f"{PATH}/replay", status_code=202, summary="Queue one event for this endpoint again")
@@ -211,7 +214,7 @@ def rotate(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
         secret, expires = service.rotate_secret(work, kit, hook, data)
         return ctx.respond(
             {
-                "webhook": render_webhook(hook, secret=secret),
+                "webhook": render_webhook(hook, secret=secret, now=ctx.services.clock.now()),
                 "previous_secret_expires_at": format_ts(expires),
             },
             200,

@@ -1,19 +1,35 @@
 """Request validation and the wire form of webhook endpoints and attempt logs (API §6.2, §6.4)."""
 
+import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from floorsync.errors import Detail, ValidationFailed
 from floorsync.events.registry import check_pattern, event_id_text, valid_names_hint
+from floorsync.kit.clock import SystemClock
 from floorsync.kit.netguard import NetguardRefusal, Resolver, check_url
 from floorsync.kit.timefmt import format_ts
 from floorsync.models.webhooks import Webhook, WebhookLog
 from floorsync.webhooks.signing import SecretFormatError, check_client_secret
 
-CREATE_FIELDS = ("url", "events", "event_type", "active", "description", "secret_key")
-PATCH_FIELDS = ("url", "events", "event_type", "active", "description")
+# Issue 11: flow control and echo suppression, settable on create and PATCH.
+FLOW_FIELDS = ("max_in_flight", "exclude_own_changes", "exclude_sources", "api_key_id")
+CREATE_FIELDS = (
+    "url",
+    "events",
+    "event_type",
+    "active",
+    "description",
+    "secret_key",
+    *FLOW_FIELDS,
+)
+PATCH_FIELDS = ("url", "events", "event_type", "active", "description", *FLOW_FIELDS)
 MAX_EVENTS = 100
 MAX_DESCRIPTION = 500
+MAX_IN_FLIGHT = 16
+MAX_SOURCES = 20
+MAX_SOURCE_LENGTH = 100
 
 
 @dataclass
@@ -115,6 +131,7 @@ def parse_webhook_body(
             )
         else:
             out.values["description"] = desc
+    _flow_fields(data, out, errors)
     if creating and data.get("secret_key") is not None:
         try:
             out.warnings.extend(check_client_secret(data["secret_key"]))
@@ -126,7 +143,102 @@ def parse_webhook_body(
     return out
 
 
-def render_webhook(hook: Webhook, *, secret: str | None = None) -> dict[str, Any]:
+def _flow_fields(data: dict[str, Any], out: WebhookInput, errors: list[Detail]) -> None:
+    """`max_in_flight` (1-16), `exclude_own_changes` (bool), `exclude_sources` (source names or
+    null), `api_key_id` (the key whose changes `exclude_own_changes` drops, or null)."""
+    if "max_in_flight" in data:
+        n = data["max_in_flight"]
+        if isinstance(n, bool) or not isinstance(n, int):
+            errors.append(
+                Detail("max_in_flight", "max_in_flight must be an integer", "TYPE_MISMATCH", n)
+            )
+        elif not 1 <= n <= MAX_IN_FLIGHT:
+            errors.append(
+                Detail(
+                    "max_in_flight",
+                    f"max_in_flight must be from 1 to {MAX_IN_FLIGHT}",
+                    "MIN_VALUE" if n < 1 else "MAX_VALUE",
+                    n,
+                )
+            )
+        else:
+            out.values["max_in_flight"] = n
+    if "exclude_own_changes" in data:
+        flag = data["exclude_own_changes"]
+        if not isinstance(flag, bool):
+            errors.append(
+                Detail(
+                    "exclude_own_changes",
+                    "exclude_own_changes must be a boolean",
+                    "TYPE_MISMATCH",
+                    flag,
+                )
+            )
+        else:
+            out.values["exclude_own_changes"] = flag
+    if "exclude_sources" in data:
+        sources = data["exclude_sources"]
+        if sources is None:
+            out.values["exclude_sources"] = None
+        elif not isinstance(sources, list) or len(sources) > MAX_SOURCES:
+            errors.append(
+                Detail(
+                    "exclude_sources",
+                    f"exclude_sources must be an array of at most {MAX_SOURCES} source names",
+                    "TYPE_MISMATCH",
+                    sources,
+                )
+            )
+        else:
+            picked: list[str] = []
+            for i, name in enumerate(sources):
+                if not isinstance(name, str) or not 1 <= len(name) <= MAX_SOURCE_LENGTH:
+                    errors.append(
+                        Detail(
+                            f"exclude_sources[{i}]",
+                            f"a source name is a string of 1-{MAX_SOURCE_LENGTH} characters",
+                            "INVALID_VALUE",
+                            name,
+                        )
+                    )
+                elif name not in picked:
+                    picked.append(name)
+            out.values["exclude_sources"] = picked or None
+    if "api_key_id" in data:
+        raw = data["api_key_id"]
+        if raw is None:
+            out.values["api_key_id"] = None
+        else:
+            try:
+                out.values["api_key_id"] = uuid.UUID(raw) if isinstance(raw, str) else None
+            except ValueError:
+                out.values["api_key_id"] = None
+            if out.values["api_key_id"] is None:
+                errors.append(
+                    Detail("api_key_id", "api_key_id must be an API key id", "INVALID_VALUE", raw)
+                )
+
+
+def webhook_state(hook: Webhook, now: datetime) -> str:
+    """`healthy`, `backing_off` (the receiver asked for a pause: Retry-After) or `open` (the
+    circuit breaker opened; it stays open until a probe succeeds)."""
+    if hook.breaker_opened_at is not None:
+        return "open"
+    if hook.paused_until is not None and hook.paused_until > now:
+        return "backing_off"
+    return "healthy"
+
+
+def backoff_until(hook: Webhook, now: datetime) -> datetime | None:
+    """Until when the whole endpoint waits (Retry-After or the open breaker), if it does."""
+    if hook.paused_until is not None and hook.paused_until > now:
+        return hook.paused_until
+    return None
+
+
+def render_webhook(
+    hook: Webhook, *, secret: str | None = None, now: datetime | None = None
+) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": str(hook.id),
         "url": hook.url,
@@ -136,6 +248,7 @@ def render_webhook(hook: Webhook, *, secret: str | None = None) -> dict[str, Any
     }
     if secret is not None:
         out["secret_key"] = secret
+    at = now or SystemClock().now()
     out.update(
         {
             "secret_prefix": hook.secret_prefix,
@@ -152,6 +265,13 @@ def render_webhook(hook: Webhook, *, secret: str | None = None) -> dict[str, Any
             "created_by": str(hook.created_by) if hook.created_by else None,
             "created_at": format_ts(hook.created_at),
             "updated_at": format_ts(hook.updated_at),
+            # Issue 11 (additive): flow control, echo suppression and delivery state.
+            "max_in_flight": hook.max_in_flight,
+            "exclude_own_changes": hook.exclude_own_changes,
+            "exclude_sources": list(hook.exclude_sources or []),
+            "api_key_id": str(hook.api_key_id) if hook.api_key_id else None,
+            "state": webhook_state(hook, at),
+            "backoff_until": format_ts(backoff_until(hook, at)),
         }
     )
     return out

@@ -1,9 +1,13 @@
 """The webhook feature's background work, declared for the worker (worker/registry.py lists it):
 the delivery job kind and three periodic upkeep tasks."""
 
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
 from floorsync.bootstrap import Services
 from floorsync.config import Settings
 from floorsync.webhooks.delivery import make_http_client
+from floorsync.webhooks.schemas import MAX_IN_FLIGHT
 from floorsync.webhooks.worker import (
     Claim,
     DeliveryDeps,
@@ -12,24 +16,39 @@ from floorsync.webhooks.worker import (
     drop_expired_previous_secrets,
     expire_deliveries,
     purge_logs,
+    purge_succeeded_deliveries,
 )
 from floorsync.worker.kinds import JobKind, PeriodicTask, WorkerContext
 
 
 def _deps(ctx: WorkerContext, threads: int) -> DeliveryDeps:
-    """One HTTP client per worker process, with a connection pool for its delivery threads."""
+    """Per worker process: one HTTP client and a pool of sender threads, both sized so every
+    delivery thread can keep an endpoint's `max_in_flight` (at most 16) requests in flight with
+    its connections kept alive between requests."""
     services, kit = ctx.services, ctx.services.webhooks
+    width = max(1, threads) * MAX_IN_FLIGHT
     http = make_http_client(
-        kit.config.timeout_seconds,
-        kit.config.connect_timeout_seconds,
-        max_connections=max(4, threads * 2),
+        kit.config.timeout_seconds, kit.config.connect_timeout_seconds, max_connections=width
     )
+    # httpx logs every request at INFO; per-attempt detail belongs in webhook_logs.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    senders = ThreadPoolExecutor(max_workers=width, thread_name_prefix="floorsync-webhook-send")
     return DeliveryDeps(
-        services.sessions, services.outbox, services.clock, kit, http, ctx.worker_id, ctx.rng
+        services.sessions,
+        services.outbox,
+        services.clock,
+        kit,
+        http,
+        ctx.worker_id,
+        ctx.rng,
+        senders=senders,
+        stopping=ctx.stopping,
     )
 
 
 def _close(deps: DeliveryDeps) -> None:
+    if deps.senders is not None:
+        deps.senders.shutdown(wait=True, cancel_futures=True)
     deps.http.close()
 
 
@@ -62,10 +81,13 @@ def _drop_secrets(services: Services) -> None:
     drop_expired_previous_secrets(services.sessions, services.clock)
 
 
-def _purge_logs(services: Services) -> None:
-    purge_logs(services.sessions, services.clock, services.webhooks)
+def _purge_history(services: Services) -> int:
+    """The webhook history's upkeep: succeeded deliveries past their retention, then attempt
+    logs past theirs (one task, so the list of upkeep tasks stays as it was)."""
+    deliveries = purge_succeeded_deliveries(services.sessions, services.clock, services.webhooks)
+    return deliveries + purge_logs(services.sessions, services.clock, services.webhooks)
 
 
 EXPIRE = PeriodicTask("webhooks.expire", _expire)
 SECRETS = PeriodicTask("webhooks.secrets", _drop_secrets)
-LOGS = PeriodicTask("webhooks.logs", _purge_logs)
+LOGS = PeriodicTask("webhooks.logs", _purge_history)

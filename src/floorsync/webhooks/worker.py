@@ -1,14 +1,22 @@
-"""Delivery: claim an endpoint (short transaction), send its due deliveries in sequence order with
-no transaction open, record the attempts and release (another short transaction).
+"""Delivery: claim an endpoint (short transaction), send its due deliveries with no transaction
+open, record the attempts and release (another short transaction).
 
 At-least-once: a delivery leaves `pending` only through a committed record. A worker that dies
 after sending and before recording leaves its lease to expire; the next worker sends again with
 the same `webhook-id`. The endpoint is claimed with the lease helper (db/leases.py:
-`FOR NO KEY UPDATE … SKIP LOCKED` on PostgreSQL, the write lock on SQLite).
+`FOR NO KEY UPDATE … SKIP LOCKED` on PostgreSQL, the write lock on SQLite), so one worker at a
+time holds an endpoint, whatever its `max_in_flight`.
 
-Successful attempts of one claimed batch are recorded together when the batch ends (a failure
-ends it at once): one transaction per batch instead of one per attempt. A crash in between only
-re-sends what was already sent, which the contract allows.
+Failures step aside (Events and webhooks §9.3, issue 11): a failed delivery goes onto its own
+retry schedule and the batch goes on with the next ones. The batch stops, and the endpoint as a
+whole waits, only when the receiver asks (429/503 with `Retry-After`, capped), answers 410 (the
+endpoint is disabled), or the circuit breaker (breaker.py) sees it down.
+
+Concurrency: the claiming thread keeps up to the endpoint's `max_in_flight` requests in flight
+on the worker process's sender threads (`DeliveryDeps.senders`, a sliding window, not rounds).
+With 1 (or without sender threads) it sends one at a time in sequence order. Every attempt of a
+batch is recorded together when the batch ends: one transaction per batch instead of one per
+attempt. A crash in between only re-sends what was already sent, which the contract allows.
 
 A delivery whose event can't be rendered (its stored data can't be parsed or written as JSON)
 fails on its own: nothing is sent, the attempt is recorded with outcome `render_error` and
@@ -16,11 +24,18 @@ retried per schedule, the endpoint's health is untouched (it isn't the receiver'
 batch goes on. Rendering happens per delivery after the claim's query, so such an event can
 never fail the claim's transaction and pin the endpoint (and with it every other tenant's
 deliveries) at the head of the queue.
+
+Logs stay quiet: one INFO line per batch (endpoint, sent, failed, ms), a WARNING per failed
+attempt (status, delivery id) and per change of the circuit breaker; per-attempt detail is in
+`webhook_logs`.
 """
 
 import logging
 import random
+import threading
+import time
 import uuid
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -47,6 +62,7 @@ from floorsync.models.enums import (
 from floorsync.models.events import Event
 from floorsync.models.webhooks import Webhook, WebhookDelivery, WebhookLog
 from floorsync.webhooks import delivery as delivery_mod
+from floorsync.webhooks.breaker import open_time, should_open
 from floorsync.webhooks.config import WebhookKit, secret_context
 from floorsync.webhooks.delivery import AttemptResult
 from floorsync.webhooks.schedule import (
@@ -70,6 +86,10 @@ class DeliveryDeps:
     http: httpx.Client
     worker_id: str
     rng: random.Random = field(default_factory=random.Random)
+    # The worker process's sender threads (webhooks/tasks.py); None sends one at a time.
+    senders: Executor | None = None
+    # Set when the worker stops: no new request is started, those in flight are recorded.
+    stopping: threading.Event | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +113,11 @@ class Claim:
     secrets: list[str]
     lease_until: datetime
     deliveries: list[ClaimedDelivery]
+    max_in_flight: int = 1
+    probe: bool = False  # the breaker is half-open: this batch is its one probe
+    # The endpoint's run of failures when claimed (the breaker's view during the batch).
+    consecutive_failures: int = 0
+    failing_since: datetime | None = None
 
 
 def open_secrets(kit: WebhookKit, hook: Webhook, now: datetime) -> list[str]:
@@ -157,6 +182,7 @@ def claim_endpoint(deps: DeliveryDeps) -> Claim | None:
                 continue
             break
         lease_until = leases.take(hook, deps.worker_id, now + cfg.lease)
+        probe = hook.breaker_opened_at is not None  # half-open: its pause has passed
         rows = session.execute(
             select(WebhookDelivery, *STORED_EVENT_COLUMNS)
             .join(Event, Event.id == WebhookDelivery.event_id)
@@ -166,10 +192,27 @@ def claim_endpoint(deps: DeliveryDeps) -> Claim | None:
                 WebhookDelivery.next_attempt_at <= now,
             )
             .order_by(WebhookDelivery.seq)
-            .limit(cfg.batch_size)
+            .limit(1 if probe else batch_limit(cfg.batch_size, hook.max_in_flight))
         ).all()
         deliveries = [_claimed(hook, row) for row in rows]
-        return Claim(hook.id, hook.tenant_id, hook.url, secrets, lease_until, deliveries)
+        return Claim(
+            hook.id,
+            hook.tenant_id,
+            hook.url,
+            secrets,
+            lease_until,
+            deliveries,
+            max_in_flight=1 if probe else max(1, hook.max_in_flight),
+            probe=probe,
+            consecutive_failures=hook.consecutive_failures,
+            failing_since=hook.failing_since,
+        )
+
+
+def batch_limit(batch_size: int, max_in_flight: int) -> int:
+    """Deliveries per claim: the batch size, or four windows' worth for a concurrent endpoint
+    (so the window stays full for most of a batch, and claims stay a small share of the work)."""
+    return batch_size if max_in_flight <= 1 else max(batch_size, 4 * max_in_flight)
 
 
 def _claimed(hook: Webhook, row: Any) -> ClaimedDelivery:
@@ -201,42 +244,116 @@ def _claimed(hook: Webhook, row: Any) -> ClaimedDelivery:
 
 
 def send_batch(deps: DeliveryDeps, claim: Claim) -> list[tuple[ClaimedDelivery, AttemptResult]]:
-    """Send the claimed deliveries in order, one at a time, with no transaction open; stop at
-    the first failure of the receiver or when the lease could run out during the next request.
-    A delivery without a body (its event can't be rendered) is a failed attempt of its own and
-    the batch goes on."""
+    """Send the claimed deliveries in sequence order, up to `claim.max_in_flight` at a time,
+    with no transaction open; returns the results in the order they completed.
+
+    A failed attempt steps aside and the next delivery is sent. No new request starts once
+    the batch must end (`ends_batch`: Retry-After, 410, the breaker), the lease could run out
+    during it, or the worker is stopping; the requests already in flight are awaited. A
+    delivery without a body (its event can't be rendered) is a failed attempt of its own."""
     cfg = deps.kit.config
+    width = claim.max_in_flight if deps.senders is not None else 1
+    tally = _Tally(claim.consecutive_failures, claim.failing_since)
     results: list[tuple[ClaimedDelivery, AttemptResult]] = []
-    for item in claim.deliveries:
-        now = deps.clock.now()
-        if claim.lease_until - now < timedelta(seconds=cfg.timeout_seconds) + min(
-            LEASE_MARGIN, cfg.lease / 4
-        ):
-            break
-        if item.body is None:
-            results.append((item, AttemptResult(now, "render_error", error=item.render_error)))
-            continue
-        headers = signature_headers(
-            claim.secrets,
-            event_id_text(item.event_id),
-            item.event_type,
-            int(now.timestamp()),
-            item.body,
-        )
-        result = delivery_mod.send(
-            deps.http,
-            claim.url,
-            item.body,
-            headers,
-            deps.kit.resolver,
-            allow_private=cfg.allow_private,
-            timeout_seconds=cfg.timeout_seconds,
-            at=now,
-        )
-        results.append((item, result))
-        if not result.delivered:
-            break
+    queue = iter(claim.deliveries)
+    in_flight: dict[Future[AttemptResult], ClaimedDelivery] = {}
+    stop = False
+    try:
+        while True:
+            while not stop and len(in_flight) < width:
+                item = next(queue, None)
+                if item is None:
+                    break
+                now = deps.clock.now()
+                if (deps.stopping is not None and deps.stopping.is_set()) or (
+                    claim.lease_until - now
+                    < timedelta(seconds=cfg.timeout_seconds) + min(LEASE_MARGIN, cfg.lease / 4)
+                ):
+                    stop = True
+                    break
+                if item.body is None:
+                    results.append(
+                        (item, AttemptResult(now, "render_error", error=item.render_error))
+                    )
+                    continue
+                in_flight[_submit(deps, claim, item, now, inline=width == 1)] = item
+            if not in_flight:
+                break
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in sorted(done, key=lambda f: in_flight[f].seq):
+                item = in_flight.pop(future)
+                result = future.result()
+                results.append((item, result))
+                stop = ends_batch(deps, claim, tally, result) or stop
+    finally:
+        if in_flight:  # an error: let the requests in flight finish before the lease goes
+            wait(in_flight)
     return results
+
+
+def _submit(
+    deps: DeliveryDeps, claim: Claim, item: ClaimedDelivery, now: datetime, *, inline: bool
+) -> "Future[AttemptResult]":
+    if inline or deps.senders is None:
+        future: Future[AttemptResult] = Future()
+        future.set_result(_send_one(deps, claim, item, now))  # its errors propagate from here
+        return future
+    return deps.senders.submit(_send_one, deps, claim, item, now)
+
+
+def _send_one(
+    deps: DeliveryDeps, claim: Claim, item: ClaimedDelivery, now: datetime
+) -> AttemptResult:
+    assert item.body is not None
+    cfg = deps.kit.config
+    headers = signature_headers(
+        claim.secrets,
+        event_id_text(item.event_id),
+        item.event_type,
+        int(now.timestamp()),
+        item.body,
+    )
+    return delivery_mod.send(
+        deps.http,
+        claim.url,
+        item.body,
+        headers,
+        deps.kit.resolver,
+        allow_private=cfg.allow_private,
+        timeout_seconds=cfg.timeout_seconds,
+        at=now,
+    )
+
+
+@dataclass
+class _Tally:
+    """The endpoint's run of failures as a batch sees it (the breaker's input)."""
+
+    consecutive: int
+    failing_since: datetime | None
+
+
+def _asks_to_wait(result: AttemptResult) -> timedelta | None:
+    """The receiver's Retry-After on a 429 or 503, if it gave a usable one."""
+    if result.status_code not in (429, 503):
+        return None
+    return parse_retry_after(result.retry_after, result.at)
+
+
+def ends_batch(deps: DeliveryDeps, claim: Claim, tally: _Tally, result: AttemptResult) -> bool:
+    """Whether no further request of this batch may start after `result`: the receiver said
+    410 or asked to wait (Retry-After), the breaker's probe failed, or a run of failures
+    would open the breaker. Any other failure steps aside."""
+    if result.delivered:
+        tally.consecutive, tally.failing_since = 0, None
+        return False
+    if not result.endpoint_failed:
+        return False
+    tally.consecutive += 1
+    tally.failing_since = tally.failing_since or result.at
+    if result.status_code == 410 or claim.probe or _asks_to_wait(result) is not None:
+        return True
+    return should_open(deps.kit.config.breaker, tally.consecutive, tally.failing_since, result.at)
 
 
 def record_batch(
@@ -259,9 +376,7 @@ def record_batch(
         for item, result in results:
             _record_one(deps, session, claim, hook, rows.get(item.id), item, result)
         if hook is not None:
-            last = results[-1][1] if results else None
-            if last is not None and last.endpoint_failed and hook.active:
-                _after_endpoint_failure(deps, work, hook, last)
+            _update_health(deps, work, claim, hook, results)
             if still_mine:
                 leases.let_go(hook, now)
     return still_mine
@@ -309,9 +424,16 @@ def _record_one(
                 row.failure_reason = DeliveryFailure(step.failure or "exhausted")
             else:
                 row.next_attempt_at = next_at = step.at
-    if hook is not None and result.delivered:
-        hook.consecutive_failures, hook.failing_since = 0, None
-        hook.last_success_at, hook.last_status_code = result.at, result.status_code
+    if not result.delivered:
+        log.warning(
+            "webhook %s (tenant %s): delivery %s failed: %s (attempt %d); %s",
+            claim.webhook_id,
+            claim.tenant_id,
+            item.id,
+            result.error or result.outcome,
+            attempt,
+            f"next attempt at {next_at.isoformat()}" if next_at is not None else "no more attempts",
+        )
     session.add(
         WebhookLog(
             id=new_id(),
@@ -336,27 +458,106 @@ def _record_one(
     )
 
 
-def _after_endpoint_failure(
-    deps: DeliveryDeps, work: Any, hook: Webhook, result: AttemptResult
+def _update_health(
+    deps: DeliveryDeps,
+    work: Any,
+    claim: Claim,
+    hook: Webhook,
+    results: list[tuple[ClaimedDelivery, AttemptResult]],
 ) -> None:
+    """The endpoint's failure counters, Retry-After pause, circuit breaker and auto-disable,
+    from the batch's attempts in the order they completed (breaker.py draws the states)."""
     cfg = deps.kit.config
-    now = result.at
-    hook.consecutive_failures += 1
-    hook.failing_since = hook.failing_since or now
-    hook.last_failure_at, hook.last_status_code = now, result.status_code
-    pause = FAILURE_PAUSE
-    if result.status_code in (429, 503):
-        retry_after = parse_retry_after(result.retry_after, now)
+    breaker_moved = False  # the breaker changes state at most once per batch
+    for item, result in results:
+        if result.delivered:
+            hook.consecutive_failures, hook.failing_since = 0, None
+            hook.last_success_at, hook.last_status_code = result.at, result.status_code
+            if hook.breaker_opened_at is not None and not breaker_moved:
+                log.warning(
+                    "webhook %s (tenant %s): circuit breaker closed: delivery %s succeeded "
+                    "(open since %s)",
+                    hook.id,
+                    hook.tenant_id,
+                    item.id,
+                    hook.breaker_opened_at.isoformat(),
+                )
+                hook.breaker_opened_at, hook.breaker_trips = None, 0
+                breaker_moved = True
+            continue
+        if not result.endpoint_failed or not hook.active:
+            continue
+        now = result.at
+        hook.consecutive_failures += 1
+        hook.failing_since = hook.failing_since or now
+        hook.last_failure_at, hook.last_status_code = now, result.status_code
+        if result.status_code == 410:
+            disable_endpoint(work, hook, WebhookDisabledReason.gone, now)
+            log.warning(
+                "webhook %s (tenant %s): disabled: the receiver answered 410 Gone",
+                hook.id,
+                hook.tenant_id,
+            )
+            return
+        retry_after = _asks_to_wait(result)
         if retry_after is not None:
-            pause = max(pause, min(retry_after, RETRY_AFTER_PAUSE_CAP))
-    hook.paused_until = now + pause
-    if result.status_code == 410:
-        disable_endpoint(work, hook, WebhookDisabledReason.gone, now)
-    elif (
-        now - hook.failing_since >= cfg.disable_after
-        and hook.consecutive_failures >= cfg.disable_min_failures
-    ):
-        disable_endpoint(work, hook, WebhookDisabledReason.failing, now)
+            _pause(hook, now + min(retry_after, cfg.retry_after_cap))
+            log.warning(
+                "webhook %s (tenant %s): backing off until %s: the receiver answered %s with "
+                "Retry-After %r",
+                hook.id,
+                hook.tenant_id,
+                hook.paused_until.isoformat() if hook.paused_until else None,
+                result.status_code,
+                result.retry_after,
+            )
+        if not breaker_moved:
+            if hook.breaker_opened_at is not None and claim.probe:
+                hook.breaker_trips += 1
+                _pause(hook, now + open_time(cfg.breaker, hook.breaker_trips))
+                breaker_moved = True
+                log.warning(
+                    "webhook %s (tenant %s): circuit breaker open again until %s: probe "
+                    "delivery %s failed (%s)",
+                    hook.id,
+                    hook.tenant_id,
+                    hook.paused_until.isoformat() if hook.paused_until else None,
+                    item.id,
+                    result.error or result.outcome,
+                )
+            elif hook.breaker_opened_at is None and should_open(
+                cfg.breaker, hook.consecutive_failures, hook.failing_since, now
+            ):
+                hook.breaker_opened_at, hook.breaker_trips = now, 0
+                _pause(hook, now + open_time(cfg.breaker, 0))
+                breaker_moved = True
+                log.warning(
+                    "webhook %s (tenant %s): circuit breaker opened until %s: %d consecutive "
+                    "failures since %s",
+                    hook.id,
+                    hook.tenant_id,
+                    hook.paused_until.isoformat() if hook.paused_until else None,
+                    hook.consecutive_failures,
+                    hook.failing_since.isoformat(),
+                )
+        if (
+            now - hook.failing_since >= cfg.disable_after
+            and hook.consecutive_failures >= cfg.disable_min_failures
+        ):
+            disable_endpoint(work, hook, WebhookDisabledReason.failing, now)
+            log.warning(
+                "webhook %s (tenant %s): disabled after failing since %s",
+                hook.id,
+                hook.tenant_id,
+                hook.failing_since.isoformat(),
+            )
+            return
+
+
+def _pause(hook: Webhook, until: datetime) -> None:
+    """The endpoint sends nothing before `until` (a later pause already set stands)."""
+    if hook.paused_until is None or hook.paused_until < until:
+        hook.paused_until = until
 
 
 def disable_endpoint(
@@ -421,9 +622,19 @@ def deliver(deps: DeliveryDeps, claim: Claim) -> None:
     An unexpected error is logged with the endpoint's id and the claim is released (the
     endpoint paused for FAILURE_PAUSE)."""
     try:
+        began = time.perf_counter()
         results = send_batch(deps, claim) if claim.deliveries else []
         if results:
             record_batch(deps, claim, results)
+            sent = sum(1 for _, r in results if r.delivered)
+            log.info(
+                "webhook %s (tenant %s): sent %d, failed %d in %.0f ms",
+                claim.webhook_id,
+                claim.tenant_id,
+                sent,
+                len(results) - sent,
+                (time.perf_counter() - began) * 1000,
+            )
         else:
             release(deps, claim)
     except Exception:
@@ -493,7 +704,41 @@ def drop_expired_previous_secrets(sessions: sessionmaker[Session], clock: Clock)
         )
 
 
-def purge_logs(sessions: sessionmaker[Session], clock: Clock, kit: WebhookKit) -> None:
+PURGE_CHUNK = 10_000  # rows per delete statement: short transactions, whatever the backlog
+
+
+def _purge_in_chunks(sessions: sessionmaker[Session], model: Any, *where: Any) -> int:
+    """Delete the rows matching `where`, PURGE_CHUNK at a time, each chunk its own transaction
+    (a long purge never holds locks or a snapshot for long); returns how many went."""
+    total = 0
+    while True:
+        with sessions() as session, session.begin():
+            ids = select(model.id).where(*where).limit(PURGE_CHUNK).scalar_subquery()
+            result = session.execute(delete(model).where(model.id.in_(ids)))
+            n = int(getattr(result, "rowcount", 0) or 0)
+        total += n
+        if n < PURGE_CHUNK:
+            return total
+
+
+def purge_logs(sessions: sessionmaker[Session], clock: Clock, kit: WebhookKit) -> int:
+    """`webhooks.logs`: attempt logs older than FLOORSYNC_WEBHOOK_LOG_RETENTION go."""
     cutoff = clock.now() - kit.config.log_retention
-    with sessions() as session, session.begin():
-        session.execute(delete(WebhookLog).where(WebhookLog.created_at < cutoff))
+    return _purge_in_chunks(sessions, WebhookLog, WebhookLog.created_at < cutoff)
+
+
+def purge_succeeded_deliveries(
+    sessions: sessionmaker[Session], clock: Clock, kit: WebhookKit
+) -> int:
+    """`webhooks.logs` (with the logs): succeeded deliveries completed longer ago than
+    FLOORSYNC_WEBHOOK_DELIVERY_RETENTION go (their attempts stay in the log for its own
+    retention). Pending and failed deliveries stay: they are the backlog and what `/recover`
+    re-queues. The queue's indexes are partial (pending only), so the claim never reads this
+    history; the purge keeps the table itself from growing without end."""
+    cutoff = clock.now() - kit.config.delivery_retention
+    return _purge_in_chunks(
+        sessions,
+        WebhookDelivery,
+        WebhookDelivery.status == DeliveryStatus.succeeded,
+        WebhookDelivery.completed_at < cutoff,
+    )
