@@ -168,7 +168,7 @@ def analyse_stored(
 ) -> FileAnalysis:
     """The file's analysis under its stored choices, with a remembered mapping (§7.5) applied
     when one exists for the detected entity and header layout."""
-    choices = StoredChoices.from_json(file.mapping)
+    choices = StoredChoices.from_json((file.mapping or {}).get("choices"))
     data = file.content or b""
     analysis = analyse_file(file.filename, data, file_choices(choices, settings))
     if analysis.entity is not None and analysis.entity.entity and analysis.signature:
