@@ -341,9 +341,33 @@ def change_file(
         _apply_analysis(file, analysis)
         file.updated_at = services.clock.now()
         session.flush()
+        _reorder(session, scope, import_id)
         imp.total_rows = _total_rows(session, scope, import_id)
         _stale(session, scope, imp)
         return analysis
+
+
+def _reorder(session: Session, scope: TenantScope, import_id: uuid.UUID) -> None:
+    """Keep the files in dependency order (§10.1) after an entity changed: by entity, then by
+    their previous order (upload order within an entity)."""
+    files = import_files(session, scope, import_id)
+
+    def rank(f: CsvImportFile) -> tuple[int, int]:
+        entity = f.entity_type.value if f.entity_type else None
+        return (
+            ENTITY_ORDER.index(entity) if entity in ENTITY_ORDER else len(ENTITY_ORDER),
+            f.position,
+        )
+
+    wanted = sorted(files, key=rank)
+    if [f.position for f in wanted] == sorted(f.position for f in files):
+        return
+    for i, f in enumerate(wanted):  # two steps: positions are unique per import
+        f.position = -1 - i
+    session.flush()
+    for i, f in enumerate(wanted):
+        f.position = i
+    session.flush()
 
 
 def _stale(session: Session, scope: TenantScope, imp: CsvImport) -> None:

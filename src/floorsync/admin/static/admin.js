@@ -44,7 +44,7 @@ document.addEventListener("click", function (event) {
   if (!panel) return;
   var url = panel.getAttribute("data-progress-url");
   var bar = panel.querySelector("progress");
-  var number = function (n) { return Math.round(n).toLocaleString("en-US"); };
+  var number = function (n) { return Math.round(n).toLocaleString("en-US").replace(/,/g, "\u202f"); };
   var set = function (name, text) {
     var el = panel.querySelector('[data-progress="' + name + '"]');
     if (el) el.textContent = text;
