@@ -264,6 +264,11 @@ def wizard_page(import_id: str, admin: AdminDep) -> HTMLResponse:
     preview_rows = ((imp.preview or {}).get("rows") or {}).get(rows_file, {}).get(tab, [])
     start = (page - 1) * ROWS_PER_PAGE
     done = params.get("done", "")
+    if done in ("preview", "started", "cancel", "resumed") and imp.status in (
+        CsvImportStatus.previewed,
+        *FINISHED,
+    ):
+        done = ""  # the job has finished since: the page shows its outcome instead
     return admin.render(
         "import.html",
         imp=imp,
@@ -327,20 +332,28 @@ def change_file(import_id: str, position: int, admin: AdminDep, form: FormDep) -
 
 def _save_mapping(admin: AdminRequest, ident: Any, form: FormData) -> list[Issue]:
     with admin.read() as session:
-        files = service.import_files(session, admin.scope, ident)
-    for f in files:
-        manual: dict[int, str] = {}
+        imp = service.get_import(session, admin.scope, ident)
+        settings = service.settings_of(imp)
+        files = [
+            (f, service.analyse_stored(session, admin.scope, f, settings))
+            for f in service.import_files(session, admin.scope, ident)
+        ]
+    for f, analysis in files:
+        if analysis.mapping is None:
+            continue
+        # only what the user changed becomes a manual match; the rest keeps its match kind
+        shown = {c.position: c.field or IGNORE for c in analysis.mapping.columns}
+        current = StoredChoices.from_json((f.mapping or {}).get("choices"))
+        manual = dict(current.manual)
         prefix = f"map-{f.position}-"
         for key in form:
             if key.startswith(prefix) and key[len(prefix) :].isdigit():
-                value = form_text(form, key)
-                manual[int(key[len(prefix) :])] = value or IGNORE
-        if manual:
-            current = StoredChoices.from_json((f.mapping or {}).get("choices"))
-            if manual != current.manual:
-                service.change_file(
-                    admin.services, admin.scope, ident, f.position, {"manual": manual}
-                )
+                position = int(key[len(prefix) :])
+                value = form_text(form, key) or IGNORE
+                if value != shown.get(position):
+                    manual[position] = value
+        if manual and manual != current.manual:
+            service.change_file(admin.services, admin.scope, ident, f.position, {"manual": manual})
     options = {
         "remember_mapping": form.get("remember") == "on",
         "skip_errors": form.get("skip_errors") == "on",

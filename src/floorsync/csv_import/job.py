@@ -1269,7 +1269,8 @@ def progress_of(
         done = sum(min(f.next_row, f.row_count or 0) for f in files)
     if imp.finished_at is not None and imp.started_at is not None:
         elapsed = (imp.finished_at - imp.started_at).total_seconds()
-    rate = done / elapsed if elapsed > 0 else 0.0
+    base = int((imp.options or {}).get("progress_base", 0))
+    rate = max(done - base, 0) / elapsed if elapsed > 0 else 0.0
     remaining = max(imp.total_rows - done, 0)
     lost = (
         imp.status is CsvImportStatus.running

@@ -526,6 +526,12 @@ def request(
         if phase is ImportPhase.import_ and imp.status not in RESUMABLE:
             _reset_import(session, scope, imp)
         imp.status, imp.phase = CsvImportStatus.queued, phase
+        # the rate and ETA of this run count from when it starts and from the rows done before
+        imp.started_at = imp.finished_at = None
+        imp.options = {
+            **imp.options,
+            "progress_base": imp.processed_rows if phase is ImportPhase.import_ else 0,
+        }
         imp.cancel_requested = False
         imp.failure_reason = None
         imp.updated_at = now
