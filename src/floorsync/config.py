@@ -67,9 +67,8 @@ class Settings(BaseSettings):
     # CSV import (CSV import spec §11, §14)
     import_max_file_mb: int = Field(50, ge=1)  # per uploaded file, refused while streaming
     import_max_upload_mb: int = Field(200, ge=1)  # per upload (all files), refused while streaming
-    import_abandon_seconds: float = Field(
-        60, gt=0
-    )  # a running import without a heartbeat this long is resumable
+    import_abandon_seconds: float = Field(60, gt=0)  # then a running import may be taken over
+    import_progress_seconds: float = Field(5, gt=0)  # CLI without a terminal: a line this often
 
     # file storage (catalogue §2.2): the local file system by default, S3-compatible in production
     data_dir: Path = Path("./var")

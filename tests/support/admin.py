@@ -13,6 +13,9 @@ from typing import Any
 import httpx
 
 from floorsync.bootstrap import Services
+from floorsync.csv_import.service import ImportSettings, Upload, create_import
+from floorsync.db.repository import TenantScope
+from floorsync.models.enums import ImportChannel
 from floorsync.webhooks.delivery import make_http_client
 from floorsync.webhooks.worker import DeliveryDeps, drain
 from tests.support.tenants import TenantHandle
@@ -86,6 +89,7 @@ class OpsData:
     failed_event_id: str = ""  # an event whose first delivery attempt failed (evt_…)
     delivered_event_ids: list[str] = field(default_factory=list)
     integration_key_id: str = ""
+    import_id: str = ""  # a CSV import (uploaded, not started)
 
 
 def _ok(resp: httpx.Response, status: int = 200) -> Any:
@@ -174,6 +178,15 @@ def seed_ops_data(
     data.integration_key_id = _ok(c.get("/api-key-generate", params={"role": "integration"}))[
         "api_keys"
     ][0]["id"]
+    data.import_id = str(
+        create_import(
+            services,
+            TenantScope(tenant.id),
+            [Upload("orders.csv", f"job_number;customer\nJ-{tag}-csv;Acme BV\n".encode())],
+            ImportSettings(),
+            channel=ImportChannel.admin_ui,
+        )
+    )
     return data
 
 
@@ -213,4 +226,15 @@ def ids_for(data: OpsData) -> dict[str, str]:
         "run_id": data.failed_run_id,
         "webhook_id": data.webhook_id,
         "key_id": data.integration_key_id,
+        "import_id": data.import_id,
+        "position": "0",
+        "name": "no-such-template.csv",  # a template name is no tenant record: 404 for anyone
     }
+
+
+# Admin routes that answer a download or JSON rather than an HTML page.
+DOWNLOAD_SUFFIXES = (".json", ".csv", ".zip", "/failed-rows", "/templates/{name}")
+
+
+def is_download(path: str) -> bool:
+    return path.endswith(DOWNLOAD_SUFFIXES)

@@ -1267,7 +1267,10 @@ def progress_of(
     done = imp.processed_rows
     if imp.phase is ImportPhase.import_:
         done = sum(min(f.next_row, f.row_count or 0) for f in files)
-    rate = done / elapsed if elapsed > 0 and imp.status is CsvImportStatus.running else 0.0
+    if imp.finished_at is not None and imp.started_at is not None:
+        elapsed = (imp.finished_at - imp.started_at).total_seconds()
+    base = int((imp.options or {}).get("progress_base", 0))
+    rate = max(done - base, 0) / elapsed if elapsed > 0 else 0.0
     remaining = max(imp.total_rows - done, 0)
     lost = (
         imp.status is CsvImportStatus.running
@@ -1290,7 +1293,9 @@ def progress_of(
             "deleted": imp.deleted_count,
         },
         "rows_per_second": round(rate, 1),
-        "eta_seconds": round(remaining / rate, 1) if rate > 0 else None,
+        "eta_seconds": round(remaining / rate, 1)
+        if rate > 0 and imp.status is CsvImportStatus.running
+        else None,
         "started_at": format_ts(imp.started_at) if imp.started_at else None,
         "heartbeat_at": format_ts(imp.heartbeat_at) if imp.heartbeat_at else None,
         "finished_at": format_ts(imp.finished_at) if imp.finished_at else None,

@@ -168,7 +168,7 @@ def analyse_stored(
 ) -> FileAnalysis:
     """The file's analysis under its stored choices, with a remembered mapping (§7.5) applied
     when one exists for the detected entity and header layout."""
-    choices = StoredChoices.from_json(file.mapping)
+    choices = StoredChoices.from_json((file.mapping or {}).get("choices"))
     data = file.content or b""
     analysis = analyse_file(file.filename, data, file_choices(choices, settings))
     if analysis.entity is not None and analysis.entity.entity and analysis.signature:
@@ -341,9 +341,33 @@ def change_file(
         _apply_analysis(file, analysis)
         file.updated_at = services.clock.now()
         session.flush()
+        _reorder(session, scope, import_id)
         imp.total_rows = _total_rows(session, scope, import_id)
         _stale(session, scope, imp)
         return analysis
+
+
+def _reorder(session: Session, scope: TenantScope, import_id: uuid.UUID) -> None:
+    """Keep the files in dependency order (§10.1) after an entity changed: by entity, then by
+    their previous order (upload order within an entity)."""
+    files = import_files(session, scope, import_id)
+
+    def rank(f: CsvImportFile) -> tuple[int, int]:
+        entity = f.entity_type.value if f.entity_type else None
+        return (
+            ENTITY_ORDER.index(entity) if entity in ENTITY_ORDER else len(ENTITY_ORDER),
+            f.position,
+        )
+
+    wanted = sorted(files, key=rank)
+    if [f.position for f in wanted] == sorted(f.position for f in files):
+        return
+    for i, f in enumerate(wanted):  # two steps: positions are unique per import
+        f.position = -1 - i
+    session.flush()
+    for i, f in enumerate(wanted):
+        f.position = i
+    session.flush()
 
 
 def _stale(session: Session, scope: TenantScope, imp: CsvImport) -> None:
@@ -502,6 +526,12 @@ def request(
         if phase is ImportPhase.import_ and imp.status not in RESUMABLE:
             _reset_import(session, scope, imp)
         imp.status, imp.phase = CsvImportStatus.queued, phase
+        # the rate and ETA of this run count from when it starts and from the rows done before
+        imp.started_at = imp.finished_at = None
+        imp.options = {
+            **imp.options,
+            "progress_base": imp.processed_rows if phase is ImportPhase.import_ else 0,
+        }
         imp.cancel_requested = False
         imp.failure_reason = None
         imp.updated_at = now
