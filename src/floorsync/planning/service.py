@@ -507,7 +507,7 @@ def release_pull_lease(
 
 
 def claim_due_pull(
-    deps: PlanningDeps, owner: str, lease: timedelta
+    deps: PlanningDeps, owner: str, lease: timedelta, *, connection_id: uuid.UUID | None = None
 ) -> tuple[uuid.UUID, uuid.UUID] | None:
     """The scheduler's claim (§6.1): a connection with `pull_enabled`, not blocked, whose
     `next_pull_at` has come and whose pull lease is free; returns (tenant id, connection id)."""
@@ -530,6 +530,11 @@ def claim_due_pull(
                         PlanningConnection.pull_locked_until.is_(None),
                         PlanningConnection.pull_locked_until < now,
                     ),
+                )
+                .where(
+                    PlanningConnection.id == connection_id
+                    if connection_id is not None
+                    else PlanningConnection.id.is_not(None)
                 )
                 .order_by(PlanningConnection.next_pull_at)
                 .limit(1),
