@@ -86,6 +86,7 @@ class OpsData:
     failed_event_id: str = ""  # an event whose first delivery attempt failed (evt_…)
     delivered_event_ids: list[str] = field(default_factory=list)
     integration_key_id: str = ""
+    planning_connection_id: str = ""  # a FrePPLe connection (never contacted by these tests)
 
 
 def _ok(resp: httpx.Response, status: int = 200) -> Any:
@@ -172,7 +173,28 @@ def seed_ops_data(
     data.integration_key_id = _ok(c.get("/api-key-generate", params={"role": "integration"}))[
         "api_keys"
     ][0]["id"]
+    data.planning_connection_id = _planning_connection(tenant, services)
     return data
+
+
+def _planning_connection(tenant: TenantHandle, services: Services) -> str:
+    from floorsync.db.repository import TenantScope
+    from floorsync.planning.connections import create_connection
+
+    with services.sessions.begin() as session:
+        row = create_connection(
+            session,
+            TenantScope(tenant.id),
+            services.secretbox,
+            services.clock.now(),
+            system="frepple",
+            base_url="http://127.0.0.1:9/frepple",
+            auth_method="basic",
+            username="planner",
+            credential="not-a-real-password",
+            settings={"time_zone": "Europe/Amsterdam"},
+        )
+        return str(row.id)
 
 
 # ---------------------------------------------------------------- the admin app's route table
@@ -211,4 +233,5 @@ def ids_for(data: OpsData) -> dict[str, str]:
         "run_id": data.failed_run_id,
         "webhook_id": data.webhook_id,
         "key_id": data.integration_key_id,
+        "connection_id": data.planning_connection_id,
     }
