@@ -4,6 +4,7 @@ interval ± 10 %) and DST edges through a whole pull (§8.6: the autumn overlap 
 occurrence, a time in the spring gap moves forward by the gap)."""
 
 import random
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -24,7 +25,8 @@ from floorsync.models.planning import PlanningConnection, PlanningPush
 from floorsync.planning.connections import tenant_head
 from floorsync.planning.dispatch import dispatch_all, dispatch_round
 from floorsync.planning.service import claim_due_pull, pull
-from floorsync.planning.tasks import PULL, PlanningState
+from floorsync.planning.tasks import PULL, PULL_NOW, PlanningState, _pull_now
+from floorsync.worker.queue import JobRun, QueuedJob
 from tests.planning.app_support import add_frepple, deps_of
 from tests.planning.conftest import FREPPLE_PASSWORD, FREPPLE_USER, SecretWatch
 from tests.planning.fakes.frepple import FakeFrepple, oplan, seed_orders
@@ -200,3 +202,28 @@ def test_dst_edges_reach_the_operations_as_utc(
         "MO-SPRING": datetime(2026, 3, 29, 1, 30, tzinfo=UTC),
         "MO-WINTER": datetime(2026, 12, 1, 7, 0, tzinfo=UTC),
     }
+
+
+def test_a_queued_pull_now_job_pulls_even_with_scheduled_pulls_off(
+    services: Services, scope: TenantScope, frepple: FakeFrepple
+) -> None:
+    seed_orders(frepple.data, 2, steps=1, work_centres=1)
+    cid = add_frepple(services, scope, frepple.base_url)
+    with services.sessions.begin() as s:
+        s.scalars(scoped(PlanningConnection, scope)).one().pull_enabled = False
+    job = QueuedJob(
+        uuid.uuid4(),
+        PULL_NOW,
+        scope.tenant_id,
+        {"tenant_id": str(scope.tenant_id), "connection_id": str(cid), "full": True},
+        1,
+        services.clock.now() + timedelta(minutes=30),
+    )
+
+    _pull_now(JobRun(job, services, "w1", timedelta(minutes=30), threading.Event()))
+
+    with services.sessions() as s:
+        row = s.scalars(scoped(PlanningConnection, scope)).one()
+        assert row.last_pull_status is not None
+        assert row.last_pull_status.value == "completed"
+        assert row.pull_lease_owner is None

@@ -18,6 +18,7 @@ from floorsync.db.repository import TenantScope, scoped
 from floorsync.kit.clock import FakeClock
 from floorsync.models.bookkeeping import SyncRun
 from floorsync.models.enums import PlanningTrigger, RunStatus
+from floorsync.models.events import Event
 from floorsync.models.master import Cell, Job
 from floorsync.models.planning import PlanningConnection, PlanningRun
 from floorsync.planning.service import pull
@@ -85,6 +86,17 @@ class TestFreppleFirstAndRepeatedPull:
         assert row.last_reconcile_at is not None
         written = events(services, scope)
         assert written > 0
+        with services.sessions() as s:
+            summaries = [
+                e.type for e in s.scalars(scoped(Event, scope).where(Event.type.like("sync.%")))
+            ]
+        # one summary per entity written and pull step, not one per chunk: the work-centre run
+        # (cells and resources: a batch summary too; no tooling here) and the work-order run
+        assert sorted(summaries) == [
+            "sync.batch.completed",
+            "sync.cells.completed",
+            "sync.jobs.completed",
+        ]
 
         second = pull(deps, scope, cid, trigger=PlanningTrigger.cli)
 

@@ -24,7 +24,7 @@ from floorsync.models.enums import DeliveryFailure, DeliveryStatus, PlanningPush
 from floorsync.models.planning import PlanningConnection, PlanningPush, PlanningRun
 from floorsync.planning.connections import config_of, find_connection, record_test
 from floorsync.planning.factory import create_planning_adapter
-from floorsync.planning.pushes import push_due
+from floorsync.planning.pushes import claim_pushes, push_due, run_pushes
 from floorsync.webhooks.schedule import Schedule
 from tests.planning.app_support import add_frepple, add_odoo, deps_of
 from tests.planning.conftest import FREPPLE_PASSWORD, FREPPLE_USER, SecretWatch
@@ -243,6 +243,24 @@ def test_auth_failure_blocks_without_consuming_attempts_until_a_test_succeeds(
             record_test(conn, adapter.test_connection(), services.clock.now())
 
     assert run_due(services, cid) == ["applied", "applied"]
+
+
+def test_a_second_worker_claims_none_of_the_pushes_another_holds(
+    services: Services, scope: TenantScope, frepple: FakeFrepple
+) -> None:
+    cid = add_frepple(services, scope, frepple.base_url)
+    ids = {add_push(services, scope, cid, ref) for ref in ("MO/1", "MO-2")}
+    deps = deps_of(services)
+
+    first = claim_pushes(deps, "w1", LEASE, SCHEDULE, connection_id=cid)
+    second = claim_pushes(deps, "w2", LEASE, SCHEDULE, connection_id=cid)
+
+    assert first is not None
+    assert {p.id for p in first.pushes} == ids
+    assert second is None
+    run_pushes(deps, first, "w1", SCHEDULE, random.Random(1))
+    assert {push_row(services, scope, i).status for i in ids} == {DeliveryStatus.succeeded}
+    assert len(patches(frepple)) == 2
 
 
 def test_a_completion_waits_for_its_orders_pending_start(
