@@ -79,6 +79,7 @@ def a_ids(data: OpsData) -> set[str]:
         data.failed_event_id,
         *data.delivered_event_ids,
         data.integration_key_id,
+        data.planning_connection_id,
     }
 
 

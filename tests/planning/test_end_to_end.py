@@ -93,15 +93,17 @@ def test_frepple_order_is_confirmed_then_completed_with_the_good_quantity(
 
         start_and_complete(tenant, job_id, ops, good=9, scrap=2)
         assert dispatch_all(deps) == 1
-        assert push_due(deps, "test-worker", LEASE, services.webhooks.config.schedule) == [
-            "applied"
-        ]
+        assert push_due(
+            deps, "test-worker", LEASE, services.webhooks.config.schedule, connection_id=cid
+        ) == ["applied"]
 
         assert fake.data.mos["MO-000001"]["status"] == "confirmed"
         assert fake.data.mos["MO-000000"]["status"] == "approved"  # untouched
         ok(tenant.client.post("/api-job-lifecycle/complete", params={"id": job_id}))
         assert dispatch_all(deps) == 1
-        done = push_due(deps, "test-worker", LEASE, services.webhooks.config.schedule)
+        done = push_due(
+            deps, "test-worker", LEASE, services.webhooks.config.schedule, connection_id=cid
+        )
 
         assert done == ["applied"]
         order = fake.data.mos["MO-000001"]
@@ -139,12 +141,12 @@ def test_odoo_order_is_started_then_done_for_each_profile(
         start_and_complete(tenant, job_id, ops, good=quantity, scrap=1)
         dispatch_all(deps)
         schedule = services.webhooks.config.schedule
-        assert push_due(deps, "test-worker", LEASE, schedule) == ["applied"]
+        assert push_due(deps, "test-worker", LEASE, schedule, connection_id=cid) == ["applied"]
         assert fake.tables["mrp.production"][ids[0]]["state"] == "progress"
 
         ok(tenant.client.post("/api-job-lifecycle/complete", params={"id": job_id}))
         dispatch_all(deps)
-        assert push_due(deps, "test-worker", LEASE, schedule) == ["applied"]
+        assert push_due(deps, "test-worker", LEASE, schedule, connection_id=cid) == ["applied"]
 
         order = fake.tables["mrp.production"][ids[0]]
         assert order["state"] == "done"

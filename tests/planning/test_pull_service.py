@@ -8,6 +8,7 @@ to the sync history and never carry the secret."""
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -18,10 +19,18 @@ from floorsync.db.repository import TenantScope, scoped
 from floorsync.kit.clock import FakeClock
 from floorsync.models.bookkeeping import SyncRun
 from floorsync.models.enums import PlanningTrigger, RunStatus
+from floorsync.models.events import Event
 from floorsync.models.master import Cell, Job
 from floorsync.models.planning import PlanningConnection, PlanningRun
 from floorsync.planning.service import pull
-from tests.planning.app_support import add_frepple, add_odoo, deps_of, events, floor
+from tests.planning.app_support import (
+    add_frepple,
+    add_odoo,
+    deps_of,
+    events,
+    floor,
+    no_wait_adapters,
+)
 from tests.planning.conftest import FREPPLE_PASSWORD, FREPPLE_USER, SecretWatch
 from tests.planning.fakes.frepple import FakeFrepple, oplan, seed_orders
 from tests.planning.fakes.odoo import FakeOdoo, seed_productions
@@ -85,6 +94,17 @@ class TestFreppleFirstAndRepeatedPull:
         assert row.last_reconcile_at is not None
         written = events(services, scope)
         assert written > 0
+        with services.sessions() as s:
+            summaries = [
+                e.type for e in s.scalars(scoped(Event, scope).where(Event.type.like("sync.%")))
+            ]
+        # one summary per entity written and pull step, not one per chunk: the work-centre run
+        # (cells and resources: a batch summary too; no tooling here) and the work-order run
+        assert sorted(summaries) == [
+            "sync.batch.completed",
+            "sync.cells.completed",
+            "sync.jobs.completed",
+        ]
 
         second = pull(deps, scope, cid, trigger=PlanningTrigger.cli)
 
@@ -226,3 +246,35 @@ class TestWithdrawnAndMissing:
             assert cell.deleted_at is None
         with services.sessions() as s:
             assert s.scalars(select(Job.id).where(Job.external_id == "MO-000005")).first()
+
+
+class _Broken:
+    """The real adapter, except that pulling work orders hits a bug (not a planning error)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def __enter__(self) -> "_Broken":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.inner.close()
+
+    def pull_work_orders(self, since: Any = None) -> Any:
+        raise RuntimeError("a bug")
+
+
+def test_an_unexpected_error_is_raised_and_leaves_no_run_running(
+    services: Services, scope: TenantScope, frepple: FakeFrepple
+) -> None:
+    cid = add_frepple(services, scope, frepple.base_url)
+    deps = deps_of(services, lambda config: _Broken(no_wait_adapters(config)))
+
+    with pytest.raises(RuntimeError):
+        pull(deps, scope, cid, trigger=PlanningTrigger.cli)
+
+    assert [r.status for r in runs(services, scope)] == [RunStatus.completed, RunStatus.failed]
+    assert connection(services, scope, cid).pull_cursor is None

@@ -24,7 +24,7 @@ from floorsync.models.enums import DeliveryFailure, DeliveryStatus, PlanningPush
 from floorsync.models.planning import PlanningConnection, PlanningPush, PlanningRun
 from floorsync.planning.connections import config_of, find_connection, record_test
 from floorsync.planning.factory import create_planning_adapter
-from floorsync.planning.pushes import push_due
+from floorsync.planning.pushes import claim_pushes, push_due, run_pushes
 from floorsync.webhooks.schedule import Schedule
 from tests.planning.app_support import add_frepple, add_odoo, deps_of
 from tests.planning.conftest import FREPPLE_PASSWORD, FREPPLE_USER, SecretWatch
@@ -104,8 +104,9 @@ def push_row(services: Services, scope: TenantScope, push_id: uuid.UUID) -> Plan
         return row
 
 
-def run_due(services: Services) -> list[str]:
-    return push_due(deps_of(services), "w1", LEASE, SCHEDULE, random.Random(1))
+def run_due(services: Services, cid: uuid.UUID) -> list[str]:
+    """This connection's due pushes (the test database holds other tests' connections too)."""
+    return push_due(deps_of(services), "w1", LEASE, SCHEDULE, random.Random(1), connection_id=cid)
 
 
 def patches(fake: FakeFrepple) -> list[Any]:
@@ -121,16 +122,16 @@ def test_unavailable_is_retried_on_the_schedule_then_expires(
     clock = services.clock
     assert isinstance(clock, FakeClock)
 
-    assert run_due(services) == ["unavailable"]
+    assert run_due(services, cid) == ["unavailable"]
     row = push_row(services, scope, pid)
     assert (row.status, row.attempts) == (DeliveryStatus.pending, 1)
     assert row.next_attempt_at == clock.now() + timedelta(seconds=5)
-    assert run_due(services) == []  # not due yet
+    assert run_due(services, cid) == []  # not due yet
     clock.advance(5)
-    assert run_due(services) == ["unavailable"]
+    assert run_due(services, cid) == ["unavailable"]
     assert push_row(services, scope, pid).next_attempt_at == clock.now() + timedelta(seconds=300)
     clock.advance(300)
-    assert run_due(services) == ["failed"]
+    assert run_due(services, cid) == ["failed"]
 
     row = push_row(services, scope, pid)
     assert (row.status, row.failure_reason) == (DeliveryStatus.failed, DeliveryFailure.expired)
@@ -150,7 +151,7 @@ def test_retry_after_is_honoured(
         headers={"Retry-After": "120"},
     )
 
-    assert run_due(services) == ["unavailable"]
+    assert run_due(services, cid) == ["unavailable"]
 
     assert push_row(services, scope, pid).next_attempt_at == services.clock.now() + timedelta(
         seconds=120
@@ -166,7 +167,7 @@ def test_a_rejection_fails_at_once_and_an_unknown_order_is_gone(
         services, scope, cid, "MO-2", PlanningPushKind.order_completion, completion(-1)
     )
 
-    assert run_due(services) == ["failed", "failed"]
+    assert run_due(services, cid) == ["failed", "failed"]
 
     gone, rejected = push_row(services, scope, missing), push_row(services, scope, negative)
     assert (gone.status, gone.failure_reason) == (DeliveryStatus.failed, DeliveryFailure.gone)
@@ -181,10 +182,10 @@ def test_a_write_whose_answer_was_lost_is_not_applied_twice(
     pid = add_push(services, scope, cid, "MO/1")
     frepple.fault("reset", match=lambda r: r.method == "PATCH", after=True)
 
-    assert run_due(services) == ["unavailable"]
+    assert run_due(services, cid) == ["unavailable"]
     assert frepple.data.mos["MO/1"]["status"] == "confirmed"  # it landed
     services.clock.advance(5)  # type: ignore[attr-defined]
-    assert run_due(services) == ["already_applied"]
+    assert run_due(services, cid) == ["already_applied"]
 
     assert len(patches(frepple)) == 1
     assert push_row(services, scope, pid).status is DeliveryStatus.succeeded
@@ -210,9 +211,9 @@ def test_an_odoo_button_whose_answer_was_lost_runs_once(
             after=True,
         )
 
-        assert run_due(services) == ["unavailable"]
+        assert run_due(services, cid) == ["unavailable"]
         services.clock.advance(5)  # type: ignore[attr-defined]
-        assert run_due(services) == ["already_applied"]
+        assert run_due(services, cid) == ["already_applied"]
 
         assert [c.method for c in fake.calls].count("button_start") == 1
     finally:
@@ -227,21 +228,39 @@ def test_auth_failure_blocks_without_consuming_attempts_until_a_test_succeeds(
     second = add_push(services, scope, cid, "MO-2")
     frepple.users["planner"].password = "rotated"
 
-    assert run_due(services) == ["auth", "held"]
+    assert run_due(services, cid) == ["auth", "held"]
 
     with services.sessions() as s:
         row = s.scalars(scoped(PlanningConnection, scope)).one()
         assert row.last_test_ok is False
     assert push_row(services, scope, first).attempts == 0
     assert push_row(services, scope, second).status is DeliveryStatus.pending
-    assert run_due(services) == []  # blocked: nothing is claimed
+    assert run_due(services, cid) == []  # blocked: nothing is claimed
     frepple.users["planner"].password = FREPPLE_PASSWORD
     with services.sessions.begin() as s:
         conn = find_connection(s, scope, str(cid))
         with create_planning_adapter(config_of(conn, services.secretbox)) as adapter:
             record_test(conn, adapter.test_connection(), services.clock.now())
 
-    assert run_due(services) == ["applied", "applied"]
+    assert run_due(services, cid) == ["applied", "applied"]
+
+
+def test_a_second_worker_claims_none_of_the_pushes_another_holds(
+    services: Services, scope: TenantScope, frepple: FakeFrepple
+) -> None:
+    cid = add_frepple(services, scope, frepple.base_url)
+    ids = {add_push(services, scope, cid, ref) for ref in ("MO/1", "MO-2")}
+    deps = deps_of(services)
+
+    first = claim_pushes(deps, "w1", LEASE, SCHEDULE, connection_id=cid)
+    second = claim_pushes(deps, "w2", LEASE, SCHEDULE, connection_id=cid)
+
+    assert first is not None
+    assert {p.id for p in first.pushes} == ids
+    assert second is None
+    run_pushes(deps, first, "w1", SCHEDULE, random.Random(1))
+    assert {push_row(services, scope, i).status for i in ids} == {DeliveryStatus.succeeded}
+    assert len(patches(frepple)) == 2
 
 
 def test_a_completion_waits_for_its_orders_pending_start(
@@ -257,12 +276,12 @@ def test_a_completion_waits_for_its_orders_pending_start(
         status=503,
     )
 
-    assert run_due(services) == ["unavailable", "held", "applied"]
+    assert run_due(services, cid) == ["unavailable", "held", "applied"]
     assert push_row(services, scope, done).attempts == 0
-    assert run_due(services) == []  # the start is not due yet; the completion waits for it
+    assert run_due(services, cid) == []  # the start is not due yet; the completion waits for it
     services.clock.advance(5)  # type: ignore[attr-defined]
 
-    assert run_due(services) == ["applied", "applied"]
+    assert run_due(services, cid) == ["applied", "applied"]
     assert frepple.data.mos["MO/1"]["status"] == "completed"
     assert push_row(services, scope, start).status is DeliveryStatus.succeeded
     assert push_row(services, scope, other).status is DeliveryStatus.succeeded

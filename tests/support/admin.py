@@ -90,6 +90,7 @@ class OpsData:
     delivered_event_ids: list[str] = field(default_factory=list)
     integration_key_id: str = ""
     import_id: str = ""  # a CSV import (uploaded, not started)
+    planning_connection_id: str = ""  # a FrePPLe connection (never contacted by these tests)
 
 
 def _ok(resp: httpx.Response, status: int = 200) -> Any:
@@ -187,7 +188,28 @@ def seed_ops_data(
             channel=ImportChannel.admin_ui,
         )
     )
+    data.planning_connection_id = _planning_connection(tenant, services)
     return data
+
+
+def _planning_connection(tenant: TenantHandle, services: Services) -> str:
+    from floorsync.db.repository import TenantScope
+    from floorsync.planning.connections import create_connection
+
+    with services.sessions.begin() as session:
+        row = create_connection(
+            session,
+            TenantScope(tenant.id),
+            services.secretbox,
+            services.clock.now(),
+            system="frepple",
+            base_url="http://127.0.0.1:9/frepple",
+            auth_method="basic",
+            username="planner",
+            credential="not-a-real-password",
+            settings={"time_zone": "Europe/Amsterdam"},
+        )
+        return str(row.id)
 
 
 # ---------------------------------------------------------------- the admin app's route table
@@ -229,6 +251,7 @@ def ids_for(data: OpsData) -> dict[str, str]:
         "import_id": data.import_id,
         "position": "0",
         "name": "no-such-template.csv",  # a template name is no tenant record: 404 for anyone
+        "connection_id": data.planning_connection_id,
     }
 
 

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from starlette.staticfiles import StaticFiles
 
-from floorsync.admin import api_keys, events, imports, signin, sync_history, webhooks
+from floorsync.admin import api_keys, events, imports, planning, signin, sync_history, webhooks
 from floorsync.admin.errors import AdminShell, install_error_pages
 from floorsync.admin.filters import install_filters
 from floorsync.admin.pages import AdminPage, NavItem
@@ -27,7 +27,14 @@ MOUNT_PATH = "/admin"
 
 def default_pages() -> list[AdminPage]:
     """The pages floorsync ships, in navigation order."""
-    return [sync_history.PAGE, webhooks.PAGE, events.PAGE, api_keys.PAGE, imports.PAGE]
+    return [
+        sync_history.PAGE,
+        webhooks.PAGE,
+        events.PAGE,
+        api_keys.PAGE,
+        imports.PAGE,
+        planning.PAGE,
+    ]
 
 
 def _environment(pages: Sequence[AdminPage]) -> jinja2.Environment:

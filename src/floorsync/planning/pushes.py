@@ -331,12 +331,14 @@ def push_due(
     lease: timedelta,
     schedule: Schedule,
     rng: random.Random | None = None,
+    *,
+    connection_id: uuid.UUID | None = None,
 ) -> list[str]:
-    """Claim and run until nothing is due (the CLI, tests and `worker --once` style runs)."""
+    """Claim and run until nothing is due (of one connection, or of all)."""
     rng = rng or random.Random()
     out: list[str] = []
     while True:
-        claim = claim_pushes(deps, owner, lease, schedule)
+        claim = claim_pushes(deps, owner, lease, schedule, connection_id=connection_id)
         if claim is None:
             return out
         out.extend(run_pushes(deps, claim, owner, schedule, rng))

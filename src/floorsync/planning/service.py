@@ -20,6 +20,7 @@ and records the run `failed` with its error class (§6.1); what it does to the c
 `partial`; the cursor still advances. Adapters run outside any transaction.
 """
 
+import logging
 import random
 import time
 import uuid
@@ -67,6 +68,7 @@ from floorsync.sync.runs import record_runs
 from floorsync.sync.service import run_sync
 
 CHANNEL = "planning_pull"
+log = logging.getLogger("floorsync.planning")
 IN_CHUNK = 500
 # (stage, done, total): "resources", "work_orders" (received), "jobs" (chunks written), "done"
 Progress = Callable[[str, int, int], None]
@@ -220,7 +222,41 @@ def pull(
     renew: Callable[[], object] = lambda: None,
 ) -> PullOutcome:
     """One pull cycle of one connection (see the module docstring). `renew` keeps the caller's
-    lease alive between chunks."""
+    lease alive between chunks. An unexpected error (the database, a bug) is re-raised after
+    the run records it left `running` are marked `failed`."""
+    opened: list[uuid.UUID] = []
+    try:
+        return _pull(deps, scope, connection_id, trigger, full, progress, rng, renew, opened)
+    except Exception as exc:
+        _abandon(deps, scope, opened, exc)
+        raise
+
+
+def _abandon(
+    deps: PlanningDeps, scope: TenantScope, run_ids: Sequence[uuid.UUID], exc: Exception
+) -> None:
+    try:
+        with deps.work(scope) as work:
+            for run_id in run_ids:
+                run = get_run(work, run_id)
+                if run.status is RunStatus.running:
+                    run.status, run.finished_at = RunStatus.failed, work.clock.now()
+                    run.error_message = f"internal error: {type(exc).__name__}"
+    except Exception:  # the database may be what failed; the original error is what matters
+        log.exception("could not mark the runs of a failed pull")
+
+
+def _pull(
+    deps: PlanningDeps,
+    scope: TenantScope,
+    connection_id: uuid.UUID,
+    trigger: PlanningTrigger,
+    full: bool,
+    progress: Progress,
+    rng: random.Random | None,
+    renew: Callable[[], object],
+    opened: list[uuid.UUID],
+) -> PullOutcome:
     started = time.perf_counter()
     rng = rng or random.Random()
     clock = deps.clock
@@ -238,6 +274,7 @@ def pull(
             work, row.id, PlanningRunKind.pull_resources, trigger, details=dict(common)
         )
         res_run_id = res_run.id
+        opened.append(res_run_id)
     outcome = PullOutcome(
         connection=config.display_name,
         mode=mode,
@@ -318,6 +355,7 @@ def pull(
                 details=dict(common),
             )
             wo_run_id = wo_run.id
+            opened.append(wo_run_id)
         outcome.run_ids.append(str(wo_run_id))
         outcome.counts.update(eq_counts)
         progress("resources", len(equipment), len(equipment))
@@ -507,7 +545,7 @@ def release_pull_lease(
 
 
 def claim_due_pull(
-    deps: PlanningDeps, owner: str, lease: timedelta
+    deps: PlanningDeps, owner: str, lease: timedelta, *, connection_id: uuid.UUID | None = None
 ) -> tuple[uuid.UUID, uuid.UUID] | None:
     """The scheduler's claim (§6.1): a connection with `pull_enabled`, not blocked, whose
     `next_pull_at` has come and whose pull lease is free; returns (tenant id, connection id)."""
@@ -530,6 +568,11 @@ def claim_due_pull(
                         PlanningConnection.pull_locked_until.is_(None),
                         PlanningConnection.pull_locked_until < now,
                     ),
+                )
+                .where(
+                    PlanningConnection.id == connection_id
+                    if connection_id is not None
+                    else PlanningConnection.id.is_not(None)
                 )
                 .order_by(PlanningConnection.next_pull_at)
                 .limit(1),
