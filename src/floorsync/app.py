@@ -20,6 +20,7 @@ from floorsync.http.responses import CompactJSONResponse, ok
 from floorsync.http.routing import build_route_table, fallback_router
 from floorsync.kit.clock import Clock
 from floorsync.lifecycle.endpoints import lifecycle_router
+from floorsync.ops.endpoints import router as ops_router
 from floorsync.shopfloor.endpoints import shopfloor_routers
 from floorsync.sync.endpoints import sync_routers
 from floorsync.webhooks.endpoints import logs_router
@@ -61,6 +62,7 @@ def create_app(
     def health() -> Any:
         return ok({"status": "ok", "version": __version__})
 
+    app.include_router(ops_router)  # /health/ready, /metrics
     for router in api_routers():
         app.include_router(router)
     mount_admin(app, services)  # /admin: the web UI (before the catch-all fallback)

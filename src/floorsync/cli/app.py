@@ -146,14 +146,16 @@ def serve(
     import uvicorn
 
     from floorsync import serving
+    from floorsync.cli.startup import prepare
 
+    settings = get_settings()
+    prepare(settings)  # exit 2 on an unmigrated database; metrics for every process
     serving.RUN_WORKER = not no_worker
     if no_worker:
         # With --workers N uvicorn starts fresh processes that re-import `serving`; they read this.
         os.environ["FLOORSYNC_NO_WORKER"] = "1"
-    from floorsync.http.logs import log_config
+    from floorsync.ops.logs import log_config
 
-    settings = get_settings()
     uvicorn.run(
         "floorsync.serving:app_factory",
         factory=True,
@@ -161,7 +163,7 @@ def serve(
         port=port,
         workers=workers,
         log_level=settings.log_level,
-        log_config=log_config(settings.log_level),
+        log_config=log_config(settings.log_level, settings.log_format),
         access_log=False,
         # SIGTERM waits this long for the requests in flight, then cancels them and exits.
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,

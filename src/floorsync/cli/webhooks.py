@@ -1,6 +1,5 @@
 """`floorsync worker [--once]` and `floorsync webhooks list | enable | replay | recover`."""
 
-import logging
 import uuid
 from typing import Annotated, Any
 
@@ -38,13 +37,14 @@ def worker_command(
     FLOORSYNC_WORKER_PLUGINS, and the periodic upkeep (expiry, retention), each run at most once
     per interval across all workers. Stops cleanly on SIGTERM/SIGINT (the unit in flight is
     finished and recorded)."""
+    from floorsync.cli.startup import prepare
+    from floorsync.ops.logs import configure
     from floorsync.webhooks.tasks import DELIVERY
     from floorsync.worker.runner import WorkerRunner
 
-    logging.basicConfig(
-        level=get_settings().log_level.upper(),
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-    )
+    settings = get_settings()
+    configure(settings.log_level, settings.log_format)
+    prepare(settings)  # exit 2 on an unmigrated database; metrics shared with the API
     runner = WorkerRunner(
         _services(), threads=None if threads is None else {DELIVERY.name: threads}
     )

@@ -142,6 +142,7 @@ def _context_dependency(role: ApiKeyRole | None) -> Callable[..., AsyncIterator[
         scope, limited = await run_in_threadpool(
             _authenticate, services, request.headers.get("authorization")
         )
+        request.scope.setdefault("state", {})["tenant_id"] = scope.tenant_id  # the access line
         if limited is not None:
             # The middleware adds these to whatever response this request ends with, errors
             # included.
