@@ -5,17 +5,23 @@ import sys
 from typing import Annotated
 
 import typer
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from floorsync.auth.api_keys import issue_key
 from floorsync.auth.tenants import create_tenant, find_tenant, set_rate_limit
 from floorsync.bootstrap import build_services
+from floorsync.cli import accounts
 from floorsync.cli import webhooks as webhooks_cli
 from floorsync.cli.common import tenant_or_exit
 from floorsync.config import Settings, get_settings
 from floorsync.db import migrate
+from floorsync.db.engine import make_engine
+from floorsync.errors import FloorsyncError
 from floorsync.kit.clock import SystemClock
 from floorsync.models.enums import ApiKeyRole
+from floorsync.models.tenancy import Tenant
 
 app = typer.Typer(
     help="floorsync: ERP ⇄ shop-floor sync service", no_args_is_help=True, add_completion=False
@@ -34,11 +40,30 @@ def _sessions(settings: Settings) -> sessionmaker[Session]:
     return build_services(settings).sessions
 
 
+def _revisions(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return migrate.current_revisions(connection)
+    finally:
+        engine.dispose()
+
+
+def _named(revisions: set[str]) -> str:
+    return ", ".join(sorted(revisions)) or "none (empty database)"
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
-    """Apply migrations to the configured database."""
-    migrate.upgrade(get_settings().database_url, revision)
-    typer.echo("database is at the latest revision")
+    """Apply migrations to the configured database; says what it did."""
+    url = get_settings().database_url
+    before = _revisions(url)
+    migrate.upgrade(url, revision)
+    after = _revisions(url)
+    if before == after:
+        typer.echo(f"database already at revision {_named(after)}: nothing to do")
+    else:
+        typer.echo(f"database upgraded from revision {_named(before)} to {_named(after)}")
 
 
 @db_app.command("check")
@@ -49,17 +74,48 @@ def db_check() -> None:
 
 @db_app.command("current")
 def db_current() -> None:
-    migrate.current(get_settings().database_url)
+    """Print the database's revision, and whether it is this version's head."""
+    current = _revisions(get_settings().database_url)
+    if not current:
+        typer.echo("no floorsync schema: run `floorsync db upgrade`")
+        raise typer.Exit(1)
+    at_head = current == migrate.head_revisions()
+    typer.echo(
+        f"{_named(current)}{' (head)' if at_head else ' (not head: run `floorsync db upgrade`)'}"
+    )
 
 
 @tenants_app.command("create")
-def tenants_create(name: str) -> None:
-    """Create a tenant; prints its id."""
+def tenants_create(
+    name: str,
+    if_missing: Annotated[
+        bool, typer.Option("--if-missing", help="succeed when a tenant of this name exists")
+    ] = False,
+) -> None:
+    """Create a tenant; prints its slug (what --tenant takes) and id. A name that exists
+    already is an error naming its slug, unless --if-missing."""
     sessions = _sessions(get_settings())
     with sessions.begin() as session:
-        tenant = create_tenant(session, name, SystemClock().now())
-        tenant_id = tenant.id
-    typer.echo(str(tenant_id))
+        existing = session.scalars(
+            select(Tenant).where(Tenant.name == name).order_by(Tenant.created_at)
+        ).first()
+        if existing is None:
+            tenant = create_tenant(session, name, SystemClock().now())
+        tenant = existing or tenant
+        slug, tenant_id = tenant.slug, tenant.id
+    if existing is not None and not if_missing:
+        typer.echo(
+            f"tenant {name!r} exists already: slug {slug}, id {tenant_id} (--if-missing accepts that)",
+            err=True,
+        )
+        raise typer.Exit(1)
+    verb = "exists" if existing is not None else "created"
+    typer.echo(f"tenant {slug} {verb} (id {tenant_id}); use --tenant {slug}")
+
+
+tenants_app.command("list")(accounts.list_tenants)
+keys_app.command("list")(accounts.list_api_keys)
+keys_app.command("revoke")(accounts.revoke_api_key)
 
 
 @tenants_app.command("rate-limit")
@@ -175,3 +231,10 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except FloorsyncError as exc:  # a command's input refused by a service
+        for line in accounts.error_lines(exc):
+            typer.echo(line, err=True)
+        sys.exit(1)
+    except DBAPIError as exc:  # the database is away or not migrated: one line, no traceback
+        typer.echo(accounts.database_failure(exc), err=True)
+        sys.exit(1)

@@ -71,8 +71,9 @@ def _run(services: Services, scope: TenantScope, fn: Any) -> Any:
         ) as work:
             return fn(work)
     except FloorsyncError as exc:
-        typer.echo(f"{exc.code}: {exc.message}", err=True)
-        raise typer.Exit(1) from None
+        from floorsync.cli.accounts import fail
+
+        raise fail(exc) from None  # the message and one line per field detail
 
 
 def _id(value: str) -> uuid.UUID:
@@ -89,7 +90,10 @@ def list_webhooks(tenant: TenantOpt) -> None:
     services = _services()
     scope = _scope(services, tenant)
     with services.sessions() as session:
-        for hook in session.scalars(scoped(Webhook, scope).order_by(Webhook.created_at)):
+        hooks = list(session.scalars(scoped(Webhook, scope).order_by(Webhook.created_at)))
+        if not hooks:
+            typer.echo(f"tenant {tenant} has no webhook endpoints (create one: POST /api-webhooks)")
+        for hook in hooks:
             state = (
                 "active"
                 if hook.active

@@ -205,6 +205,7 @@ def list_parameters(spec: EntitySpec) -> list[dict[str, Any]]:
             f"default {opts.default_sort[0]}",
         ),
         ("order", {"type": "string", "enum": ["asc", "desc"]}, f"default {opts.default_sort[1]}"),
+        ("direction", {"type": "string", "enum": ["asc", "desc"]}, "synonym of `order`"),
         (
             "search",
             {"type": "string", "maxLength": 200},

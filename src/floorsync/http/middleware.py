@@ -22,7 +22,7 @@ ROUTED_METHODS = frozenset(
 )
 ALLOW_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
 ALLOW_HEADERS = "authorization, content-type, x-request-id, idempotency-key, x-client-info, apikey"
-EXPOSE_HEADERS = "x-request-id, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, retry-after, idempotency-replayed"
+EXPOSE_HEADERS = "x-request-id, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, retry-after, idempotency-replayed, x-ignored-query-params"
 
 
 def normalize_path(path: str) -> str:
