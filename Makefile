@@ -1,6 +1,7 @@
 .DEFAULT_GOAL := help
 PYTHON ?= python3.11
 BIN := .venv/bin
+PORT ?= 8000
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -13,11 +14,11 @@ $(BIN)/floorsync: pyproject.toml
 
 install: $(BIN)/floorsync  ## Create the virtualenv and install floorsync with its dev tools
 
-run: $(BIN)/floorsync  ## Migrate the SQLite file, set up the demo tenant, serve API + admin UI + worker on :8000
+run: $(BIN)/floorsync  ## Migrate the SQLite file, set up the demo tenant, serve API + admin UI + worker on :8000 (PORT=…)
 	$(BIN)/floorsync db upgrade
 	$(BIN)/floorsync demo
-	@echo "Admin UI: http://127.0.0.1:8000/admin (sign in with the demo tenant's admin key)"
-	$(BIN)/floorsync serve --port 8000
+	@echo "Admin UI: http://127.0.0.1:$(PORT)/admin (sign in with the demo tenant's admin key)"
+	$(BIN)/floorsync serve --port $(PORT)
 
 test: $(BIN)/floorsync  ## Suite on SQLite, then on PostgreSQL if FLOORSYNC_TEST_DATABASE_URL is set
 	$(BIN)/pytest --db=sqlite -q
