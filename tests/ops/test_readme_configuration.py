@@ -27,9 +27,7 @@ def documented(known: set[str]) -> set[str]:
                 names.add(token)
             elif token.startswith("…_") and previous:
                 parts = previous.split("_")
-                candidates = [
-                    "_".join(parts[:i]) + token[1:] for i in range(len(parts) - 1, 0, -1)
-                ]
+                candidates = ["_".join(parts[:i]) + token[1:] for i in range(len(parts) - 1, 0, -1)]
                 match = next((c for c in candidates if c in known), candidates[0])
                 names.add(match)
     return names
