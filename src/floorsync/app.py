@@ -20,6 +20,7 @@ from floorsync.http.responses import CompactJSONResponse, ok
 from floorsync.http.routing import build_route_table, fallback_router
 from floorsync.kit.clock import Clock
 from floorsync.lifecycle.endpoints import lifecycle_router
+from floorsync.ops.docs import mount_docs
 from floorsync.ops.endpoints import router as ops_router
 from floorsync.shopfloor.endpoints import shopfloor_routers
 from floorsync.sync.endpoints import sync_routers
@@ -55,6 +56,8 @@ def create_app(
         default_response_class=CompactJSONResponse,
         lifespan=lifespan,
         redirect_slashes=False,
+        docs_url=None,  # ops/docs.py serves /docs and /redoc with local assets (offline plants)
+        redoc_url=None,
     )
     app.state.services = services
 
@@ -63,6 +66,7 @@ def create_app(
         return ok({"status": "ok", "version": __version__})
 
     app.include_router(ops_router)  # /health/ready, /metrics
+    mount_docs(app)
     for router in api_routers():
         app.include_router(router)
     mount_admin(app, services)  # /admin: the web UI (before the catch-all fallback)
