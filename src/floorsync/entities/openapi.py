@@ -133,29 +133,22 @@ ERROR_SCHEMA = {
                 "message": {"type": "string"},
                 "statusCode": {"type": "integer"},
                 "details": {
-                    "anyOf": [
-                        {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "required": ["field", "message", "constraint"],
-                                "properties": {
-                                    "field": {"type": "string"},
-                                    "message": {"type": "string"},
-                                    "constraint": {"type": "string"},
-                                    "value": {},
-                                },
-                            },
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["field", "message", "constraint"],
+                        "properties": {
+                            "field": {"type": "string"},
+                            "message": {"type": "string"},
+                            "constraint": {"type": "string"},
+                            "value": {},
                         },
-                        {
-                            "type": "object",
-                            "description": "RATE_LIMIT_EXCEEDED: {limit, remaining, resetAt, retryAfter}",
-                        },
-                    ]
+                    },
                 },
                 "rateLimitInfo": {
                     "type": "object",
-                    "description": "RATE_LIMIT_EXCEEDED only: repeats details",
+                    "description": "RATE_LIMIT_EXCEEDED only: {limit, remaining, resetAt, retryAfter} "
+                    "(also the `value` of its one detail)",
                 },
             },
         },
