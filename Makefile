@@ -16,7 +16,7 @@ install: $(BIN)/floorsync  ## Create the virtualenv and install floorsync with i
 
 run: $(BIN)/floorsync  ## Migrate the SQLite file, set up the demo tenant, serve API + admin UI + worker on :8000 (PORT=…)
 	$(BIN)/floorsync db upgrade
-	$(BIN)/floorsync demo
+	$(BIN)/floorsync demo --sample-data
 	@echo "Admin UI: http://127.0.0.1:$(PORT)/admin (sign in with the demo tenant's admin key)"
 	$(BIN)/floorsync serve --port $(PORT)
 

@@ -2,6 +2,7 @@
 
 import os
 import sys
+import uuid
 from typing import Annotated
 
 import typer
@@ -167,26 +168,60 @@ def keys_create(
 
 
 @app.command("demo")
-def demo() -> None:
+def demo(
+    sample_data: Annotated[
+        bool,
+        typer.Option(
+            "--sample-data", help="also seed a small plant (cells, resources, 12 jobs, …) once"
+        ),
+    ] = False,
+) -> None:
     """Development only: create the demo tenant with an admin key if none exists, and print the key."""
     settings = get_settings()
     if settings.environment == "production":
         typer.echo("floorsync demo is for development only", err=True)
         raise typer.Exit(1)
     sessions = _sessions(settings)
+    plaintext = None
     with sessions.begin() as session:
         tenant = find_tenant(session, "demo")
-        if tenant is not None:
-            typer.echo(
-                "demo tenant exists; create another key with: floorsync keys create --tenant demo --role admin"
+        if tenant is None:
+            tenant = create_tenant(session, "demo", SystemClock().now())
+            _row, plaintext = issue_key(
+                session,
+                tenant.id,
+                name="demo admin",
+                role=ApiKeyRole.admin,
+                now=SystemClock().now(),
             )
-            return
-        tenant = create_tenant(session, "demo", SystemClock().now())
-        _row, plaintext = issue_key(
-            session, tenant.id, name="demo admin", role=ApiKeyRole.admin, now=SystemClock().now()
+        tenant_id = tenant.id
+    if sample_data:
+        _seed_sample_data(settings, tenant_id)
+    if plaintext is None:
+        typer.echo(
+            "demo tenant exists; create another key with: floorsync keys create --tenant demo --role admin"
         )
+        return
     typer.echo("created tenant 'demo' with an admin API key:")
     typer.echo(plaintext)
+
+
+def _seed_sample_data(settings: Settings, tenant_id: uuid.UUID) -> None:
+    from floorsync.cli import sample_data
+
+    services = build_services(settings)
+    try:
+        if sample_data.seeded(services, tenant_id):
+            typer.echo("sample data: already there (jobs DEMO-2001…)")
+            return
+        made = sample_data.seed(services, tenant_id)
+    finally:
+        services.close()
+    typer.echo(
+        f"sample data: {made['cells']} cells, {made['resources']} resources, "
+        f"{made['materials']} materials, {made['jobs']} jobs (DEMO-2001…), "
+        f"{made['operations_moved']} operations under way or done"
+    )
 
 
 @app.command("serve")
