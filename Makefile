@@ -1,6 +1,7 @@
 .DEFAULT_GOAL := help
 PYTHON ?= python3.11
 BIN := .venv/bin
+PORT ?= 8000
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -13,14 +14,14 @@ $(BIN)/floorsync: pyproject.toml
 
 install: $(BIN)/floorsync  ## Create the virtualenv and install floorsync with its dev tools
 
-run: $(BIN)/floorsync  ## Migrate the SQLite file, set up the demo tenant, serve API + admin UI on :8000 with a worker process
+run: $(BIN)/floorsync  ## Migrate the SQLite file, set up the demo tenant with a sample plant, serve API + admin UI on :8000 (PORT=…) with a worker process
 	$(BIN)/floorsync db upgrade
-	$(BIN)/floorsync demo
-	@echo "Admin UI: http://127.0.0.1:8000/admin (sign in with the demo tenant's admin key)"
+	$(BIN)/floorsync demo --sample-data
+	@echo "Admin UI: http://127.0.0.1:$(PORT)/admin (sign in with the demo tenant's admin key)"
 	@# The worker runs as a process of its own: sharing the API's interpreter lock, deliveries
 	@# starve under load (README, Webhook benchmark). It stops with `make run`.
 	@$(BIN)/floorsync worker & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
-	$(BIN)/floorsync serve --port 8000 --no-worker
+	$(BIN)/floorsync serve --port $(PORT) --no-worker
 
 test: $(BIN)/floorsync  ## Suite on SQLite, then on PostgreSQL if FLOORSYNC_TEST_DATABASE_URL is set
 	$(BIN)/pytest --db=sqlite -q

@@ -21,6 +21,8 @@ from floorsync.http.responses import CompactJSONResponse, ok
 from floorsync.http.routing import build_route_table, fallback_router
 from floorsync.kit.clock import Clock
 from floorsync.lifecycle.endpoints import lifecycle_router
+from floorsync.ops.docs import mount_docs
+from floorsync.ops.endpoints import router as ops_router
 from floorsync.sync.endpoints import sync_routers
 from floorsync.webhooks.endpoints import logs_router
 from floorsync.webhooks.endpoints import router as webhooks_router
@@ -54,6 +56,8 @@ def create_app(
         default_response_class=CompactJSONResponse,
         lifespan=lifespan,
         redirect_slashes=False,
+        docs_url=None,  # ops/docs.py serves /docs and /redoc with local assets (offline plants)
+        redoc_url=None,
     )
     app.state.services = services
 
@@ -61,6 +65,8 @@ def create_app(
     def health() -> Any:
         return ok({"status": "ok", "version": __version__})
 
+    app.include_router(ops_router)  # /health/ready, /metrics
+    mount_docs(app)
     for router in api_routers():
         app.include_router(router)
     mount_admin(app, services)  # /admin: the web UI (before the catch-all fallback)

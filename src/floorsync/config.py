@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     # `floorsync serve`: how long SIGTERM waits for requests in flight before closing them.
     shutdown_timeout_seconds: int = 20
     log_level: str = "info"
+    # operability (ops/): `text` log lines for a terminal, `json` for a log collector
+    log_format: Literal["text", "json"] = "text"
+    metrics_token: SecretStr | None = None  # /metrics wants `Authorization: Bearer <it>` when set
+    metrics_dir: Path | None = None  # prometheus multiprocess files; default <data_dir>/metrics
 
     # webhooks and the change feed
     webhook_allow_private: bool = False

@@ -144,6 +144,16 @@ class RateLimited(FloorsyncError):
     status_code = 429
     code = "RATE_LIMIT_EXCEEDED"
 
+    def __init__(
+        self,
+        message: str,
+        details: list[Detail] | dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        info: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message, details, headers)
+        self.info = info  # rendered as `rateLimitInfo` (Eryxon's object)
+
 
 class NotImplementedYet(FloorsyncError):
     status_code = 501

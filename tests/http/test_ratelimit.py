@@ -95,7 +95,15 @@ class TestLimited:
                 "code": "RATE_LIMIT_EXCEEDED",
                 "message": "Rate limit exceeded: 3 requests per 60 seconds. Retry after 12 seconds.",
                 "statusCode": 429,
-                "details": info,
+                # an array as on every other error (issue 15); rateLimitInfo is Eryxon's object
+                "details": [
+                    {
+                        "field": "rate_limit",
+                        "message": "Rate limit exceeded: 3 requests per 60 seconds. Retry after 12 seconds.",
+                        "constraint": "RATE_LIMIT",
+                        "value": info,
+                    }
+                ],
                 "rateLimitInfo": info,
             },
         }

@@ -97,6 +97,7 @@ _LIST_PARAMS = query(
     ("offset", {"type": "integer", "default": 0, "minimum": 0}, "records to skip"),
     ("sort", {"type": "string", "enum": list(_SORTABLE)}, "default created_at"),
     ("order", {"type": "string", "enum": ["asc", "desc"]}, "default desc"),
+    ("direction", {"type": "string", "enum": ["asc", "desc"]}, "synonym of `order`"),
     ("search", {"type": "string", "maxLength": 200}, "substring of the name"),
     ("active", {"type": "boolean"}, "exact filter"),
     ("role", {"type": "string", "enum": ["admin", "integration"]}, "exact filter"),

@@ -1,6 +1,5 @@
 """`floorsync worker [--once]` and `floorsync webhooks list | enable | replay | recover`."""
 
-import logging
 import uuid
 from typing import Annotated, Any
 
@@ -37,13 +36,14 @@ def worker_command(
     FLOORSYNC_WORKER_PLUGINS, and the periodic upkeep (expiry, retention), each run at most once
     per interval across all workers. Stops cleanly on SIGTERM/SIGINT (the unit in flight is
     finished and recorded)."""
+    from floorsync.cli.startup import prepare
+    from floorsync.ops.logs import configure
     from floorsync.webhooks.tasks import DELIVERY
     from floorsync.worker.runner import WorkerRunner
 
-    logging.basicConfig(
-        level=get_settings().log_level.upper(),
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-    )
+    settings = get_settings()
+    configure(settings.log_level, settings.log_format)
+    prepare(settings)  # exit 2 on an unmigrated database; metrics shared with the API
     runner = WorkerRunner(
         _services(), threads=None if threads is None else {DELIVERY.name: threads}
     )
@@ -70,8 +70,9 @@ def _run(services: Services, scope: TenantScope, fn: Any) -> Any:
         ) as work:
             return fn(work)
     except FloorsyncError as exc:
-        typer.echo(f"{exc.code}: {exc.message}", err=True)
-        raise typer.Exit(1) from None
+        from floorsync.cli.accounts import fail
+
+        raise fail(exc) from None  # the message and one line per field detail
 
 
 def _id(value: str) -> uuid.UUID:
@@ -88,7 +89,10 @@ def list_webhooks(tenant: TenantOpt) -> None:
     services = _services()
     scope = _scope(services, tenant)
     with services.sessions() as session:
-        for hook in session.scalars(scoped(Webhook, scope).order_by(Webhook.created_at)):
+        hooks = list(session.scalars(scoped(Webhook, scope).order_by(Webhook.created_at)))
+        if not hooks:
+            typer.echo(f"tenant {tenant} has no webhook endpoints (create one: POST /api-webhooks)")
+        for hook in hooks:
             state = (
                 "active"
                 if hook.active

@@ -288,17 +288,20 @@ def search_term(params: Mapping[str, str]) -> str | None:
 def parse_sort(
     params: Mapping[str, str], sortable: tuple[str, ...], default: tuple[str, str]
 ) -> tuple[str, str]:
-    """(`sort`, `order`) from the query string, validated against the sortable fields."""
+    """(`sort`, `order` or `direction`) from the query string, validated against the sortable
+    fields."""
     sort, order = default
     if "sort" in params:
         sort = params["sort"].strip()
         if sort not in sortable:
             msg = f"Invalid sort field '{params['sort']}'. Allowed: {', '.join(sortable)}"
             raise BadRequest(msg, [Detail("sort", msg, "ENUM_CONSTRAINT", params["sort"])])
-    if "order" in params:
-        order = params["order"].strip().lower()
+    # `direction` is a synonym of `order` (clients of the compatible API send it); `order` wins.
+    name = "order" if "order" in params else "direction"
+    if name in params:
+        order = params[name].strip().lower()
         if order not in ("asc", "desc"):
-            raise _bad("order", "order must be asc or desc", params["order"], "ENUM_CONSTRAINT")
+            raise _bad(name, f"{name} must be asc or desc", params[name], "ENUM_CONSTRAINT")
     return sort, order
 
 

@@ -134,29 +134,22 @@ ERROR_SCHEMA = {
                 "message": {"type": "string"},
                 "statusCode": {"type": "integer"},
                 "details": {
-                    "anyOf": [
-                        {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "required": ["field", "message", "constraint"],
-                                "properties": {
-                                    "field": {"type": "string"},
-                                    "message": {"type": "string"},
-                                    "constraint": {"type": "string"},
-                                    "value": {},
-                                },
-                            },
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["field", "message", "constraint"],
+                        "properties": {
+                            "field": {"type": "string"},
+                            "message": {"type": "string"},
+                            "constraint": {"type": "string"},
+                            "value": {},
                         },
-                        {
-                            "type": "object",
-                            "description": "RATE_LIMIT_EXCEEDED: {limit, remaining, resetAt, retryAfter}",
-                        },
-                    ]
+                    },
                 },
                 "rateLimitInfo": {
                     "type": "object",
-                    "description": "RATE_LIMIT_EXCEEDED only: repeats details",
+                    "description": "RATE_LIMIT_EXCEEDED only: {limit, remaining, resetAt, retryAfter} "
+                    "(also the `value` of its one detail)",
                 },
             },
         },
@@ -206,6 +199,7 @@ def list_parameters(spec: EntitySpec) -> list[dict[str, Any]]:
             f"default {opts.default_sort[0]}",
         ),
         ("order", {"type": "string", "enum": ["asc", "desc"]}, f"default {opts.default_sort[1]}"),
+        ("direction", {"type": "string", "enum": ["asc", "desc"]}, "synonym of `order`"),
         (
             "search",
             {"type": "string", "maxLength": 200},

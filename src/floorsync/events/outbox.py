@@ -90,4 +90,3 @@ def origin_of(data: dict[str, Any]) -> tuple[str | None, str | None, str | None]
     if not isinstance(origin, dict):
         return None, None, None
     return origin.get("channel"), origin.get("external_source"), origin.get("api_key_id")
-

@@ -20,6 +20,7 @@ from floorsync.db.uow import Origin, Work, unit_of_work
 from floorsync.errors import BadRequest, Detail, Forbidden, PayloadTooLarge
 from floorsync.http.idempotency import idempotency_hook
 from floorsync.http.json_body import parse_json
+from floorsync.http.query_params import check_query_params
 from floorsync.http.ratelimit import RateLimitState, count_request, tenant_limit
 from floorsync.http.responses import RESPONSE_HEADERS, CompactJSONResponse, success_body
 from floorsync.models.enums import ApiKeyRole
@@ -141,6 +142,7 @@ def _context_dependency(role: ApiKeyRole | None) -> Callable[..., AsyncIterator[
         scope, limited = await run_in_threadpool(
             _authenticate, services, request.headers.get("authorization")
         )
+        request.scope.setdefault("state", {})["tenant_id"] = scope.tenant_id  # the access line
         if limited is not None:
             # The middleware adds these to whatever response this request ends with, errors
             # included.
@@ -151,6 +153,7 @@ def _context_dependency(role: ApiKeyRole | None) -> Callable[..., AsyncIterator[
                 raise limited.error()
         if role is not None and scope.role != role:
             raise Forbidden(f"{role.value.capitalize()} API key required")
+        check_query_params(request)  # 400 for an unknown one on a write (http/query_params.py)
         ctx = Ctx(services, scope, request, request.scope.get("state", {}).get("request_id", ""))
         error: BaseException | None = None
         try:

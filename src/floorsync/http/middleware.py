@@ -3,12 +3,14 @@ the last-resort 500 that never leaks SQL or a stack trace."""
 
 import logging
 import re
+import time
 import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from floorsync.http.logs import REQUEST_ID as CURRENT_REQUEST_ID
 from floorsync.http.responses import RESPONSE_HEADERS, dumps
+from floorsync.ops.access import access_line
 
 log = logging.getLogger("floorsync.http")
 
@@ -20,7 +22,7 @@ ROUTED_METHODS = frozenset(
 )
 ALLOW_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
 ALLOW_HEADERS = "authorization, content-type, x-request-id, idempotency-key, x-client-info, apikey"
-EXPOSE_HEADERS = "x-request-id, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, retry-after, idempotency-replayed"
+EXPOSE_HEADERS = "x-request-id, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, retry-after, idempotency-replayed, x-ignored-query-params"
 
 
 def normalize_path(path: str) -> str:
@@ -88,11 +90,14 @@ class FloorsyncMiddleware:
             return
 
         started = False
+        status = 500
+        clock_start = time.perf_counter()
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal started
+            nonlocal started, status
             if message["type"] == "http.response.start":
                 started = True
+                status = message["status"]
                 late = [
                     (k.lower().encode("latin-1"), v.encode("latin-1"))
                     for k, v in late_headers.items()
@@ -134,4 +139,6 @@ class FloorsyncMiddleware:
             )
             await send({"type": "http.response.body", "body": body})
         finally:
+            # One access line and the request metrics (ops/access.py), errors included.
+            access_line(scope, headers, status, time.perf_counter() - clock_start)
             CURRENT_REQUEST_ID.reset(token)

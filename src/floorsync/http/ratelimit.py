@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from floorsync.db.repository import TenantScope, tenant_filter
-from floorsync.errors import RateLimited
+from floorsync.errors import Detail, RateLimited
 from floorsync.kit.timefmt import format_ts
 from floorsync.models.tenancy import RateLimitCounter, Tenant
 
@@ -58,8 +58,15 @@ class RateLimitState:
             f"Rate limit exceeded: {self.limit} requests per {self.window} seconds. "
             f"Retry after {self.retry_after} seconds."
         )
-        # The X-RateLimit-* headers are added by the middleware, like on every other response.
-        return RateLimited(message, info, headers={"Retry-After": str(self.retry_after)})
+        # `details` is an array as on every other error (issue 15); `rateLimitInfo` keeps the
+        # object Eryxon clients read (API §1.8). The X-RateLimit-* headers are added by the
+        # middleware, like on every other response.
+        return RateLimited(
+            message,
+            [Detail("rate_limit", message, "RATE_LIMIT", info)],
+            headers={"Retry-After": str(self.retry_after)},
+            info=info,
+        )
 
 
 def _upsert(session: Session) -> Any:

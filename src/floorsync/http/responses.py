@@ -53,8 +53,9 @@ def error_response(exc: FloorsyncError, *, message: str | None = None) -> Compac
     details = exc.details_json()
     if details is not None:
         error["details"] = details
-    if exc.code == "RATE_LIMIT_EXCEEDED" and details is not None:
-        error["rateLimitInfo"] = details
+    info = getattr(exc, "info", None)
+    if exc.code == "RATE_LIMIT_EXCEEDED" and (info is not None or details is not None):
+        error["rateLimitInfo"] = info if info is not None else details
     return CompactJSONResponse(
         {"success": False, "error": error}, status_code=exc.status_code, headers=exc.headers
     )

@@ -121,6 +121,10 @@ def _prelude(
 
 
 _DOC_ID = query(("id", {"type": "string", "format": "uuid"}, "the record's id"))
+_DOC_OPERATOR = query(
+    ("operator_id", {"type": "string"}, "the operator (badge or employee number)"),
+    ("user_id", {"type": "string"}, "Eryxon's name for operator_id"),
+)
 _OBJECT = {"type": "object"}
 
 
@@ -266,7 +270,8 @@ def lifecycle_router() -> APIRouter:
         ("api-operation-lifecycle", operation_lifecycle, operation_actions),
         ("api-batch-lifecycle", batch_lifecycle, list(BATCH_LIFECYCLE_ACTIONS)),
     ):
-        doc = {"parameters": _DOC_ID, **json_body(_OBJECT)}
+        params = _DOC_ID + (_DOC_OPERATOR if function == "api-operation-lifecycle" else [])
+        doc = {"parameters": params, **json_body(_OBJECT)}
         router.add_api_route(
             f"/{function}/{{action:path}}",
             retrying(handler),
@@ -276,7 +281,11 @@ def lifecycle_router() -> APIRouter:
             summary=f"{function}: " + ", ".join(actions),
         )
         router.add_api_route(
-            f"/{function}", _no_action(actions), methods=["POST"], include_in_schema=False
+            f"/{function}",
+            _no_action(actions),
+            methods=["POST"],
+            include_in_schema=False,
+            openapi_extra={"parameters": params},
         )
     return router
 

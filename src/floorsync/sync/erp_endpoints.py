@@ -160,9 +160,35 @@ def _prepare(
     return sections, options, source
 
 
+# Options in the query string (a body `options` object wins); declared so that a misspelt one
+# is refused (API §1.1, http/query_params.py).
+_ERP_OPTION_PARAMS = query(
+    ("dry_run", {"type": "boolean"}, "run everything, then roll back; report what would happen"),
+    ("atomic", {"type": "boolean"}, "all or none across every section"),
+    ("skip_unchanged", {"type": "boolean", "default": True}, "false rewrites unchanged records"),
+    (
+        "snapshot",
+        {"type": "string"},
+        "comma-separated entity names whose missing records are soft-deleted",
+    ),
+    (
+        "replace_children",
+        {"type": "boolean"},
+        "soft-delete nested children missing from each parent's array",
+    ),
+    ("record_history", {"type": "boolean", "default": True}, "write the run to the sync history"),
+    ("batch_size", {"type": "integer"}, "accepted for compatibility; records are chunked by 1000"),
+    (
+        "continue_on_error",
+        {"type": "boolean"},
+        "accepted for compatibility; a record's failure never stops the others unless atomic",
+    ),
+)
+
+
 def router() -> APIRouter:
     r = APIRouter(tags=["api-erp-sync"])
-    sections_doc = json_body(_BODY)
+    sections_doc = {"parameters": _ERP_OPTION_PARAMS, **json_body(_BODY)}
 
     @r.post(
         "/api-erp-sync/diff",

@@ -13,6 +13,7 @@ runs the whole call again (`db.transient.retry_lock_conflicts`; HTTP endpoints a
 """
 
 import gc
+import logging
 import threading
 import time
 import uuid
@@ -25,12 +26,15 @@ from floorsync.db.uow import Work
 from floorsync.entities.spec import EntitySpec, get_spec
 from floorsync.errors import BadRequest, Conflict, FloorsyncError, ValidationFailed
 from floorsync.models.enums import SyncTrigger
+from floorsync.ops.logs import fields
+from floorsync.ops.metrics import instruments
 from floorsync.sync.engine import sync_sections
 from floorsync.sync.options import SyncOptions
 from floorsync.sync.results import RecordError, SyncReport
 from floorsync.sync.runs import record_runs
 from floorsync.sync.statistics_hook import note_after_commit
 
+log = logging.getLogger("floorsync.sync")
 MAX_ITEMS = 1000
 MAX_RECORDS = 10_000
 
@@ -138,7 +142,37 @@ def run_sync(
     """
     check_limits(sections)
     with cyclic_gc_paused():
-        return _run(open_work, sections, options, trigger, source_label, before_commit)
+        outcome = _run(open_work, sections, options, trigger, source_label, before_commit)
+    report_run(outcome, trigger)
+    return outcome
+
+
+def report_run(outcome: SyncOutcome, trigger: SyncTrigger) -> None:
+    """One log line per entity of a finished run, and the records metric by outcome (an atomic
+    run that rolled back reports its records `rolled_back`; dry runs are not counted)."""
+    counter = instruments().sync_records
+    for report in outcome.reports:
+        counts = report.counts()
+        if not outcome.dry_run:
+            for action, n in counts.items():
+                if n:
+                    counter.labels(report.entity, action).inc(n)
+        log.info(
+            "sync %s: %d record(s) in %d ms",
+            report.entity,
+            report.total + len(report.pruned),
+            outcome.duration_ms,
+            extra=fields(
+                entity=report.entity,
+                trigger=trigger.value,
+                **{k: counts.get(k, 0) for k in ("created", "updated", "skipped", "deleted")},
+                failed=report.failed,
+                ms=outcome.duration_ms,
+                dry_run=outcome.dry_run,
+                committed=outcome.committed,
+                group_id=str(outcome.group_id) if outcome.group_id else None,
+            ),
+        )
 
 
 def _run(

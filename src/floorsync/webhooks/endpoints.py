@@ -24,6 +24,18 @@ from floorsync.webhooks.schemas import parse_webhook_body, render_log, render_we
 router = APIRouter(tags=["webhooks"])
 logs_router = APIRouter(tags=["webhook-logs"])
 PATH = "/api-webhooks"
+# `?id=` of the endpoint a write acts on (declared, so unknown parameters are refused: API §1.1)
+_BY_ID = {
+    "parameters": [
+        {
+            "name": "id",
+            "in": "query",
+            "required": True,
+            "schema": {"type": "string", "format": "uuid"},
+            "description": "the webhook endpoint's id",
+        }
+    ]
+}
 LOGS = "/api-webhook-logs"
 SECRET_WARNING = "Store the secret now. It will not be shown again."
 
@@ -140,13 +152,18 @@ def update(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
         return ctx.respond(out, 200, work)
 
 
-router.patch(PATH, summary="Update a webhook endpoint (url, events, active, description)")(update)
-router.put(PATH, summary="Update a webhook endpoint (same as PATCH)")(update)
+router.patch(
+    PATH,
+    summary="Update a webhook endpoint (url, events, active, description)",
+    openapi_extra=_BY_ID,
+)(update)
+router.put(PATH, summary="Update a webhook endpoint (same as PATCH)", openapi_extra=_BY_ID)(update)
 
 
 @router.delete(
     PATH,
     summary="Delete a webhook endpoint (hard); its pending deliveries are dropped, its logs stay",
+    openapi_extra=_BY_ID,
 )
 @retrying
 def remove(request: Request, ctx: ApiCtx) -> Any:
@@ -157,7 +174,9 @@ def remove(request: Request, ctx: ApiCtx) -> Any:
         return ctx.respond({"message": "Deleted successfully", "id": str(id_)}, 200, work)
 
 
-@router.post(f"{PATH}/enable", summary="Re-enable a disabled webhook endpoint")
+@router.post(
+    f"{PATH}/enable", summary="Re-enable a disabled webhook endpoint", openapi_extra=_BY_ID
+)
 @retrying
 def enable(request: Request, ctx: ApiCtx) -> Any:
     id_ = required_id(request.query_params)
@@ -169,7 +188,12 @@ def enable(request: Request, ctx: ApiCtx) -> Any:
         )
 
 
-@router.post(f"{PATH}/replay", status_code=202, summary="Queue one event for this endpoint again")
+@router.post(
+    f"{PATH}/replay",
+    status_code=202,
+    summary="Queue one event for this endpoint again",
+    openapi_extra=_BY_ID,
+)
 @retrying
 def replay(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
     """Body `{"event_id": "evt_…"}`. Queued even if the endpoint is not subscribed to the type,
@@ -185,6 +209,7 @@ def replay(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
     f"{PATH}/recover",
     status_code=202,
     summary="Re-queue failed (and, optionally, missed) events of a time window",
+    openapi_extra=_BY_ID,
 )
 @retrying
 def recover(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
@@ -200,6 +225,7 @@ def recover(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
 @router.post(
     f"{PATH}/rotate-secret",
     summary="Rotate the signing secret; the new secret is shown only in this response",
+    openapi_extra=_BY_ID,
 )
 @retrying
 def rotate(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:

@@ -70,6 +70,20 @@ def _events(data: dict[str, Any], errors: list[Detail], *, required: bool) -> li
     return out
 
 
+def _with_hint(refusal: NetguardRefusal, url: str, resolver: Resolver) -> str:
+    """A private target that the setting would allow says which setting that is."""
+    if refusal.constraint != "PRIVATE_ADDRESS":
+        return refusal.message
+    try:
+        check_url(url.strip(), resolver, allow_private=True)
+    except NetguardRefusal:
+        return refusal.message  # refused either way (a cloud-metadata address, …)
+    return (
+        f"{refusal.message}; set FLOORSYNC_WEBHOOK_ALLOW_PRIVATE=true to allow private and "
+        "loopback targets (development, or a receiver on the plant network)"
+    )
+
+
 def parse_webhook_body(
     data: dict[str, Any],
     resolver: Resolver,
@@ -104,7 +118,9 @@ def parse_webhook_body(
                 out.values["url"] = url.strip()
                 out.warnings.extend(target.warnings)
             except NetguardRefusal as refusal:
-                errors.append(Detail("url", refusal.message, refusal.constraint, url))
+                errors.append(
+                    Detail("url", _with_hint(refusal, url, resolver), refusal.constraint, url)
+                )
     events = _events(data, errors, required=creating)
     if events is not None:
         out.values["events"] = events

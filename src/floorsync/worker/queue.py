@@ -19,6 +19,7 @@ has taken the job over. A long job calls `JobRun.heartbeat()` between steps to k
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ from floorsync.db import leases
 from floorsync.kit.ids import new_id
 from floorsync.models.bookkeeping import WorkerJob
 from floorsync.models.enums import WorkerJobState
+from floorsync.ops.logs import FIELDS, fields
+from floorsync.ops.metrics import instruments
 from floorsync.worker.kinds import JobKind, WorkerContext, five_seconds, one_thread
 
 log = logging.getLogger("floorsync.worker.queue")
@@ -127,6 +130,15 @@ def claim_job(services: Services, kind: str, owner: str, lease: timedelta) -> Qu
                 owner,
             )
             row.started_at = row.started_at or now
+            lag = max(0.0, (now - row.run_after).total_seconds())
+            instruments().job_lag_seconds.labels(row.kind).observe(lag)
+            log.info(
+                "job %s (%s): claimed, attempt %d",
+                row.id,
+                row.kind,
+                row.attempts,
+                extra=fields(job_id=str(row.id), kind=row.kind, attempt=row.attempts, lag_s=lag),
+            )
             return QueuedJob(
                 row.id, row.kind, row.tenant_id, dict(row.payload), row.attempts, until
             )
@@ -179,8 +191,8 @@ def _record_success(run: JobRun) -> None:
         run.complete(session)
 
 
-def _record_failure(run: JobRun, error: str) -> None:
-    """Queue the job again after a backoff, or fail it when it has no attempts left."""
+def _record_failure(run: JobRun, error: str) -> bool:
+    """Queue the job again after a backoff, or fail it when it has no attempts left (True)."""
     services, job = run.services, run.job
     with services.sessions.begin() as session:
         now = services.clock.now()
@@ -203,6 +215,7 @@ def _record_failure(run: JobRun, error: str) -> None:
             log.warning(
                 "job %s (%s): lost its lease before its failure was recorded", job.id, job.kind
             )
+    return last
 
 
 @dataclass(frozen=True)
@@ -232,15 +245,31 @@ def queued_kind(
     def run(state: _QueueState, job: QueuedJob) -> None:
         ctx = state.ctx
         job_run = JobRun(job, ctx.services, ctx.worker_id, state.lease, ctx.stopping)
+        began = time.perf_counter()
+        about = fields(job_id=str(job.id), kind=job.kind, attempt=job.attempt)
         try:
             perform(job_run)
             if not job_run.completed:
                 _record_success(job_run)
         except LeaseLost:
-            log.warning("job %s (%s): another worker took it over", job.id, job.kind)
+            instruments().jobs.labels(job.kind, "lost").inc()
+            log.warning("job %s (%s): another worker took it over", job.id, job.kind, extra=about)
         except Exception as exc:
-            log.exception("job %s (%s): attempt %d failed", job.id, job.kind, job.attempt)
-            _record_failure(job_run, f"{type(exc).__name__}: {exc}")
+            log.exception(
+                "job %s (%s): attempt %d failed", job.id, job.kind, job.attempt, extra=about
+            )
+            last = _record_failure(job_run, f"{type(exc).__name__}: {exc}")
+            instruments().jobs.labels(job.kind, "failed" if last else "retried").inc()
+        else:
+            ms = (time.perf_counter() - began) * 1000
+            instruments().jobs.labels(job.kind, "succeeded").inc()
+            log.info(
+                "job %s (%s): finished in %.0f ms",
+                job.id,
+                job.kind,
+                ms,
+                extra=fields(**about[FIELDS], ms=round(ms)),
+            )
 
     return JobKind(
         name=name,

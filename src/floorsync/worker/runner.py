@@ -19,8 +19,12 @@ from collections.abc import Mapping
 from types import FrameType
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+
 from floorsync.bootstrap import Services
 from floorsync.db.engine import with_timeouts
+from floorsync.ops.logs import database_error
+from floorsync.ops.metrics import count_delivery_attempts
 from floorsync.worker.kinds import JobKind, WorkerContext
 from floorsync.worker.periodic import PeriodicRunner
 from floorsync.worker.registry import WorkerRegistry, registry_for
@@ -68,6 +72,7 @@ class WorkerRunner:
         self.periodic = PeriodicRunner(services, self.registry.periodic, self.worker_id)
         self._started: list[_Started] = []
         self._threads: list[threading.Thread] = []
+        count_delivery_attempts()  # floorsync_webhook_delivery_attempts_total
 
     def _threads_for(self, kind: JobKind[Any, Any]) -> int:
         return self.thread_counts.get(kind.name, kind.threads(self.services.settings))
@@ -97,7 +102,15 @@ class WorkerRunner:
             unit = kind.claim(state)
             if unit is None:
                 return False
+            began = time.perf_counter()
+            log.debug("%s: claimed a unit", kind.name)
             kind.run(state, unit)
+            log.debug("%s: unit done in %.0f ms", kind.name, (time.perf_counter() - began) * 1000)
+        except DBAPIError as exc:
+            # The database is down, locked or not migrated: one line (no traceback, and
+            # ops.logs.RepeatFilter turns a storm of them into a count), then the poll pause.
+            log.error("%s: round failed: %s", kind.name, database_error(exc))
+            return False
         except Exception:
             log.exception("%s: round failed", kind.name)
             return False
@@ -113,6 +126,9 @@ class WorkerRunner:
         """Run the periodic tasks that are due; returns the seconds until one may be due."""
         try:
             return self.periodic.run_due(self.stopping)
+        except DBAPIError as exc:
+            log.error("periodic tasks: could not read or claim them: %s", database_error(exc))
+            return max(self.poll, 1.0)
         except Exception:
             log.exception("periodic tasks: could not read or claim them")
             return max(self.poll, 1.0)

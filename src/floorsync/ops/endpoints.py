@@ -1,0 +1,59 @@
+"""`/health/ready` (readiness) and `/metrics` (Prometheus). `/health` (liveness) is in app.py:
+it answers as long as the process serves HTTP, whatever the database does."""
+
+import hmac
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy.exc import SQLAlchemyError
+
+from floorsync import __version__
+from floorsync.db import migrate
+from floorsync.errors import ServiceUnavailable, Unauthorized
+from floorsync.http.context import services_of
+from floorsync.http.responses import ok
+from floorsync.ops import metrics
+from floorsync.ops.logs import database_error
+
+router = APIRouter(tags=["system"])
+
+
+def readiness_problem(request: Request) -> str | None:
+    """Why this process can't serve API calls now (the database is unreachable or its schema
+    is not at this version's head revision), or None."""
+    engine = services_of(request).sessions.kw["bind"]
+    try:
+        with engine.connect() as connection:
+            return migrate.schema_problem(connection)
+    except SQLAlchemyError as exc:
+        return f"the database is unreachable: {database_error(exc)}"
+
+
+@router.get(
+    "/health/ready",
+    summary="Readiness (no authentication): database reachable and migrated",
+    responses={503: {"description": "Not ready; `error.message` says why"}},
+)
+def ready(request: Request) -> Any:
+    problem = readiness_problem(request)
+    if problem is not None:
+        raise ServiceUnavailable(f"not ready: {problem}")
+    return ok({"status": "ready", "version": __version__, "database": "ok", "migrations": "head"})
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (bearer token when FLOORSYNC_METRICS_TOKEN is set)",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}, 401: {"description": "Token missing"}},
+)
+def prometheus_metrics(request: Request) -> Response:
+    services = services_of(request)
+    token = services.settings.metrics_token
+    if token is not None:
+        expected = f"Bearer {token.get_secret_value()}".encode()
+        given = request.headers.get("authorization", "").encode()
+        if not hmac.compare_digest(given, expected):
+            raise Unauthorized("Missing or invalid metrics token")
+    body, content_type = metrics.exposition(services.sessions, services.clock)
+    return Response(body, media_type=content_type)

@@ -1,0 +1,25 @@
+"""/docs and /redoc work offline: every script, stylesheet and icon they load is served by
+floorsync itself, and they reference no other host."""
+
+import re
+
+import httpx
+import pytest
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_the_docs_load_only_floorsyncs_own_assets(server, page: str) -> None:
+    resp = httpx.get(f"{server.base_url}{page}")
+    assert resp.status_code == 200
+    html = resp.text
+    assert "/openapi.json" in html
+    external = re.findall(r"""(?:src|href)\s*=\s*["'](https?:)?//""", html)
+    assert external == [], "the page loads something from another host"
+    assert "cdn" not in html.lower()
+    assert "fonts.googleapis" not in html
+    assets = re.findall(r"""(?:src|href)\s*=\s*["'](/docs/assets/[^"']+)""", html)
+    assert assets
+    for asset in assets:
+        got = httpx.get(f"{server.base_url}{asset}")
+        assert got.status_code == 200, asset
+        assert len(got.content) > 1000, asset

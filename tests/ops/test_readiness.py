@@ -1,0 +1,104 @@
+"""`/health` is liveness, `/health/ready` readiness; `serve` and `worker` refuse an unmigrated
+database with one line and exit 2; a worker whose database loses its schema logs one line and
+then a count, not a traceback per poll."""
+
+import logging
+import subprocess
+import time
+
+import httpx
+
+from floorsync.bootstrap import build_services
+from floorsync.config import Settings
+from floorsync.ops.logs import RepeatFilter
+from floorsync.worker.runner import WorkerRunner
+from tests.ops.conftest import Lines
+from tests.support.server import start_server
+from tests.support.worker_process import FLOORSYNC, worker_env
+
+
+def test_ready_when_the_database_is_migrated(server) -> None:
+    resp = httpx.get(f"{server.base_url}/health/ready")
+    assert resp.status_code == 200
+    assert resp.json()["data"]["status"] == "ready"
+
+
+def test_not_ready_with_the_reason_on_an_unmigrated_database(unmigrated_url: str) -> None:
+    settings = Settings(database_url=unmigrated_url, environment="test", _env_file=None)  # type: ignore[call-arg]
+    live = start_server(settings)
+    try:
+        assert httpx.get(f"{live.base_url}/health").status_code == 200  # alive all the same
+        resp = httpx.get(f"{live.base_url}/health/ready")
+        assert resp.status_code == 503
+        error = resp.json()["error"]
+        assert error["code"] == "SERVICE_UNAVAILABLE"
+        assert error["message"] == (
+            "not ready: the database has no floorsync schema: run `floorsync db upgrade`"
+        )
+    finally:
+        live.stop()
+        live.app.state.services.close()
+
+
+def test_not_ready_when_the_database_is_unreachable() -> None:
+    settings = Settings(
+        database_url="postgresql+psycopg://nobody@127.0.0.1:1/none",  # nothing listens on port 1
+        environment="test",
+        db_pool_timeout_seconds=2,
+        _env_file=None,
+    )  # type: ignore[call-arg]
+    live = start_server(settings)
+    try:
+        resp = httpx.get(f"{live.base_url}/health/ready")
+        assert resp.status_code == 503
+        assert resp.json()["error"]["message"].startswith(
+            "not ready: the database is unreachable: OperationalError: connection"
+        )
+    finally:
+        live.stop()
+        live.app.state.services.close()
+
+
+def test_serve_and_worker_refuse_an_unmigrated_database(
+    settings: Settings, unmigrated_url: str, tmp_path
+) -> None:
+    env = worker_env(
+        settings, FLOORSYNC_DATABASE_URL=unmigrated_url, FLOORSYNC_DATA_DIR=str(tmp_path)
+    )
+    for command in (["serve", "--port", "9"], ["worker"], ["worker", "--once"]):
+        done = subprocess.run(
+            [str(FLOORSYNC), *command], env=env, cwd=tmp_path, capture_output=True, timeout=120
+        )
+        assert done.returncode == 2, (command, done.stderr)
+        assert done.stderr.decode().splitlines() == [
+            "floorsync: the database has no floorsync schema: run `floorsync db upgrade`"
+        ], command
+
+
+def test_a_worker_on_a_database_without_schema_logs_one_line_then_a_count(
+    unmigrated_url: str, floorsync_log: Lines
+) -> None:
+    settings = Settings(
+        database_url=unmigrated_url, environment="test", worker_poll_seconds=0.01, _env_file=None
+    )  # type: ignore[call-arg]
+    services = build_services(settings)
+    runner = WorkerRunner(services)
+    try:
+        runner.start()
+        time.sleep(1.5)  # about 150 polls per delivery thread
+    finally:
+        runner.stop(timeout=5)
+        services.close()
+    errors = [line for line in floorsync_log.lines if '"level":"error"' in line]
+    # one line per distinct failure (the delivery round, the periodic tasks), no tracebacks
+    assert 1 <= len(errors) <= 4, errors
+    assert not any('"exc"' in line or "Traceback" in line for line in errors)
+    assert any("round failed" in line for line in errors)
+
+
+def test_the_repeat_filter_is_on_the_handler_serve_and_worker_configure() -> None:
+    from floorsync.ops.logs import log_config
+
+    config = log_config("info")
+    assert config["filters"]["repeats"]["()"] == f"{RepeatFilter.__module__}.RepeatFilter"
+    assert logging.getLevelName(config["loggers"]["floorsync"]["level"]) == logging.INFO
