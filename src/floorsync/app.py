@@ -20,6 +20,7 @@ from floorsync.http.responses import CompactJSONResponse, ok
 from floorsync.http.routing import build_route_table, fallback_router
 from floorsync.kit.clock import Clock
 from floorsync.lifecycle.endpoints import lifecycle_router
+from floorsync.quality.endpoints import quality_routers
 from floorsync.shopfloor.endpoints import shopfloor_routers
 from floorsync.sync.endpoints import sync_routers
 from floorsync.webhooks.endpoints import logs_router
@@ -31,6 +32,7 @@ def api_routers() -> list[APIRouter]:
     routers.append(keys_router)
     routers.extend([events_router, webhooks_router, logs_router])
     routers.extend([*shopfloor_routers(), lifecycle_router()])
+    routers.extend(quality_routers())
     routers.extend(sync_routers())
     return routers
 

@@ -34,7 +34,6 @@ BAD_ID = "Invalid id: must be a UUID"
 LATER = (
     "api-issues",
     "api-substeps",
-    "api-scrap-reasons",
     "api-templates",
     "api-upload-url",
     "api-export",

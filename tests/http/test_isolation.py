@@ -56,6 +56,7 @@ SNAPSHOT = (
     "operation-quantities",
     "operators",
     "webhooks",
+    "scrap-reasons",
 )
 
 
@@ -118,6 +119,13 @@ def _setup_a(tenant: TenantHandle) -> TenantA:
     a.ids["api-webhooks"] = ok(
         c.post("/api-webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["*"]}), 201
     )["webhook"]["id"]
+    a.ids["api-scrap-reasons"] = ok(
+        c.post(
+            "/api-scrap-reasons",
+            json={"code": "A-SCRAP", "description": "A's reason", "category": "process"},
+        ),
+        201,
+    )["scrap_reason"]["id"]
     a.ids["api-key-generate"] = ok(c.get("/api-key-generate", params={"role": "integration"}))[
         "api_keys"
     ][0]["id"]
@@ -141,7 +149,11 @@ def _bodies(a: TenantA) -> dict[str, dict[str, Any]]:
         "api-batches": {"batch_number": f"B-{suffix()}", "cell_id": i["api-cells"]},
         "api-time-entries": {"operation_id": i["api-operations"], "operator_id": "B-badge"},
         "api-assignments": {"operator_id": "B-badge", "job_id": i["api-jobs"]},
-        "api-operation-quantities": {"operation_id": i["api-operations"], "quantity_good": 1},
+        "api-operation-quantities": {
+            "operation_id": i["api-operations"],
+            "quantity_scrap": 1,
+            "scrap_reason_id": i["api-scrap-reasons"],
+        },
     }
 
 

@@ -204,7 +204,9 @@ def apply_sort(
 ) -> Select[Any]:
     opts = spec.listing
     sort, order = parse_sort(params, opts.sortable, opts.default_sort)
-    column = getattr(spec.model, spec.by_name[sort].attr if sort in spec.by_name else sort)
+    column = opts.sort_expressions.get(sort)
+    if column is None:
+        column = getattr(spec.model, spec.by_name[sort].attr if sort in spec.by_name else sort)
     if dialect == "sqlite" and isinstance(getattr(column, "type", None), PortableDecimal):
         column = cast(column, Float)  # decimals are text on SQLite
     # Records without a value come last in both directions, on every engine (the engines'

@@ -15,6 +15,7 @@ from floorsync.entities.operations import OPERATIONS
 from floorsync.entities.parts import PARTS
 from floorsync.entities.resources import RESOURCES
 from floorsync.entities.spec import EntitySpec
+from floorsync.quality.scrap_reasons import SCRAP_REASONS
 from floorsync.shopfloor.assignments import ASSIGNMENTS
 from floorsync.shopfloor.batches import BATCHES
 from floorsync.shopfloor.operators import OPERATORS
@@ -27,7 +28,10 @@ MASTER_DATA: tuple[EntitySpec, ...] = (JOBS, PARTS, OPERATIONS, CELLS, RESOURCES
 # What the shop floor records; their routes are in shopfloor/endpoints.py (some handlers have
 # rules of their own). Operators are also synced (the operator directory an HR system keeps).
 SHOP_FLOOR: tuple[EntitySpec, ...] = (OPERATORS, BATCHES, TIME_ENTRIES, ASSIGNMENTS, QUANTITIES)
-ALL: tuple[EntitySpec, ...] = MASTER_DATA + SHOP_FLOOR
+# The catalogue completion (api-catalogue-completion): scrap reasons are synced like operators;
+# their routes are in quality/endpoints.py.
+CATALOGUE: tuple[EntitySpec, ...] = (SCRAP_REASONS,)
+ALL: tuple[EntitySpec, ...] = MASTER_DATA + SHOP_FLOOR + CATALOGUE
 BY_NAME: dict[str, EntitySpec] = {spec.name: spec for spec in ALL}
 
 # The entities with `PUT /api-<name>/sync` and `POST /api-<name>/bulk-sync`, in route order.

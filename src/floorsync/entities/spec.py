@@ -78,6 +78,9 @@ class ListOptions:
     date_ranges: dict[str, tuple[str, str]] = field(
         default_factory=dict
     )  # param → (column, ">=" | "<=")
+    # sort fields ordered by an expression instead of their column (an enum's workflow rank,
+    # never the alphabet): {field: SQL expression}
+    sort_expressions: dict[str, Any] = field(default_factory=dict)
 
 
 RenderExtras = Callable[[Session, TenantScope, Sequence[Any], str], dict[uuid.UUID, dict[str, Any]]]
@@ -101,6 +104,8 @@ class EntitySpec:
     # mode is "list", "single", "event" or "nested".
     render_extras: RenderExtras | None = None
     extra_inputs: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    # JSON schemas of extra inputs that are not arrays of objects (OpenAPI)
+    extra_input_schemas: dict[str, Any] = field(default_factory=dict)
     label: str = ""  # "Job", for reference error messages
     created_verb: str = "created"  # the event verb of a create (`operation_quantity.recorded`)
     # prepare(work, spec, record, row_or_None): entity rules before a write (derived values,

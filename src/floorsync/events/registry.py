@@ -27,8 +27,18 @@ RECORD_ENTITIES = (
     "time_entry",
     "assignment",
     "operator",
+    "scrap_reason",
 )
-SYNC_ENTITIES = ("jobs", "parts", "operations", "cells", "resources", "materials", "operators")
+SYNC_ENTITIES = (
+    "jobs",
+    "parts",
+    "operations",
+    "cells",
+    "resources",
+    "materials",
+    "operators",
+    "scrap_reasons",
+)
 
 
 @dataclass(frozen=True)

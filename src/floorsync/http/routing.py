@@ -20,7 +20,6 @@ from floorsync.http.context import ApiCtx
 LATER_FUNCTIONS = (
     "api-issues",
     "api-substeps",
-    "api-scrap-reasons",
     "api-templates",
     "api-upload-url",
     "api-export",

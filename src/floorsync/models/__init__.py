@@ -1,6 +1,15 @@
 """Every table; importing this package registers them all on Base.metadata (for Alembic)."""
 
 from floorsync.models.bookkeeping import IdempotencyKey, PeriodicTask, SyncRun, WorkerJob
+from floorsync.models.catalogue import (
+    BatchException,
+    Issue,
+    ScrapReason,
+    StoredFile,
+    Substep,
+    Template,
+    TemplateItem,
+)
 from floorsync.models.events import Event, EventSequence
 from floorsync.models.master import (
     Cell,
@@ -27,11 +36,13 @@ __all__ = [
     "ApiKey",
     "Assignment",
     "Batch",
+    "BatchException",
     "BatchOperation",
     "Cell",
     "Event",
     "EventSequence",
     "IdempotencyKey",
+    "Issue",
     "Job",
     "Material",
     "Operation",
@@ -42,7 +53,12 @@ __all__ = [
     "PeriodicTask",
     "RateLimitCounter",
     "Resource",
+    "ScrapReason",
+    "StoredFile",
+    "Substep",
     "SyncRun",
+    "Template",
+    "TemplateItem",
     "Tenant",
     "TimeEntry",
     "Webhook",
