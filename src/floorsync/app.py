@@ -10,10 +10,12 @@ from floorsync import __version__
 from floorsync.admin.app import mount_admin
 from floorsync.auth.endpoints import router as keys_router
 from floorsync.bootstrap import Services, build_services
+from floorsync.checklists.endpoints import checklist_routers
 from floorsync.config import Settings
 from floorsync.entities import registry as entity_registry
 from floorsync.entities.endpoints import crud_router
 from floorsync.events.endpoints import router as events_router
+from floorsync.export.endpoints import router as export_router
 from floorsync.http.errors import register_error_handlers
 from floorsync.http.middleware import FloorsyncMiddleware
 from floorsync.http.responses import CompactJSONResponse, ok
@@ -33,6 +35,8 @@ def api_routers() -> list[APIRouter]:
     routers.extend([events_router, webhooks_router, logs_router])
     routers.extend([*shopfloor_routers(), lifecycle_router()])
     routers.extend(quality_routers())
+    routers.extend(checklist_routers())
+    routers.append(export_router())
     routers.extend(sync_routers())
     return routers
 

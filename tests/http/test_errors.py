@@ -32,11 +32,7 @@ from tests.support.tenants import TenantHandle
 MISSING_ID = "ID parameter is required (?id=<uuid>)"
 BAD_ID = "Invalid id: must be a UUID"
 LATER = (
-    "api-issues",
-    "api-substeps",
-    "api-templates",
     "api-upload-url",
-    "api-export",
     "api-parts-images",
 )
 

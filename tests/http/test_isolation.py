@@ -41,6 +41,7 @@ NOT_BY_ID = {
     ("api-key-generate", "GET"): 400,
     ("api-events", "GET"): None,
     ("api-webhook-logs", "GET"): None,
+    ("api-export", "GET"): None,  # the tenant's own file; the walk checks it leaks nothing of A
 }
 # Lists that A reads before and after B's walk; they must come back identical.
 SNAPSHOT = (
@@ -57,6 +58,9 @@ SNAPSHOT = (
     "operators",
     "webhooks",
     "scrap-reasons",
+    "issues",
+    "substeps",
+    "templates",
 )
 
 
@@ -126,6 +130,19 @@ def _setup_a(tenant: TenantHandle) -> TenantA:
         ),
         201,
     )["scrap_reason"]["id"]
+    a.ids["api-issues"] = ok(
+        c.post(
+            "/api-issues",
+            json={"operation_id": ops[2]["id"], "title": "A's issue", "description": "d"},
+        ),
+        201,
+    )["issue"]["id"]
+    a.ids["api-substeps"] = ok(
+        c.post("/api-substeps", json={"operation_id": ops[2]["id"], "name": "A's step"}), 201
+    )["substep"]["id"]
+    a.ids["api-templates"] = ok(
+        c.post("/api-templates", json={"name": "A's checklist", "items": [{"name": "x"}]}), 201
+    )["substep_template"]["id"]
     a.ids["api-key-generate"] = ok(c.get("/api-key-generate", params={"role": "integration"}))[
         "api_keys"
     ][0]["id"]
@@ -149,6 +166,8 @@ def _bodies(a: TenantA) -> dict[str, dict[str, Any]]:
         "api-batches": {"batch_number": f"B-{suffix()}", "cell_id": i["api-cells"]},
         "api-time-entries": {"operation_id": i["api-operations"], "operator_id": "B-badge"},
         "api-assignments": {"operator_id": "B-badge", "job_id": i["api-jobs"]},
+        "api-issues": {"operation_id": i["api-operations"], "title": "B", "description": "d"},
+        "api-substeps": {"operation_id": i["api-operations"], "name": "B"},
         "api-operation-quantities": {
             "operation_id": i["api-operations"],
             "quantity_scrap": 1,

@@ -39,6 +39,9 @@ def _item(row: ApiKey) -> dict[str, Any]:
     }
 
 
+key_item = _item  # the API §6.6 key item, also what api-export writes (never the key or its hash)
+
+
 _ITEM = {
     "type": "object",
     "properties": {

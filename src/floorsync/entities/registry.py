@@ -8,6 +8,8 @@ so where they must name entities themselves (the `sync_runs.entity_type` CHECK c
 (tests/entities/test_registry.py).
 """
 
+from floorsync.checklists.substeps import SUBSTEPS
+from floorsync.checklists.templates import TEMPLATES
 from floorsync.entities.cells import CELLS
 from floorsync.entities.jobs import JOBS
 from floorsync.entities.materials import MATERIALS
@@ -15,6 +17,7 @@ from floorsync.entities.operations import OPERATIONS
 from floorsync.entities.parts import PARTS
 from floorsync.entities.resources import RESOURCES
 from floorsync.entities.spec import EntitySpec
+from floorsync.quality.issues import ISSUES
 from floorsync.quality.scrap_reasons import SCRAP_REASONS
 from floorsync.shopfloor.assignments import ASSIGNMENTS
 from floorsync.shopfloor.batches import BATCHES
@@ -29,8 +32,8 @@ MASTER_DATA: tuple[EntitySpec, ...] = (JOBS, PARTS, OPERATIONS, CELLS, RESOURCES
 # rules of their own). Operators are also synced (the operator directory an HR system keeps).
 SHOP_FLOOR: tuple[EntitySpec, ...] = (OPERATORS, BATCHES, TIME_ENTRIES, ASSIGNMENTS, QUANTITIES)
 # The catalogue completion (api-catalogue-completion): scrap reasons are synced like operators;
-# their routes are in quality/endpoints.py.
-CATALOGUE: tuple[EntitySpec, ...] = (SCRAP_REASONS,)
+# their routes are in quality/endpoints.py and checklists/endpoints.py.
+CATALOGUE: tuple[EntitySpec, ...] = (SCRAP_REASONS, ISSUES, SUBSTEPS, TEMPLATES)
 ALL: tuple[EntitySpec, ...] = MASTER_DATA + SHOP_FLOOR + CATALOGUE
 BY_NAME: dict[str, EntitySpec] = {spec.name: spec for spec in ALL}
 

@@ -195,7 +195,7 @@ def new_row(
         "updated_at": now,
     }
     for f in spec.fields:
-        if f.read_only:
+        if f.read_only and f.name not in values:  # (prepare hooks may set read-only fields)
             continue
         if f.name in values:
             attrs[f.attr] = values[f.name]
@@ -332,6 +332,9 @@ def tombstone(
     out[spec.natural_key] = getattr(row, spec.natural_key)
     if spec.name == "parts":
         out["job_id"] = str(row.job_id)
+    for key in spec.tombstone_extra:
+        value = getattr(row, key)
+        out[key] = str(value) if isinstance(value, uuid.UUID) else value
     out["deleted_at"] = to_wire(Kind.timestamp, deleted_at)
     out["deleted_by"] = str(deleted_by) if deleted_by else None
     return out
@@ -503,6 +506,7 @@ def descendants(
 def hard_delete(work: Work, spec: EntitySpec, row: Any) -> dict[str, int]:
     """Remove a row for good with its parts and operations, their assignments and batch
     memberships (an event for each removed record). Refused (409) while recorded work exists."""
+    from floorsync.models.catalogue import Issue
     from floorsync.models.shopfloor import (
         Assignment,
         Batch,
@@ -537,6 +541,8 @@ def hard_delete(work: Work, spec: EntitySpec, row: Any) -> dict[str, int]:
                     session, scope, Batch, "cell_id", [row.id] if spec.name == "cells" else []
                 ),
             ),
+            # issues keep their operation (api-catalogue-completion §1.2 item 4)
+            ("issues", count_where(session, scope, Issue, "operation_id", op_ids)),
         )
         if count
     ]
@@ -546,6 +552,15 @@ def hard_delete(work: Work, spec: EntitySpec, row: Any) -> dict[str, int]:
     for key in ("parts", "operations"):
         for kid in below.get(key, []):
             record_delete(work, get_spec(key), kid, hard=True, caused_by=cause)
+    # Substeps go with their operation (the database cascades the rows); one event each.
+    substeps = get_spec("substeps")
+    if op_ids:
+        for kid in session.scalars(
+            scoped(substeps.model, scope)
+            .where(substeps.model.operation_id.in_(op_ids))
+            .order_by(substeps.model.sequence, substeps.model.id)
+        ):
+            record_delete(work, substeps, kid, hard=True, caused_by=cause)
     for column, ids in (("operation_id", op_ids), ("part_id", part_ids), ("job_id", job_ids)):
         _delete_assignments(work, Assignment, column, ids, cause)
     if op_ids:

@@ -99,6 +99,8 @@ class EntitySpec:
     children: tuple[ChildSpec, ...] = ()
     unique: tuple[UniqueRule, ...] = ()
     natural_key: str = "name"
+    # more keys a deletion tombstone carries after the natural key (an issue's ncr_number)
+    tombstone_extra: tuple[str, ...] = ()
     listing: ListOptions = field(default_factory=ListOptions)
     # (session, scope, rows, mode) → per-row extra keys (embeds, child arrays) in wire order;
     # mode is "list", "single", "event" or "nested".

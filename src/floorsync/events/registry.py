@@ -28,6 +28,9 @@ RECORD_ENTITIES = (
     "assignment",
     "operator",
     "scrap_reason",
+    "issue",
+    "substep",
+    "template",
 )
 SYNC_ENTITIES = (
     "jobs",
@@ -67,6 +70,7 @@ def _catalogue() -> dict[str, EventType]:
         add(f"operation.{verb}", "operation", f"operation lifecycle: {verb}")
     for verb in ("started", "completed", "cancelled"):
         add(f"batch.{verb}", "batch", f"batch lifecycle: {verb}")
+    add("substep.completed", "substep", "a substep's status becomes completed (instead of updated)")
     add("time_entry.stopped", "time_entry", "an open time entry got its end_time")
     add("operation_quantity.recorded", "operation_quantity", "a quantity record is created")
     add("operation_quantity.updated", "operation_quantity", "a quantity record changes")
@@ -79,8 +83,6 @@ def _catalogue() -> dict[str, EventType]:
         "webhook_endpoint",
         "floorsync disabled an endpoint (410 or sustained failure)",
     )
-    add("issue.created", "issue", "reserved", reserved=True)
-    add("issue.updated", "issue", "reserved", reserved=True)
     return out
 
 

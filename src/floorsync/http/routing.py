@@ -18,11 +18,7 @@ from floorsync.errors import (
 from floorsync.http.context import ApiCtx
 
 LATER_FUNCTIONS = (
-    "api-issues",
-    "api-substeps",
-    "api-templates",
     "api-upload-url",
-    "api-export",
     "api-parts-images",
 )
 METHOD_ORDER = ("GET", "POST", "PUT", "PATCH", "DELETE")

@@ -93,13 +93,16 @@ class OperationOutcome:
 
 
 def _operation_values(action: str, now: Any) -> dict[str, Any]:
+    # Any lifecycle action clears the Yellow Card's memory (api-catalogue-completion §6.2), so
+    # an operation resumed by hand is not touched again when its issue closes.
+    held = {"status_before_hold": None}
     if action == "start":
-        return {"started_at": func.coalesce(Operation.started_at, now), "paused_at": None}
+        return {"started_at": func.coalesce(Operation.started_at, now), "paused_at": None, **held}
     if action == "pause":
-        return {"paused_at": now}
+        return {"paused_at": now, **held}
     if action == "resume":
-        return {"resumed_at": now, "paused_at": None}
-    return {"completed_at": now, "completion_percentage": 100}
+        return {"resumed_at": now, "paused_at": None, **held}
+    return {"completed_at": now, "completion_percentage": 100, **held}
 
 
 def run_operation_action(

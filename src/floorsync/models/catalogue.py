@@ -179,6 +179,11 @@ class Substep(IdPk, TenantOwned, Timestamps, Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_by: Mapped[str | None] = mapped_column(String(64))
 
+    @property
+    def completed(self) -> bool:
+        """The read-only `completed` of the wire record."""
+        return bool(self.status == SubstepStatus.completed)
+
 
 class Template(IdPk, TenantOwned, Timestamps, Base):
     __tablename__ = "templates"
@@ -196,6 +201,11 @@ class Template(IdPk, TenantOwned, Timestamps, Base):
     operation_type: Mapped[str | None] = mapped_column(String(100))
     body: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     created_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+    @property
+    def is_global(self) -> bool:
+        """Always false: floorsync has no cross-tenant templates (§9.1)."""
+        return False
 
 
 class TemplateItem(IdPk, TenantOwned, Timestamps, Base):

@@ -12,10 +12,13 @@ from floorsync.entities.endpoints import crud_router
 from floorsync.entities.listing import list_rows
 from floorsync.entities.openapi import query, responses
 from floorsync.entities.render import render_one, render_rows
-from floorsync.http.context import ApiCtx, optional_id, required_id
+from floorsync.entities.spec import EntitySpec
+from floorsync.http.context import ApiCtx, BodyDep, optional_id, required_id
 from floorsync.http.retry import retrying
-from floorsync.quality.scrap_reasons import SCRAP_REASONS, delete_scrap_reason, list_params
-from floorsync.shopfloor.endpoints import with_overrides
+from floorsync.quality import issues, scrap_reasons
+from floorsync.quality.issues import ISSUES, create_issue, delete_issue, update_issue
+from floorsync.quality.scrap_reasons import SCRAP_REASONS, delete_scrap_reason
+from floorsync.shopfloor.endpoints import deleting, updating, with_overrides
 
 _ID = [
     {**query(("id", {"type": "string", "format": "uuid"}, "the record's id"))[0], "required": True}
@@ -37,9 +40,8 @@ def _generic(router: APIRouter, method: str) -> APIRoute:
     )
 
 
-def scrap_reasons_router() -> APIRouter:
-    spec = SCRAP_REASONS
-    get_route = _generic(crud_router(spec), "GET")
+def listing(spec: EntitySpec, rewrite: Any) -> Any:
+    """GET (list or ?id=) whose query parameters are first rewritten (defaults, aliases)."""
 
     def list_or_get(request: Request, ctx: ApiCtx) -> Any:
         params = request.query_params
@@ -50,13 +52,21 @@ def scrap_reasons_router() -> APIRouter:
                 return ctx.respond(
                     {spec.singular: render_one(session, ctx.scope, spec, row, "single")}
                 )
-            rows, total, page = list_rows(session, ctx.scope, spec, list_params(params))
+            rows, total, page = list_rows(session, ctx.scope, spec, rewrite(params))
             return ctx.respond(
                 {
                     spec.name: render_rows(session, ctx.scope, spec, rows, "list"),
                     "pagination": {"total": total, "offset": page.offset, "limit": page.limit},
                 }
             )
+
+    return list_or_get
+
+
+def scrap_reasons_router() -> APIRouter:
+    spec = SCRAP_REASONS
+    get_route = _generic(crud_router(spec), "GET")
+    list_or_get = listing(spec, scrap_reasons.list_params)
 
     @retrying
     def remove(request: Request, ctx: ApiCtx) -> Any:
@@ -107,5 +117,54 @@ def scrap_reasons_router() -> APIRouter:
     )
 
 
+def issues_router() -> APIRouter:
+    spec = ISSUES
+    generic = crud_router(spec)
+    get_route, post_route = _generic(generic, "GET"), _generic(generic, "POST")
+
+    @retrying
+    def create(ctx: ApiCtx, body: BodyDep) -> Any:
+        data = body.json_object()
+        with ctx.work() as work:
+            row = create_issue(work, data)
+            return ctx.respond(
+                {spec.singular: render_one(work.session, ctx.scope, spec, row, "single")},
+                201,
+                work,
+            )
+
+    return with_overrides(
+        spec,
+        {
+            "GET": (
+                listing(spec, issues.list_params),
+                {
+                    "summary": get_route.summary,
+                    "description": (get_route.description or "")
+                    + " `status` takes several values separated by commas, and Eryxon's "
+                    "`open`, `in_progress`, `resolved`; `reported_by` is `reported_by_id`.",
+                    "responses": get_route.responses,
+                    "openapi_extra": get_route.openapi_extra,
+                },
+            ),
+            "POST": (
+                create,
+                {
+                    "status_code": 201,
+                    "summary": post_route.summary,
+                    "description": "Creates the issue; an NCR without `ncr_number` gets the "
+                    "next `NCR-<yyyy>-<nnnn>`. A pending issue with `causes_standstill` parks "
+                    "its operation (the Yellow Card).",
+                    "responses": post_route.responses,
+                    "openapi_extra": post_route.openapi_extra,
+                },
+            ),
+            "PATCH": updating(spec, update_issue),
+            "PUT": updating(spec, update_issue),
+            "DELETE": deleting(spec, delete_issue),
+        },
+    )
+
+
 def quality_routers() -> list[APIRouter]:
-    return [scrap_reasons_router()]
+    return [scrap_reasons_router(), issues_router()]
