@@ -16,6 +16,7 @@ from floorsync.entities import registry as entity_registry
 from floorsync.entities.endpoints import crud_router
 from floorsync.events.endpoints import router as events_router
 from floorsync.export.endpoints import router as export_router
+from floorsync.files.endpoints import file_routers, signed_file_router
 from floorsync.http.errors import register_error_handlers
 from floorsync.http.middleware import FloorsyncMiddleware
 from floorsync.http.responses import CompactJSONResponse, ok
@@ -37,6 +38,7 @@ def api_routers() -> list[APIRouter]:
     routers.extend(quality_routers())
     routers.extend(checklist_routers())
     routers.append(export_router())
+    routers.extend(file_routers())
     routers.extend(sync_routers())
     return routers
 
@@ -69,6 +71,7 @@ def create_app(
 
     for router in api_routers():
         app.include_router(router)
+    app.include_router(signed_file_router())  # /files/…: no API key, the token is the credential
     mount_admin(app, services)  # /admin: the web UI (before the catch-all fallback)
     app.include_router(fallback_router())
     app.state.route_table = build_route_table(app)

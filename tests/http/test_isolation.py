@@ -168,6 +168,11 @@ def _bodies(a: TenantA) -> dict[str, dict[str, Any]]:
         "api-assignments": {"operator_id": "B-badge", "job_id": i["api-jobs"]},
         "api-issues": {"operation_id": i["api-operations"], "title": "B", "description": "d"},
         "api-substeps": {"operation_id": i["api-operations"], "name": "B"},
+        "api-upload-url": {
+            "filename": "b.txt",
+            "content_type": "text/plain",
+            "part_id": i["api-parts"],
+        },
         "api-operation-quantities": {
             "operation_id": i["api-operations"],
             "quantity_scrap": 1,
@@ -183,7 +188,9 @@ def _requests(app: Any) -> Iterator[tuple[str, str, str, str | None]]:
             continue
         function, _, rest = route.path[1:].partition("/")
         for method in sorted(route.methods or ()):
-            if "{" in rest:
+            if rest.startswith("{id}/"):  # path-id sub-routes (file-url, image-url)
+                yield function, method, route.path, "/" + rest
+            elif "{" in rest:
                 for action in ACTIONS.get(function, ["start"]):
                     yield function, method, f"/{function}/{action}", f"/{action}"
             else:
@@ -228,6 +235,9 @@ class TestTheRouteTableWalk:
                 else None
             )
             query = {"id": id_}
+            if sub is not None and sub.endswith("-url"):
+                query["path"] = "files/x"  # file-url / image-url: the record lookup decides
+            path = path.replace("{id}", id_)
             resp = b.client.request(method, path, params=query, json=body)
             where = f"{method} {path}?id={id_}"
             if resp.status_code >= 500:

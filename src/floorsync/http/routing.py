@@ -17,10 +17,7 @@ from floorsync.errors import (
 )
 from floorsync.http.context import ApiCtx
 
-LATER_FUNCTIONS = (
-    "api-upload-url",
-    "api-parts-images",
-)
+LATER_FUNCTIONS = ("api-parts-images",)
 METHOD_ORDER = ("GET", "POST", "PUT", "PATCH", "DELETE")
 # Functions whose unknown sub-route has its own message.
 SUBROUTE_MESSAGES = {"api-erp-sync": "Invalid endpoint. Use /diff, /sync, or /status"}
