@@ -32,7 +32,7 @@ UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 ACTIONS = {
     "api-job-lifecycle": ["start", "stop", "pause", "resume", "complete"],
     "api-operation-lifecycle": ["start", "pause", "resume", "complete"],
-    "api-batch-lifecycle": ["start", "stop", "add-operations"],
+    "api-batch-lifecycle": ["start", "stop", "add-operations", "monitor"],
 }
 # Sub-routes that take no ?id: they must still neither leak nor touch tenant A.
 NO_ID = {"/sync", "/bulk-sync", "/diff", "/status"}

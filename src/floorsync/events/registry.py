@@ -71,6 +71,12 @@ def _catalogue() -> dict[str, EventType]:
     for verb in ("started", "completed", "cancelled"):
         add(f"batch.{verb}", "batch", f"batch lifecycle: {verb}")
     add("substep.completed", "substep", "a substep's status becomes completed (instead of updated)")
+    add("batch_exception.opened", "batch_exception", "a batch monitor found an overdue operation")
+    add(
+        "batch_exception.resolved",
+        "batch_exception",
+        "the batch stopped or the operation completed",
+    )
     add("time_entry.stopped", "time_entry", "an open time entry got its end_time")
     add("operation_quantity.recorded", "operation_quantity", "a quantity record is created")
     add("operation_quantity.updated", "operation_quantity", "a quantity record changes")

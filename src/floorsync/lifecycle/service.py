@@ -12,6 +12,7 @@ from floorsync.db.repository import TenantRepository, scoped
 from floorsync.db.uow import Work
 from floorsync.entities.service import record_event
 from floorsync.errors import NotFound, ValidationFailed
+from floorsync.lifecycle.monitor import resolve_exceptions
 from floorsync.lifecycle.payloads import job_payload, operation_payload
 from floorsync.lifecycle.rollup import RolledUp, compare_and_set, roll_up_completed, roll_up_started
 from floorsync.lifecycle.rules import JOB_ACTIONS, OPERATION_ACTIONS
@@ -150,6 +151,9 @@ def run_operation_action(
         outcome.rolled_up = roll_up_started(work, op, cause)
     elif transition.target == "completed":
         outcome.rolled_up = roll_up_completed(work, op, cause)
+        resolve_exceptions(
+            work, operation_ids=[op.id], resolution="operation_completed", cause=cause
+        )
     if outcome.created is not None:
         record_event(work, TIME_ENTRIES, outcome.created, "created")
     for entry, changes in outcome.ended:

@@ -13,6 +13,7 @@ from typing import Any
 
 from floorsync.config import Settings
 from floorsync.events import tasks as event_tasks
+from floorsync.lifecycle import tasks as lifecycle_tasks
 from floorsync.webhooks import tasks as webhook_tasks
 from floorsync.worker.kinds import JobKind, PeriodicTask
 
@@ -22,6 +23,7 @@ PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
     webhook_tasks.SECRETS,
     event_tasks.PURGE,
     webhook_tasks.LOGS,
+    lifecycle_tasks.MONITOR,
 )
 
 
