@@ -152,13 +152,18 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("kit", "errors", "config", "floorsync"),  # pure: no database, no HTTP; floorsync = __init__
     ("db",),  # engine, unit of work, tenant scoping, leases; knows no table
     ("models",),  # the tables
-    ("events", "storage", "csv_import", "planning"),  # outbox and feed; files; parsers; adapters
-    ("entities",),  # every entity's spec and the generic machinery (shopfloor/ inside)
+    ("events", "storage", "ops"),  # outbox and feed; files; log and metric primitives
+    (
+        "entities",
+    ),  # every entity's spec and the generic machinery (shopfloor/, quality/, checklists/)
     ("auth", "lifecycle", "sync", "webhooks"),  # features over the entities
+    ("planning", "files", "export"),  # features over the sync service, storage and the API shapes
     ("bootstrap",),  # the composition root: builds Services from the features
-    ("http",),  # request context (carries Services), envelope, auth, rate limit, idempotency
+    ("http",),  # request context (carries Services), envelope, auth, rate limit, access log
     ("worker",),  # job kinds, the job queue, periodic-task leases
-    ("doors", "admin"),  # */endpoints, */tasks, the worker loop; the admin web UI
+    ("csv_import",),  # the importer: parses, then runs as queued worker jobs
+    ("doors", "quality", "checklists"),  # */endpoints, */tasks, the worker loop
+    ("admin",),  # the admin web UI (it queues jobs through their kinds)
     ("app",),  # the FastAPI factory
     ("serving",),  # uvicorn with the in-process worker
     ("cli",),

@@ -10,11 +10,14 @@ from floorsync import __version__
 from floorsync.admin.app import mount_admin
 from floorsync.auth.endpoints import router as keys_router
 from floorsync.bootstrap import Services, build_services
+from floorsync.checklists.endpoints import checklist_routers
 from floorsync.config import Settings
 from floorsync.entities import registry as entity_registry
 from floorsync.entities.endpoints import crud_router
 from floorsync.entities.shopfloor.endpoints import shopfloor_routers
 from floorsync.events.endpoints import router as events_router
+from floorsync.export.endpoints import router as export_router
+from floorsync.files.endpoints import file_routers, signed_file_router
 from floorsync.http.errors import register_error_handlers
 from floorsync.http.middleware import FloorsyncMiddleware
 from floorsync.http.responses import CompactJSONResponse, ok
@@ -23,6 +26,7 @@ from floorsync.kit.clock import Clock
 from floorsync.lifecycle.endpoints import lifecycle_router
 from floorsync.ops.docs import mount_docs
 from floorsync.ops.endpoints import router as ops_router
+from floorsync.quality.endpoints import quality_routers
 from floorsync.sync.endpoints import sync_routers
 from floorsync.webhooks.endpoints import logs_router
 from floorsync.webhooks.endpoints import router as webhooks_router
@@ -33,6 +37,10 @@ def api_routers() -> list[APIRouter]:
     routers.append(keys_router)
     routers.extend([events_router, webhooks_router, logs_router])
     routers.extend([*shopfloor_routers(), lifecycle_router()])
+    routers.extend(quality_routers())
+    routers.extend(checklist_routers())
+    routers.append(export_router())
+    routers.extend(file_routers())
     routers.extend(sync_routers())
     return routers
 
@@ -69,6 +77,7 @@ def create_app(
     mount_docs(app)
     for router in api_routers():
         app.include_router(router)
+    app.include_router(signed_file_router())  # /files/…: no API key, the token is the credential
     mount_admin(app, services)  # /admin: the web UI (before the catch-all fallback)
     app.include_router(fallback_router())
     app.state.route_table = build_route_table(app)

@@ -15,6 +15,9 @@ from floorsync.events.fanout import make_fanout
 from floorsync.events.outbox import Outbox
 from floorsync.kit.clock import Clock, SystemClock
 from floorsync.kit.secretbox import SecretBox
+from floorsync.storage.base import Storage
+from floorsync.storage.factory import build_signer, build_storage
+from floorsync.storage.tokens import FileUrlSigner
 from floorsync.webhooks.config import WebhookKit
 
 
@@ -36,6 +39,9 @@ class Services:
     # Set when a commit queued work; the idle threads of a worker in this process wait on it
     # instead of sleeping for their whole poll interval.
     worker_wake: threading.Event
+    # Where uploaded files live (local directory or S3) and the signer of their URLs.
+    storage: Storage
+    file_signer: FileUrlSigner
 
     def close(self) -> None:
         """Dispose of the database engine's connections."""
@@ -68,4 +74,6 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         secretbox=secretbox,
         webhooks=WebhookKit.from_settings(settings, secretbox),
         worker_wake=wake,
+        storage=build_storage(settings),
+        file_signer=build_signer(settings, clock),
     )

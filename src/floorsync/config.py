@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     storage_local_dir: Path | None = None  # default <data_dir>/files
     public_url: str | None = None  # absolute base of signed file URLs
     storage_url_ttl: int = Field(900, ge=60, le=86_400)  # seconds every signed URL lives
+    export_max_concurrent: int = Field(2, ge=1, le=64)  # api-export streams per process
+    batch_monitor_interval: int = Field(300, ge=0)  # seconds between batches.monitor runs; 0: off
     storage_max_upload_mb: int = Field(100, ge=1)
     storage_max_image_mb: int = Field(10, ge=1)
     s3_bucket: str | None = None  # never created by floorsync

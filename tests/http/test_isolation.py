@@ -32,7 +32,7 @@ UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 ACTIONS = {
     "api-job-lifecycle": ["start", "stop", "pause", "resume", "complete"],
     "api-operation-lifecycle": ["start", "pause", "resume", "complete"],
-    "api-batch-lifecycle": ["start", "stop", "add-operations"],
+    "api-batch-lifecycle": ["start", "stop", "add-operations", "monitor"],
 }
 # Sub-routes that take no ?id: they must still neither leak nor touch tenant A.
 NO_ID = {"/sync", "/bulk-sync", "/diff", "/status"}
@@ -41,6 +41,7 @@ NOT_BY_ID = {
     ("api-key-generate", "GET"): 400,
     ("api-events", "GET"): None,
     ("api-webhook-logs", "GET"): None,
+    ("api-export", "GET"): None,  # the tenant's own file; the walk checks it leaks nothing of A
 }
 # Lists that A reads before and after B's walk; they must come back identical.
 SNAPSHOT = (
@@ -56,6 +57,10 @@ SNAPSHOT = (
     "operation-quantities",
     "operators",
     "webhooks",
+    "scrap-reasons",
+    "issues",
+    "substeps",
+    "templates",
 )
 
 
@@ -118,6 +123,26 @@ def _setup_a(tenant: TenantHandle) -> TenantA:
     a.ids["api-webhooks"] = ok(
         c.post("/api-webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["*"]}), 201
     )["webhook"]["id"]
+    a.ids["api-scrap-reasons"] = ok(
+        c.post(
+            "/api-scrap-reasons",
+            json={"code": "A-SCRAP", "description": "A's reason", "category": "process"},
+        ),
+        201,
+    )["scrap_reason"]["id"]
+    a.ids["api-issues"] = ok(
+        c.post(
+            "/api-issues",
+            json={"operation_id": ops[2]["id"], "title": "A's issue", "description": "d"},
+        ),
+        201,
+    )["issue"]["id"]
+    a.ids["api-substeps"] = ok(
+        c.post("/api-substeps", json={"operation_id": ops[2]["id"], "name": "A's step"}), 201
+    )["substep"]["id"]
+    a.ids["api-templates"] = ok(
+        c.post("/api-templates", json={"name": "A's checklist", "items": [{"name": "x"}]}), 201
+    )["substep_template"]["id"]
     a.ids["api-key-generate"] = ok(c.get("/api-key-generate", params={"role": "integration"}))[
         "api_keys"
     ][0]["id"]
@@ -141,7 +166,18 @@ def _bodies(a: TenantA) -> dict[str, dict[str, Any]]:
         "api-batches": {"batch_number": f"B-{suffix()}", "cell_id": i["api-cells"]},
         "api-time-entries": {"operation_id": i["api-operations"], "operator_id": "B-badge"},
         "api-assignments": {"operator_id": "B-badge", "job_id": i["api-jobs"]},
-        "api-operation-quantities": {"operation_id": i["api-operations"], "quantity_good": 1},
+        "api-issues": {"operation_id": i["api-operations"], "title": "B", "description": "d"},
+        "api-substeps": {"operation_id": i["api-operations"], "name": "B"},
+        "api-upload-url": {
+            "filename": "b.txt",
+            "content_type": "text/plain",
+            "part_id": i["api-parts"],
+        },
+        "api-operation-quantities": {
+            "operation_id": i["api-operations"],
+            "quantity_scrap": 1,
+            "scrap_reason_id": i["api-scrap-reasons"],
+        },
     }
 
 
@@ -152,7 +188,9 @@ def _requests(app: Any) -> Iterator[tuple[str, str, str, str | None]]:
             continue
         function, _, rest = route.path[1:].partition("/")
         for method in sorted(route.methods or ()):
-            if "{" in rest:
+            if rest.startswith("{id}/"):  # path-id sub-routes (file-url, image-url)
+                yield function, method, route.path, "/" + rest
+            elif "{" in rest:
                 for action in ACTIONS.get(function, ["start"]):
                     yield function, method, f"/{function}/{action}", f"/{action}"
             else:
@@ -197,6 +235,9 @@ class TestTheRouteTableWalk:
                 else None
             )
             query = {"id": id_}
+            if sub is not None and sub.endswith("-url"):
+                query["path"] = "files/x"  # file-url / image-url: the record lookup decides
+            path = path.replace("{id}", id_)
             resp = b.client.request(method, path, params=query, json=body)
             where = f"{method} {path}?id={id_}"
             if resp.status_code >= 500:

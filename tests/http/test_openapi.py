@@ -18,7 +18,9 @@ MINE = {*(f"api-{e}" for e in ENTITIES), "api-key-generate"}
 def openapi(server: LiveServer) -> dict[str, Any]:
     import httpx
 
-    resp = httpx.get(f"{server.base_url}/openapi.json")
+    resp = httpx.get(
+        f"{server.base_url}/openapi.json", timeout=60
+    )  # large document, loaded machines
     assert resp.status_code == 200
     doc: dict[str, Any] = resp.json()
     return doc

@@ -1,5 +1,5 @@
 """One access line per request with who asked and how it went, never the key or the body; one
-line per entity of a sync run (ops/access.py, sync/service.py)."""
+line per entity of a sync run (http/access.py, sync/service.py)."""
 
 import time
 

@@ -1,7 +1,5 @@
 """`api-assignments` (API §3.9) and `api-operation-quantities` (API §3.10)."""
 
-import uuid
-
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.shopfloor.helpers import constraint_of, event_types, events, fails, make_job, ok
@@ -148,7 +146,14 @@ class TestQuantities:
     ) -> None:
         c = tenant.client
         op = make_job(c, ops=1).ops[0]
-        reason = str(uuid.uuid4())
+        # scrap_reason_id names a scrap reason of the tenant (api-catalogue-completion §1.2 #5)
+        reason = ok(
+            c.post(
+                "/api-scrap-reasons",
+                json={"code": "BURR", "description": "Burr", "category": "process"},
+            ),
+            201,
+        )["scrap_reason"]["id"]
         q = ok(
             c.post(
                 "/api-operation-quantities",

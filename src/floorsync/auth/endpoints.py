@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy import func
 
 from floorsync.auth import keys
+from floorsync.auth.keys import key_item
 from floorsync.db.repository import scoped
 from floorsync.entities.fields import Kind, to_wire
 from floorsync.entities.listing import coerce_filter, contains, parse_page, parse_sort, search_term
@@ -24,19 +25,7 @@ PATH = "/api-key-generate"
 _SORTABLE = ("created_at", "name", "last_used_at")
 
 
-def _item(row: ApiKey) -> dict[str, Any]:
-    return {
-        "id": str(row.id),
-        "name": row.name,
-        "key_prefix": row.key_prefix,
-        "role": row.role.value,
-        "active": row.active,
-        "expires_at": to_wire(Kind.timestamp, row.expires_at),
-        "last_used_at": to_wire(Kind.timestamp, row.last_used_at),
-        "created_at": to_wire(Kind.timestamp, row.created_at),
-        "created_by": str(row.created_by) if row.created_by else None,
-        "revoked_at": to_wire(Kind.timestamp, row.revoked_at),
-    }
+_item = key_item  # the API §6.6 key item (never the key or its hash)
 
 
 _ITEM = {

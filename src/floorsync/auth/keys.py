@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from floorsync.auth.api_keys import issue_key
 from floorsync.db.repository import TenantRepository, TenantScope, scoped, tenant_filter
 from floorsync.db.uow import Work
-from floorsync.entities.fields import Field, FieldError, Kind
+from floorsync.entities.fields import Field, FieldError, Kind, to_wire
 from floorsync.errors import Conflict, Detail, NotFound, ValidationFailed
 from floorsync.models.enums import ApiKeyRole
 from floorsync.models.tenancy import AdminSession, ApiKey
@@ -169,3 +169,20 @@ def key_labels(
         .where(ApiKey.id.in_(wanted))
     )
     return {str(id_): f"{name} ({prefix}…)" for id_, name, prefix in rows}
+
+
+def key_item(row: ApiKey) -> dict[str, Any]:
+    """An API key as the API shows it (API §6.6: the prefix, never the key or its hash); also
+    what api-export writes."""
+    return {
+        "id": str(row.id),
+        "name": row.name,
+        "key_prefix": row.key_prefix,
+        "role": row.role.value,
+        "active": row.active,
+        "expires_at": to_wire(Kind.timestamp, row.expires_at),
+        "last_used_at": to_wire(Kind.timestamp, row.last_used_at),
+        "created_at": to_wire(Kind.timestamp, row.created_at),
+        "created_by": str(row.created_by) if row.created_by else None,
+        "revoked_at": to_wire(Kind.timestamp, row.revoked_at),
+    }

@@ -80,6 +80,8 @@ class Field:
     # False for a NOT NULL column without a default (an auto `sequence`): null means "omitted"
     # on create and sync, and is refused on PATCH.
     nullable: bool = True
+    # Other vocabularies of an enum accepted on input and stored canonically: ((alias, value), …)
+    value_aliases: tuple[tuple[str, str], ...] = ()
 
     @property
     def attr(self) -> str:
@@ -225,6 +227,8 @@ def _uuid(f: Field, value: Any) -> uuid.UUID:
 
 
 def _enum(f: Field, value: Any) -> str:
+    if isinstance(value, str) and f.value_aliases:
+        value = dict(f.value_aliases).get(value, value)
     if not isinstance(value, str) or value not in f.choices:
         raise FieldError(
             "ENUM_CONSTRAINT", f"Invalid value for {f.name}. Must be one of: {', '.join(f.choices)}"

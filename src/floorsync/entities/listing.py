@@ -318,8 +318,11 @@ def apply_sort(
         sort, secondary = by_time, None
         order = "asc" if "order" not in params else order
     attr = spec.by_name[sort].attr if sort in spec.by_name else sort
-    column = getattr(spec.model, attr)
-    nullable = spec.model.__table__.c[column.property.columns[0].name].nullable
+    column = opts.sort_expressions.get(sort)
+    nullable = True  # an expression (an enum's workflow rank) may be NULL
+    if column is None:
+        column = getattr(spec.model, attr)
+        nullable = spec.model.__table__.c[column.property.columns[0].name].nullable
     if dialect == "sqlite" and isinstance(getattr(column, "type", None), PortableDecimal):
         column = cast(column, Float)  # decimals are text on SQLite
     key = column.asc() if order == "asc" else column.desc()

@@ -52,7 +52,9 @@ def input_schema(spec: EntitySpec, *, nested: bool = False) -> dict[str, Any]:
     for alias, canonical in spec.aliases.items():
         props[alias] = {"description": f"alias of {canonical}"}
     for extra in spec.extra_inputs:
-        props[extra] = {"type": "array", "items": {"type": "object"}}
+        props[extra] = spec.extra_input_schemas.get(
+            extra, {"type": "array", "items": {"type": "object"}}
+        )
     if not nested:
         for child in spec.children:
             props[child.key] = {

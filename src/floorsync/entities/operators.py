@@ -24,6 +24,7 @@ from floorsync.entities.spec import EntitySpec, ListOptions, UniqueRule
 from floorsync.entities.validation import Record, join
 from floorsync.errors import Conflict, Detail
 from floorsync.kit.ids import new_id
+from floorsync.models.catalogue import Issue, Substep
 from floorsync.models.master import Operation, Operator
 from floorsync.models.shopfloor import Assignment, Batch, OperationQuantity, TimeEntry
 
@@ -140,6 +141,8 @@ _NAMED_BY: tuple[tuple[str, Any, tuple[str, ...]], ...] = (
     ("operation_quantities", OperationQuantity, ("recorded_by",)),
     ("batches", Batch, ("created_by", "started_by", "completed_by")),
     ("operations", Operation, ("assigned_operator_id",)),
+    ("issues", Issue, ("created_by", "reported_by_id", "reviewed_by")),
+    ("substeps", Substep, ("completed_by",)),
 )
 
 

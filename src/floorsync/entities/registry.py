@@ -9,11 +9,15 @@ so where they must name entities themselves (the `sync_runs.entity_type` CHECK c
 """
 
 from floorsync.entities.cells import CELLS
+from floorsync.entities.checklists.substeps import SUBSTEPS
+from floorsync.entities.checklists.templates import TEMPLATES
 from floorsync.entities.jobs import JOBS
 from floorsync.entities.materials import MATERIALS
 from floorsync.entities.operations import OPERATIONS
 from floorsync.entities.operators import OPERATORS
 from floorsync.entities.parts import PARTS
+from floorsync.entities.quality.issues import ISSUES
+from floorsync.entities.quality.scrap_reasons import SCRAP_REASONS
 from floorsync.entities.resources import RESOURCES
 from floorsync.entities.shopfloor.assignments import ASSIGNMENTS
 from floorsync.entities.shopfloor.batches import BATCHES
@@ -27,7 +31,10 @@ MASTER_DATA: tuple[EntitySpec, ...] = (JOBS, PARTS, OPERATIONS, CELLS, RESOURCES
 # What the shop floor records; their routes are in entities/shopfloor/endpoints.py (some handlers have
 # rules of their own). Operators are also synced (the operator directory an HR system keeps).
 SHOP_FLOOR: tuple[EntitySpec, ...] = (OPERATORS, BATCHES, TIME_ENTRIES, ASSIGNMENTS, QUANTITIES)
-ALL: tuple[EntitySpec, ...] = MASTER_DATA + SHOP_FLOOR
+# The catalogue completion (api-catalogue-completion): scrap reasons are synced like operators;
+# their routes are in quality/endpoints.py and checklists/endpoints.py.
+CATALOGUE: tuple[EntitySpec, ...] = (SCRAP_REASONS, ISSUES, SUBSTEPS, TEMPLATES)
+ALL: tuple[EntitySpec, ...] = MASTER_DATA + SHOP_FLOOR + CATALOGUE
 BY_NAME: dict[str, EntitySpec] = {spec.name: spec for spec in ALL}
 
 # The entities with `PUT /api-<name>/sync` and `POST /api-<name>/bulk-sync`, in route order.

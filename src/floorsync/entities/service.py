@@ -182,9 +182,9 @@ def new_row(
     (entities/new_rows.py, the rule the sync engine's batches follow too)."""
     now = work.clock.now()
     a2c = attr_to_column(spec.model)
-    given = {
-        a2c[f.attr]: values[f.name] for f in spec.fields if not f.read_only and f.name in values
-    }
+    # A read-only field in `values` was set by the entity's prepare hook (an issue's generated
+    # ncr_number), never by the client's input.
+    given = {a2c[f.attr]: values[f.name] for f in spec.fields if f.name in values}
     for key in ("external_id", "external_source"):
         if key in values and key in a2c:
             given[key] = values[key]
@@ -314,6 +314,9 @@ def tombstone(
     out[spec.natural_key] = getattr(row, spec.natural_key)
     for ref in spec.tombstone_refs:
         out[ref] = str(getattr(row, ref))
+    for key in spec.tombstone_extra:
+        value = getattr(row, key)
+        out[key] = str(value) if isinstance(value, uuid.UUID) else value
     out["deleted_at"] = to_wire(Kind.timestamp, deleted_at)
     out["deleted_by"] = str(deleted_by) if deleted_by else None
     return out

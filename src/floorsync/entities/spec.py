@@ -86,6 +86,9 @@ class ListOptions:
     date_ranges: dict[str, tuple[str, str]] = field(
         default_factory=dict
     )  # param → (column, ">=" | "<=")
+    # sort fields ordered by an expression instead of their column (an enum's workflow rank,
+    # never the alphabet): {field: SQL expression}
+    sort_expressions: dict[str, Any] = field(default_factory=dict)
 
 
 # How much of a record `render_extras` adds: "list" (a page), "single" (one record by id or
@@ -192,10 +195,14 @@ class EntitySpec(Generic[M]):
     children: tuple[ChildSpec, ...] = ()
     unique: tuple[UniqueRule, ...] = ()
     natural_key: str = "name"
+    # more keys a deletion tombstone carries after the natural key (an issue's ncr_number)
+    tombstone_extra: tuple[str, ...] = ()
     listing: ListOptions = field(default_factory=ListOptions)
     # (session, scope, rows, mode) → per-row extra keys (embeds, child arrays) in wire order.
     render_extras: RenderExtras[M] | None = None
     extra_inputs: dict[str, InputParser] = field(default_factory=dict)
+    # JSON schemas of extra inputs that are not arrays of objects (OpenAPI)
+    extra_input_schemas: dict[str, Any] = field(default_factory=dict)
     label: str = ""  # "Job", for reference error messages
     created_verb: str = "created"  # the event verb of a create (`operation_quantity.recorded`)
     # How the generic POST answers with the created record (a job: with its parts and their

@@ -16,6 +16,9 @@ from sqlalchemy.orm import Session
 from floorsync.db.repository import TenantScope, scoped, tenant_filter
 from floorsync.db.uow import Work
 from floorsync.entities.fields import Kind, to_wire
+from floorsync.entities.service import record_delete
+from floorsync.entities.spec import get_spec
+from floorsync.models.catalogue import Issue
 from floorsync.models.shopfloor import (
     Assignment,
     Batch,
@@ -55,6 +58,9 @@ def recorded_work(*refs: tuple[str, Any, str]) -> Blockers:
 OPERATION_WORK = recorded_work(
     ("time_entries", TimeEntry, "operation_id"),
     ("operation_quantities", OperationQuantity, "operation_id"),
+    # issues keep their operation (api-catalogue-completion §1.2 item 4: an operation with
+    # quality issues raised against it is recorded work)
+    ("issues", Issue, "operation_id"),
 )
 CELL_WORK = recorded_work(("batches", Batch, "cell_id"))
 
@@ -69,9 +75,11 @@ def drop_assignments(column: str) -> BeforeHardDelete:
 
 
 def drop_operation_links(work: Work, ids: Sequence[uuid.UUID], cause: dict[str, Any]) -> None:
-    """An operation's assignments, and its batch memberships (the batches' counts follow)."""
+    """An operation's assignments, its batch memberships (the batches' counts follow) and its
+    checklist substeps (an event each; the database cascades the rows)."""
     _delete_assignments(work, "operation_id", ids, cause)
     _leave_batches(work, ids)
+    _announce_substeps(work, ids, cause)
 
 
 def _delete_assignments(
@@ -98,6 +106,18 @@ def _delete_assignments(
         work.record("assignment.deleted", "assignment", a.id, data)
         work.session.delete(a)
     work.session.flush()
+
+
+def _announce_substeps(work: Work, op_ids: Sequence[uuid.UUID], cause: dict[str, Any]) -> None:
+    if not op_ids:
+        return
+    substeps = get_spec("substeps")
+    for kid in work.session.scalars(
+        scoped(substeps.model, work.scope)
+        .where(substeps.model.operation_id.in_(op_ids))
+        .order_by(substeps.model.sequence, substeps.model.id)
+    ):
+        record_delete(work, substeps, kid, hard=True, caused_by=cause)
 
 
 def _leave_batches(work: Work, op_ids: Sequence[uuid.UUID]) -> None:

@@ -27,8 +27,21 @@ RECORD_ENTITIES = (
     "time_entry",
     "assignment",
     "operator",
+    "scrap_reason",
+    "issue",
+    "substep",
+    "template",
 )
-SYNC_ENTITIES = ("jobs", "parts", "operations", "cells", "resources", "materials", "operators")
+SYNC_ENTITIES = (
+    "jobs",
+    "parts",
+    "operations",
+    "cells",
+    "resources",
+    "materials",
+    "operators",
+    "scrap_reasons",
+)
 
 
 @dataclass(frozen=True)
@@ -57,6 +70,13 @@ def _catalogue() -> dict[str, EventType]:
         add(f"operation.{verb}", "operation", f"operation lifecycle: {verb}")
     for verb in ("started", "completed", "cancelled"):
         add(f"batch.{verb}", "batch", f"batch lifecycle: {verb}")
+    add("substep.completed", "substep", "a substep's status becomes completed (instead of updated)")
+    add("batch_exception.opened", "batch_exception", "a batch monitor found an overdue operation")
+    add(
+        "batch_exception.resolved",
+        "batch_exception",
+        "the batch stopped or the operation completed",
+    )
     add("time_entry.stopped", "time_entry", "an open time entry got its end_time")
     add("operation_quantity.recorded", "operation_quantity", "a quantity record is created")
     add("operation_quantity.updated", "operation_quantity", "a quantity record changes")
@@ -69,8 +89,6 @@ def _catalogue() -> dict[str, EventType]:
         "webhook_endpoint",
         "floorsync disabled an endpoint (410 or sustained failure)",
     )
-    add("issue.created", "issue", "reserved", reserved=True)
-    add("issue.updated", "issue", "reserved", reserved=True)
     return out
 
 

@@ -45,7 +45,7 @@ def purge_events(sessions: sessionmaker[Session], clock: Clock, retention: timed
             )
             through = int(oldest) if held is None else min(int(oldest), int(held) - 1)
             # A planning connection holds every event after its dispatch cursor (Planning
-            # adapters §7.1: retention never purges an event it has not dispatched yet).
+            # planning adapters §7.1: retention never purges an event it has not dispatched yet).
             behind = session.scalar(
                 scoped(PlanningConnection, scope).with_only_columns(
                     func.min(PlanningConnection.dispatch_cursor)

@@ -8,6 +8,7 @@ logger whose lines carry it.
 
 import copy
 import logging
+import re
 from contextvars import ContextVar
 from typing import Any
 
@@ -23,12 +24,36 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+_SIGNED = re.compile(r"(/files/(?:upload|download)/)[^/?\s\"]+")
+
+
+def redact_file_tokens(text: str) -> str:
+    """Signed file URLs carry bearer tokens (api-catalogue-completion §2.3): logs show
+    `/files/upload/<redacted>`."""
+    return _SIGNED.sub(r"\1<redacted>", text)
+
+
+class FileTokenRedactor(logging.Filter):
+    """Removes signed-URL tokens from access log lines; never drops a record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                redact_file_tokens(a) if isinstance(a, str) else a for a in record.args
+            )
+        if isinstance(record.msg, str):
+            record.msg = redact_file_tokens(record.msg)
+        return True
+
+
 def log_config(level: str) -> dict[str, Any]:
     """uvicorn's logging configuration with floorsync's own loggers writing the request id."""
     from uvicorn.config import LOGGING_CONFIG
 
     config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
     config.setdefault("filters", {})["request_id"] = {"()": "floorsync.http.logs.RequestIdFilter"}
+    config["filters"]["file_tokens"] = {"()": "floorsync.http.logs.FileTokenRedactor"}
+    config["handlers"]["access"].setdefault("filters", []).append("file_tokens")
     config["formatters"]["floorsync"] = {"format": FORMAT}
     config["handlers"]["floorsync"] = {
         "class": "logging.StreamHandler",

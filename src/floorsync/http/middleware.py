@@ -8,9 +8,9 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from floorsync.http.access import access_line
 from floorsync.http.logs import REQUEST_ID as CURRENT_REQUEST_ID
 from floorsync.http.responses import RESPONSE_HEADERS, dumps
-from floorsync.ops.access import access_line
 
 log = logging.getLogger("floorsync.http")
 
@@ -139,6 +139,6 @@ class FloorsyncMiddleware:
             )
             await send({"type": "http.response.body", "body": body})
         finally:
-            # One access line and the request metrics (ops/access.py), errors included.
+            # One access line and the request metrics (http/access.py), errors included.
             access_line(scope, headers, status, time.perf_counter() - clock_start)
             CURRENT_REQUEST_ID.reset(token)

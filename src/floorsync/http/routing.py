@@ -17,15 +17,7 @@ from floorsync.errors import (
 )
 from floorsync.http.context import ApiCtx
 
-LATER_FUNCTIONS = (
-    "api-issues",
-    "api-substeps",
-    "api-scrap-reasons",
-    "api-templates",
-    "api-upload-url",
-    "api-export",
-    "api-parts-images",
-)
+LATER_FUNCTIONS = ("api-parts-images",)
 METHOD_ORDER = ("GET", "POST", "PUT", "PATCH", "DELETE")
 # Functions whose unknown sub-route has its own message.
 SUBROUTE_MESSAGES = {"api-erp-sync": "Invalid endpoint. Use /diff, /sync, or /status"}

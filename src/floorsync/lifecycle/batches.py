@@ -40,6 +40,7 @@ from floorsync.entities.shopfloor.timekeeping import (
     snapshot,
 )
 from floorsync.errors import Detail, InvalidStateTransition, NotFound, ValidationFailed
+from floorsync.lifecycle.monitor import resolve_exceptions
 from floorsync.lifecycle.rollup import (
     PendingRollUp,
     RolledUp,
@@ -309,6 +310,12 @@ def stop_batch(work: Work, batch_id: uuid.UUID, operator: OperatorInput | None) 
             distribution=outcome.distribution,
             operation_ids=[str(op.id) for op in members],
         ),
+    )
+    resolve_exceptions(
+        work,
+        batch_id=batch.id,
+        resolution="batch_completed",
+        cause={"type": "batch.completed", "entity_id": str(batch.id)},
     )
     ops = [op for op, _was in completed]
     parts, jobs = _parents(work, ops, lock=True)

@@ -19,11 +19,12 @@ from floorsync.entities.shopfloor.batches import BATCHES, parse_operation_ids
 from floorsync.entities.shopfloor.time_entries import TIME_ENTRIES
 from floorsync.entities.validation import ExtraErrors
 from floorsync.errors import Detail, InvalidOperation, ValidationFailed
-from floorsync.http.context import ApiCtx, BodyDep, Ctx, required_id
+from floorsync.http.context import ApiCtx, BodyDep, Ctx, optional_id, required_id
 from floorsync.http.retry import retrying
 from floorsync.kit.timefmt import format_ts
 from floorsync.lifecycle import batches as batch_service
 from floorsync.lifecycle import service
+from floorsync.lifecycle.monitor import monitor
 from floorsync.lifecycle.rules import (
     BATCH_LIFECYCLE_ACTIONS,
     JOB_ACTIONS,
@@ -188,6 +189,8 @@ def lifecycle_router() -> APIRouter:
         """`start` (draft/ready → in_progress; operator required unless automated), `stop`
         (in_progress → completed, elapsed time split over the operations) and `add-operations`
         (append to a draft or ready batch)."""
+        if action.strip("/") == "monitor":
+            return _monitor(request, ctx, body)
         id_, data = _prelude(request, body, action, BATCH_LIFECYCLE_ACTIONS, "batch")
         action = action.strip("/")
         if action == "add-operations":
@@ -228,6 +231,29 @@ def lifecycle_router() -> APIRouter:
                     **tail,
                     "monitoring_source": out.monitoring_source,
                     "rolled_up": [r.as_dict() for r in out.rolled_up],
+                },
+                200,
+                work,
+            )
+
+    def _monitor(request: Request, ctx: Ctx, body: BodyDep) -> Any:
+        """`monitor` (§11): `?id` is optional (without it every batch of the tenant)."""
+        id_ = optional_id(request.query_params)
+        data = body.json_object(optional=True)
+        if data:
+            raise ValidationFailed(
+                "batch",
+                [Detail(k, f"Unknown field: {k}", "UNKNOWN_FIELD", v) for k, v in data.items()],
+            )
+        with ctx.work() as work:
+            out = monitor(work, id_)
+            return ctx.respond(
+                {
+                    "monitored_batches": out.monitored,
+                    "created_exceptions": len(out.created),
+                    "monitored_at": format_ts(work.clock.now()),
+                    "exceptions": out.created,
+                    "open_exceptions": out.open_count,
                 },
                 200,
                 work,

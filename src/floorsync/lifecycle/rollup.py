@@ -17,9 +17,9 @@ from sqlalchemy import CursorResult, case, func, literal, update
 from floorsync.db.locking import lock_order, locked_in_order
 from floorsync.db.repository import scoped, tenant_filter
 from floorsync.db.uow import Work
+from floorsync.entities.payloads import job_payload, part_payload
 from floorsync.entities.shopfloor.minutes import minutes_between
 from floorsync.errors import InvalidStateTransition
-from floorsync.lifecycle.payloads import job_payload, part_payload
 from floorsync.lifecycle.rules import Transition, guard_message
 from floorsync.models.master import Job, Operation, Part
 

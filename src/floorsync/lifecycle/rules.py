@@ -59,7 +59,7 @@ BATCH_ACTIONS = _table(
         ("stop", ("in_progress",), "completed", "completed"),
     ),
 )
-BATCH_LIFECYCLE_ACTIONS = ("start", "stop", "add-operations")
+BATCH_LIFECYCLE_ACTIONS = ("start", "stop", "add-operations", "monitor")
 BATCH_OPEN_STATUSES = ("draft", "ready")  # add-operations is allowed here
 
 

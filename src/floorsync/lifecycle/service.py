@@ -11,6 +11,7 @@ from sqlalchemy import func
 from floorsync.db.repository import TenantRepository, scoped
 from floorsync.db.uow import Work
 from floorsync.entities.operators import OperatorUse, use_operators
+from floorsync.entities.payloads import job_payload, operation_payload
 from floorsync.entities.service import record_event
 from floorsync.entities.shopfloor.minutes import minutes_between
 from floorsync.entities.shopfloor.time_entries import TIME_ENTRIES
@@ -21,7 +22,7 @@ from floorsync.entities.shopfloor.timekeeping import (
     open_entry_id,
 )
 from floorsync.errors import NotFound, ValidationFailed
-from floorsync.lifecycle.payloads import job_payload, operation_payload
+from floorsync.lifecycle.monitor import resolve_exceptions
 from floorsync.lifecycle.rollup import RolledUp, compare_and_set, roll_up_completed, roll_up_started
 from floorsync.lifecycle.rules import JOB_ACTIONS, OPERATION_ACTIONS
 from floorsync.models.enums import TimeEntryOrigin
@@ -98,13 +99,16 @@ class OperationOutcome:
 
 
 def _operation_values(action: str, now: Any) -> dict[str, Any]:
+    # Any lifecycle action clears the Yellow Card's memory (api-catalogue-completion §6.2), so
+    # an operation resumed by hand is not touched again when its issue closes.
+    held = {"status_before_hold": None}
     if action == "start":
-        return {"started_at": func.coalesce(Operation.started_at, now), "paused_at": None}
+        return {"started_at": func.coalesce(Operation.started_at, now), "paused_at": None, **held}
     if action == "pause":
-        return {"paused_at": now}
+        return {"paused_at": now, **held}
     if action == "resume":
-        return {"resumed_at": now, "paused_at": None}
-    return {"completed_at": now, "completion_percentage": 100}
+        return {"resumed_at": now, "paused_at": None, **held}
+    return {"completed_at": now, "completion_percentage": 100, **held}
 
 
 def run_operation_action(
@@ -151,6 +155,12 @@ def run_operation_action(
         outcome.rolled_up = roll_up_started(work, op, transition.event)
     elif transition.target == "completed":
         outcome.rolled_up = roll_up_completed(work, op, transition.event)
+        resolve_exceptions(
+            work,
+            operation_ids=[op.id],
+            resolution="operation_completed",
+            cause={"type": transition.event, "entity_id": str(op.id)},
+        )
     if outcome.created is not None:
         record_event(work, TIME_ENTRIES, outcome.created, "created")
     for entry, changes in outcome.ended:

@@ -2,6 +2,15 @@
 
 from floorsync.models import time_indexes  # noqa: F401  (the lists' time-filter indexes)
 from floorsync.models.bookkeeping import IdempotencyKey, PeriodicTask, SyncRun, WorkerJob
+from floorsync.models.catalogue import (
+    BatchException,
+    Issue,
+    ScrapReason,
+    StoredFile,
+    Substep,
+    Template,
+    TemplateItem,
+)
 from floorsync.models.events import Event, EventSequence
 from floorsync.models.imports import CsvImport, CsvImportFile, CsvImportIssue, CsvImportMapping
 from floorsync.models.master import (
@@ -30,6 +39,7 @@ __all__ = [
     "ApiKey",
     "Assignment",
     "Batch",
+    "BatchException",
     "BatchOperation",
     "Cell",
     "CsvImport",
@@ -39,6 +49,7 @@ __all__ = [
     "Event",
     "EventSequence",
     "IdempotencyKey",
+    "Issue",
     "Job",
     "Material",
     "Operation",
@@ -52,7 +63,12 @@ __all__ = [
     "PlanningRun",
     "RateLimitCounter",
     "Resource",
+    "ScrapReason",
+    "StoredFile",
+    "Substep",
     "SyncRun",
+    "Template",
+    "TemplateItem",
     "Tenant",
     "TimeEntry",
     "Webhook",

@@ -70,6 +70,7 @@ class SyncEntity(StrEnum):
     parts = "parts"
     operations = "operations"
     operators = "operators"
+    scrap_reasons = "scrap_reasons"
 
 
 class SyncTrigger(StrEnum):
@@ -162,6 +163,95 @@ class PlanningErrorClass(StrEnum):
     auth = "auth"
     rejected = "rejected"
     protocol = "protocol"
+
+
+class QualityIssueStatus(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+    closed = "closed"
+
+
+class QualityIssueSeverity(StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+
+class QualityIssueType(StrEnum):
+    general = "general"
+    ncr = "ncr"
+
+
+class NcrCategory(StrEnum):
+    material = "material"
+    material_defect = "material_defect"
+    dimensional = "dimensional"
+    surface_finish = "surface_finish"
+    process = "process"
+    process_error = "process_error"
+    equipment = "equipment"
+    design = "design"
+    supplier = "supplier"
+    documentation = "documentation"
+    other = "other"
+
+
+class NcrDisposition(StrEnum):
+    scrap = "scrap"
+    rework = "rework"
+    repair = "repair"
+    use_as_is = "use_as_is"
+    return_to_supplier = "return_to_supplier"
+
+
+class SubstepStatus(StrEnum):
+    not_started = "not_started"
+    in_progress = "in_progress"
+    completed = "completed"
+    blocked = "blocked"
+
+
+class ScrapCategory(StrEnum):
+    material = "material"
+    process = "process"
+    equipment = "equipment"
+    operator = "operator"
+    design = "design"
+    other = "other"
+
+
+class TemplateKind(StrEnum):
+    substeps = "substeps"
+    part = "part"
+    job = "job"
+
+
+class FilePurpose(StrEnum):
+    attachment = "attachment"
+    part_image = "part_image"
+
+
+class FileState(StrEnum):
+    pending = "pending"
+    uploading = "uploading"
+    stored = "stored"
+    deleted = "deleted"
+
+
+class StorageBackendKind(StrEnum):
+    local = "local"
+    s3 = "s3"
+
+
+class BatchExceptionType(StrEnum):
+    non_occurrence = "non_occurrence"
+
+
+class BatchExceptionStatus(StrEnum):
+    open = "open"
+    resolved = "resolved"
 
 
 def enum_column(enum: type[StrEnum], name: str) -> Enum:

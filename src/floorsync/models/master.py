@@ -164,6 +164,9 @@ class Job(IdPk, TenantOwned, Timestamps, SyncColumns, SoftDeletable, Base):
     resumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     actual_duration: Mapped[int | None] = mapped_column(Integer)
+    template_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("templates.id", ondelete="SET NULL")
+    )
     metadata_: Mapped[dict[str, Any]] = mapped_column(
         "metadata", JSONType, nullable=False, default=dict
     )
@@ -223,6 +226,9 @@ class Part(IdPk, TenantOwned, Timestamps, SyncColumns, SoftDeletable, Base):
     notes: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    template_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("templates.id", ondelete="SET NULL")
+    )
     metadata_: Mapped[dict[str, Any]] = mapped_column(
         "metadata", JSONType, nullable=False, default=dict
     )
@@ -276,6 +282,12 @@ class Operation(IdPk, TenantOwned, Timestamps, SyncColumns, SoftDeletable, Base)
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The status a Yellow Card (a standstill issue) parked the operation from; cleared on
+    # release and by any lifecycle action (api-catalogue-completion §6.2).
+    # (The job_status values; the CHECK needs a name of its own on this table.)
+    status_before_hold: Mapped[WorkStatus | None] = mapped_column(
+        enum_column(WorkStatus, "status_before_hold")
+    )
     metadata_: Mapped[dict[str, Any]] = mapped_column(
         "metadata", JSONType, nullable=False, default=dict
     )

@@ -196,6 +196,10 @@ class OperationQuantity(IdPk, TenantOwned, Timestamps, Base):
             "quantity_good >= 0 AND quantity_scrap >= 0 AND quantity_rework >= 0",
             name="non_negative",
         ),
+        # NO ACTION: a referenced scrap reason cannot be deleted (409).
+        ForeignKeyConstraint(
+            ["tenant_id", "scrap_reason_id"], ["scrap_reasons.tenant_id", "scrap_reasons.id"]
+        ),
         Index("ix_operation_quantities_operation_id", "operation_id"),
         Index("ix_operation_quantities_tenant_id_recorded_at", "tenant_id", "recorded_at"),
     )

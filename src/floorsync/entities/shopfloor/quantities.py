@@ -1,6 +1,8 @@
 """Operation quantities: `api-operation-quantities` (API §3.10). Good, scrap and rework counts
 reported for an operation; `quantity_produced` is always their sum (a supplied value must
-agree) and the sum is at least 1. Creating one emits `operation_quantity.recorded`."""
+agree) and the sum is at least 1. Creating one emits `operation_quantity.recorded`.
+`scrap_reason_id` (or `scrap_reason_code`) names a scrap reason of the tenant, active when
+newly set; the read-only `scrap_reason` embed follows `operation`."""
 
 import uuid
 from collections.abc import Sequence
@@ -13,6 +15,11 @@ from floorsync.db.uow import Work
 from floorsync.entities import fields as F
 from floorsync.entities.fields import Kind
 from floorsync.entities.operators import changed_operator_uses, use_operators
+from floorsync.entities.quality.scrap_reasons import (
+    reference_scrap_reason,
+    scrap_reason_code_input,
+    scrap_reason_embeds,
+)
 from floorsync.entities.service import get_row
 from floorsync.entities.shopfloor.common import (
     delete_shop_record,
@@ -70,6 +77,7 @@ def _prepare(work: Work, _spec: EntitySpec, rec: Record, row: OperationQuantity 
             Detail(join(rec.path, "recorded_at"), "recorded_at cannot be null", "NOT_NULL")
         )
     rec.errors.extend(use_operators(work, changed_operator_uses(rec, row, ("recorded_by",))))
+    reference_scrap_reason(work, rec, row)
 
 
 def delete_quantity(work: Work, id_: uuid.UUID) -> None:
@@ -83,7 +91,14 @@ def _extras(
     if mode == "nested":
         return {}
     ops = operation_embeds(session, scope, (r.operation_id for r in rows))
-    return {r.id: {"operation": ops.get(r.operation_id)} for r in rows}
+    reasons = scrap_reason_embeds(session, scope, [r.scrap_reason_id for r in rows])
+    return {
+        r.id: {
+            "operation": ops.get(r.operation_id),
+            "scrap_reason": reasons.get(r.scrap_reason_id) if r.scrap_reason_id else None,
+        }
+        for r in rows
+    }
 
 
 QUANTITIES: EntitySpec[OperationQuantity] = EntitySpec(
@@ -132,6 +147,14 @@ QUANTITIES: EntitySpec[OperationQuantity] = EntitySpec(
         date_ranges={"from_date": ("recorded_at", ">="), "to_date": ("recorded_at", "<=")},
     ),
     render_extras=_extras,
+    # `scrap_reason_code` references a scrap reason by code (API §4.3)
+    extra_inputs={"scrap_reason_code": scrap_reason_code_input},
+    extra_input_schemas={
+        "scrap_reason_code": {
+            "type": "string",
+            "description": "reference to a scrap reason by code (alternative to scrap_reason_id)",
+        }
+    },
     prepare=_prepare,
     custom_filters={
         "part_id": lambda stmt, value: stmt.where(

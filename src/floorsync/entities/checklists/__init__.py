@@ -1,0 +1,2 @@
+"""Checklist entities: substeps inside an operation, and templates (substep checklists, part and
+job templates); their routes: checklists/endpoints.py."""

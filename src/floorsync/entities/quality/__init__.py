@@ -1,0 +1,2 @@
+"""Quality entities: issues and NCRs raised against operations, and the scrap-reason catalogue
+(their routes: quality/endpoints.py)."""

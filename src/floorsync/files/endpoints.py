@@ -1,0 +1,299 @@
+"""HTTP routes of files: `POST /api-upload-url`, the signed `PUT /files/upload/{token}` and
+`GET|HEAD /files/download/{token}` (no API key: the token is the credential, and request logs
+redact it), and the `file-url` / `image-url` sub-routes (path id or `?id=`)."""
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response, StreamingResponse
+
+from floorsync.bootstrap import Services
+from floorsync.db.repository import TenantScope
+from floorsync.db.uow import unit_of_work
+from floorsync.entities.openapi import json_body, query, responses
+from floorsync.errors import BadRequest, NotFound, PayloadTooLarge
+from floorsync.events.outbox import Origin
+from floorsync.files.service import (
+    claim_upload,
+    expires_at_wire,
+    file_row,
+    finish_upload,
+    issue_upload,
+    release_upload,
+    signed_download,
+)
+from floorsync.http.context import ApiCtx, BodyDep, parse_uuid, services_of
+from floorsync.http.responses import CompactJSONResponse, success_body
+from floorsync.http.retry import retrying
+from floorsync.models.enums import FileState
+from floorsync.storage import download
+from floorsync.storage.base import put_async
+from floorsync.storage.filetypes import content_type_matches, file_type_for
+from floorsync.storage.keys import StorageKey
+from floorsync.storage.tokens import FileOp, download_url, upload_url
+
+_OBJECT: dict[str, Any] = {"type": "object"}
+_UPLOAD_BODY = {
+    "type": "object",
+    "required": ["filename", "content_type"],
+    "properties": {
+        "filename": {"type": "string", "minLength": 1, "maxLength": 255},
+        "content_type": {"type": "string"},
+        "job_number": {"type": ["string", "null"], "maxLength": 255},
+        "part_id": {"type": ["string", "null"], "format": "uuid"},
+        "size_bytes": {"type": ["integer", "null"], "minimum": 1},
+    },
+}
+_UPLOAD_REPLY = {
+    "type": "object",
+    "required": ["upload_url", "file_path", "expires_at"],
+    "properties": {
+        "upload_url": {"type": "string"},
+        "file_path": {"type": "string"},
+        "expires_at": {"type": "string", "format": "date-time"},
+        "method": {"type": "string", "const": "PUT"},
+        "headers": {"type": "object"},
+        "max_bytes": {"type": "integer"},
+    },
+}
+_URL_REPLY = {
+    "type": "object",
+    "required": ["path", "url", "expires_in"],
+    "properties": {
+        "path": {"type": "string"},
+        "url": {"type": "string"},
+        "expires_in": {"type": "integer"},
+        "expires_at": {"type": "string", "format": "date-time"},
+        "content_type": {"type": "string"},
+        "size": {"type": "integer"},
+    },
+}
+
+
+def base_url(services: Services, request: Request) -> str:
+    """FLOORSYNC_PUBLIC_URL, else the request's scheme and host."""
+    return services.settings.public_url or str(request.base_url).rstrip("/")
+
+
+def upload_url_router() -> APIRouter:
+    router = APIRouter(tags=["files"])
+
+    @router.post(
+        "/api-upload-url",
+        summary="Issue a signed, single-use upload URL",
+        description="PUT the raw file to `upload_url` (no API key) before `expires_at`. The "
+        "filename's extension, the declared type and, at upload, the bytes must fit one row of "
+        "the allow-list; the size is capped while streaming.",
+        responses=responses(200, _UPLOAD_REPLY, 422),
+        openapi_extra=json_body(_UPLOAD_BODY),
+    )
+    @retrying
+    def issue(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
+        data = body.json_object()
+        settings = ctx.services.settings
+        with ctx.work() as work:
+            ticket = issue_upload(
+                work,
+                data,
+                signer=ctx.services.file_signer,
+                ttl=settings.storage_url_ttl,
+                max_bytes=settings.max_upload_bytes,
+                backend=ctx.services.storage.backend,
+            )
+            return ctx.respond(
+                {
+                    "upload_url": upload_url(base_url(ctx.services, request), ticket.token),
+                    "file_path": ticket.row.path,
+                    "expires_at": expires_at_wire(ticket.token),
+                    "method": "PUT",
+                    "headers": {"Content-Type": ticket.row.content_type},
+                    "max_bytes": ticket.row.max_bytes,
+                },
+                200,
+                work,
+            )
+
+    return router
+
+
+def signed_file_router() -> APIRouter:
+    router = APIRouter(tags=["files"])
+
+    @router.put(
+        "/files/upload/{token}",
+        summary="Upload the file of a signed upload URL (no API key)",
+        responses=responses(200, _OBJECT, 400, 403, 404, 409, 413, 422, 503),
+    )
+    async def upload(token: str, request: Request) -> Any:
+        services = services_of(request)
+        grant = services.file_signer.verify(token, FileOp.put)
+        scope = TenantScope(grant.tenant_id)
+        now = services.clock.now()
+        with services.sessions.begin() as session:
+            row = claim_upload(session, scope, grant.file_id, now)
+            content_type, max_bytes = row.content_type, row.max_bytes
+            expected, key_text, filename = row.expected_bytes, row.storage_key, row.filename
+            asked_by = row.created_by
+        try:
+            if not content_type_matches(request.headers.get("content-type"), content_type):
+                raise BadRequest(f"Content-Type must be {content_type} for this upload URL")
+            length = request.headers.get("content-length")
+            if length is not None and length.isdigit() and int(length) > max_bytes:
+                raise PayloadTooLarge(f"File is larger than {max_bytes} bytes")
+            stored = await put_async(
+                services.storage,
+                StorageKey.parse(key_text),
+                request.stream(),
+                content_type=content_type,
+                max_bytes=max_bytes,
+                expected_bytes=expected,
+                check=file_type_for(content_type).content_check(filename),
+            )
+        except BaseException:
+            with services.sessions.begin() as session:
+                release_upload(session, scope, grant.file_id, services.clock.now())
+            raise
+        key = StorageKey.parse(key_text)
+        try:
+            # origin: the key that asked for the URL (its part.updated is that key's change)
+            origin = Origin(channel="api", api_key_id=asked_by)
+            with unit_of_work(services.sessions, services.outbox, scope, origin=origin) as work:
+                done, attached = finish_upload(work, grant.file_id, stored.size, stored.sha256)
+                result = {
+                    "file_path": done.path,
+                    "size": stored.size,
+                    "content_type": done.content_type,
+                    "sha256": stored.sha256,
+                    "attached": attached,
+                }
+        except BaseException:
+            services.storage.delete(key)  # bytes without a stored row are never served
+            raise
+        return CompactJSONResponse(success_body(result), status_code=200)
+
+    def download_file(token: str, request: Request) -> Any:
+        services = services_of(request)
+        grant = services.file_signer.verify(token, FileOp.get)
+        scope = TenantScope(grant.tenant_id)
+        with services.sessions() as session:
+            row = file_row(session, scope, grant.file_id)
+            if row.state != FileState.stored:
+                raise NotFound("File not found")
+            content_type, filename = row.content_type, row.filename
+            size, sha256, key_text = row.size_bytes or 0, row.sha256, row.storage_key
+        seconds_left = int((grant.expires_at - services.clock.now()).total_seconds())
+        headers = download.download_headers(
+            content_type=content_type,
+            filename=filename,
+            size=size,
+            sha256=sha256,
+            seconds_left=seconds_left,
+        )
+        if request.method == "HEAD":
+            return Response(status_code=200, headers=headers)
+        reader = services.storage.open(StorageKey.parse(key_text))
+
+        def chunks() -> Any:
+            try:
+                yield from reader
+            finally:
+                reader.close()
+
+        return StreamingResponse(chunks(), status_code=200, headers=headers)
+
+    for method in ("GET", "HEAD"):
+        router.add_api_route(
+            "/files/download/{token}",
+            download_file,
+            methods=[method],
+            operation_id=f"download_file_{method.lower()}",
+            summary="Download the file of a signed download URL (no API key)",
+            responses=responses(200, _OBJECT, 403, 404, 503),
+        )
+    return router
+
+
+def _sub_route(entity: str, function: str, sub: str) -> APIRouter:
+    router = APIRouter(tags=[entity])
+    params = query(("path", {"type": "string"}, "the file path the record references"))
+
+    def handler(request: Request, ctx: ApiCtx, record_id: uuid.UUID) -> Any:
+        path = request.query_params.get("path")
+        if not path:
+            raise BadRequest("path is required")
+        ttl = ctx.services.settings.storage_url_ttl
+        with ctx.read() as session:
+            stored, token = signed_download(
+                session,
+                ctx.scope,
+                entity,
+                record_id,
+                path,
+                signer=ctx.services.file_signer,
+                ttl=ttl,
+            )
+            direct = (
+                ctx.services.storage.direct_download_url(
+                    StorageKey.parse(stored.storage_key),
+                    expires_in=ttl,
+                    content_type=stored.content_type,
+                    content_disposition=download.content_disposition(
+                        stored.filename, stored.content_type
+                    ),
+                )
+                if ctx.services.settings.s3_direct_downloads
+                and ctx.services.storage.backend == "s3"
+                else None
+            )  # FLOORSYNC_S3_DIRECT_DOWNLOADS: an S3 presigned GET; else floorsync serves it
+            url = direct or download_url(base_url(ctx.services, request), token)
+            return ctx.respond(
+                {
+                    "path": path,
+                    "url": url,
+                    "expires_in": ttl,
+                    "expires_at": expires_at_wire(token),
+                    "content_type": stored.content_type,
+                    "size": stored.size_bytes,
+                }
+            )
+
+    def by_path(id: str, request: Request, ctx: ApiCtx) -> Any:
+        return handler(request, ctx, parse_uuid(id))
+
+    def by_query(request: Request, ctx: ApiCtx) -> Any:
+        raw = request.query_params.get("id")
+        if not raw:
+            raise BadRequest("ID parameter is required (?id=<uuid>)")
+        return handler(request, ctx, parse_uuid(raw))
+
+    summary = f"A signed download URL for a file the {entity[:-1]} references"
+    router.add_api_route(
+        f"/{function}/{{id}}/{sub}",
+        by_path,
+        methods=["GET"],
+        summary=summary,
+        responses=responses(200, _URL_REPLY, 400, 404),
+        openapi_extra={"parameters": params},
+    )
+    router.add_api_route(
+        f"/{function}/{sub}",
+        by_query,
+        methods=["GET"],
+        summary=summary + " (?id= form)",
+        responses=responses(200, _URL_REPLY, 400, 404),
+        openapi_extra={
+            "parameters": params
+            + query(("id", {"type": "string", "format": "uuid"}, "the record's id"))
+        },
+    )
+    return router
+
+
+def file_routers() -> list[APIRouter]:
+    return [
+        upload_url_router(),
+        _sub_route("parts", "api-parts", "file-url"),
+        _sub_route("batches", "api-batches", "image-url"),
+        _sub_route("issues", "api-issues", "image-url"),
+    ]
