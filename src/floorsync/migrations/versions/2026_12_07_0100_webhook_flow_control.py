@@ -2,7 +2,7 @@
 the purge of succeeded deliveries (issue 11)
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0010
 Create Date: 2026-12-07 01:00:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from floorsync.db.types import JSONType, UTCDateTime
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

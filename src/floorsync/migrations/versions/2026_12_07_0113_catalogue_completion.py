@@ -4,7 +4,7 @@ parts.template_id, operations.status_before_hold; the scrap-reason foreign key o
 operation_quantities; sync_runs may record scrap_reasons runs
 
 Revision ID: 0011
-Revises: 0006
+Revises: 0008
 Create Date: 2026-12-07 01:13:23
 """
 
@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql
 from floorsync.db.types import UTCDateTime
 
 revision: str = "0011"
-down_revision: str | None = "0006"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
