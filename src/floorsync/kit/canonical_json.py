@@ -27,9 +27,10 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def canonical_json_bytes(value: Any) -> bytes:
-    """`canonical_json(value).encode("utf-8")`, by orjson when that is byte-identical."""
-    if orjson_safe(value):
+def canonical_json_bytes(value: Any, *, checked: bool = False) -> bytes:
+    """`canonical_json(value).encode("utf-8")`, by orjson when that is byte-identical.
+    `checked`: the caller has already made sure that `orjson_safe(value)`."""
+    if checked or orjson_safe(value):
         try:
             return orjson.dumps(value, option=_OPTIONS)
         except TypeError:  # an integer beyond 64 bits, a lone surrogate

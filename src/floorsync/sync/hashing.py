@@ -53,6 +53,7 @@ def decimal_text(value: Decimal) -> str:
 
 
 _PLAIN = (type(None), bool, int, float, str)
+_SCALARS = frozenset({type(None), bool, int, str})  # written alike by orjson and json
 
 
 def canonical_value(value: Any) -> Any:
@@ -156,12 +157,27 @@ class RecordHasher:
         """The hash of the `present` keys of `values` and of the `extra` inputs."""
         convert = self.convert
         canonical: dict[str, Any] = {}
+        safe = True  # every value is of a type orjson writes as canonical_json does
         for name in present:
             fn = convert.get(name, canonical_value)
-            if fn is not None:
-                value = values[name]
-                canonical[name] = None if value is None else fn(value)
+            if fn is None:
+                continue
+            value = values[name]
+            if value is None:
+                canonical[name] = None
+            elif fn is _tree:  # one walk: checked here, kept as it is when plain
+                if orjson_safe(value):
+                    canonical[name] = value
+                else:
+                    canonical[name], safe = canonical_value(value), False
+            else:
+                out = canonical[name] = fn(value)
+                if safe and type(out) not in _SCALARS:
+                    safe = orjson_safe(out)
         for name, value in extra.items():
             if convert.get(name, canonical_value) is not None:
-                canonical[name] = canonical_value(value)
+                out = canonical[name] = canonical_value(value)
+                safe = safe and orjson_safe(out)
+        if safe:
+            return hashlib.sha256(canonical_json_bytes(canonical, checked=True)).hexdigest()
         return hashlib.sha256(canonical_json_bytes(canonical)).hexdigest()
