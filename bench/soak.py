@@ -468,10 +468,15 @@ def main() -> None:
             for name in ENDPOINTS:
                 expected = shop_floor if name == "erp" else everything
                 ids = got[name]
+                missing = len(expected - set(ids))
+                pending = final[name]["pending"]
                 verify[name] = {
                     "expected": len(expected),
                     "received_unique": len(set(ids)),
-                    "lost": len(expected - set(ids)),
+                    # not received, and no delivery of it still waiting (when the drain window
+                    # ended before the backlog did, `still_pending` says how much was left)
+                    "lost": max(0, missing - pending),
+                    "still_pending": pending,
                     "duplicates": len(ids) - len(set(ids)),
                     "failed_deliveries": final[name]["failed"],
                     "drained_after_s": drained[name],
