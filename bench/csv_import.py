@@ -41,7 +41,7 @@ from floorsync.models.enums import CsvImportStatus, ImportChannel, ImportPhase, 
 from floorsync.sync.options import SyncOptions
 from floorsync.sync.service import run_sync
 
-ROWS = 100_000
+ROWS = 100_000  # --rows changes it (the targets are for 100,000)
 PARTS = 20_000
 CELLS = [f"Cel {n} – Größe" if n % 4 == 0 else f"Cell {n}" for n in range(12)]
 
@@ -68,6 +68,16 @@ def fresh_database(kind: str) -> Iterator[str]:
     finally:
         with psycopg.connect(plain, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def set_rows(rows: int) -> None:
+    global ROWS, PARTS
+    ROWS, PARTS = rows, max(rows // 5, 10)
+
+
+def note(message: str) -> None:
+    """Progress on stderr, so a long run under load shows where it is."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 def jobs_file() -> bytes:
@@ -120,7 +130,7 @@ def seed(services: Services, scope: TenantScope) -> None:
                 for p in range(per_job)
             ],
         }
-        for j in range(PARTS // per_job)
+        for j in range(max(PARTS // per_job, 1))
     ]
     for start in range(0, len(jobs), 500):
         run_sync(
@@ -158,17 +168,21 @@ def one_file(services: Services, scope: TenantScope, name: str, data: bytes) -> 
     analyse_started = time.perf_counter()
     first = new_import()
     analysis = time.perf_counter() - analyse_started
+    note(f"{name}: analysed in {analysis:.1f} s")
     preview, status = timed(services, scope, first, ImportPhase.preview)
+    note(f"{name}: preview {preview:.1f} s")
     assert status is CsvImportStatus.previewed, status
     with services.sessions() as session:
         imp = service.get_import(session, scope, first)
         totals = (imp.preview or {}).get("totals", {})
     took, status = timed(services, scope, first, ImportPhase.import_)
+    note(f"{name}: import {took:.1f} s")
     with services.sessions() as session:
         imp = service.get_import(session, scope, first)
         counts = (imp.created_count, imp.updated_count, imp.skipped_count, imp.failed_count)
     second = new_import()
     again, status2 = timed(services, scope, second, ImportPhase.import_)
+    note(f"{name}: re-import {again:.1f} s")
     with services.sessions() as session:
         imp2 = service.get_import(session, scope, second)
         unchanged = imp2.skipped_count
@@ -195,7 +209,7 @@ def one_file(services: Services, scope: TenantScope, name: str, data: bytes) -> 
 def run(kind: str) -> dict[str, Any]:
     with fresh_database(kind) as url:
         upgrade(url)
-        settings = Settings(database_url=url, environment="test", _env_file=None)  # type: ignore[call-arg]
+        settings = Settings(database_url=url, environment="test", _env_file=None)
         services = build_services(settings)
         try:
             with services.sessions.begin() as session:
@@ -206,6 +220,7 @@ def run(kind: str) -> dict[str, Any]:
             seed_started = time.perf_counter()
             seed(services, scope)
             seeded = time.perf_counter() - seed_started
+            note(f"seeded 12 cells and {PARTS:,} parts in {seeded:.1f} s")
             files = [
                 one_file(services, scope, "orders.csv", jobs_file()),
                 one_file(services, scope, "bewerkingen.csv", operations_file()),
@@ -225,7 +240,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--rows", type=int, default=ROWS, help="rows per file (default 100,000)")
     args = parser.parse_args()
+    set_rows(args.rows)
     result = run(args.db)
     if args.json:
         print(json.dumps(result))
