@@ -109,18 +109,40 @@ async def _read_upload(request: Request, admin: AdminRequest) -> FormData:
             f"The upload is larger than {settings.import_max_upload_mb} MiB; nothing was stored."
         )
 
+    max_file = settings.import_max_file_mb * 1024 * 1024
+    boundary = _boundary(request.headers.get("content-type", ""))
+
     async def capped() -> AsyncGenerator[bytes, None]:
-        seen = 0
+        """The body as it arrives, refused past the total limit or once one part (one file)
+        grows past the per-file limit: the bytes since the last multipart boundary."""
+        seen = in_part = 0
+        tail = b""
         async for chunk in request.stream():
             seen += len(chunk)
             if seen > limit:
                 raise PayloadTooLarge(
                     f"The upload is larger than {settings.import_max_upload_mb} MiB; nothing was stored."
                 )
+            window = tail + chunk
+            at = window.rfind(boundary) if boundary else -1
+            in_part = len(window) - at - len(boundary) if at >= 0 else in_part + len(chunk)
+            if in_part > max_file + FORM_OVERHEAD:
+                raise PayloadTooLarge(
+                    f"A file is larger than {settings.import_max_file_mb} MiB; nothing was stored."
+                )
+            tail = window[-len(boundary) :] if boundary else b""
             yield chunk
 
     parser = MultiPartParser(request.headers, capped(), max_files=service.MAX_FILES, max_fields=20)
     return await parser.parse()
+
+
+def _boundary(content_type: str) -> bytes:
+    for part in content_type.split(";"):
+        name, _, value = part.strip().partition("=")
+        if name.lower() == "boundary" and value:
+            return b"--" + value.strip('"').encode("latin-1")
+    return b""
 
 
 @router.post("/imports", response_model=None)
