@@ -36,3 +36,13 @@ def test_the_change_feed_documents_its_query_parameters(server) -> None:
     doc = httpx.get(f"{server.base_url}/openapi.json", timeout=120).json()
     params = doc["paths"]["/api-events"]["get"]["parameters"]
     assert {p["name"] for p in params if p["in"] == "query"} == {"after", "types", "limit"}
+
+
+def test_the_event_catalogue_is_listed(server) -> None:
+    from floorsync.events.registry import CATALOGUE
+
+    doc = httpx.get(f"{server.base_url}/openapi.json", timeout=120).json()
+    description = doc["info"]["description"]
+    assert "## Event types" in description
+    for event in CATALOGUE.values():
+        assert (f"| `{event.name}` |" in description) is not event.reserved
