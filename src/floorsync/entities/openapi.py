@@ -38,11 +38,26 @@ def field_schema(f: Field) -> dict[str, Any]:
     return {"anyOf": [schema, {"type": "null"}]} if not f.required else schema
 
 
+_DATE_OR_TIME = [
+    {"type": "string", "format": "date", "description": "a date alone is midnight UTC"},
+    {"type": "string", "format": "date-time", "description": "RFC 3339, stored in UTC"},
+]
+
+
+def _accepting_dates(schema: dict[str, Any]) -> dict[str, Any]:
+    """A timestamp input (`due_date`, …) takes a plain date (`2026-12-31`) or a date-time."""
+    if "anyOf" in schema:  # nullable
+        return {"anyOf": [*_DATE_OR_TIME, {"type": "null"}]}
+    return {"anyOf": list(_DATE_OR_TIME)}
+
+
 def input_schema(spec: EntitySpec, *, nested: bool = False) -> dict[str, Any]:
     props: dict[str, Any] = {}
     for f in spec.fields:
         if not f.read_only:
-            props[f.name] = field_schema(f)
+            props[f.name] = (
+                _accepting_dates(field_schema(f)) if f.kind is Kind.timestamp else field_schema(f)
+            )
     for ref in spec.refs:
         for name in ref.input_fields:
             props[name] = {

@@ -6,6 +6,7 @@ import orjson
 from fastapi import APIRouter, Request
 
 from floorsync.entities.listing import parse_page
+from floorsync.entities.openapi import query
 from floorsync.events.feed import MAX_LIMIT, parse_types, read_feed
 from floorsync.http.context import ApiCtx
 
@@ -13,7 +14,23 @@ router = APIRouter(tags=["events"])
 
 
 @router.get(
-    "/api-events", summary="The change feed: the tenant's events in commit order, after a cursor"
+    "/api-events",
+    summary="The change feed: the tenant's events in commit order, after a cursor",
+    openapi_extra={
+        "parameters": query(
+            (
+                "after",
+                {"type": "string"},
+                "a `next_cursor` from an earlier page, or `now`; omitted: from the oldest retained event",
+            ),
+            ("types", {"type": "string"}, "comma-separated event types, `job.*` prefixes allowed"),
+            (
+                "limit",
+                {"type": "integer", "default": 100, "minimum": 1, "maximum": 1000},
+                "page size",
+            ),
+        )
+    },
 )
 def list_events(request: Request, ctx: ApiCtx) -> Any:
     """Events after `after` (a cursor from an earlier response, or `now`; omitted: the oldest

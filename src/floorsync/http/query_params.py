@@ -22,6 +22,10 @@ from floorsync.errors import BadRequest, Detail
 from floorsync.http.responses import RESPONSE_HEADERS
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Every route tolerates `?id=`: the API's record-id parameter, which a create ignores (Eryxon
+# clients send it, and the suite checks that it is ignored) and which selects nothing unsafe
+# anywhere else.
+ALWAYS_ACCEPTED = frozenset({"id"})
 IGNORED_HEADER = "X-Ignored-Query-Params"
 _CACHE = "_floorsync_query_params"
 
@@ -60,7 +64,11 @@ def check_query_params(request: Request) -> None:
     names = accepted(request.scope.get("route"))
     if names is None:
         return
-    unknown = [k for k in dict.fromkeys(request.query_params.keys()) if k not in names]
+    unknown = [
+        k
+        for k in dict.fromkeys(request.query_params.keys())
+        if k not in names and k not in ALWAYS_ACCEPTED
+    ]
     if not unknown:
         return
     method = request.scope.get("state", {}).get("original_method", request.method)

@@ -14,6 +14,8 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from floorsync.events.registry import CATALOGUE
+
 ASSETS = "/docs/assets"
 
 
@@ -21,8 +23,20 @@ def asset_dir() -> Path:
     return Path(str(files("fastapi_offline") / "static"))
 
 
+def event_catalogue() -> str:
+    """The event types as a Markdown table (the docs' description lists them)."""
+    rows = [f"| `{t.name}` | {t.fires_when} |" for t in CATALOGUE.values() if not t.reserved]
+    return (
+        "\n\n## Event types\n\nWhat `/api-events` returns and webhooks deliver "
+        "(subscribe by name, `prefix.*` or `*`):\n\n| Type | Fires when |\n|---|---|\n"
+        + "\n".join(rows)
+    )
+
+
 def mount_docs(app: FastAPI) -> None:
-    """Add /docs, /redoc and their assets (create the app with docs_url=None, redoc_url=None)."""
+    """Add /docs, /redoc and their assets (create the app with docs_url=None, redoc_url=None),
+    and list the event catalogue in the API description."""
+    app.description += event_catalogue()
     app.mount(ASSETS, StaticFiles(directory=asset_dir()), name="docs-assets")
     title = app.title
 

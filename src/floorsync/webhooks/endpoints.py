@@ -9,6 +9,7 @@ from sqlalchemy import func
 from floorsync.db.repository import TenantRepository, scoped
 from floorsync.entities.fields import Kind
 from floorsync.entities.listing import coerce_filter, contains, parse_page
+from floorsync.entities.openapi import query
 from floorsync.errors import BadRequest, Detail, NotFound
 from floorsync.events.registry import check_pattern, matches
 from floorsync.events.stored import STORED_EVENT_COLUMNS, UnrenderableEvent, render_stored
@@ -53,7 +54,7 @@ def _sort(params: Any, allowed: tuple[str, ...], default: str = "created_at") ->
     if sort not in allowed:
         msg = f"Invalid sort field '{sort}'. Allowed: {', '.join(allowed)}"
         raise BadRequest(msg, [Detail("sort", msg, "ENUM_CONSTRAINT", sort)])
-    order = params.get("order", "desc").strip().lower()
+    order = params.get("order", params.get("direction", "desc")).strip().lower()
     if order not in ("asc", "desc"):
         raise BadRequest(
             "order must be asc or desc",
@@ -62,7 +63,30 @@ def _sort(params: Any, allowed: tuple[str, ...], default: str = "created_at") ->
     return sort, order == "desc"
 
 
-@router.get(PATH, summary="List webhook endpoints, or get one with ?id=")
+_PAGE = query(
+    ("id", {"type": "string", "format": "uuid"}, "return this one instead of a list"),
+    ("limit", {"type": "integer", "default": 100, "minimum": 1, "maximum": 1000}, "page size"),
+    ("offset", {"type": "integer", "default": 0, "minimum": 0}, "records to skip"),
+    ("order", {"type": "string", "enum": ["asc", "desc"]}, "default desc"),
+    ("direction", {"type": "string", "enum": ["asc", "desc"]}, "synonym of `order`"),
+)
+
+
+@router.get(
+    PATH,
+    summary="List webhook endpoints, or get one with ?id=",
+    openapi_extra={
+        "parameters": _PAGE
+        + query(
+            ("sort", {"type": "string"}, "default created_at"),
+            ("active", {"type": "boolean"}, "exact filter"),
+            ("events", {"type": "string"}, "endpoints whose subscription covers this event type"),
+            ("event_type", {"type": "string"}, "alias of `events`"),
+            ("url", {"type": "string"}, "substring of the url"),
+            ("search", {"type": "string", "maxLength": 200}, "substring of url or description"),
+        )
+    },
+)
 def list_or_get(request: Request, ctx: ApiCtx) -> Any:
     """Endpoints with their health. Filters: `active`, `events` (alias `event_type`: endpoints
     whose subscription covers that type), `url` (fuzzy), `search` (url, description). The secret is
@@ -265,7 +289,29 @@ def _payload(event: Any) -> Any:
 _LOG_SORTS = ("created_at", "status_code", "duration_ms")
 
 
-@logs_router.get(LOGS, summary="Webhook attempt logs (one row per attempt), or one with ?id=")
+@logs_router.get(
+    LOGS,
+    summary="Webhook attempt logs (one row per attempt), or one with ?id=",
+    openapi_extra={
+        "parameters": _PAGE
+        + query(
+            ("sort", {"type": "string", "enum": list(_LOG_SORTS)}, "default created_at"),
+            ("webhook_id", {"type": "string", "format": "uuid"}, "exact filter"),
+            ("delivery_id", {"type": "string", "format": "uuid"}, "exact filter"),
+            ("event_id", {"type": "string"}, "an event id (evt_…)"),
+            ("event_type", {"type": "string"}, "exact filter"),
+            ("status_code", {"type": "integer"}, "the receiver's HTTP status"),
+            (
+                "outcome",
+                {"type": "string"},
+                "succeeded, http_error, timeout, connection_error, refused, render_error",
+            ),
+            ("success", {"type": "boolean"}, "exact filter"),
+            ("from_date", {"type": "string", "format": "date-time"}, "created_at at or after"),
+            ("to_date", {"type": "string", "format": "date-time"}, "created_at at or before"),
+        )
+    },
+)
 def list_logs(request: Request, ctx: ApiCtx) -> Any:
     """Filters: `webhook_id`, `delivery_id`, `event_id`, `event_type`, `status_code`, `outcome`,
     `success`, `from_date`/`to_date` on `created_at`. The single GET adds `payload`, the body as
