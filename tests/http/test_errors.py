@@ -31,7 +31,16 @@ from tests.support.tenants import TenantHandle
 
 MISSING_ID = "ID parameter is required (?id=<uuid>)"
 BAD_ID = "Invalid id: must be a UUID"
-LATER = ("api-parts-images",)
+# Eryxon's functions that answered 501 before api-catalogue-completion; none does now.
+FORMERLY_LATER = (
+    "api-issues",
+    "api-substeps",
+    "api-scrap-reasons",
+    "api-templates",
+    "api-upload-url",
+    "api-export",
+    "api-parts-images",
+)
 
 pytestmark = pytest.mark.parametrize("prefix", PREFIXES, ids=["short", "hosted"])
 
@@ -262,18 +271,15 @@ class TestRouting:
             "Unknown endpoint",
         )
 
-    @pytest.mark.parametrize("function", LATER)
+    @pytest.mark.parametrize("function", FORMERLY_LATER)
     @pytest.mark.parametrize("method", ["GET", "POST", "DELETE"])
-    def test_a_later_function_is_501(
+    def test_no_function_of_the_catalogue_answers_501(
         self, tenant: TenantHandle, prefix: str, function: str, method: str
     ) -> None:
-        fails(
-            tenant.client.request(method, f"{prefix}/{function}"),
-            501,
-            "NOT_IMPLEMENTED",
-            f"{function} is not available in this version of floorsync",
-        )
-        fails(tenant.client.get(f"{prefix}/{function}/anything"), 501, "NOT_IMPLEMENTED")
+        for path in (f"{prefix}/{function}", f"{prefix}/{function}/anything"):
+            resp = tenant.client.request(method, path)
+            assert resp.status_code != 501, (method, path, resp.text)
+            assert resp.status_code < 500, (method, path, resp.text)
 
     @pytest.mark.parametrize("entity", ENTITIES)
     def test_an_unknown_sub_route_is_400(

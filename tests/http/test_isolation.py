@@ -143,6 +143,7 @@ def _setup_a(tenant: TenantHandle) -> TenantA:
     a.ids["api-templates"] = ok(
         c.post("/api-templates", json={"name": "A's checklist", "items": [{"name": "x"}]}), 201
     )["substep_template"]["id"]
+    a.ids["api-parts-images"] = part["id"]
     a.ids["api-key-generate"] = ok(c.get("/api-key-generate", params={"role": "integration"}))[
         "api_keys"
     ][0]["id"]
@@ -188,7 +189,8 @@ def _requests(app: Any) -> Iterator[tuple[str, str, str, str | None]]:
             continue
         function, _, rest = route.path[1:].partition("/")
         for method in sorted(route.methods or ()):
-            if rest.startswith("{id}/"):  # path-id sub-routes (file-url, image-url)
+            if rest.startswith("{") and "{action" not in rest:
+                # path-id routes (file-url, image-url, api-parts-images): the id goes in the path
                 yield function, method, route.path, "/" + rest
             elif "{" in rest:
                 for action in ACTIONS.get(function, ["start"]):
@@ -235,9 +237,9 @@ class TestTheRouteTableWalk:
                 else None
             )
             query = {"id": id_}
-            if sub is not None and sub.endswith("-url"):
+            if sub is not None and (sub.endswith("-url") or function == "api-parts-images"):
                 query["path"] = "files/x"  # file-url / image-url: the record lookup decides
-            path = path.replace("{id}", id_)
+            path = re.sub(r"\{[a-z_]+\}", id_, path)
             resp = b.client.request(method, path, params=query, json=body)
             where = f"{method} {path}?id={id_}"
             if resp.status_code >= 500:

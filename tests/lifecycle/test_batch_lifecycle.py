@@ -387,11 +387,12 @@ class TestChecks:
         self, tenant: TenantHandle, other_tenant: TenantHandle
     ) -> None:
         c = tenant.client
+        # monitor is an action since api-catalogue-completion (§1.2 item 6)
         fails(
-            c.post("/api-batch-lifecycle/monitor", params={"id": str(uuid.uuid4())}),
+            c.post("/api-batch-lifecycle/explode", params={"id": str(uuid.uuid4())}),
             400,
             "INVALID_OPERATION",
-            "Invalid operation 'monitor'. Supported operations: start, stop, add-operations",
+            "Invalid operation 'explode'. Supported operations: start, stop, add-operations, monitor",
         )
         fails(
             c.post("/api-batch-lifecycle/start"),

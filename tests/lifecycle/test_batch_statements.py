@@ -57,7 +57,8 @@ def test_start_and_stop_issue_the_same_number_of_statements_for_3_and_30_operati
     small, large = _counts(tenant, sessions, 3), _counts(tenant, sessions, 30)
     assert (small[2], large[2]) == (2, 10)
     assert small[:2] == large[:2], (small, large)
-    # 20 and 27 on SQLite (one more than PostgreSQL: BEGIN IMMEDIATE); every operation used to
-    # take its own round trips
+    # 20 and 28 on SQLite (one more than PostgreSQL: BEGIN IMMEDIATE); every operation used to
+    # take its own round trips. The stop's 28th is the one SELECT of the batch's open monitor
+    # exceptions (api-catalogue-completion §11), whatever the number of operations.
     assert small[0] <= 20
-    assert small[1] <= 27
+    assert small[1] <= 28

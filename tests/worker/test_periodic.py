@@ -120,6 +120,7 @@ class TestTheRegistry:
             "webhooks.secrets",
             "retention.purge",
             "webhooks.logs",
+            "batches.monitor",
         ]
 
     def test_a_plugin_module_adds_its_job_kinds_and_periodic_tasks(

@@ -5,15 +5,18 @@ redact it), and the `file-url` / `image-url` sub-routes (path id or `?id=`)."""
 import uuid
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
+from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from floorsync.bootstrap import Services
 from floorsync.db.repository import TenantScope
 from floorsync.db.uow import unit_of_work
 from floorsync.entities.openapi import json_body, query, responses
-from floorsync.errors import BadRequest, NotFound, PayloadTooLarge
+from floorsync.errors import BadRequest, NotFound, PayloadTooLarge, ValidationFailed
 from floorsync.events.outbox import Origin
+from floorsync.files import images
 from floorsync.files.service import (
     claim_upload,
     expires_at_wire,
@@ -23,12 +26,15 @@ from floorsync.files.service import (
     release_upload,
     signed_download,
 )
-from floorsync.http.context import ApiCtx, BodyDep, parse_uuid, services_of
+from floorsync.http.context import ApiCtx, BodyDep, Ctx, parse_uuid, services_of
 from floorsync.http.responses import CompactJSONResponse, success_body
 from floorsync.http.retry import retrying
+from floorsync.kit.ids import new_id
+from floorsync.kit.timefmt import format_ts
 from floorsync.models.enums import FileState
 from floorsync.storage import download
 from floorsync.storage.base import put_async
+from floorsync.storage.errors import Refusal
 from floorsync.storage.filetypes import content_type_matches, file_type_for
 from floorsync.storage.keys import StorageKey
 from floorsync.storage.tokens import FileOp, download_url, upload_url
@@ -296,4 +302,192 @@ def file_routers() -> list[APIRouter]:
         _sub_route("parts", "api-parts", "file-url"),
         _sub_route("batches", "api-batches", "image-url"),
         _sub_route("issues", "api-issues", "image-url"),
+        parts_images_router(),
     ]
+
+
+# ---------------------------------------------------------------- api-parts-images
+
+_IMAGE = {
+    "type": "object",
+    "properties": {
+        "path": {"type": "string"},
+        "url": {"type": "string"},
+        "size": {"type": ["integer", "null"]},
+        "created_at": {"type": "string", "format": "date-time"},
+        "name": {"type": "string"},
+        "content_type": {"type": "string"},
+        "expires_in": {"type": "integer"},
+    },
+}
+
+
+def _signed(ctx: Ctx, request: Request, row: Any) -> tuple[str, Any]:
+    ttl = ctx.services.settings.storage_url_ttl
+    token = ctx.services.file_signer.issue(
+        tenant_id=ctx.scope.tenant_id, file_id=row.id, op=FileOp.get, ttl_seconds=ttl
+    )
+    return download_url(base_url(ctx.services, request), token), token
+
+
+def _image_record(ctx: Ctx, request: Request, row: Any) -> dict[str, Any]:
+    url, _token = _signed(ctx, request, row)
+    return {
+        "path": row.path,
+        "url": url,
+        "size": row.size_bytes,
+        "created_at": format_ts(row.created_at),
+        "name": row.filename,
+        "content_type": row.content_type,
+        "expires_in": ctx.services.settings.storage_url_ttl,
+    }
+
+
+def parts_images_router() -> APIRouter:
+    router = APIRouter(tags=["parts"])
+    base = "/api-parts-images/{part_id}"
+
+    @router.get(
+        base,
+        summary="A part's images, each with a fresh signed URL",
+        responses=responses(
+            200,
+            {"type": "object", "properties": {"images": {"type": "array", "items": _IMAGE}}},
+            400,
+            404,
+        ),
+    )
+    def list_images(part_id: str, request: Request, ctx: ApiCtx) -> Any:
+        pid = parse_uuid(part_id)
+        with ctx.read() as session:
+            part = images.live_part(session, ctx.scope, pid)
+            rows = images.part_images(session, ctx.scope, part)
+            return ctx.respond({"images": [_image_record(ctx, request, r) for r in rows]})
+
+    @router.get(
+        base + "/url",
+        summary="A signed URL for one of the part's images",
+        responses=responses(200, _URL_REPLY, 400, 404),
+        openapi_extra={"parameters": query(("path", {"type": "string"}, "the image path"))},
+    )
+    def image_url(part_id: str, request: Request, ctx: ApiCtx) -> Any:
+        pid = parse_uuid(part_id)
+        path = request.query_params.get("path")
+        if not path:
+            raise BadRequest("Image path is required")
+        with ctx.read() as session:
+            part = images.live_part(session, ctx.scope, pid)
+            row = images.image_of(session, ctx.scope, part, path)
+            url, token = _signed(ctx, request, row)
+            return ctx.respond(
+                {
+                    "url": url,
+                    "expires_in": ctx.services.settings.storage_url_ttl,
+                    "path": path,
+                    "expires_at": expires_at_wire(token),
+                }
+            )
+
+    @router.post(
+        base + "/upload",
+        status_code=201,
+        summary="Upload an image (multipart/form-data, one file part named `file`)",
+        responses=responses(201, _IMAGE, 400, 404, 413, 422),
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["file"],
+                            "properties": {"file": {"type": "string", "format": "binary"}},
+                        }
+                    }
+                },
+            }
+        },
+    )
+    async def upload_image(part_id: str, request: Request, ctx: ApiCtx) -> Any:
+        pid = parse_uuid(part_id)
+        services = ctx.services
+        await anyio.to_thread.run_sync(_check_part, ctx, pid)
+        form = await request.form(max_files=1, max_fields=10)
+        upload = form.get("file")
+        if not isinstance(upload, StarletteUploadFile):
+            raise BadRequest("No file provided or invalid file")
+        try:
+            file_type = file_type_for(upload.content_type or "", images_only=True)
+        except Refusal as err:
+            raise ValidationFailed("image", [err.as_detail("file")]) from None
+        file_id = new_id()
+        key = StorageKey(ctx.scope.tenant_id, file_id)
+        max_bytes = services.settings.max_image_bytes
+        filename = upload.filename or ""
+
+        def chunks() -> Any:
+            while True:
+                chunk = upload.file.read(65536)
+                if not chunk:
+                    return
+                yield chunk
+
+        stored = await anyio.to_thread.run_sync(
+            lambda: services.storage.put(
+                key,
+                chunks(),
+                content_type=file_type.content_type,
+                max_bytes=max_bytes,
+                check=file_type.content_check(f"x.{file_type.image_extension}"),
+            )
+        )
+
+        def record() -> Any:
+            with ctx.work() as work:
+                row = images.add_image(
+                    work,
+                    pid,
+                    file_id,
+                    filename=filename,
+                    content_type=file_type.content_type,
+                    extension=str(file_type.image_extension),
+                    size=stored.size,
+                    sha256=stored.sha256,
+                    max_bytes=max_bytes,
+                    backend=services.storage.backend,
+                )
+                out = _image_record(ctx, request, row)
+                out.pop("created_at")
+                return ctx.respond(out, 201, work)
+
+        try:
+            return await anyio.to_thread.run_sync(record)
+        except BaseException:
+            services.storage.delete(key)  # no row names these bytes
+            raise
+
+    @router.delete(
+        base,
+        summary='Delete one of the part\'s images (`?path=` or body `{"path"}`)',
+        responses=responses(200, _OBJECT, 400, 404),
+    )
+    @retrying
+    def delete_image(part_id: str, request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
+        pid = parse_uuid(part_id)
+        data = body.json_object(optional=True)
+        path = request.query_params.get("path") or data.get("path")
+        if not isinstance(path, str) or not path:
+            raise BadRequest("Image path is required")
+        with ctx.work() as work:
+            row = images.delete_image(work, pid, path)
+            key = StorageKey.parse(row.storage_key)
+            reply = ctx.respond({"success": True, "deleted_path": path}, 200, work)
+        ctx.services.storage.delete(key)  # after the commit (the purge retries a failure)
+        return reply
+
+    return router
+
+
+def _check_part(ctx: Ctx, part_id: uuid.UUID) -> None:
+    with ctx.read() as session:
+        images.live_part(session, ctx.scope, part_id)
