@@ -152,7 +152,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("kit", "errors", "config", "floorsync"),  # pure: no database, no HTTP; floorsync = __init__
     ("db",),  # engine, unit of work, tenant scoping, leases; knows no table
     ("models",),  # the tables
-    ("events", "storage", "ops"),  # outbox and feed; files; log and metric primitives
+    ("events", "storage"),  # outbox and feed; files
+    ("ops",),  # log and metric primitives, readiness, offline docs (with the event catalogue)
     (
         "entities",
     ),  # every entity's spec and the generic machinery (shopfloor/, quality/, checklists/)
