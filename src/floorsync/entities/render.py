@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from floorsync.db.repository import TenantScope
 from floorsync.entities.fields import Kind, to_wire
-from floorsync.entities.spec import SYNC_BLOCK, EntitySpec
+from floorsync.entities.spec import SYNC_BLOCK, EntitySpec, RenderMode
 
 _SYNC_KINDS = {
     "external_id": Kind.string,
@@ -94,7 +94,11 @@ def base_record(
 
 
 def render_rows(
-    session: Session, scope: TenantScope, spec: EntitySpec, rows: Sequence[Any], mode: str = "list"
+    session: Session,
+    scope: TenantScope,
+    spec: EntitySpec,
+    rows: Sequence[Any],
+    mode: RenderMode = "list",
 ) -> list[dict[str, Any]]:
     """Render rows; `mode` is list, single, event or nested (what the extras include)."""
     extras = spec.render_extras(session, scope, rows, mode) if spec.render_extras and rows else {}
@@ -121,6 +125,6 @@ def wire_field(spec: EntitySpec, name: str, value: Any) -> Any:
 
 
 def render_one(
-    session: Session, scope: TenantScope, spec: EntitySpec, row: Any, mode: str = "single"
+    session: Session, scope: TenantScope, spec: EntitySpec, row: Any, mode: RenderMode = "single"
 ) -> dict[str, Any]:
     return render_rows(session, scope, spec, [row], mode)[0]

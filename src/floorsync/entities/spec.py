@@ -107,11 +107,10 @@ Row = TypeVar("Row", contravariant=True, default=Any)
 
 
 class RenderExtras(Protocol[Row]):
-    """(session, scope, rows, mode) → {row id: extra keys in wire order} (embeds, children).
-    `mode` is a RenderMode; typed str while entities/render.py passes its own `mode: str`."""
+    """(session, scope, rows, mode) → {row id: extra keys in wire order} (embeds, children)."""
 
     def __call__(
-        self, session: Session, scope: TenantScope, rows: Sequence[Row], mode: str, /
+        self, session: Session, scope: TenantScope, rows: Sequence[Row], mode: RenderMode, /
     ) -> dict[uuid.UUID, dict[str, Any]]: ...
 
 
@@ -179,6 +178,24 @@ class ExtraChangesMany(Protocol[Row]):
     ) -> list[dict[str, tuple[Any, Any]]]: ...
 
 
+class HardDeleteBlockers(Protocol):
+    """(session, scope, ids of this entity's rows being hard-deleted) → [(name, count)] of the
+    recorded work that refuses the delete (entities/work_refs.py)."""
+
+    def __call__(
+        self, session: Session, scope: TenantScope, ids: Sequence[uuid.UUID], /
+    ) -> list[tuple[str, int]]: ...
+
+
+class BeforeHardDelete(Protocol):
+    """(work, ids, caused_by): remove what references the rows about to be hard-deleted, with
+    an event for each record removed, caused by the delete."""
+
+    def __call__(
+        self, work: Work, ids: Sequence[uuid.UUID], caused_by: dict[str, Any], /
+    ) -> None: ...
+
+
 @dataclass
 class EntitySpec(Generic[M]):
     name: str  # "jobs": function api-jobs, list key
@@ -225,7 +242,7 @@ class EntitySpec(Generic[M]):
     embeds: dict[str, Any] = field(default_factory=dict)
     # Inputs that are not columns but are part of the sync hash: {input: record → hashed value}
     # (an operation's resolved `resources`).
-    hashed_extras: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
+    hashed_extras: dict[str, Callable[["Record"], Any]] = field(default_factory=dict)
     # References a `<entity>.deleted` tombstone carries besides the key (a part's `job_id`).
     tombstone_refs: tuple[str, ...] = ()
     # Hard delete (entities/work_refs.py), called with the ids of this entity's removed rows:
@@ -234,8 +251,8 @@ class EntitySpec(Generic[M]):
     # The stored columns the prepare hooks read from a row (sync/prefetch.py reads only these
     # and the key, hash and deleted_at to classify a batch); None: the whole row.
     row_columns: tuple[str, ...] | None = None
-    hard_delete_blockers: Callable[..., list[tuple[str, int]]] | None = None
-    before_hard_delete: Callable[..., None] | None = None
+    hard_delete_blockers: HardDeleteBlockers | None = None
+    before_hard_delete: BeforeHardDelete | None = None
 
     def __post_init__(self) -> None:
         self.by_name = {f.name: f for f in self.fields}

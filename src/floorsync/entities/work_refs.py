@@ -7,7 +7,7 @@ hard delete; assignments and batch memberships go with the rows they name.
 """
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -17,7 +17,7 @@ from floorsync.db.repository import TenantScope, scoped, tenant_filter
 from floorsync.db.uow import Work
 from floorsync.entities.fields import Kind, to_wire
 from floorsync.entities.service import record_delete
-from floorsync.entities.spec import get_spec
+from floorsync.entities.spec import BeforeHardDelete, HardDeleteBlockers, get_spec
 from floorsync.models.catalogue import Issue
 from floorsync.models.shopfloor import (
     Assignment,
@@ -26,9 +26,6 @@ from floorsync.models.shopfloor import (
     OperationQuantity,
     TimeEntry,
 )
-
-Blockers = Callable[[Session, TenantScope, Sequence[uuid.UUID]], list[tuple[str, int]]]
-BeforeHardDelete = Callable[[Work, Sequence[uuid.UUID], dict[str, Any]], None]
 
 
 def count_where(
@@ -42,7 +39,7 @@ def count_where(
     return int(session.scalar(stmt) or 0)
 
 
-def recorded_work(*refs: tuple[str, Any, str]) -> Blockers:
+def recorded_work(*refs: tuple[str, Any, str]) -> HardDeleteBlockers:
     """Blockers counting, per (name, model, column), the rows whose column names a removed row."""
 
     def blockers(

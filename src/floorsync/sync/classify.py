@@ -10,7 +10,7 @@ per-record hook. A failure anywhere in a tree fails its top-level record with on
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
@@ -47,7 +47,7 @@ class Node:
     hash: str | None = None
     row: RowView | None = None  # the live or soft-deleted row with the key, before the write
     id: uuid.UUID | None = None
-    action: str | None = None  # created, updated, skipped
+    action: Literal["created", "updated", "skipped"] | None = None
     revived: bool = False
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     written: RowView | None = None

@@ -53,9 +53,7 @@ class RecordResult:
     external_id: str | None
     external_source: str | None
     id: uuid.UUID | None
-    # A SyncAction. Plain str until the classification (sync/classify.py `Node.action`) and the
-    # engine carry the Literal too; then this field can be narrowed.
-    action: str
+    action: SyncAction
     skipped_reason: str | None = None
     revived: bool = False
     changes: list[dict[str, Any]] | None = None
