@@ -12,6 +12,7 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from floorsync.bootstrap import Services
 from floorsync.db.repository import TenantScope
+from floorsync.db.transient import retry_lock_conflicts
 from floorsync.db.uow import unit_of_work
 from floorsync.entities.openapi import json_body, query, responses
 from floorsync.errors import BadRequest, NotFound, PayloadTooLarge, ValidationFailed
@@ -28,7 +29,7 @@ from floorsync.files.service import (
 )
 from floorsync.http.context import ApiCtx, BodyDep, Ctx, parse_uuid, services_of
 from floorsync.http.responses import CompactJSONResponse, success_body
-from floorsync.http.retry import retrying
+from floorsync.http.retry import MARK, retrying
 from floorsync.kit.ids import new_id
 from floorsync.kit.timefmt import format_ts
 from floorsync.models.enums import FileState
@@ -136,11 +137,22 @@ def signed_file_router() -> APIRouter:
         grant = services.file_signer.verify(token, FileOp.put)
         scope = TenantScope(grant.tenant_id)
         now = services.clock.now()
-        with services.sessions.begin() as session:
-            row = claim_upload(session, scope, grant.file_id, now)
-            content_type, max_bytes = row.content_type, row.max_bytes
-            expected, key_text, filename = row.expected_bytes, row.storage_key, row.filename
-            asked_by = row.created_by
+
+        def claim() -> Any:
+            with services.sessions.begin() as session:
+                row = claim_upload(session, scope, grant.file_id, now)
+                return (
+                    row.content_type,
+                    row.max_bytes,
+                    row.expected_bytes,
+                    row.storage_key,
+                    row.filename,
+                    row.created_by,
+                )
+
+        content_type, max_bytes, expected, key_text, filename, asked_by = retry_lock_conflicts(
+            claim
+        )
         try:
             if not content_type_matches(request.headers.get("content-type"), content_type):
                 raise BadRequest(f"Content-Type must be {content_type} for this upload URL")
@@ -164,19 +176,27 @@ def signed_file_router() -> APIRouter:
         try:
             # origin: the key that asked for the URL (its part.updated is that key's change)
             origin = Origin(channel="api", api_key_id=asked_by)
-            with unit_of_work(services.sessions, services.outbox, scope, origin=origin) as work:
-                done, attached = finish_upload(work, grant.file_id, stored.size, stored.sha256)
-                result = {
-                    "file_path": done.path,
-                    "size": stored.size,
-                    "content_type": done.content_type,
-                    "sha256": stored.sha256,
-                    "attached": attached,
-                }
+
+            def finish() -> dict[str, Any]:
+                with unit_of_work(services.sessions, services.outbox, scope, origin=origin) as work:
+                    done, attached = finish_upload(work, grant.file_id, stored.size, stored.sha256)
+                    return {
+                        "file_path": done.path,
+                        "size": stored.size,
+                        "content_type": done.content_type,
+                        "sha256": stored.sha256,
+                        "attached": attached,
+                    }
+
+            result = retry_lock_conflicts(finish)
         except BaseException:
             services.storage.delete(key)  # bytes without a stored row are never served
             raise
         return CompactJSONResponse(success_body(result), status_code=200)
+
+    # The body stream can't be read twice, so the handler is not re-run as a whole: each of its
+    # transactions (claim, finish) retries itself on a lock conflict instead (http.retry).
+    setattr(upload, MARK, True)
 
     def download_file(token: str, request: Request) -> Any:
         services = services_of(request)
@@ -461,10 +481,14 @@ def parts_images_router() -> APIRouter:
                 return ctx.respond(out, 201, work)
 
         try:
-            return await anyio.to_thread.run_sync(record)
+            return await anyio.to_thread.run_sync(lambda: retry_lock_conflicts(record))
         except BaseException:
             services.storage.delete(key)  # no row names these bytes
             raise
+
+    # The multipart body is consumed once: its one transaction retries itself on a lock conflict
+    # (above) instead of the whole handler running again (http.retry).
+    setattr(upload_image, MARK, True)
 
     @router.delete(
         base,
