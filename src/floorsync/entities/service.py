@@ -197,7 +197,11 @@ def new_row(
     if synced:
         fixed["synced_at"] = now
     full = new_row_values(spec, given, fixed)
-    row = spec.model(**{attr: full[col] for col, attr in column_attrs(spec.model)})
+    # A column without a value is left out rather than set to None: for a JSON column None would
+    # be stored as JSON `null`, not SQL NULL (a substeps template's `body` must be SQL NULL).
+    row = spec.model(
+        **{attr: full[col] for col, attr in column_attrs(spec.model) if full[col] is not None}
+    )
     work.session.add(row)
     work.session.flush()
     return row
