@@ -46,12 +46,22 @@ class Settings(BaseSettings):
     worker_periodic_seconds: float = 60
     # Modules whose JOB_KINDS / PERIODIC_TASKS the worker runs too (worker/registry.py).
     worker_plugins: str = ""
+    # planning connections: how long a worker holds a batch of pushes, and a pull
+    planning_push_lease_seconds: float = 300
+    planning_pull_lease_minutes: float = 30
 
     # the /admin web UI
     admin_session_hours: float = Field(12, gt=0)  # a sign-in lasts at most this long
     admin_idle_minutes: float = Field(60, gt=0)  # … and ends after this long without a request
     admin_login_attempts: int = Field(10, ge=1)  # failed sign-ins allowed per client address
     admin_login_window_seconds: int = Field(300, ge=1)  # … within this window, then 429
+
+    # CSV import (CSV import spec §11, §14)
+    import_max_file_mb: int = Field(50, ge=1)  # per uploaded file, refused while streaming
+    import_max_upload_mb: int = Field(200, ge=1)  # per upload (all files), refused while streaming
+    import_abandon_seconds: float = Field(
+        60, gt=0
+    )  # a running import without a heartbeat this long is resumable
 
     # file storage (catalogue §2.2): the local file system by default, S3-compatible in production
     data_dir: Path = Path("./var")

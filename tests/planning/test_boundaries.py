@@ -33,7 +33,14 @@ def stdlib(name: str) -> bool:
     return name.split(".")[0] in sys.stdlib_module_names
 
 
-ADAPTER_MODULES = sorted(PLANNING.rglob("*.py"))
+# The application side of the feature (issue 13): connections stored per tenant, the pull
+# service, the dispatcher, the push queue and the worker tasks. They use the database and the
+# sync service; the adapter modules (everything else) must not, and must not import them.
+APPLICATION_MODULES = {
+    PLANNING / f"{name}.py"
+    for name in ("connections", "runtime", "service", "dispatch", "pushes", "tasks", "admin")
+}
+ADAPTER_MODULES = sorted(p for p in PLANNING.rglob("*.py") if p not in APPLICATION_MODULES)
 
 
 @pytest.mark.parametrize("path", ADAPTER_MODULES, ids=rel)
@@ -49,6 +56,13 @@ def test_a_planning_module_imports_only_the_standard_library_kit_and_planning(pa
     )
 
     assert bad == [], f"{rel(path)} imports {bad}: adapters never touch the database or entities"
+
+
+@pytest.mark.parametrize("path", ADAPTER_MODULES, ids=rel)
+def test_an_adapter_module_does_not_import_the_application_side(path: Path) -> None:
+    application = {f"floorsync.planning.{p.stem}" for p in APPLICATION_MODULES}
+
+    assert imports(path) & application == set(), rel(path)
 
 
 def test_the_contract_module_is_standard_library_only() -> None:

@@ -12,6 +12,7 @@ from floorsync.auth.tenants import create_tenant, find_tenant, set_rate_limit
 from floorsync.bootstrap import build_services
 from floorsync.cli import webhooks as webhooks_cli
 from floorsync.cli.common import tenant_or_exit
+from floorsync.cli.planning import planning_app
 from floorsync.config import Settings, get_settings
 from floorsync.db import migrate
 from floorsync.kit.clock import SystemClock
@@ -27,6 +28,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(keys_app, name="keys")
 app.add_typer(webhooks_cli.webhooks_app, name="webhooks")
+app.add_typer(planning_app, name="planning")
 app.command("worker")(webhooks_cli.worker_command)
 
 

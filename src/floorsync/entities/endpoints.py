@@ -150,7 +150,7 @@ def crud_router(
             return ctx.respond(
                 {
                     spec.name: render_rows(session, ctx.scope, spec, rows, "list"),
-                    "pagination": {"total": total, "offset": page.offset, "limit": page.limit},
+                    "pagination": page.as_wire(total),
                 }
             )
 

@@ -1,21 +1,32 @@
-"""List queries: limit/offset, sort/order, escaped search, exact, fuzzy and date filters.
+"""List queries: limit/offset, sort/order, escaped search, exact, fuzzy, date and time filters,
+and the page's total.
 
 Every parameter is validated; a bad value is a 400 with the parameter as `field`.
+
+The total (`pagination.total`) is exact up to `EXACT_COUNT_LIMIT` matching rows and costs no
+extra query when the page itself shows it (a page shorter than `limit` that is not empty, or
+offset 0). Beyond the limit PostgreSQL reports the planner's estimate, never less than the rows
+the client has seen, with `pagination.total_estimated: true`: counting 100,000 rows exactly
+costs 45–95 ms on every page, which a client paging through them does not need. SQLite counts
+exactly (its count walks a b-tree with no visibility checks, a few ms at 10^5 rows).
 """
 
 import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, Select, cast, func, or_, select
+from sqlalchemy import ClauseElement, Executable, Float, Select, and_, cast, func, or_, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from floorsync.db.repository import TenantScope, scoped
 from floorsync.db.types import PortableDecimal
 from floorsync.entities.fields import INT32_MAX, Kind
+from floorsync.entities.search_index import TRIGRAM_SEARCH, indexed_search_column
 from floorsync.entities.spec import EntitySpec
 from floorsync.errors import NO_VALUE, BadRequest, Detail
 from floorsync.kit.timefmt import parse_ts
@@ -25,6 +36,34 @@ from floorsync.kit.timefmt import parse_ts
 class Page:
     limit: int
     offset: int
+    # The total is the planner's estimate (more than EXACT_COUNT_LIMIT rows match).
+    total_estimated: bool = False
+
+    def as_wire(self, total: int) -> dict[str, Any]:
+        """`pagination`: {total, offset, limit}, plus `total_estimated: true` when it is one."""
+        out: dict[str, Any] = {"total": total, "offset": self.offset, "limit": self.limit}
+        if self.total_estimated:
+            out["total_estimated"] = True
+        return out
+
+
+# Up to this many matching rows the total is exact; beyond it (PostgreSQL) an estimate.
+EXACT_COUNT_LIMIT = 10_000
+
+# Incremental reads by time: param → (column, operator). `…_since` is inclusive, `…_before`
+# exclusive, so consecutive windows [a, b), [b, c) neither overlap nor leave a gap.
+TIME_FILTERS: dict[str, tuple[str, str]] = {
+    "updated_since": ("updated_at", ">="),
+    "updated_before": ("updated_at", "<"),
+    "synced_since": ("synced_at", ">="),
+    "synced_before": ("synced_at", "<"),
+}
+# RFC 3339 date-time with a mandatory offset. A space before the offset is read as "+": an
+# unencoded "+01:00" in a query string arrives as " 01:00".
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?"
+    r"([Zz]|[+\- ][0-9]{2}:[0-9]{2})"
+)
 
 
 def _bad(
@@ -88,8 +127,10 @@ def escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def contains(column: Any, value: str) -> Any:
-    return func.lower(column).like(f"%{escape_like(value.lower())}%", escape="\\")
+def contains(column: Any, value: str, *, lowered: bool = False) -> Any:
+    """Case-insensitive substring test (`lowered`: the column is lower-cased already)."""
+    target = column if lowered else func.lower(column)
+    return target.like(f"%{escape_like(value.lower())}%", escape="\\")
 
 
 def coerce_filter(name: str, kind: Kind, raw: str, choices: tuple[str, ...] = ()) -> Any:
@@ -132,8 +173,64 @@ def coerce_filter(name: str, kind: Kind, raw: str, choices: tuple[str, ...] = ()
     return value
 
 
-def apply_filters(spec: EntitySpec, stmt: Select[Any], params: Mapping[str, str]) -> Select[Any]:
-    """Exact, fuzzy, date-range and search filters from the query string (all AND-ed)."""
+def parse_rfc3339(name: str, raw: str) -> datetime:
+    """An RFC 3339 date-time with its offset (`2026-12-07T10:00:00Z`, `…+01:00`), as UTC."""
+    text = raw.strip()
+    match = _RFC3339.fullmatch(text)
+    if match is None:
+        raise _bad(
+            name,
+            f"{name} must be an RFC 3339 date-time with an offset, e.g. 2026-12-07T10:00:00Z",
+            raw,
+            "DATE_FORMAT",
+        )
+    offset = match.group(2)
+    if offset.startswith(" "):
+        text = text[: -len(offset)] + "+" + offset[1:]
+    fraction = match.group(1)
+    if fraction and len(fraction) > 7:  # fromisoformat takes at most microseconds
+        text = text.replace(fraction, fraction[:7], 1)
+    try:
+        value = datetime.fromisoformat(text.replace("z", "Z").replace("t", "T"))
+    except ValueError:
+        raise _bad(name, f"{name} is not a valid date-time", raw, "DATE_FORMAT") from None
+    return value.astimezone(UTC)
+
+
+def time_filter_column(params: Mapping[str, str]) -> str | None:
+    """The column of the first time filter given (updated before synced), else None."""
+    for param, (column, _op) in TIME_FILTERS.items():
+        if param in params:
+            return column
+    return None
+
+
+def apply_time_filters(
+    spec: EntitySpec, stmt: Select[Any], params: Mapping[str, str]
+) -> Select[Any]:
+    """`updated_since`/`updated_before`/`synced_since`/`synced_before`; the `synced_*` ones only
+    on entities synced from an ERP (elsewhere they are a 400, not silently ignored)."""
+    model = spec.model
+    for param, (column, op) in TIME_FILTERS.items():
+        if param not in params:
+            continue
+        if not hasattr(model, column):
+            raise _bad(
+                param,
+                f"{param} is not available on {spec.name}: they are not synced from an ERP",
+                params[param],
+                "UNSUPPORTED_FILTER",
+            )
+        value = parse_rfc3339(param, params[param])
+        col = getattr(model, column)
+        stmt = stmt.where(col >= value if op == ">=" else col < value)
+    return stmt
+
+
+def apply_filters(
+    spec: EntitySpec, stmt: Select[Any], params: Mapping[str, str], dialect: str = ""
+) -> Select[Any]:
+    """Exact, fuzzy, date-range, time and search filters from the query string (all AND-ed)."""
     model = spec.model
     custom = spec.custom_filters
     opts = spec.listing
@@ -166,9 +263,16 @@ def apply_filters(spec: EntitySpec, stmt: Select[Any], params: Mapping[str, str]
                     stmt = stmt.where(col < value + timedelta(days=1))
             else:
                 stmt = stmt.where(col <= value)
+    stmt = apply_time_filters(spec, stmt, params)
     term = search_term(params)
     if term is not None:
-        stmt = stmt.where(or_(*(contains(getattr(model, c), term) for c in opts.search)))
+        exact = or_(*(contains(getattr(model, c), term) for c in opts.search))
+        table = model.__tablename__
+        if dialect == "postgresql" and table in TRIGRAM_SEARCH:
+            # The trigram index's expression first (entities/search_index.py), so the planner
+            # can find the candidates through it; the per-column test keeps the result exact.
+            exact = and_(contains(indexed_search_column(table), term, lowered=True), exact)
+        stmt = stmt.where(exact)
     return stmt
 
 
@@ -204,26 +308,107 @@ def apply_sort(
 ) -> Select[Any]:
     opts = spec.listing
     sort, order = parse_sort(params, opts.sortable, opts.default_sort)
-    column = getattr(spec.model, spec.by_name[sort].attr if sort in spec.by_name else sort)
+    secondary = opts.secondary_sort
+    by_time = time_filter_column(params)
+    if by_time is not None and "sort" not in params:
+        # An incremental read by time pages in that time's order (then id): rows that change
+        # while a client pages move to the end instead of shifting the pages it has not read.
+        sort, secondary = by_time, None
+        order = "asc" if "order" not in params else order
+    attr = spec.by_name[sort].attr if sort in spec.by_name else sort
+    column = getattr(spec.model, attr)
+    nullable = spec.model.__table__.c[column.property.columns[0].name].nullable
     if dialect == "sqlite" and isinstance(getattr(column, "type", None), PortableDecimal):
         column = cast(column, Float)  # decimals are text on SQLite
+    key = column.asc() if order == "asc" else column.desc()
     # Records without a value come last in both directions, on every engine (the engines'
-    # defaults differ: PostgreSQL sorts NULL as largest, SQLite as smallest).
-    keys = [(column.asc() if order == "asc" else column.desc()).nulls_last()]
-    if opts.secondary_sort:
-        keys.append(getattr(spec.model, opts.secondary_sort).asc())
+    # defaults differ: PostgreSQL sorts NULL as largest, SQLite as smallest). Only where the
+    # column can be NULL: `NULLS LAST` on a NOT NULL column stops PostgreSQL from reading a
+    # descending page off the `(tenant_id, created_at)` index (70 ms instead of 0.2 ms at 10^5).
+    keys = [key.nulls_last() if nullable else key]
+    if secondary:
+        keys.append(getattr(spec.model, secondary).asc())
     keys.append(spec.model.id.asc() if order == "asc" else spec.model.id.desc())
     return stmt.order_by(*keys)
 
 
+class Explain(Executable, ClauseElement):
+    """`EXPLAIN (FORMAT JSON) <select>` with the select's parameters bound as usual."""
+
+    inherit_cache = False
+
+    def __init__(self, stmt: Select[Any]) -> None:
+        self.stmt = stmt
+
+
+@compiles(Explain, "postgresql")
+def _compile_explain(element: Explain, compiler: SQLCompiler, **kw: Any) -> str:
+    return "EXPLAIN (FORMAT JSON) " + compiler.process(element.stmt, **kw)
+
+
+def estimated_rows(session: Session, stmt: Select[Any]) -> int:
+    """PostgreSQL's estimate of the rows `stmt` returns (planning only, nothing is read)."""
+    plan = session.execute(Explain(stmt)).scalar_one()
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def count_total(
+    session: Session,
+    stmt: Select[Any],
+    page: Page,
+    shown: int,
+    *,
+    exact_count_limit: int = EXACT_COUNT_LIMIT,
+) -> int:
+    """The total for a page of `shown` rows of `stmt` (unordered); see the module docstring.
+    Sets `page.total_estimated` when it is an estimate."""
+    if (shown and shown < page.limit) or (page.offset == 0 and shown < page.limit):
+        return page.offset + shown  # the page reaches the end: it shows the total
+    matching = stmt.order_by(None).with_only_columns(
+        stmt.selected_columns[0], maintain_column_froms=True
+    )
+    if session.get_bind().dialect.name != "postgresql":
+        return session.scalar(select(func.count()).select_from(matching.subquery())) or 0
+    at_least = page.offset + shown  # rows before and on this page
+    at_most = page.offset if shown == 0 else None  # an empty page lies past the end
+    if at_least <= exact_count_limit:
+        bounded = matching.limit(exact_count_limit + 1).subquery()
+        counted = session.scalar(select(func.count()).select_from(bounded)) or 0
+        if counted <= exact_count_limit:
+            return counted
+        at_least = max(at_least, counted)
+    page.total_estimated = True
+    estimate = max(estimated_rows(session, matching), at_least)
+    return estimate if at_most is None else min(estimate, at_most)
+
+
+def fetch_page(
+    session: Session,
+    spec: EntitySpec,
+    stmt: Select[Any],
+    params: Mapping[str, str],
+    page: Page,
+    *,
+    exact_count_limit: int = EXACT_COUNT_LIMIT,
+) -> tuple[list[Any], int]:
+    """The page's rows in the requested order, and the total."""
+    ordered = apply_sort(spec, stmt, params, session.get_bind().dialect.name)
+    rows = list(session.scalars(ordered.limit(page.limit).offset(page.offset)))
+    total = count_total(session, stmt, page, len(rows), exact_count_limit=exact_count_limit)
+    return rows, total
+
+
 def list_rows(
-    session: Session, scope: TenantScope, spec: EntitySpec, params: Mapping[str, str]
+    session: Session,
+    scope: TenantScope,
+    spec: EntitySpec,
+    params: Mapping[str, str],
+    *,
+    exact_count_limit: int = EXACT_COUNT_LIMIT,
 ) -> tuple[list[Any], int, Page]:
     page = parse_page(params)
     include_deleted = spec.soft_delete and parse_bool(params, "include_deleted")
     stmt = scoped(spec.model, scope, include_deleted=include_deleted)
-    stmt = apply_filters(spec, stmt, params)
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    stmt = apply_sort(spec, stmt, params, session.get_bind().dialect.name)
-    rows = list(session.scalars(stmt.limit(page.limit).offset(page.offset)))
+    stmt = apply_filters(spec, stmt, params, session.get_bind().dialect.name)
+    rows, total = fetch_page(session, spec, stmt, params, page, exact_count_limit=exact_count_limit)
     return rows, total, page

@@ -1,6 +1,7 @@
 """Rows → wire records: `id` first, fields in the order of the field tables, then embeds and
 child arrays (from the entity's `render_extras`), then `metadata` last."""
 
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -92,6 +93,17 @@ def render_rows(
             rec["metadata"] = row.metadata_ if row.metadata_ is not None else {}
         out.append(rec)
     return out
+
+
+def wire_field(spec: EntitySpec, name: str, value: Any) -> Any:
+    """One stored value of a field (or of an input that is not a field) in wire form: the
+    `previous` values of an event, the `changes` of a dry run, a conflict's value."""
+    f = spec.by_name.get(name)
+    if f is not None:
+        return to_wire(f.kind, value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
 
 
 def render_one(

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -16,9 +16,12 @@ from floorsync.db.locking import in_lock_order
 from floorsync.db.repository import TenantRepository, TenantScope, scoped, tenant_filter
 from floorsync.db.uow import Work
 from floorsync.entities.fields import Kind, to_wire
+from floorsync.entities.new_rows import attr_to_column, column_attrs, new_row_values
 from floorsync.entities.references import resolve_references
-from floorsync.entities.render import render_one
+from floorsync.entities.render import render_one, wire_field
 from floorsync.entities.spec import EntitySpec, get_spec
+from floorsync.entities.unique import Candidate
+from floorsync.entities.unique import unique_conflicts as check_unique
 from floorsync.entities.validation import Record, validate_record
 from floorsync.errors import Conflict, Detail, NotFound, ValidationFailed
 from floorsync.kit.ids import new_id
@@ -69,54 +72,42 @@ def resolve_tree(
 def unique_conflicts(
     session: Session, scope: TenantScope, spec: EntitySpec, values: dict[str, Any], row: Any | None
 ) -> list[Detail]:
-    """Unique rules broken by another live record (409 details)."""
-    out: list[Detail] = []
-    model = spec.model
-    for rule in spec.unique:
-        merged = {
-            f: values[f] if f in values else (getattr(row, f) if row is not None else None)
-            for f in rule.fields
-        }
-        if not any(f in values for f in rule.fields) or any(v is None for v in merged.values()):
-            continue
-        stmt = scoped(model, scope, include_deleted=not rule.live_only).with_only_columns(model.id)
-        stmt = stmt.where(and_(*(getattr(model, f) == v for f, v in merged.items())))
-        if row is not None:
-            stmt = stmt.where(model.id != row.id)
-        if session.scalar(stmt.limit(1)) is not None:
-            name = rule.fields[-1]
-            value = merged[name]
-            where = " in this job" if "job_id" in rule.fields and name != "job_id" else ""
-            out.append(
-                Detail(
-                    name,
-                    f"{name} '{value}' already exists{where}",
-                    "UNIQUE_CONSTRAINT",
-                    to_wire(spec.by_name[name].kind, value) if name in spec.by_name else value,
-                )
-            )
+    """Unique rules, and the external key, broken by another record (409 details): the
+    set-based check of entities/unique.py with a list of one."""
+    lost = check_unique(
+        session, scope, spec, [Candidate(values, row, row.id if row is not None else None)]
+    )
+    out = list(lost.values())
     if spec.synced and values.get("external_id") is not None:
-        stmt = (
-            scoped(model, scope)
-            .with_only_columns(model.id)
-            .where(
-                model.external_source
-                == values.get("external_source", getattr(row, "external_source", None)),
-                model.external_id == values["external_id"],
-            )
-        )
-        if row is not None:
-            stmt = stmt.where(model.id != row.id)
-        if session.scalar(stmt.limit(1)) is not None:
-            out.append(
-                Detail(
-                    "external_id",
-                    f"external key {values.get('external_source')}/{values['external_id']} is already used by another {spec.singular}",
-                    "UNIQUE_CONSTRAINT",
-                    values["external_id"],
-                )
-            )
+        out.extend(_external_key_taken(session, scope, spec, values, row))
     return out
+
+
+def _external_key_taken(
+    session: Session, scope: TenantScope, spec: EntitySpec, values: dict[str, Any], row: Any | None
+) -> list[Detail]:
+    model = spec.model
+    stmt = (
+        scoped(model, scope)
+        .with_only_columns(model.id)
+        .where(
+            model.external_source
+            == values.get("external_source", getattr(row, "external_source", None)),
+            model.external_id == values["external_id"],
+        )
+    )
+    if row is not None:
+        stmt = stmt.where(model.id != row.id)
+    if session.scalar(stmt.limit(1)) is None:
+        return []
+    return [
+        Detail(
+            "external_id",
+            f"external key {values.get('external_source')}/{values['external_id']} is already used by another {spec.singular}",
+            "UNIQUE_CONSTRAINT",
+            values["external_id"],
+        )
+    ]
 
 
 def raise_if_invalid(spec: EntitySpec, records: Sequence[Record]) -> None:
@@ -187,26 +178,26 @@ def new_row(
     synced: bool = False,
     id_: uuid.UUID | None = None,
 ) -> Any:
+    """Insert one row: the writable fields the record gives, defaults for the rest
+    (entities/new_rows.py, the rule the sync engine's batches follow too)."""
     now = work.clock.now()
-    attrs: dict[str, Any] = {
+    a2c = attr_to_column(spec.model)
+    given = {
+        a2c[f.attr]: values[f.name] for f in spec.fields if not f.read_only and f.name in values
+    }
+    for key in ("external_id", "external_source"):
+        if key in values and key in a2c:
+            given[key] = values[key]
+    fixed: dict[str, Any] = {
         "id": id_ or new_id(),
         "tenant_id": work.scope.tenant_id,
         "created_at": now,
         "updated_at": now,
     }
-    for f in spec.fields:
-        if f.read_only:
-            continue
-        if f.name in values:
-            attrs[f.attr] = values[f.name]
-        elif f.default is not None and f.default_value() is not None:
-            attrs[f.attr] = f.default_value()
-    for key in ("external_id", "external_source"):
-        if key in values:
-            attrs[key] = values[key]
     if synced:
-        attrs["synced_at"] = now
-    row = spec.model(**attrs)
+        fixed["synced_at"] = now
+    full = new_row_values(spec, given, fixed)
+    row = spec.model(**{attr: full[col] for col, attr in column_attrs(spec.model)})
     work.session.add(row)
     work.session.flush()
     return row
@@ -300,7 +291,7 @@ def record_event(
     data: dict[str, Any] = {spec.singular: record}
     if changes is not None:
         data["changed_fields"] = list(changes)
-        data["previous"] = {k: _wire_any(spec, k, old) for k, (old, _new) in changes.items()}
+        data["previous"] = {k: wire_field(spec, k, old) for k, (old, _new) in changes.items()}
     if revived:
         data["revived"] = True
     verb_type = spec.created_verb if verb == "created" else verb
@@ -311,15 +302,6 @@ def record_event(
         data,
         external_source=getattr(row, "external_source", None),
     )
-
-
-def _wire_any(spec: EntitySpec, name: str, value: Any) -> Any:
-    f = spec.by_name.get(name)
-    if f is not None:
-        return to_wire(f.kind, value)
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    return value
 
 
 def tombstone(

@@ -1,7 +1,9 @@
 """Every table; importing this package registers them all on Base.metadata (for Alembic)."""
 
+from floorsync.models import time_indexes  # noqa: F401  (the lists' time-filter indexes)
 from floorsync.models.bookkeeping import IdempotencyKey, PeriodicTask, SyncRun, WorkerJob
 from floorsync.models.events import Event, EventSequence
+from floorsync.models.imports import CsvImport, CsvImportFile, CsvImportIssue, CsvImportMapping
 from floorsync.models.master import (
     Cell,
     Job,
@@ -12,6 +14,7 @@ from floorsync.models.master import (
     Part,
     Resource,
 )
+from floorsync.models.planning import PlanningConnection, PlanningPush, PlanningRun
 from floorsync.models.shopfloor import (
     Assignment,
     Batch,
@@ -29,6 +32,10 @@ __all__ = [
     "Batch",
     "BatchOperation",
     "Cell",
+    "CsvImport",
+    "CsvImportFile",
+    "CsvImportIssue",
+    "CsvImportMapping",
     "Event",
     "EventSequence",
     "IdempotencyKey",
@@ -40,6 +47,9 @@ __all__ = [
     "Operator",
     "Part",
     "PeriodicTask",
+    "PlanningConnection",
+    "PlanningPush",
+    "PlanningRun",
     "RateLimitCounter",
     "Resource",
     "SyncRun",

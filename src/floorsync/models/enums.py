@@ -127,6 +127,43 @@ class WorkerJobState(StrEnum):
     failed = "failed"
 
 
+class PlanningSystemName(StrEnum):
+    """A planning connection's system; also the external_source of what it pulls."""
+
+    frepple = "frepple"
+    odoo = "odoo"
+
+
+class PlanningAuthMethod(StrEnum):
+    basic = "basic"
+    api_key = "api_key"
+
+
+class PlanningRunKind(StrEnum):
+    pull_resources = "pull_resources"
+    pull_work_orders = "pull_work_orders"
+    push_order_start = "push_order_start"
+    push_order_completion = "push_order_completion"
+
+
+class PlanningTrigger(StrEnum):
+    schedule = "schedule"
+    cli = "cli"
+    event = "event"
+
+
+class PlanningPushKind(StrEnum):
+    order_start = "order_start"
+    order_completion = "order_completion"
+
+
+class PlanningErrorClass(StrEnum):
+    unavailable = "unavailable"
+    auth = "auth"
+    rejected = "rejected"
+    protocol = "protocol"
+
+
 def enum_column(enum: type[StrEnum], name: str) -> Enum:
     return Enum(
         enum,
@@ -137,3 +174,32 @@ def enum_column(enum: type[StrEnum], name: str) -> Enum:
         values_callable=lambda e: [m.value for m in e],
         validate_strings=True,
     )
+
+
+class CsvImportStatus(StrEnum):
+    """`csv_imports.status` (CSV import §11.2)."""
+
+    uploaded = "uploaded"
+    mapped = "mapped"
+    previewed = "previewed"
+    queued = "queued"
+    running = "running"
+    completed = "completed"
+    partial = "partial"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+class ImportChannel(StrEnum):
+    admin_ui = "admin_ui"
+    cli = "cli"
+
+
+class ImportPhase(StrEnum):
+    preview = "preview"
+    import_ = "import"
+
+
+class IssueSeverity(StrEnum):
+    error = "error"
+    warning = "warning"

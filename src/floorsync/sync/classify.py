@@ -10,21 +10,21 @@ per-record hook. A failure anywhere in a tree fails its top-level record with on
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from floorsync.db.repository import TenantScope, scoped
 from floorsync.db.uow import Work
 from floorsync.db.upsert import member_of
-from floorsync.entities.fields import to_wire
+from floorsync.entities.new_rows import column_attrs
 from floorsync.entities.operations import resolved_resources
 from floorsync.entities.references import resolve_references
+from floorsync.entities.render import wire_field
 from floorsync.entities.service import diff_values
 from floorsync.entities.spec import EntitySpec, get_spec
+from floorsync.entities.unique import Candidate, unique_conflicts
 from floorsync.entities.validation import Record, join, validate_record
 from floorsync.errors import Conflict, Detail, FloorsyncError, ValidationFailed
 from floorsync.kit.ids import new_id
@@ -42,18 +42,6 @@ HASHED_EXTRAS: dict[str, Callable[[Record], Any]] = {"resources": resolved_resou
 class RowView(SimpleNamespace):
     """A row read or returned by a Core statement, with the model's attribute names
     (`metadata_`), so renderers and entity hooks treat it like an ORM object."""
-
-
-@cache
-def column_attrs(model: Any) -> tuple[tuple[str, str], ...]:
-    """(column key, attribute name) for every mapped column of a model."""
-    mapper = sa_inspect(model)
-    return tuple((prop.columns[0].key, prop.key) for prop in mapper.column_attrs)
-
-
-@cache
-def attr_to_column(model: Any) -> dict[str, str]:
-    return {attr: col for col, attr in column_attrs(model)}
 
 
 def row_view(model: Any, row: Any) -> RowView:
@@ -375,88 +363,33 @@ def wire_changes(spec: EntitySpec, node: Node) -> list[dict[str, Any]]:
     """`changes` of a dry run or diff: [{field, old, new}] in wire form (a revive adds deleted_at)."""
     out = []
     for name, (old, new) in node.changes.items():
-        f = spec.by_name.get(name)
-        out.append({"field": name, "old": _wire(f, old), "new": _wire(f, new)})
+        out.append(
+            {"field": name, "old": wire_field(spec, name, old), "new": wire_field(spec, name, new)}
+        )
     if node.revived and node.row is not None:
         out.append({"field": "deleted_at", "old": format_ts(node.row.deleted_at), "new": None})
     return out
-
-
-def _wire(f: Any, value: Any) -> Any:
-    if f is not None:
-        return to_wire(f.kind, value)
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    return value
 
 
 # ---------------------------------------------------------------- unique rules
 
 
 def check_unique(session: Session, scope: TenantScope, spec: EntitySpec, nodes: list[Node]) -> None:
-    """Unique rules (job_number, part_number in its job, names, codes) against the live rows
-    and the earlier records of the batch, one query per rule (API §4.5: CONFLICT)."""
-    model = spec.model
-    for rule in spec.unique:
-        candidates: list[tuple[Node, tuple[Any, ...], tuple[Any, ...] | None]] = []
-        for node in nodes:
-            if node.failed:
-                continue
-            row = node.row
-            merged = tuple(
-                node.rec.values[f]
-                if f in node.rec.values
-                else (getattr(row, f) if row is not None else None)
-                for f in rule.fields
-            )
-            if any(v is None for v in merged):
-                continue
-            old = (
-                tuple(getattr(row, f) for f in rule.fields)
-                if row is not None and not node.revived
-                else None
-            )
-            if old == merged and not any(f in node.rec.values for f in rule.fields):
-                continue
-            candidates.append((node, merged, old))
-        if not candidates:
-            continue
-        stmt = scoped(model, scope, include_deleted=not rule.live_only).with_only_columns(
-            model.id,
-            model.external_source,
-            model.external_id,
-            *(getattr(model, f) for f in rule.fields),
+    """Unique rules (job_number, part_number in its job, names, codes) against the stored rows
+    and the earlier records of the batch (entities/unique.py): a breach fails the record's tree
+    with CONFLICT."""
+    alive = [n for n in nodes if not n.failed]
+    candidates = [
+        Candidate(
+            n.rec.values,
+            n.row,
+            n.id,
+            key=n.key,
+            path=n.rec.path,
+            revived=n.revived,
+            group=n.root,
         )
-        for i, f in enumerate(rule.fields):
-            stmt = stmt.where(member_of(session, getattr(model, f), {c[1][i] for c in candidates}))
-        holders: dict[tuple[Any, ...], uuid.UUID] = {}
-        holder_keys: dict[uuid.UUID, Key] = {}
-        for r in session.execute(stmt):
-            holders[tuple(r[3:])] = r[0]
-            holder_keys[r[0]] = (r[1], r[2])
-        claimed: dict[tuple[Any, ...], Node] = {}
-        released: set[tuple[Any, ...]] = set()
-        for node, value, old in candidates:
-            if node.failed:
-                continue
-            holder = holders.get(value)
-            if holder is not None and holder_keys.get(holder) == node.key:
-                # The same record, created by a concurrent sync after our prefetch: not a
-                # conflict; the upsert meets it on the key and the record is planned again.
-                holder = None
-            mine = claimed.get(value)
-            if (mine is not None and mine is not node) or (
-                holder is not None and holder != node.id and value not in released
-            ):
-                name = rule.fields[-1]
-                shown = value[-1]
-                where = " in this job" if "job_id" in rule.fields and name != "job_id" else ""
-                message = f"{name} '{shown}' already exists{where}"
-                spec_field = spec.by_name.get(name)
-                wire = to_wire(spec_field.kind, shown) if spec_field is not None else shown
-                detail = Detail(join(node.rec.path, name), message, "UNIQUE_CONSTRAINT", wire)
-                fail(node, "CONFLICT", message, [detail])
-                continue
-            claimed[value] = node
-            if old is not None and old != value and holders.get(old) == node.id:
-                released.add(old)
+        for n in alive
+    ]
+    for i, detail in unique_conflicts(session, scope, spec, candidates).items():
+        fail(alive[i], "CONFLICT", detail.message, [detail])

@@ -25,7 +25,7 @@ are buffered inside its savepoint and dropped with it when it fails (db.uow.Work
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
@@ -36,7 +36,7 @@ from floorsync.db.locking import lock_rows
 from floorsync.db.transient import is_transient
 from floorsync.db.uow import Work
 from floorsync.db.upsert import upsert_by_external_key
-from floorsync.entities.fields import NO_DEFAULT
+from floorsync.entities.new_rows import attr_to_column, column_attrs, new_row_values
 from floorsync.entities.render import render_rows
 from floorsync.entities.service import record_event
 from floorsync.entities.spec import EntitySpec, get_spec
@@ -45,9 +45,7 @@ from floorsync.sync.classify import (
     Node,
     RowView,
     SeenKeys,
-    attr_to_column,
     build_tree,
-    column_attrs,
     error_from_exception,
     fail,
     plan,
@@ -280,127 +278,128 @@ def _field_columns(spec_name: str) -> dict[str, str]:
     return {f.name: a2c[f.attr] for f in spec.fields if f.attr in a2c}
 
 
-@cache
-def _create_defaults(
-    spec_name: str,
-) -> tuple[dict[str, Any], tuple[tuple[str, Callable[[], Any]], ...]]:
-    """How to fill the columns of a new row that the record does not give: a template of
-    constant defaults, and factories for the mutable ones (`{}`, `[]`), called per row."""
-    spec = get_spec(spec_name)
-    table = spec.model.__table__
-    by_attr = {f.attr: f for f in spec.fields}
-    constants: dict[str, Any] = {}
-    factories: list[tuple[str, Callable[[], Any]]] = []
-    for col, attr in column_attrs(spec.model):
-        f = by_attr.get(attr)
-        column_default = table.c[col].default
-        if (
-            f is not None
-            and not f.read_only
-            and f.default is not NO_DEFAULT
-            and f.default is not None
-        ):
-            if callable(f.default):
-                factories.append((col, f.default_value))
-            else:
-                constants[col] = f.default
-        elif column_default is not None and getattr(column_default, "is_scalar", False):
-            constants[col] = column_default.arg
-        elif column_default is not None and getattr(column_default, "is_callable", False):
-            factories.append((col, (lambda fn: lambda: fn(None))(column_default.arg)))
-        else:
-            constants[col] = None
-    return constants, tuple(factories)
+Member = tuple[Node, dict[str, Any]]  # a record and the full row proposed for it
 
 
 def _write_level(work: Work, spec: EntitySpec, nodes: list[Node], options: SyncOptions) -> None:
     """The records of one entity level: one batched upsert for the new ones, and one per
-    record shape (the set of columns given) for the existing ones, all in key order."""
+    record shape (the set of columns given) for the existing ones, all in key order; then the
+    entity's after-write work."""
     if not nodes:
         return
-    model = spec.model
-    table = model.__table__
-    creates = [n for n in nodes if n.action == "created"]
-    if creates:
-        if spec.fill_defaults_many is not None:
-            spec.fill_defaults_many(work, [n.rec.values for n in creates])
-        elif spec.fill_defaults is not None:
-            for node in creates:
-                spec.fill_defaults(work, node.rec.values)
+    _fill_create_defaults(work, spec, [n for n in nodes if n.action == "created"])
+    new_rows, updates = _proposed_rows(work, spec, nodes)
+    if len(updates) > 1:
+        # Each shape's statement locks its own rows: take all the locks in key order first.
+        existing = [node.id for members in updates.values() for node, _full in members]
+        lock_rows(work.session, spec.model, work.scope, [i for i in existing if i is not None])
+    # A new record whose key exists meanwhile is a lost race, planned again whatever this
+    # statement updates: the new records of every shape share one statement.
+    statements: list[tuple[frozenset[str], list[Member]]] = []
+    if new_rows:
+        statements.append((frozenset(), new_rows))
+    statements.extend(updates.items())
+    for shape, members in statements:
+        _upsert(work, spec, shape, members, options)
+    _after_write(work, spec, [n for n in nodes if n.written is not None])
+
+
+def _fill_create_defaults(work: Work, spec: EntitySpec, creates: list[Node]) -> None:
+    """Values computed at insert time (auto sequences), set-based where the entity can."""
+    if not creates:
+        return
+    if spec.fill_defaults_many is not None:
+        spec.fill_defaults_many(work, [n.rec.values for n in creates])
+    elif spec.fill_defaults is not None:
+        for node in creates:
+            spec.fill_defaults(work, node.rec.values)
+
+
+def _proposed_rows(
+    work: Work, spec: EntitySpec, nodes: list[Node]
+) -> tuple[list[Member], dict[frozenset[str], list[Member]]]:
+    """The full row each record proposes, in key order: new rows (defaults for what they do
+    not give, entities/new_rows.py) and existing rows by shape (the stored row with the given
+    columns replaced)."""
     now = work.clock.now()
     field_cols = _field_columns(spec.name)
-    attrs = column_attrs(model)
-    constants, factories = _create_defaults(spec.name)
+    attrs = column_attrs(spec.model)
     bookkeeping: dict[str, Any] = {"updated_at": now, "synced_at": now}
     if spec.soft_delete:
         bookkeeping.update(deleted_at=None, deleted_by=None)
-    new_rows: list[tuple[Node, dict[str, Any]]] = []
-    updates: dict[frozenset[str], list[tuple[Node, dict[str, Any]]]] = {}
-    for node in sorted(nodes, key=_lock_key):  # defaults above were filled in input order
+    new_rows: list[Member] = []
+    updates: dict[frozenset[str], list[Member]] = {}
+    for node in sorted(nodes, key=_lock_key):  # defaults were filled in input order
         given = {field_cols[k]: v for k, v in node.rec.values.items() if k in field_cols}
         if node.action == "created":
-            full = dict(constants)
-            for col, make in factories:
-                if col not in given:
-                    full[col] = make()
-            full.update(id=node.id, tenant_id=work.scope.tenant_id, created_at=now)
+            fixed = {
+                "id": node.id,
+                "tenant_id": work.scope.tenant_id,
+                "created_at": now,
+                **bookkeeping,
+                "sync_hash": node.hash,
+            }
+            new_rows.append((node, new_row_values(spec, given, fixed)))
         else:
             full = {col: getattr(node.row, attr) for col, attr in attrs}
-        full.update(given)
-        full.update(bookkeeping)
-        full["sync_hash"] = node.hash
-        if node.action == "created":
-            new_rows.append((node, full))
-        else:
+            full.update(given)
+            full.update(bookkeeping)
+            full["sync_hash"] = node.hash
             updates.setdefault(frozenset(given), []).append((node, full))
+    return new_rows, updates
+
+
+_KEY_COLUMNS = frozenset({"id", "tenant_id", "external_id", "external_source"})
+
+
+def _upsert(
+    work: Work, spec: EntitySpec, shape: frozenset[str], members: list[Member], options: SyncOptions
+) -> None:
+    """One statement for records of one shape; each record learns the row it wrote. A new
+    record whose key another writer took, or a row that is not the planned one, is a lost
+    race (RaceLost)."""
     fixed = [
         "updated_at",
         "synced_at",
         "sync_hash",
         *(("deleted_at", "deleted_by") if spec.soft_delete else ()),
     ]
-    renamed = [(col, attr) for col, attr in attrs if col != attr]  # `metadata` → `metadata_`
-    if len(updates) > 1:
-        # Each shape's statement locks its own rows: take all the locks in key order first.
-        existing = [node.id for members in updates.values() for node, _full in members]
-        lock_rows(work.session, model, work.scope, [i for i in existing if i is not None])
-    # A new record whose key exists meanwhile is a lost race, planned again whatever this
-    # statement updates: the new records of every shape share one statement.
-    statements: list[tuple[frozenset[str], list[tuple[Node, dict[str, Any]]]]] = []
-    if new_rows:
-        statements.append((frozenset(), new_rows))
-    statements.extend(updates.items())
-    for shape, members in statements:
-        update_columns = [
-            c
-            for c in sorted(shape)
-            if c not in ("id", "tenant_id", "external_id", "external_source")
-        ] + fixed
-        returned = upsert_by_external_key(
-            work.session,
-            table,
-            [full for _node, full in members],
-            update_columns=update_columns,
-            only_if_changed=options.skip_unchanged,
-        )
-        ids = {(source, ext): row_id for row_id, source, ext in returned}
-        for node, full in members:
-            row_id = ids.get(node.key) if node.key is not None else None
-            if row_id is None:
-                if node.action == "created":
-                    raise RaceLost
-                # A concurrent sync stored the same hash meanwhile: nothing left to write.
-                node.action, node.revived, node.changes = "skipped", False, {}
-                continue
-            if row_id != node.id:
+    update_columns = [c for c in sorted(shape) if c not in _KEY_COLUMNS] + fixed
+    returned = upsert_by_external_key(
+        work.session,
+        spec.model.__table__,
+        [full for _node, full in members],
+        update_columns=update_columns,
+        only_if_changed=options.skip_unchanged,
+    )
+    ids = {(source, ext): row_id for row_id, source, ext in returned}
+    renamed = _renamed_columns(spec.model)
+    for node, full in members:
+        row_id = ids.get(node.key) if node.key is not None else None
+        if row_id is None:
+            if node.action == "created":
                 raise RaceLost
-            # The row is what was just written: the proposed values (the update kept the
-            # columns it did not set, and those came from the prefetched row).
-            view = dict(full)
-            for col, attr in renamed:
-                view[attr] = view.pop(col)
-            node.written = RowView(**view)
-    written = [n for n in nodes if n.written is not None]
+            # A concurrent sync stored the same hash meanwhile: nothing left to write.
+            node.action, node.revived, node.changes = "skipped", False, {}
+            continue
+        if row_id != node.id:
+            raise RaceLost
+        # The row is what was just written: the proposed values (the update kept the
+        # columns it did not set, and those came from the prefetched row).
+        view = dict(full)
+        for col, attr in renamed:
+            view[attr] = view.pop(col)
+        node.written = RowView(**view)
+
+
+@cache
+def _renamed_columns(model: Any) -> tuple[tuple[str, str], ...]:
+    """(column key, attribute) where they differ: `metadata` → `metadata_`."""
+    return tuple((col, attr) for col, attr in column_attrs(model) if col != attr)
+
+
+def _after_write(work: Work, spec: EntitySpec, written: list[Node]) -> None:
+    """Writes that depend on the row ids (an operation's resources), set-based where it can."""
     pairs = [(n.rec, n.written) for n in written]
     if spec.after_write_many is not None:
         spec.after_write_many(work, pairs)

@@ -29,6 +29,7 @@ from floorsync.sync.engine import sync_sections
 from floorsync.sync.options import SyncOptions
 from floorsync.sync.results import RecordError, SyncReport
 from floorsync.sync.runs import record_runs
+from floorsync.sync.statistics_hook import note_after_commit
 
 MAX_ITEMS = 1000
 MAX_RECORDS = 10_000
@@ -191,5 +192,7 @@ def _finish(
     before_commit: Callable[[Work, SyncOutcome], None] | None,
 ) -> None:
     outcome.duration_ms = int((time.perf_counter() - clock_start) * 1000)
+    if outcome.committed:  # planner statistics for tables it grew (db/statistics.py)
+        note_after_commit(work, outcome.reports)
     if before_commit is not None:
         before_commit(work, outcome)

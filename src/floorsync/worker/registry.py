@@ -12,11 +12,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from floorsync.config import Settings
+from floorsync.csv_import import tasks as csv_import_tasks
 from floorsync.events import tasks as event_tasks
+from floorsync.planning import tasks as planning_tasks
 from floorsync.webhooks import tasks as webhook_tasks
 from floorsync.worker.kinds import JobKind, PeriodicTask
 
-JOB_KINDS: tuple[JobKind[Any, Any], ...] = (webhook_tasks.DELIVERY,)
+JOB_KINDS: tuple[JobKind[Any, Any], ...] = (
+    webhook_tasks.DELIVERY,
+    csv_import_tasks.CSV_IMPORT,
+    planning_tasks.PULL,
+    planning_tasks.PULL_NOW_KIND,
+    planning_tasks.DISPATCH,  # before PUSH: a `--once` run dispatches, then pushes
+    planning_tasks.PUSH,
+)
 PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
     webhook_tasks.EXPIRE,
     webhook_tasks.SECRETS,

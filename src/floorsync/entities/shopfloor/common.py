@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from floorsync.db.repository import TenantScope, scoped
@@ -15,9 +15,9 @@ from floorsync.entities.fields import FieldError, Kind, short, to_wire
 from floorsync.entities.listing import (
     Page,
     apply_filters,
-    apply_sort,
     coerce_filter,
     contains,
+    fetch_page,
     parse_page,
 )
 from floorsync.entities.spec import EntitySpec
@@ -107,9 +107,7 @@ def list_rows_searching_names(
                 model.operator_id.in_(names),
             )
         )
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    stmt = apply_sort(spec, stmt, params, session.get_bind().dialect.name)
-    rows = list(session.scalars(stmt.limit(page.limit).offset(page.offset)))
+    rows, total = fetch_page(session, spec, stmt, params, page)
     return rows, total, page
 
 

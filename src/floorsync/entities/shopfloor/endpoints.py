@@ -124,7 +124,7 @@ def listing_names(
             return ctx.respond(
                 {
                     spec.name: render_rows(session, ctx.scope, spec, rows, "list"),
-                    "pagination": {"total": total, "offset": page.offset, "limit": page.limit},
+                    "pagination": page.as_wire(total),
                 }
             )
 
