@@ -152,12 +152,14 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("kit", "errors", "config", "floorsync"),  # pure: no database, no HTTP; floorsync = __init__
     ("db",),  # engine, unit of work, tenant scoping, leases; knows no table
     ("models",),  # the tables
-    ("events", "storage", "csv_import", "planning"),  # outbox and feed; files; parsers; adapters
+    ("events", "storage"),  # outbox and feed; files
     ("entities",),  # every entity's spec and the generic machinery (shopfloor/ inside)
     ("auth", "lifecycle", "sync", "webhooks"),  # features over the entities
+    ("planning",),  # adapters, and pulls and pushes through the sync service
     ("bootstrap",),  # the composition root: builds Services from the features
     ("http",),  # request context (carries Services), envelope, auth, rate limit, idempotency
     ("worker",),  # job kinds, the job queue, periodic-task leases
+    ("csv_import",),  # parsers, and imports queued on the worker through the sync engine
     ("doors", "admin"),  # */endpoints, */tasks, the worker loop; the admin web UI
     ("app",),  # the FastAPI factory
     ("serving",),  # uvicorn with the in-process worker
