@@ -114,7 +114,13 @@ class TestOncePerInterval:
 class TestTheRegistry:
     def test_the_upkeep_tasks_and_the_delivery_kind_are_built_in(self, settings: Settings) -> None:
         built = registry_for(settings)
-        assert [k.name for k in built.kinds] == ["webhooks.delivery"]
+        assert [k.name for k in built.kinds] == [
+            "webhooks.delivery",
+            "planning.pull",
+            "planning.pull_now",
+            "planning.dispatch",
+            "planning.push",
+        ]
         assert [t.name for t in built.periodic] == [
             "webhooks.expire",
             "webhooks.secrets",
@@ -126,7 +132,14 @@ class TestTheRegistry:
         self, settings: Settings
     ) -> None:
         built = registry_for(settings.model_copy(update={"worker_plugins": "tests.worker.plugin"}))
-        assert [k.name for k in built.kinds] == ["webhooks.delivery", "test.make_cell"]
+        assert [k.name for k in built.kinds] == [
+            "webhooks.delivery",
+            "planning.pull",
+            "planning.pull_now",
+            "planning.dispatch",
+            "planning.push",
+            "test.make_cell",
+        ]
         assert [t.name for t in built.periodic][-1] == "test.tick"
 
     def test_a_plugin_without_work_or_with_a_name_taken_is_refused(
