@@ -114,7 +114,14 @@ class TestOncePerInterval:
 class TestTheRegistry:
     def test_the_upkeep_tasks_and_the_delivery_kind_are_built_in(self, settings: Settings) -> None:
         built = registry_for(settings)
-        assert [k.name for k in built.kinds] == ["webhooks.delivery", "csv_import"]
+        assert [k.name for k in built.kinds] == [
+            "webhooks.delivery",
+            "csv_import",
+            "planning.pull",
+            "planning.pull_now",
+            "planning.dispatch",
+            "planning.push",
+        ]
         assert [t.name for t in built.periodic] == [
             "webhooks.expire",
             "webhooks.secrets",
@@ -130,6 +137,10 @@ class TestTheRegistry:
         assert [k.name for k in built.kinds] == [
             "webhooks.delivery",
             "csv_import",
+            "planning.pull",
+            "planning.pull_now",
+            "planning.dispatch",
+            "planning.push",
             "test.make_cell",
         ]
         assert [t.name for t in built.periodic][-1] == "test.tick"
