@@ -237,8 +237,11 @@ class TestTheRouteTableWalk:
                 else None
             )
             query = {"id": id_}
-            if sub is not None and (sub.endswith("-url") or function == "api-parts-images"):
-                query["path"] = "files/x"  # file-url / image-url: the record lookup decides
+            takes_path = sub is not None and (
+                sub.endswith("-url") or (function == "api-parts-images" and method != "POST")
+            )
+            if takes_path:  # file-url / image-url / an image: the record lookup decides
+                query["path"] = "files/x"
             path = re.sub(r"\{[a-z_]+\}", id_, path)
             resp = b.client.request(method, path, params=query, json=body)
             where = f"{method} {path}?id={id_}"

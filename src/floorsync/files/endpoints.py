@@ -494,6 +494,7 @@ def parts_images_router() -> APIRouter:
         base,
         summary='Delete one of the part\'s images (`?path=` or body `{"path"}`)',
         responses=responses(200, _OBJECT, 400, 404),
+        openapi_extra={"parameters": query(("path", {"type": "string"}, "the image path"))},
     )
     @retrying
     def delete_image(part_id: str, request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
