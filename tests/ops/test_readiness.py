@@ -9,9 +9,9 @@ import time
 import httpx
 
 from floorsync.bootstrap import build_services
-from floorsync.worker.registry import registry_for
 from floorsync.config import Settings
 from floorsync.ops.logs import RepeatFilter
+from floorsync.worker.registry import registry_for
 from floorsync.worker.runner import WorkerRunner
 from tests.ops.conftest import Lines
 from tests.support.server import start_server
