@@ -62,11 +62,16 @@ def create_trigram_indexes(conn: Connection) -> list[str]:
     """Create the search indexes (PostgreSQL, when `pg_trgm` is available); their names."""
     if conn.dialect.name != "postgresql" or not trigram_available(conn):
         return []
+    # The operator class lives in the extension's schema, which need not be on this
+    # connection's search_path (a database whose floorsync schema is not `public`).
+    schema = conn.scalar(
+        text("SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'")
+    )
     for table in TRIGRAM_SEARCH:
         conn.execute(
             text(
                 f"CREATE INDEX IF NOT EXISTS {index_name(table)} ON {table} "
-                f"USING gin (({search_expression(table, qualify=False)}) gin_trgm_ops)"
+                f"USING gin (({search_expression(table, qualify=False)}) {schema}.gin_trgm_ops)"
             )
         )
     return [index_name(t) for t in TRIGRAM_SEARCH]
