@@ -2,11 +2,15 @@
 automated calls, the vocabularies stored in one form, NCR numbers, filters and enum sorts,
 derived cells, events, the Yellow Card and the operation delete guard."""
 
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from floorsync.entities.quality.issues import NCR_ATTEMPTS
 from tests.shopfloor.helpers import (
     constraint_of,
     event_types,
@@ -280,3 +284,75 @@ class TestYellowCard:
         assert (
             ok(c.get("/api-operations", params={"id": done}))["operation"]["status"] == "completed"
         )
+
+
+class TestNcrNumberRace:
+    def test_concurrent_ncr_creates_all_succeed_with_distinct_consecutive_numbers(
+        self, tenant: TenantHandle
+    ) -> None:
+        """Every create computes the same next number; the unique index refuses all but one,
+        and each loser retries with the next (PostgreSQL runs them truly in parallel; SQLite
+        serialises the writers, so there the numbers are consecutive without a retry)."""
+        c = tenant.client
+        op = make_job(c, ops=1).ops[0]
+        start = threading.Barrier(NCR_ATTEMPTS)
+
+        def create(i: int) -> tuple[int, str | None]:
+            start.wait(timeout=30)
+            resp = c.post(
+                "/api-issues",
+                json={
+                    "operation_id": op,
+                    "title": f"NCR {i}",
+                    "description": "race",
+                    "issue_type": "ncr",
+                },
+            )
+            body = resp.json()
+            return resp.status_code, (body.get("data") or {}).get("issue", {}).get("ncr_number")
+
+        with ThreadPoolExecutor(NCR_ATTEMPTS) as pool:
+            results = list(pool.map(create, range(NCR_ATTEMPTS)))
+        assert [status for status, _n in results] == [201] * NCR_ATTEMPTS, results
+        year = datetime.now(UTC).year
+        assert sorted(n for _s, n in results) == [
+            f"NCR-{year}-{k:04d}" for k in range(1, NCR_ATTEMPTS + 1)
+        ]
+
+
+class TestYellowCardRollUp:
+    def test_a_release_to_in_progress_rolls_the_part_and_job_up(
+        self, tenant: TenantHandle, sessions: sessionmaker[Session]
+    ) -> None:
+        c = tenant.client
+        tree = make_job(c, ops=1)
+        op = tree.ops[0]
+        # in progress by PATCH (which never rolls up): part and job are still not_started
+        ok(c.patch("/api-operations", params={"id": op}, json={"status": "in_progress"}))
+        card = issue(c, op, causes_standstill=True)
+        assert ok(c.get("/api-parts", params={"id": tree.parts[0]}))["part"]["status"] == (
+            "not_started"
+        )
+        ok(c.patch("/api-issues", params={"id": card["id"]}, json={"status": "closed"}))
+        assert ok(c.get("/api-operations", params={"id": op}))["operation"]["status"] == (
+            "in_progress"
+        )
+        part = ok(c.get("/api-parts", params={"id": tree.parts[0]}))["part"]
+        job = ok(c.get("/api-jobs", params={"id": tree.job}))["job"]
+        assert (part["status"], job["status"]) == ("in_progress", "in_progress")
+        assert part["started_at"] is not None
+        rolled = events(sessions, tenant.id, "operation.resumed", "part.started", "job.started")
+        assert [e.type for e in rolled] == ["operation.resumed", "part.started", "job.started"]
+        assert rolled[1].data["caused_by"] == {"type": "operation.resumed", "entity_id": op}
+
+    def test_a_release_to_not_started_rolls_nothing_up(
+        self, tenant: TenantHandle, sessions: sessionmaker[Session]
+    ) -> None:
+        c = tenant.client
+        tree = make_job(c, ops=1)
+        card = issue(c, tree.ops[0], causes_standstill=True)
+        ok(c.delete("/api-issues", params={"id": card["id"]}))
+        assert ok(c.get("/api-operations", params={"id": tree.ops[0]}))["operation"]["status"] == (
+            "not_started"
+        )
+        assert event_types(sessions, tenant.id, "part.started", "job.started") == []

@@ -226,7 +226,7 @@ def apply_yellow_card(
 # ---------------------------------------------------------------- writes
 
 
-NCR_ATTEMPTS = 3  # a generated NCR number taken meanwhile by a concurrent create: next number
+NCR_ATTEMPTS = 4  # the first try and 3 retries (§14.2): a number taken meanwhile → the next
 
 
 def _ncr_number_taken(exc: IntegrityError) -> bool:
