@@ -315,7 +315,7 @@ class TestNcrNumberRace:
             results = list(pool.map(create, range(NCR_ATTEMPTS)))
         assert [status for status, _n in results] == [201] * NCR_ATTEMPTS, results
         year = datetime.now(UTC).year
-        assert sorted(n for _s, n in results) == [
+        assert sorted(str(n) for _s, n in results) == [
             f"NCR-{year}-{k:04d}" for k in range(1, NCR_ATTEMPTS + 1)
         ]
 
