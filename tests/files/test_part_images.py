@@ -160,3 +160,41 @@ class TestBodyCap:
         # the route still works afterwards
         ok(upload(c, part, PNG, "image/png"), 201)
         assert len(stored_objects(file_server, request, files_tenant)) == 1
+
+
+class TestIdempotentUpload:
+    def test_a_retried_upload_with_the_same_key_is_replayed_not_stored_twice(
+        self, files_tenant: TenantHandle
+    ) -> None:
+        """The Idempotency-Key fingerprint of a multipart upload hashes the raw body: the same
+        request again replays the first reply; other bytes under the same key are refused."""
+        c = files_tenant.client
+        part = make_job(c, ops=0).parts[0]
+        key = {"Idempotency-Key": f"img-{uuid.uuid4().hex}"}
+
+        def send(data: bytes) -> httpx.Response:
+            boundary = "fixedboundary42"
+            body = (
+                (
+                    f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+                    'filename="photo.png"\r\nContent-Type: image/png\r\n\r\n'
+                ).encode()
+                + data
+                + f"\r\n--{boundary}--\r\n".encode()
+            )
+            return c.post(
+                f"/api-parts-images/{part}/upload",
+                content=body,
+                headers={**key, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+            )
+
+        first = send(PNG)
+        assert first.status_code == 201, first.text
+        again = send(PNG)
+        assert again.status_code == 201
+        assert again.headers.get("idempotency-replayed") == "true"
+        assert again.json() == first.json()
+        assert len(ok(c.get(f"/api-parts-images/{part}"))["images"]) == 1
+        other = send(PNG + b"\x01")
+        fails(other, 409, "CONFLICT", "Idempotency-Key was already used with a different request")
+        assert len(ok(c.get(f"/api-parts-images/{part}"))["images"]) == 1
