@@ -3,6 +3,7 @@ automated calls, the vocabularies stored in one form, NCR numbers, filters and e
 derived cells, events, the Yellow Card and the operation delete guard."""
 
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -10,7 +11,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from floorsync.entities.quality.issues import NCR_ATTEMPTS
+from floorsync.bootstrap import build_services
+from floorsync.config import Settings
+from floorsync.db.repository import TenantScope
+from floorsync.db.uow import unit_of_work
+from floorsync.entities.quality.issues import NCR_ATTEMPTS, create_issue
 from tests.shopfloor.helpers import (
     constraint_of,
     event_types,
@@ -294,7 +299,7 @@ class TestNcrNumberRace:
         and each loser retries with the next (PostgreSQL runs them truly in parallel; SQLite
         serialises the writers, so there the numbers are consecutive without a retry)."""
         c = tenant.client
-        op = make_job(c, ops=1).ops[0]
+        ops = make_job(c, ops=NCR_ATTEMPTS).ops  # one each: see the next test
         start = threading.Barrier(NCR_ATTEMPTS)
 
         def create(i: int) -> tuple[int, str | None]:
@@ -302,7 +307,7 @@ class TestNcrNumberRace:
             resp = c.post(
                 "/api-issues",
                 json={
-                    "operation_id": op,
+                    "operation_id": ops[i],
                     "title": f"NCR {i}",
                     "description": "race",
                     "issue_type": "ncr",
@@ -318,6 +323,40 @@ class TestNcrNumberRace:
         assert sorted(str(n) for _s, n in results) == [
             f"NCR-{year}-{k:04d}" for k in range(1, NCR_ATTEMPTS + 1)
         ]
+
+    def test_a_number_taken_by_a_concurrent_create_is_retried_with_the_next(
+        self, tenant: TenantHandle, settings: Settings
+    ) -> None:
+        """Deterministic form of the race: the second create computes the same number while the
+        first is uncommitted, its insert waits on the unique index (PostgreSQL; SQLite makes it
+        wait for the write lock before it reads), and when the first commits it retries."""
+        # two operations: issues of one operation queue on its row lock (the Yellow Card's)
+        op, other_op = make_job(tenant.client, ops=2).ops
+        services = build_services(settings)
+        scope = TenantScope(tenant.id)
+        body = {"operation_id": op, "title": "A", "description": "d", "issue_type": "ncr"}
+        year = datetime.now(UTC).year
+        result: dict[str, Any] = {}
+
+        def second() -> None:
+            try:
+                with unit_of_work(services.sessions, services.outbox, scope) as work:
+                    result["number"] = create_issue(
+                        work, {**body, "title": "B", "operation_id": other_op}
+                    ).ncr_number
+            except BaseException as exc:  # reported by the assertion below
+                result["error"] = exc
+
+        try:
+            with unit_of_work(services.sessions, services.outbox, scope) as first:
+                assert create_issue(first, body).ncr_number == f"NCR-{year}-0001"
+                racer = threading.Thread(target=second)
+                racer.start()
+                time.sleep(1.5)  # the second create is now waiting on the first
+            racer.join(timeout=60)
+        finally:
+            services.close()
+        assert result == {"number": f"NCR-{year}-0002"}
 
 
 class TestYellowCardRollUp:

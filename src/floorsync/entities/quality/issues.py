@@ -230,7 +230,7 @@ NCR_ATTEMPTS = 4  # the first try and 3 retries (§14.2): a number taken meanwhi
 
 
 def _ncr_number_taken(exc: IntegrityError) -> bool:
-    return constraint_name(exc) == NCR_UNIQUE or "issues.ncr_number" in str(exc.orig)
+    return constraint_name(exc) == NCR_UNIQUE
 
 
 def _generates_ncr_number(body: Any) -> bool:
@@ -246,15 +246,30 @@ def create_issue(work: Work, body: Any, *, roll_up: ReleaseRollUp | None = None)
     from the numbers visible now; when a concurrent create commits the same number first, the
     unique index refuses ours and the create runs again in a fresh savepoint with the next
     number, up to NCR_ATTEMPTS times (then the 409 of the index)."""
-    generated = _generates_ncr_number(body)
-    for attempt in range(1, NCR_ATTEMPTS + 1):
+    if not _generates_ncr_number(body):
+        return _create_issue(work, body, roll_up)
+    attempt = 1
+    while True:
+        mark = len(work.events)
+        savepoint = work.session.begin_nested()
         try:
-            with work.savepoint():
-                return _create_issue(work, body, roll_up)
+            row = _create_issue(work, body, roll_up)
+            work.session.flush()
         except IntegrityError as exc:
-            if not generated or attempt == NCR_ATTEMPTS or not _ncr_number_taken(exc):
+            # A failed flush leaves the savepoint inactive but not rolled back: roll it back
+            # whatever its state, so the transaction goes on without the refused row.
+            savepoint.rollback()
+            del work.events[mark:]
+            if attempt == NCR_ATTEMPTS or not _ncr_number_taken(exc):
                 raise
-    raise AssertionError("unreachable")  # pragma: no cover
+            attempt += 1
+            continue
+        except BaseException:
+            savepoint.rollback()
+            del work.events[mark:]
+            raise
+        savepoint.commit()
+        return row
 
 
 def _create_issue(work: Work, body: Any, roll_up: ReleaseRollUp | None) -> Issue:
