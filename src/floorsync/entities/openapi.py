@@ -70,6 +70,9 @@ def input_schema(spec: EntitySpec, *, nested: bool = False) -> dict[str, Any]:
         props[extra] = spec.extra_input_schemas.get(
             extra, {"type": "array", "items": {"type": "object"}}
         )
+    for key in sorted(spec.create_only):  # template references (create only, §9.3)
+        if key not in props and key in spec.extra_input_schemas:
+            props[key] = spec.extra_input_schemas[key]
     if not nested:
         for child in spec.children:
             props[child.key] = {
