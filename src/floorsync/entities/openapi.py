@@ -245,22 +245,30 @@ ERROR_MEANINGS: dict[int, tuple[str, str, str]] = {
     400: (
         "Bad request: malformed JSON or `?id`, an unknown query parameter on a write, a bad filter",
         "BAD_REQUEST",
-        "Unknown query parameter 'dryrun'; accepted: dry_run",
+        "Unknown query parameter: dryrun (this endpoint accepts: dry_run, skip_unchanged, …)",
     ),
     401: ("Missing, unknown or revoked API key", "UNAUTHORIZED", "Invalid API key"),
-    403: ("The key's role may not do this (admin only)", "FORBIDDEN", "Admin role required"),
-    404: ("No such record in this tenant", "NOT_FOUND", "jobs with ID … not found"),
+    403: ("The key's role may not do this (admin only)", "FORBIDDEN", "Admin API key required"),
+    404: (
+        "No such record in this tenant",
+        "NOT_FOUND",
+        "jobs with ID 3f1c9a52-7d04-4e8b-9a61-0c2d5e7f8a91 not found",
+    ),
     409: (
         "Conflict: a duplicate key, or a record still referenced",
         "CONFLICT",
-        "Job number J-1001 already exists",
+        "job_number 'J-1001' already exists",
     ),
     410: (
         "The cursor is older than the retained history",
         "CURSOR_EXPIRED",
-        "Cursor expired: resynchronise from after=now",
+        "Cursor is older than the retained event history; resynchronise",
     ),
-    413: ("The body is larger than the limit", "PAYLOAD_TOO_LARGE", "Request body too large"),
+    413: (
+        "The body is larger than the limit",
+        "PAYLOAD_TOO_LARGE",
+        "Request body exceeds the limit of 10485760 bytes",
+    ),
     422: (
         "Validation failed: `details` names every field",
         "VALIDATION_ERROR",
@@ -269,7 +277,7 @@ ERROR_MEANINGS: dict[int, tuple[str, str, str]] = {
     429: (
         "Rate limit exceeded: wait `Retry-After` seconds",
         "RATE_LIMIT_EXCEEDED",
-        "Rate limit exceeded",
+        "Rate limit exceeded: 1000 requests per 60 seconds. Retry after 12 seconds.",
     ),
     503: ("Temporarily unavailable: retry later", "SERVICE_UNAVAILABLE", "Service unavailable"),
 }
@@ -282,7 +290,7 @@ def error_response(status: int) -> dict[str, Any]:
         example["details"] = [
             {
                 "field": "job_number",
-                "message": "Missing required field: job_number",
+                "message": "Missing required string field: job_number",
                 "constraint": "NOT_NULL",
             }
         ]
