@@ -43,6 +43,7 @@ from floorsync.csv_import.decoding import ENCODING_CHOICES
 from floorsync.csv_import.headers import IGNORE
 from floorsync.csv_import.job import run_job
 from floorsync.csv_import.service import ImportSettings, StoredChoices, Upload
+from floorsync.csv_import.tasks import WAIT_SECONDS
 from floorsync.csv_import.templates import template, template_name, templates_zip
 from floorsync.db.repository import TenantScope
 from floorsync.errors import FloorsyncError
@@ -165,15 +166,31 @@ def _run_phase(
     stop: Callable[[], bool],
 ) -> CsvImportStatus | None:
     reporter.start(label)
+    told = False
     try:
-        return run_job(
-            services,
-            scope.tenant_id,
-            import_id,
-            owner=f"cli-{os.getpid()}",
-            stopping=stop,
-            on_batch=reporter.update,
-        )
+        while True:
+            status = run_job(
+                services,
+                scope.tenant_id,
+                import_id,
+                owner=f"cli-{os.getpid()}",
+                stopping=stop,
+                on_batch=reporter.update,
+            )
+            if status is not CsvImportStatus.queued:
+                return status
+            # another import of the tenant runs (one at a time, §11.3): wait for it
+            if not told:
+                other = service.progress(services, scope, import_id).get("waiting_for")
+                typer.echo(
+                    f"waiting: import {other} of this tenant is running "
+                    "(one import per tenant at a time)",
+                    err=True,
+                )
+                told = True
+            if stop():
+                return service.cancel(services, scope, import_id)
+            time.sleep(WAIT_SECONDS)
     finally:
         reporter.stop()
 
