@@ -43,6 +43,7 @@ from floorsync.csv_import.templates import template, template_name, templates_zi
 from floorsync.errors import BadRequest, Conflict, FloorsyncError, NotFound, PayloadTooLarge
 from floorsync.models.enums import CsvImportStatus, ImportChannel, ImportPhase, IssueSeverity
 from floorsync.models.imports import CsvImport
+from floorsync.sync import runs
 
 router = APIRouter()
 PAGE = AdminPage(router, NavItem("Data Import", "/imports", "imports", order=15))
@@ -278,6 +279,10 @@ def wizard_page(import_id: str, admin: AdminDep) -> HTMLResponse:
         warnings = service.stored_issues(
             session, admin.scope, ident, phase, severity=IssueSeverity.warning, limit=20
         )
+        # the sync-history rows of this import, one per entity (§12.4)
+        history = runs.history(session, admin.scope, {"csv_import_id": str(ident), "limit": "20"})[
+            "history"
+        ]
     errors_total = (
         imp.failed_count
         if phase is ImportPhase.import_
@@ -298,6 +303,7 @@ def wizard_page(import_id: str, admin: AdminDep) -> HTMLResponse:
         progress=progress,
         issues=issues,
         warnings=warnings,
+        history=history,
         errors_total=errors_total,
         tab=tab,
         rows_file=rows_file,

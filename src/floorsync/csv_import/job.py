@@ -635,6 +635,7 @@ class _Runner:
                 error_count=0,
                 errors=[],
                 api_key_id=self.created_by,
+                csv_import_id=self.import_id,
                 started_at=self.started_at or now,
             )
             session.add(run)
