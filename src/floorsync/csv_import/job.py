@@ -37,7 +37,9 @@ from sqlalchemy.orm import Session
 from floorsync.bootstrap import Services
 from floorsync.csv_import.analysis import FileAnalysis
 from floorsync.csv_import.columns import ENTITY_ORDER
+from floorsync.csv_import.detect import entity_from_name
 from floorsync.csv_import.issues import Code, FileError, Issue, clip
+from floorsync.csv_import.parents import FailedParents
 from floorsync.csv_import.parser import (
     ImportOptions,
     ParsedRow,
@@ -296,8 +298,49 @@ class _Runner:
         )
         self.keys: dict[str, UploadKeys] = {e: UploadKeys() for e in ENTITY_ORDER}
         self.failed_files: dict[str, list[str]] = {}  # entity → unreadable files
+        self.parents = FailedParents()  # failed rows and files that later rows may refer to
+        self.failed_lines = self._failed_lines()  # file position → lines that failed (resume)
+        for fw in self.files:  # unreadable files come last (§10.1) but their rows are missed
+            if fw.analysis.error is not None:  # by every later entity: known from the start
+                self._failed_file(fw, count=False)
 
     # --- shared -------------------------------------------------------------------------
+
+    def _failed_lines(self) -> dict[int, set[int]]:
+        """Lines whose rows failed in committed batches of this import (for PARENT_FAILED
+        after a resume: rows before the resume point are parsed again but not sent)."""
+        with self.services.sessions() as session:
+            found = session.execute(
+                scoped(CsvImportIssue, self.scope)
+                .with_only_columns(CsvImportIssue.file_position, CsvImportIssue.line)
+                .where(
+                    CsvImportIssue.import_id == self.import_id,
+                    CsvImportIssue.phase == ImportPhase.import_,
+                    CsvImportIssue.severity == IssueSeverity.error,
+                    CsvImportIssue.line.is_not(None),
+                )
+                .distinct()
+            ).all()
+        out: dict[int, set[int]] = {}
+        for position, line in found:
+            if line is not None:
+                out.setdefault(position, set()).add(line)
+        return out
+
+    def _failed_file(self, fw: FileWork, *, count: bool = True) -> None:
+        if count:
+            self.failed_files.setdefault(fw.entity, []).append(fw.name)
+        entity = fw.entity or fw.choices.entity or entity_from_name(fw.name)
+        if entity and fw.name not in self.parents.files.get(entity, []):
+            self.parents.add_file(entity, fw.name)
+
+    def _skip_done(self, fw: FileWork, rows: Iterable[ParsedRow]) -> None:
+        """Rows before the resume point: their keys are claimed by parsing them; the ones that
+        failed are remembered for PARENT_FAILED."""
+        failed = self.failed_lines.get(fw.position, set())
+        for row in rows:
+            if row.line in failed:
+                self.parents.add_row(fw.entity, row.item, row.lookups, fw.name, row.line)
 
     def _work(self) -> Any:
         return unit_of_work(
@@ -472,6 +515,10 @@ class _Runner:
                 if original is not None:
                     original["external_id"] = row.item.get("external_id")
                 out.append(Outcome(row, result.action, result.changes, original))
+        for o in out:  # a reference to a row that failed earlier is PARENT_FAILED (§5.3)
+            if o.action == "error":
+                o.row.issues[:] = self.parents.rewrite(o.row.issues, o.row.item, o.row.lookups)
+                self.parents.add_row(fw_entity, o.row.item, o.row.lookups, file_name, o.row.line)
         return out
 
     # --- import -------------------------------------------------------------------------
@@ -482,7 +529,7 @@ class _Runner:
                 return self._finish(cancelled=True)
             problems = self._file_issue(fw)
             if problems:
-                self.failed_files.setdefault(fw.entity, []).append(fw.name)
+                self._failed_file(fw)
                 if fw.next_row == 0:
                     self._record_file_problem(fw, problems)
                 continue
@@ -492,7 +539,7 @@ class _Runner:
             try:
                 stopped = self._import_file(fw)
             except FileError as exc:
-                self.failed_files.setdefault(fw.entity, []).append(fw.name)
+                self._failed_file(fw)
                 self._record_file_problem(fw, [exc.issue.at(file=fw.name)])
                 continue
             if stopped:
@@ -500,9 +547,9 @@ class _Runner:
         return self._finish(cancelled=False)
 
     def _replay_keys(self, fw: FileWork) -> None:
-        """A file already done: parse it only to remember its keys (duplicates, snapshot)."""
-        for _row in self._parse(fw):
-            pass
+        """A file already done: parse it only to remember its keys (duplicates, snapshot) and
+        its failed rows (PARENT_FAILED)."""
+        self._skip_done(fw, self._parse(fw))
 
     def _record_file_problem(self, fw: FileWork, problems: Sequence[Issue]) -> None:
         with self._work() as work:
@@ -523,8 +570,7 @@ class _Runner:
     def _import_file(self, fw: FileWork) -> bool:
         """Import one file from its resume point; True when stopped (cancel, shutdown)."""
         rows = self._parse(fw)
-        for _ in islice(rows, fw.next_row):  # before the resume point: keys only
-            pass
+        self._skip_done(fw, islice(rows, fw.next_row))  # before the resume point: keys only
         first = fw.next_row == 0
         for batch in chunks(rows, self.settings.chunk_size):
             if self.stopping():
@@ -779,7 +825,7 @@ class _Runner:
             problems = self._file_issue(fw)
             if problems:
                 self._preview_progress(processed, [], fw.position, problems)
-                self.failed_files.setdefault(fw.entity, []).append(fw.name)
+                self._failed_file(fw)
                 continue
             try:
                 rows = self._parse(fw)
@@ -816,6 +862,7 @@ class _Runner:
                     if cancel:
                         return self._preview_stopped()
             except FileError as exc:
+                self._failed_file(fw)
                 self._preview_progress(processed, [], fw.position, [exc.issue.at(file=fw.name)])
         if self.settings.snapshot:
             for entity, count in self._snapshot_preview().items():
