@@ -36,6 +36,7 @@ from floorsync.csv_import import service
 from floorsync.csv_import.archives import CSV_EXTENSIONS
 from floorsync.csv_import.columns import ENTITIES, ENTITY_ORDER
 from floorsync.csv_import.decoding import ENCODING_CHOICES
+from floorsync.csv_import.duplicates import identical_import
 from floorsync.csv_import.headers import IGNORE
 from floorsync.csv_import.issues import Issue
 from floorsync.csv_import.service import FINISHED, ImportSettings, StoredChoices, Upload
@@ -296,9 +297,15 @@ def wizard_page(import_id: str, admin: AdminDep) -> HTMLResponse:
         *FINISHED,
     ):
         done = ""  # the job has finished since: the page shows its outcome instead
+    same = (
+        identical_import(admin.services, admin.scope, ident)
+        if imp.status in service.EDITABLE
+        else None
+    )
     return admin.render(
         "import.html",
         imp=imp,
+        identical=same,
         views=views,
         progress=progress,
         issues=issues,

@@ -40,6 +40,7 @@ from floorsync.config import get_settings
 from floorsync.csv_import import service
 from floorsync.csv_import.columns import ENTITY_ORDER
 from floorsync.csv_import.decoding import ENCODING_CHOICES
+from floorsync.csv_import.duplicates import identical_import
 from floorsync.csv_import.headers import IGNORE
 from floorsync.csv_import.job import run_job
 from floorsync.csv_import.service import ImportSettings, StoredChoices, Upload
@@ -371,6 +372,9 @@ def import_command(
         raise typer.Exit(BLOCKED) from None
     _apply_maps(services, scope, import_id, maps)
     blocking = service.confirm_mapping(services, scope, import_id)
+    same = identical_import(services, scope, import_id)
+    if same is not None:  # a notice, not a refusal (§11.6)
+        typer.echo(f"note: {same.message()}", err=True)
     blocked = service.blocking_issues(services, scope, import_id)
     if blocking or blocked:
         typer.echo(f"import {import_id} is blocked before writing:", err=True)
