@@ -708,7 +708,10 @@ def failed_rows(
                 lines = failures.setdefault(position, {})
                 lines[issue.line] = [*lines.get(issue.line, ()), issue.message]
         outputs: list[tuple[str, str]] = []
+        purged = False
         for file in import_files(session, scope, import_id):
+            if file.position in failures and file.content is None:
+                purged = True  # cleared by retention (csv_import/retention.py)
             if file.position not in failures or file.content is None:
                 continue
             analysis = analyse_stored(session, scope, file, settings)
@@ -724,6 +727,12 @@ def failed_rows(
             )
             stem = file.filename.rsplit(".", 1)[0]
             outputs.append((f"{stem}-failed-rows.csv", out.getvalue()))
+        if not outputs and purged:
+            days = services.settings.import_file_retention_days
+            raise NotFound(
+                f"The uploaded files of this import were cleared after {days:g} days "
+                "(retention); the error report is still available."
+            )
         if not outputs:
             return None
         if len(outputs) == 1:

@@ -11,8 +11,10 @@ import uuid
 from datetime import timedelta
 
 from floorsync.csv_import.job import run_job
+from floorsync.csv_import.retention import purge_imports
 from floorsync.csv_import.service import JOB_KIND
 from floorsync.models.enums import CsvImportStatus
+from floorsync.worker.kinds import PeriodicTask
 from floorsync.worker.queue import JobRun, enqueue, queued_kind
 
 WAIT_SECONDS = 2.0  # how often a waiting import looks whether its tenant's import finished
@@ -43,3 +45,5 @@ def perform(run: JobRun) -> None:
 
 
 CSV_IMPORT = queued_kind(JOB_KIND, perform, lease=timedelta(minutes=2))
+# stored uploads cleared after 7 days, imports deleted after 90, unstarted ones after 24 h
+RETENTION = PeriodicTask("csv_import.retention", purge_imports)
