@@ -59,6 +59,7 @@ NOTICES = {
     "started": "The import is running. You can close this page and come back.",
     "cancel": "Cancel requested: the import stops after the current batch.",
     "resumed": "The import resumes where it stopped.",
+    "forgotten": "The remembered mapping was forgotten; the columns were matched again.",
 }
 
 
@@ -249,6 +250,12 @@ def _file_views(admin: AdminRequest, imp: CsvImport) -> list[dict[str, Any]]:
                     "warnings": [i for i in analysis.issues if i.severity == "warning"],
                     "counts": (imp.file_counts or {}).get(str(f.position), {}),
                     "preview": ((imp.preview or {}).get("files") or {}).get(str(f.position), {}),
+                    # a remembered mapping exists for this layout (§7.5): "Forget this mapping"
+                    "remembered": bool(
+                        entity
+                        and analysis.signature
+                        and service.saved_mapping(session, admin.scope, entity, analysis.signature)
+                    ),
                 }
             )
     return views
@@ -363,6 +370,18 @@ def change_file(import_id: str, position: int, admin: AdminDep, form: FormDep) -
     except (BadRequest, Conflict) as exc:
         return admin.redirect(f"/imports/{ident}", error=exc.message)
     return admin.redirect(f"/imports/{ident}", done="changed")
+
+
+@router.post("/imports/{import_id}/files/{position}/forget-mapping", response_model=None)
+def forget_mapping(import_id: str, position: int, admin: AdminDep, _form: FormDep) -> Response:
+    """ "Forget this mapping" (§7.5): the remembered mapping of the file's header layout is
+    deleted and the file re-analysed."""
+    ident = parse_id(import_id)
+    try:
+        service.forget_file_mapping(admin.services, admin.scope, ident, position)
+    except (BadRequest, Conflict) as exc:
+        return admin.redirect(f"/imports/{ident}", error=exc.message)
+    return admin.redirect(f"/imports/{ident}", done="forgotten")
 
 
 def _save_mapping(admin: AdminRequest, ident: Any, form: FormData) -> list[Issue]:

@@ -476,6 +476,28 @@ def forget_mapping(services: Services, scope: TenantScope, entity: str, signatur
         )
 
 
+def forget_file_mapping(
+    services: Services, scope: TenantScope, import_id: uuid.UUID, position: int
+) -> None:
+    """ "Forget this mapping" (§7.5) on a file: delete the tenant's remembered mapping for the
+    file's entity and header layout, then re-analyse the file (its columns are matched by the
+    automatic rules again; a preview becomes stale)."""
+    with services.sessions() as session:
+        get_import(session, scope, import_id)
+        file = _file_at(session, scope, import_id, position)
+        entity = file.entity_type.value if file.entity_type else None
+        signature = (file.mapping or {}).get("signature")
+        editable = get_import(session, scope, import_id).status in EDITABLE
+    if entity is None or not isinstance(signature, str):
+        raise BadRequest("This file has no remembered mapping")
+    with services.sessions() as session:
+        if saved_mapping(session, scope, entity, signature) is None:
+            raise BadRequest("No mapping is remembered for this file's columns")
+    forget_mapping(services, scope, entity, signature)
+    if editable:
+        change_file(services, scope, import_id, position, {})
+
+
 # --- starting, cancelling, resuming ---------------------------------------------------------
 
 
