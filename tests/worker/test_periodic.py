@@ -129,6 +129,7 @@ class TestTheRegistry:
             "webhooks.logs",
             "batches.monitor",
             "storage.purge",
+            "csv_import.retention",
         ]
 
     def test_a_plugin_module_adds_its_job_kinds_and_periodic_tasks(

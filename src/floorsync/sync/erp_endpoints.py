@@ -268,6 +268,11 @@ def router() -> APIRouter:
                     {"type": "string", "enum": ["running", "completed", "partial", "failed"]},
                     "filter by status",
                 ),
+                (
+                    "csv_import_id",
+                    {"type": "string", "format": "uuid"},
+                    "the runs of one CSV import",
+                ),
                 ("limit", {"type": "integer", "default": 20, "maximum": 100}, "page size"),
                 ("offset", {"type": "integer", "default": 0}, "rows to skip"),
             )

@@ -35,6 +35,7 @@ PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
     webhook_tasks.LOGS,
     lifecycle_tasks.MONITOR,
     file_tasks.PURGE,
+    csv_import_tasks.RETENTION,
 )
 
 
