@@ -433,6 +433,14 @@ def pull_command(
     tenant: TenantOpt,
     connection: ConnArg,
     full: Annotated[bool, typer.Option("--full", help="a full (reconcile) pull")] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="run the pull through the sync engine's dry run: print the counts and the "
+            "would-be actions, write nothing (no records, history, run records or cursor)",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run one pull now (also when scheduled pulls are paused); exit 1 when it failed."""
@@ -441,7 +449,8 @@ def pull_command(
     connection_id = _connection(services, scope, connection)
     deps = planning_deps(services)
     owner = f"cli-{uuid.uuid4().hex[:12]}"
-    if not take_pull_lease(deps, scope, connection_id, owner, pull_lease(services)):
+    # A dry run writes nothing, not even the pull lease.
+    if not dry_run and not take_pull_lease(deps, scope, connection_id, owner, pull_lease(services)):
         raise _fail("another pull of this connection is running; try again later", 1)
     try:
         with Progress(
@@ -476,13 +485,16 @@ def pull_command(
                 renew=lambda: take_pull_lease(
                     deps, scope, connection_id, owner, pull_lease(services)
                 ),
+                dry_run=dry_run,
             )
     except ConnectionInvalid as exc:
         raise _invalid(exc, as_json) from None
     finally:
-        release_pull_lease(deps, scope, connection_id, owner)
+        if not dry_run:
+            release_pull_lease(deps, scope, connection_id, owner)
     data = {
         "connection": outcome.connection,
+        "dry_run": outcome.dry_run,
         "mode": outcome.mode,
         "status": outcome.status.value,
         "since": str(outcome.since) if outcome.since else None,
@@ -495,7 +507,9 @@ def pull_command(
         "error": outcome.error,
         "seconds": round(outcome.seconds, 2),
     }
-    _print(data, as_json, "pull")
+    if dry_run:
+        data["would"] = outcome.changes
+    _print(data, as_json, "pull (dry run, nothing written)" if dry_run else "pull")
     if outcome.status is RunStatus.failed:
         typer.echo(f"pull failed ({outcome.error_class}): {outcome.error}", err=True)
         raise typer.Exit(1)

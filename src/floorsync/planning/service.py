@@ -25,6 +25,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -91,10 +92,29 @@ class PullOutcome:
     error: str | None = None
     run_ids: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    dry_run: bool = False
+    # A dry run's would-be actions: the first records that would not be skipped.
+    changes: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _noop(_stage: str, _done: int, _total: int) -> None:
     return None
+
+
+MAX_DRY_CHANGES = 200
+
+
+@dataclass(frozen=True)
+class _DryDeps(PlanningDeps):
+    """A dry run's dependencies: every unit of work the pull opens is the one outer unit, which
+    is discarded at the end, so later steps see what earlier steps would have written (jobs find
+    the cells the same pull would create) and nothing — records, history, run records, events,
+    cursor — is committed."""
+
+    shared: Work | None = None
+
+    def work(self, scope: TenantScope, channel: str = "system") -> Any:
+        return nullcontext(self.shared)
 
 
 def decide_mode(
@@ -220,16 +240,32 @@ def pull(
     progress: Progress = _noop,
     rng: random.Random | None = None,
     renew: Callable[[], object] = lambda: None,
+    dry_run: bool = False,
 ) -> PullOutcome:
     """One pull cycle of one connection (see the module docstring). `renew` keeps the caller's
     lease alive between chunks. An unexpected error (the database, a bug) is re-raised after
-    the run records it left `running` are marked `failed`."""
+    the run records it left `running` are marked `failed`.
+
+    `dry_run`: the whole cycle runs through the sync engine's dry run inside one unit of work
+    that is rolled back — the adapter is called as usual, the counts and the would-be actions
+    are reported, nothing is written (no records, sync history, run records, events, cursor)."""
     opened: list[uuid.UUID] = []
+    if dry_run:
+        with deps.work(scope, CHANNEL) as outer:
+            outer.discard()
+            dry = _DryDeps(
+                deps.sessions, deps.outbox, deps.clock, deps.secretbox, deps.adapters, outer
+            )
+            return _pull(dry, scope, connection_id, trigger, full, progress, rng, _nothing, [])
     try:
         return _pull(deps, scope, connection_id, trigger, full, progress, rng, renew, opened)
     except Exception as exc:
         _abandon(deps, scope, opened, exc)
         raise
+
+
+def _nothing() -> None:
+    return None
 
 
 def _abandon(
@@ -260,6 +296,7 @@ def _pull(
     started = time.perf_counter()
     rng = rng or random.Random()
     clock = deps.clock
+    dry = isinstance(deps, _DryDeps)
     with deps.work(scope) as work:
         row = find_connection(work.session, scope, str(connection_id))
         config = config_of(row, deps.secretbox)
@@ -281,7 +318,8 @@ def _pull(
         status=RunStatus.running,
         since=since,
         cursor_before=cursor_before,
-        run_ids=[str(res_run_id)],
+        run_ids=[] if dry else [str(res_run_id)],
+        dry_run=dry,
     )
     redact = redactor_for(config)
     with deps.adapters(config) as adapter:
@@ -318,10 +356,12 @@ def _pull(
                 (get_spec("cells"), [*plan.cells, *deactivate]),
                 (get_spec("resources"), list(plan.resources)),
             ],
-            SyncOptions(),
+            SyncOptions(dry_run=dry),
             trigger=SyncTrigger.planning_pull,
             source_label=source,
         )
+        if dry:
+            _would(outcome, eq.reports)
         refused = {
             r.external_id
             for rep in eq.reports
@@ -356,7 +396,8 @@ def _pull(
             )
             wo_run_id = wo_run.id
             opened.append(wo_run_id)
-        outcome.run_ids.append(str(wo_run_id))
+        if not dry:
+            outcome.run_ids.append(str(wo_run_id))
         outcome.counts.update(eq_counts)
         progress("resources", len(equipment), len(equipment))
         renew()
@@ -378,7 +419,7 @@ def _pull(
         active_cells=active_cells,
         reconcile=reconcile,
     )
-    reports = _write_jobs(deps, scope, job_plan, progress, renew)
+    reports = _write_jobs(deps, scope, job_plan, progress, renew, dry)
     # ------------------------------------------------------------------ 3. close the step
     after = cursor_after(orders, current=cursor_before)
     with deps.work(scope) as work:
@@ -393,8 +434,14 @@ def _pull(
             get_spec("operations"),
             _rows_by_key(work, Operation, source, job_plan.delete_operations),
         )
+        if dry:
+            _would(outcome, [jobs_report])
+            outcome.changes.extend(
+                {"entity": "operations", "external_id": r.external_id, "action": "deleted"}
+                for r in op_deleted[: max(0, MAX_DRY_CHANGES - len(outcome.changes))]
+            )
         group = None
-        if jobs_report.results or jobs_report.pruned:
+        if (jobs_report.results or jobs_report.pruned) and not dry:
             group = record_runs(
                 work,
                 [jobs_report],
@@ -452,6 +499,7 @@ def _write_jobs(
     job_plan: JobPlan,
     progress: Progress,
     renew: Callable[[], object],
+    dry: bool = False,
 ) -> list[SyncReport]:
     """The nested job records in chunks, one unit of work each, with no history of their own
     (the closing unit writes the step's history once)."""
@@ -461,7 +509,7 @@ def _write_jobs(
         out = run_sync(
             _open(deps, scope),
             [(get_spec("jobs"), chunk)],
-            SyncOptions(record_history=False),
+            SyncOptions(record_history=False, dry_run=dry),
             trigger=SyncTrigger.planning_pull,
             source_label=None,
         )
@@ -469,6 +517,27 @@ def _write_jobs(
         progress("jobs", index + 1, len(chunks))
         renew()
     return reports
+
+
+def _would(outcome: PullOutcome, reports: Sequence[SyncReport]) -> None:
+    """A dry run's would-be actions: records that would be created, updated, deleted or refused
+    (the first `MAX_DRY_CHANGES`; the counts cover all of them)."""
+    for report in reports:
+        for result in [*report.results, *report.pruned]:
+            if len(outcome.changes) >= MAX_DRY_CHANGES:
+                return
+            if result.action == "skipped":
+                continue
+            entry: dict[str, Any] = {
+                "entity": report.entity,
+                "external_id": result.external_id,
+                "action": result.action,
+            }
+            if result.changes:
+                entry["fields"] = sorted(str(c.get("field")) for c in result.changes)
+            if result.error is not None:
+                entry["error"] = f"{result.error.code}: {result.error.message}"
+            outcome.changes.append(entry)
 
 
 def _failed(
