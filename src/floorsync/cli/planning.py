@@ -486,6 +486,7 @@ def pull_command(
                     deps, scope, connection_id, owner, pull_lease(services)
                 ),
                 dry_run=dry_run,
+                owner=None if dry_run else owner,
             )
     except ConnectionInvalid as exc:
         raise _invalid(exc, as_json) from None

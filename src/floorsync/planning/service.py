@@ -39,7 +39,7 @@ from floorsync.entities.spec import get_spec
 from floorsync.kit.timefmt import format_ts
 from floorsync.models.enums import PlanningRunKind, PlanningTrigger, RunStatus, SyncTrigger
 from floorsync.models.master import Cell, Job, Operation, Part
-from floorsync.models.planning import PlanningConnection
+from floorsync.models.planning import PlanningConnection, PlanningRun
 from floorsync.planning.base import PlanningError, PlanningUnavailable
 from floorsync.planning.config import PlanningConnectionConfig
 from floorsync.planning.connections import config_of, find_connection
@@ -241,6 +241,7 @@ def pull(
     rng: random.Random | None = None,
     renew: Callable[[], object] = lambda: None,
     dry_run: bool = False,
+    owner: str | None = None,
 ) -> PullOutcome:
     """One pull cycle of one connection (see the module docstring). `renew` keeps the caller's
     lease alive between chunks. An unexpected error (the database, a bug) is re-raised after
@@ -248,7 +249,10 @@ def pull(
 
     `dry_run`: the whole cycle runs through the sync engine's dry run inside one unit of work
     that is rolled back — the adapter is called as usual, the counts and the would-be actions
-    are reported, nothing is written (no records, sync history, run records, events, cursor)."""
+    are reported, nothing is written (no records, sync history, run records, events, cursor).
+
+    `owner`: the pull lease the caller holds; the runs a dead earlier pull of this connection
+    left `running` are recovered first (`recover_stale_runs`)."""
     opened: list[uuid.UUID] = []
     if dry_run:
         with deps.work(scope, CHANNEL) as outer:
@@ -257,6 +261,7 @@ def pull(
                 deps.sessions, deps.outbox, deps.clock, deps.secretbox, deps.adapters, outer
             )
             return _pull(dry, scope, connection_id, trigger, full, progress, rng, _nothing, [])
+    recover_stale_runs(deps, connection_id=connection_id, owner=owner)
     try:
         return _pull(deps, scope, connection_id, trigger, full, progress, rng, renew, opened)
     except Exception as exc:
@@ -575,6 +580,81 @@ def _ts(value: datetime | None) -> str | None:
 
 
 # ------------------------------------------------------------------------- the pull lease
+
+INTERRUPTED = (
+    "interrupted: the pull stopped without finishing (its process was killed or lost the "
+    "database) and its pull lease expired; the connection's next pull redoes it"
+)
+PULL_KINDS = (PlanningRunKind.pull_resources, PlanningRunKind.pull_work_orders)
+
+
+def recover_stale_runs(
+    deps: PlanningDeps,
+    *,
+    connection_id: uuid.UUID | None = None,
+    owner: str | None = None,
+) -> int:
+    """Mark `failed` (details `interrupted: true`) the pull runs a dead pull left `running`.
+
+    A pull holds its connection's pull lease for as long as it runs — taken before its first run
+    record, renewed after every chunk (the heartbeat), released after its last — so a `running`
+    pull run of a connection whose lease has expired or is free, or is now held by `owner` (the
+    caller, before it starts its own runs), belongs to a pull that died: SIGKILL, a lost host.
+    The connection row is locked for the check, so a pull cannot take the lease and open a run
+    in between. The pull itself is redone by the schedule: a dead pull never moved
+    `next_pull_at`, and a connection with scheduled pulls whose next pull lies ahead (a killed
+    CLI pull) is made due now. Runs on every pull (for its own connection) and as the periodic
+    task `planning.recover_runs` (all tenants). Returns the number of runs recovered."""
+    total = 0
+    with deps.sessions.begin() as session:
+        now = deps.clock.now()
+        free = or_(
+            PlanningConnection.pull_locked_until.is_(None),
+            PlanningConnection.pull_locked_until < now,
+        )
+        if owner is not None:
+            free = or_(free, PlanningConnection.pull_lease_owner == owner)
+        stale = (
+            select(PlanningRun.connection_id)
+            .where(PlanningRun.status == RunStatus.running, PlanningRun.kind.in_(PULL_KINDS))
+            .distinct()
+        )
+        if connection_id is not None:
+            stale = stale.where(PlanningRun.connection_id == connection_id)
+        ids = list(session.scalars(stale))
+        if not ids:
+            return 0
+        rows = session.scalars(
+            locked_for_claim(
+                select(PlanningConnection).where(PlanningConnection.id.in_(ids), free),
+                PlanningConnection,
+            )
+        ).all()
+        for row in rows:
+            runs = session.scalars(
+                select(PlanningRun).where(
+                    PlanningRun.connection_id == row.id,
+                    PlanningRun.status == RunStatus.running,
+                    PlanningRun.kind.in_(PULL_KINDS),
+                )
+            ).all()
+            for run in runs:
+                run.status, run.finished_at = RunStatus.failed, now
+                run.error_message = INTERRUPTED
+                run.details = {**(run.details or {}), "interrupted": True}
+            row.last_pull_status = RunStatus.failed
+            row.consecutive_pull_failures += 1
+            row.last_error = INTERRUPTED
+            if row.pull_enabled and row.next_pull_at is not None and row.next_pull_at > now:
+                row.next_pull_at = now
+            row.updated_at = now
+            total += len(runs)
+            log.warning(
+                "planning connection %s: %d interrupted pull run(s) marked failed",
+                row.id,
+                len(runs),
+            )
+    return total
 
 
 def take_pull_lease(

@@ -33,6 +33,7 @@ PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
     event_tasks.PURGE,
     webhook_tasks.LOGS,
     lifecycle_tasks.MONITOR,
+    planning_tasks.RECOVER,
 )
 
 
