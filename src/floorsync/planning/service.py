@@ -24,13 +24,13 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 
 from floorsync.db.leases import locked_for_claim
 from floorsync.db.repository import TenantScope, scoped
@@ -39,18 +39,19 @@ from floorsync.entities.spec import get_spec
 from floorsync.kit.timefmt import format_ts
 from floorsync.models.enums import PlanningRunKind, PlanningTrigger, RunStatus, SyncTrigger
 from floorsync.models.master import Cell, Job, Operation, Part
-from floorsync.models.planning import PlanningConnection, PlanningRun
+from floorsync.models.planning import PlanningConnection, PlanningFingerprint, PlanningRun
 from floorsync.planning.base import PlanningError, PlanningUnavailable
 from floorsync.planning.config import PlanningConnectionConfig
 from floorsync.planning.connections import config_of, find_connection
 from floorsync.planning.records import (
     FloorJob,
-    JobPlan,
     PullWarning,
+    Record,
     chunk_jobs,
     cursor_after,
     plan_equipment,
     plan_jobs,
+    split_unchanged,
     usable_cells,
 )
 from floorsync.planning.runtime import (
@@ -156,11 +157,12 @@ def _chunks(values: Sequence[str], size: int = IN_CHUNK) -> Iterable[Sequence[st
 
 
 def floor_jobs(work: Work, source: str, external_ids: Sequence[str] | None) -> dict[str, FloorJob]:
-    """The live jobs of this source with their status and their operations' status: all of them
-    (`external_ids` None, reconcile) or those among `external_ids`."""
+    """The live jobs of this source with their status, their operations' status and whether the
+    job, its part and its operations are unedited since their last sync (`FloorJob.clean`): all
+    of them (`external_ids` None, reconcile) or those among `external_ids`."""
     base = (
         scoped(Job, work.scope, include_deleted=False)
-        .with_only_columns(Job.id, Job.external_id, Job.status)
+        .with_only_columns(Job.id, Job.external_id, Job.status, Job.sync_hash)
         .where(Job.external_source == source)
     )
     rows: list[Any] = []
@@ -170,25 +172,107 @@ def floor_jobs(work: Work, source: str, external_ids: Sequence[str] | None) -> d
         for chunk in _chunks(list(external_ids)):
             rows.extend(work.session.execute(base.where(Job.external_id.in_(chunk))))
     ops: dict[uuid.UUID, dict[str, str]] = {}
+    dirty: set[uuid.UUID] = set()
+    parts: dict[uuid.UUID, str | None] = {}
     ids = [r.id for r in rows]
     for start in range(0, len(ids), IN_CHUNK):
+        chunk = ids[start : start + IN_CHUNK]
+        part_stmt = (
+            scoped(Part, work.scope, include_deleted=False)
+            .with_only_columns(Part.job_id, Part.external_id, Part.sync_hash)
+            .where(Part.job_id.in_(chunk), Part.external_source == source)
+        )
+        for job_id, part_id, part_hash in work.session.execute(part_stmt):
+            parts[job_id] = part_id
+            if part_hash is None:
+                dirty.add(job_id)
         stmt = (
             scoped(Operation, work.scope, include_deleted=False)
-            .with_only_columns(Part.job_id, Operation.external_id, Operation.status)
+            .with_only_columns(
+                Part.job_id, Operation.external_id, Operation.status, Operation.sync_hash
+            )
             .join(Part, Part.id == Operation.part_id)
             .where(
-                Part.job_id.in_(ids[start : start + IN_CHUNK]),
+                Part.job_id.in_(chunk),
                 Operation.external_source == source,
                 Operation.external_id.is_not(None),
             )
         )
-        for job_id, op_id, status in work.session.execute(stmt):
+        for job_id, op_id, status, op_hash in work.session.execute(stmt):
             ops.setdefault(job_id, {})[str(op_id)] = str(status.value)
+            if op_hash is None:
+                dirty.add(job_id)
     return {
-        r.external_id: FloorJob(r.external_id, str(r.status.value), ops.get(r.id, {}))
+        r.external_id: FloorJob(
+            r.external_id,
+            str(r.status.value),
+            ops.get(r.id, {}),
+            clean=r.sync_hash is not None
+            and r.id not in dirty
+            and parts.get(r.id) == r.external_id,
+        )
         for r in rows
         if r.external_id is not None
     }
+
+
+def load_fingerprints(
+    work: Work, connection_id: uuid.UUID, external_ids: Sequence[str] | None
+) -> dict[str, str]:
+    stmt = scoped(PlanningFingerprint, work.scope).with_only_columns(
+        PlanningFingerprint.external_id, PlanningFingerprint.fingerprint
+    )
+    stmt = stmt.where(PlanningFingerprint.connection_id == connection_id)
+    if external_ids is None:
+        return dict(work.session.execute(stmt).all())
+    out: dict[str, str] = {}
+    for chunk in _chunks(list(external_ids)):
+        rows = work.session.execute(stmt.where(PlanningFingerprint.external_id.in_(chunk)))
+        out.update(dict(rows.all()))
+    return out
+
+
+def _tree_ok(result: Any) -> bool:
+    if result.action in ("error", "rolled_back"):
+        return False
+    return all(_tree_ok(kid) for kids in (result.children or {}).values() for kid in kids)
+
+
+def store_fingerprints(
+    work: Work,
+    connection_id: uuid.UUID,
+    reports: Sequence[SyncReport],
+    prints: Mapping[str, str],
+    forget: Sequence[str],
+) -> None:
+    """Keep the digests of the records the engine took whole; drop those of failed records and
+    of deleted jobs, so that they go to the engine again."""
+    taken = {
+        r.external_id: prints[r.external_id]
+        for report in reports
+        for r in report.results
+        if r.external_id is not None and r.external_id in prints and _tree_ok(r)
+    }
+    stale = [*prints, *forget]
+    for chunk in _chunks(stale):
+        work.session.execute(
+            delete(PlanningFingerprint).where(
+                PlanningFingerprint.tenant_id == work.scope.tenant_id,
+                PlanningFingerprint.connection_id == connection_id,
+                PlanningFingerprint.external_id.in_(chunk),
+            )
+        )
+    rows = [
+        {
+            "tenant_id": work.scope.tenant_id,
+            "connection_id": connection_id,
+            "external_id": key,
+            "fingerprint": digest,
+        }
+        for key, digest in taken.items()
+    ]
+    for start in range(0, len(rows), 1000):
+        work.session.execute(insert(PlanningFingerprint), rows[start : start + 1000])
 
 
 def _rows_by_key(work: Work, model: Any, source: str, keys: Sequence[str]) -> list[uuid.UUID]:
@@ -414,8 +498,10 @@ def _pull(
             return _failed(deps, scope, connection_id, [wo_run_id], exc, redact, outcome, rng)
     outcome.received = len(orders)
     progress("work_orders", len(orders), len(orders))
+    wanted = None if reconcile else [o.external_id for o in orders]
     with deps.work(scope) as work:
-        floor = floor_jobs(work, source, None if reconcile else [o.external_id for o in orders])
+        floor = floor_jobs(work, source, wanted)
+        stored = load_fingerprints(work, connection_id, wanted)
     job_plan = plan_jobs(
         orders,
         source=source,
@@ -424,7 +510,8 @@ def _pull(
         active_cells=active_cells,
         reconcile=reconcile,
     )
-    reports = _write_jobs(deps, scope, job_plan, progress, renew, dry)
+    split = split_unchanged(job_plan.jobs, floor, stored)
+    reports = _write_jobs(deps, scope, split.send, progress, renew, dry)
     # ------------------------------------------------------------------ 3. close the step
     after = cursor_after(orders, current=cursor_before)
     with deps.work(scope) as work:
@@ -455,11 +542,21 @@ def _pull(
                 started_at=clock.now(),
                 source_label=source,
             )
+        if not dry:
+            store_fingerprints(work, connection_id, reports, split.prints, job_plan.delete_jobs)
         counts: dict[str, dict[str, int]] = {"jobs": _counts(jobs_report)}
         counts["jobs"]["deleted"] = len(jobs_report.pruned)
         counts.update(jobs_report.child_counts())
         ops = counts.setdefault("operations", {})
         ops["deleted"] = ops.get("deleted", 0) + len(op_deleted)
+        # the orders skipped before the engine count as skipped, as the engine would count them
+        for entity, n in (
+            ("jobs", len(split.skipped)),
+            ("parts", len(split.skipped)),
+            ("operations", split.skipped_operations),
+        ):
+            bucket = counts.setdefault(entity, {})
+            bucket["skipped"] = bucket.get("skipped", 0) + n
         status = (
             _status(jobs_report.failed, jobs_report.total)
             if jobs_report.total
@@ -475,6 +572,7 @@ def _pull(
             sync_group_id=group,
             details={
                 "cursor_after": _ts(after),
+                "unchanged_before_engine": len(split.skipped),
                 "warnings": warnings,
                 "deleted_jobs": list(job_plan.delete_jobs)[:1000],
             },
@@ -501,14 +599,14 @@ def _pull(
 def _write_jobs(
     deps: PlanningDeps,
     scope: TenantScope,
-    job_plan: JobPlan,
+    jobs: Sequence[Record],
     progress: Progress,
     renew: Callable[[], object],
     dry: bool = False,
 ) -> list[SyncReport]:
     """The nested job records in chunks, one unit of work each, with no history of their own
     (the closing unit writes the step's history once)."""
-    chunks = chunk_jobs(job_plan.jobs)
+    chunks = chunk_jobs(jobs)
     reports: list[SyncReport] = []
     for index, chunk in enumerate(chunks):
         out = run_sync(
