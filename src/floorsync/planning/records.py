@@ -25,6 +25,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Any
 
 from floorsync.kit.timefmt import format_ts
@@ -175,6 +176,13 @@ def _minutes(value: Decimal | None) -> int:
     return max(0, int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP)))
 
 
+@lru_cache(maxsize=65_536)
+def _ts(value: datetime | None) -> str | None:
+    """`format_ts`, memoized: routing steps share their boundaries (one step's end is often
+    the next one's start) and a pull formats hundreds of thousands of them."""
+    return format_ts(value)
+
+
 def _ref(ref: EquipmentRef | None) -> dict[str, str] | None:
     return None if ref is None else {"external_id": ref.external_id, "name": ref.name}
 
@@ -187,8 +195,8 @@ def operation_record(
         "operation_name": job_order.name,
         "sequence": job_order.sequence,
         "estimated_time": _minutes(job_order.expected_minutes),
-        "planned_start": format_ts(job_order.planned_start),
-        "planned_end": format_ts(job_order.planned_end),
+        "planned_start": _ts(job_order.planned_start),
+        "planned_end": _ts(job_order.planned_end),
         "metadata": {
             "planning": {
                 "upstream_status": job_order.upstream_status,
@@ -256,7 +264,7 @@ def job_record(
         "external_id": order.external_id,
         "external_source": source,
         "job_number": job_number_prefix + order.number,
-        "due_date": format_ts(order.due_at or order.planned_end),
+        "due_date": _ts(order.due_at or order.planned_end),
         "priority": order.priority,
         "metadata": {
             "planning": {
