@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import delete, insert, or_, select, update
 
 from floorsync.db.leases import locked_for_claim
-from floorsync.db.repository import TenantScope, scoped
+from floorsync.db.repository import TenantScope, scoped, tenant_filter
 from floorsync.db.uow import Work
 from floorsync.entities.spec import get_spec
 from floorsync.kit.timefmt import format_ts
@@ -257,7 +257,7 @@ def store_fingerprints(
     for chunk in _chunks(stale):
         work.session.execute(
             delete(PlanningFingerprint).where(
-                PlanningFingerprint.tenant_id == work.scope.tenant_id,
+                tenant_filter(PlanningFingerprint, work.scope),
                 PlanningFingerprint.connection_id == connection_id,
                 PlanningFingerprint.external_id.in_(chunk),
             )
