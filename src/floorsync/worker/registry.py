@@ -36,6 +36,7 @@ PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
     lifecycle_tasks.MONITOR,
     file_tasks.PURGE,
     csv_import_tasks.RETENTION,
+    planning_tasks.RECOVER,
 )
 
 
