@@ -151,6 +151,15 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds the process has used so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 # ---------------------------------------------------------------- the database side
 
 
@@ -335,6 +344,108 @@ def received_ids(port: int) -> dict[str, list[str]]:
     return dict(httpx.get(f"http://127.0.0.1:{port}/ids", timeout=60).json())
 
 
+def wait_for_api(base: str) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(base + "/api-jobs", timeout=2).status_code in (200, 401):
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("the API did not start")
+        time.sleep(0.2)
+
+
+def latency_check(db: str, events: int, latency_ms: float, workers: int) -> dict[str, Any]:
+    """`--latency-check N`: the 50 ms receiver alone, with the default max_in_flight. N events
+    are committed (SAP bulk syncs) before any worker runs, then the worker(s) start and the
+    rate is the N deliveries over the time from the first to the last one: what one endpoint
+    gets from one worker process when nothing else competes inside floorsync."""
+    from floorsync.db.migrate import upgrade
+
+    procs: list[subprocess.Popen[bytes]] = []
+    logs = tempfile.TemporaryDirectory(prefix="floorsync-soak-")
+    out: dict[str, Any] = {"db": db, "events": events, "latency_ms": latency_ms}
+    with fresh_database(db) as url:
+        try:
+            upgrade(url)
+            _tenant_id, key = make_tenant(url, "soak")
+            rx, port = start_receiver(latency_ms=latency_ms)
+            procs.append(rx)
+            api_port = free_port()
+            api = subprocess.Popen(
+                [str(FLOORSYNC), "serve", "--no-worker", "--port", str(api_port)],
+                env=env_for(url),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                cwd=logs.name,
+            )
+            procs.append(api)
+            base = f"http://127.0.0.1:{api_port}"
+            wait_for_api(base)
+            with httpx.Client(
+                base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=120
+            ) as c:
+                resp = c.post(
+                    "/api-webhooks",
+                    json={"url": f"http://127.0.0.1:{port}/slow", "events": ["job.*"]},
+                )
+                resp.raise_for_status()
+                hook = resp.json()["data"]["webhook"]
+                out["max_in_flight"] = hook["max_in_flight"]
+                for start in range(0, events, 1000):
+                    items = [
+                        {
+                            "external_id": f"SO-{n:08d}",
+                            "external_source": "SAP",
+                            "job_number": f"J-{n:08d}",
+                        }
+                        for n in range(start, min(events, start + 1000))
+                    ]
+                    c.post("/api-jobs/bulk-sync", json={"items": items}).raise_for_status()
+            probe = Probe(url, {"slow": uuid.UUID(hook["id"])})
+            for _ in range(workers):
+                w = subprocess.Popen(
+                    [str(FLOORSYNC), "worker"],
+                    env=env_for(url),
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    cwd=logs.name,
+                )
+                procs.append(w)
+            first: float | None = None
+            first_done = 0
+            deadline = time.monotonic() + 600
+            while time.monotonic() < deadline:
+                counts = probe.counts()["slow"]
+                now = time.monotonic()
+                if first is None and counts["succeeded"] > 0:
+                    first, first_done = now, counts["succeeded"]
+                if counts["pending"] == 0:
+                    break
+                time.sleep(0.25)
+            end = time.monotonic()
+            done = probe.counts()["slow"]["succeeded"]
+            if first is not None and end > first:
+                out["per_s"] = round((done - first_done) / (end - first), 1)
+            out["delivered"] = done
+            out["worker_cpu_s"] = round(sum(cpu_seconds(p.pid) for p in procs[2:]), 1)
+            out["load_average"] = os.getloadavg()
+            probe.engine.dispose()
+        finally:
+            for p in reversed(procs):
+                if p.poll() is None:
+                    p.send_signal(signal.SIGTERM)
+            for p in procs:
+                try:
+                    p.wait(30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+    logs.cleanup()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="postgres")
@@ -344,17 +455,35 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--drain-seconds", type=float, default=300.0)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes (PostgreSQL: any number)"
+    )
+    parser.add_argument(
+        "--latency-check",
+        type=int,
+        metavar="N",
+        help="instead of the soak: N events to the --latency-ms receiver alone (its rate)",
+    )
     parser.add_argument("--receiver", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.receiver:
         serve_receiver(args.receiver, args.fail_fraction, args.latency_ms)
+        return
+    if args.latency_check:
+        result = latency_check(args.db, args.latency_check, args.latency_ms, args.workers)
+        print(json.dumps(result))
         return
 
     from floorsync.db.migrate import upgrade
 
     procs: list[subprocess.Popen[bytes]] = []
     logs = tempfile.TemporaryDirectory(prefix="floorsync-soak-")
-    report: dict[str, Any] = {"db": args.db, "minutes": args.minutes, "rate": args.rate}
+    report: dict[str, Any] = {
+        "db": args.db,
+        "minutes": args.minutes,
+        "rate": args.rate,
+        "workers": args.workers,
+    }
     with fresh_database(args.db) as url:
         try:
             upgrade(url)
@@ -402,14 +531,21 @@ def main() -> None:
                     )
                     resp.raise_for_status()
                     hooks[name] = uuid.UUID(resp.json()["data"]["webhook"]["id"])
-            worker = subprocess.Popen(
-                [str(FLOORSYNC), "worker"],
-                env=env_for(url),
-                stdout=worker_log,
-                stderr=subprocess.STDOUT,
-                cwd=logs.name,
-            )
-            procs.append(worker)
+            workers = [
+                subprocess.Popen(
+                    [str(FLOORSYNC), "worker"],
+                    env=env_for(url),
+                    stdout=worker_log,
+                    stderr=subprocess.STDOUT,
+                    cwd=logs.name,
+                )
+                for _ in range(args.workers)
+            ]
+            procs += workers
+
+            def worker_cpu() -> float:
+                return sum(cpu_seconds(w.pid) for w in workers)
+
             probe = Probe(url, hooks)
             load = Load(base, key, args.rate)
             threads = [
@@ -422,6 +558,7 @@ def main() -> None:
             started = time.monotonic()
             last = probe.counts()
             last_at = started
+            last_cpu = (cpu_seconds(api.pid), worker_cpu())
             end_at = started + args.minutes * 60
             while time.monotonic() < end_at:
                 time.sleep(max(0.0, min(60.0, end_at - time.monotonic())))
@@ -431,7 +568,12 @@ def main() -> None:
                     "minute": round((now - started) / 60, 2),
                     "ingest_per_s": round((now_counts["events"] - last["events"]) / span, 1),
                     "rss_api_mb": round(rss_mb(api.pid), 1),
-                    "rss_worker_mb": round(rss_mb(worker.pid), 1),
+                    "rss_worker_mb": round(sum(rss_mb(w.pid) for w in workers), 1),
+                    # share of one CPU each process got this minute, and the machine's load:
+                    # on a shared machine these say whether a rate was CPU-starved
+                    "cpu_api": round((cpu_seconds(api.pid) - last_cpu[0]) / span, 2),
+                    "cpu_worker": round((worker_cpu() - last_cpu[1]) / span, 2),
+                    "load_1m": round(os.getloadavg()[0], 1),
                     "claim_ms": round(probe.claim_ms(), 2),
                 }
                 for name in ENDPOINTS:
@@ -441,18 +583,25 @@ def main() -> None:
                 minutes.append(row)
                 print(json.dumps(row), flush=True)
                 last, last_at = now_counts, now
+                last_cpu = (cpu_seconds(api.pid), worker_cpu())
             load.stop.set()
             for t in threads:
                 t.join(120)
             stopped = time.monotonic()
+            at_stop = probe.counts()
             drained: dict[str, float | None] = dict.fromkeys(ENDPOINTS)
+            # deliveries per second while the endpoint worked off its backlog, load stopped
+            drain_rate: dict[str, float | None] = dict.fromkeys(ENDPOINTS)
             while time.monotonic() - stopped < args.drain_seconds and any(
                 v is None for v in drained.values()
             ):
                 counts = probe.counts()
                 for name in ENDPOINTS:
                     if drained[name] is None and counts[name]["pending"] == 0:
-                        drained[name] = round(time.monotonic() - stopped, 1)
+                        took = time.monotonic() - stopped
+                        drained[name] = round(took, 1)
+                        done = counts[name]["succeeded"] - at_stop[name]["succeeded"]
+                        drain_rate[name] = round(done / took, 1) if took >= 1 else None
                 time.sleep(1)
             final = probe.counts()
             everything = probe.event_ids()
@@ -480,6 +629,8 @@ def main() -> None:
                     "duplicates": len(ids) - len(set(ids)),
                     "failed_deliveries": final[name]["failed"],
                     "drained_after_s": drained[name],
+                    "backlog_at_stop": at_stop[name]["pending"],
+                    "drain_per_s": drain_rate[name],
                 }
             load_seconds = stopped - started
             report.update(
@@ -493,6 +644,11 @@ def main() -> None:
                     "verification": verify,
                     "echo_deliveries_from_own_syncs": probe.echo_deliveries_from_syncs(),
                     "worker_log_bytes": worker_log_path.stat().st_size,
+                    # the worker's cost: deliveries (all endpoints) per CPU second it used
+                    "worker_cpu_s": round(worker_cpu(), 1),
+                    "deliveries_per_worker_cpu_s": round(
+                        sum(final[n]["succeeded"] for n in ENDPOINTS) / max(worker_cpu(), 0.1), 1
+                    ),
                     "load_average": os.getloadavg(),
                 }
             )
