@@ -194,36 +194,76 @@ class Probe:
                 out[key][str(status)] = int(n)
         return out
 
+    PICK = (
+        "SELECT w.id FROM webhooks AS w WHERE w.active AND (w.lease_until IS NULL OR "
+        "w.lease_until < :now) AND (w.paused_until IS NULL OR w.paused_until <= :now) AND "
+        "EXISTS (SELECT 1 FROM webhook_deliveries AS d WHERE d.webhook_id = w.id AND "
+        "d.status = 'pending' AND d.next_attempt_at <= :now) "
+        "ORDER BY w.lease_until NULLS FIRST LIMIT 1"
+    )
+    BATCH = (
+        "SELECT d.id, e.data FROM webhook_deliveries AS d JOIN events AS e ON e.id = "
+        "d.event_id WHERE d.webhook_id = :w AND d.status = 'pending' AND "
+        "d.next_attempt_at <= :now ORDER BY d.seq LIMIT 64"
+    )
+
     def claim_ms(self) -> float:
         """The claim's two queries (the endpoint with due work, then its batch), median of 5."""
         from sqlalchemy import text
 
-        pick = (
-            "SELECT w.id FROM webhooks AS w WHERE w.active AND (w.lease_until IS NULL OR "
-            "w.lease_until < :now) AND (w.paused_until IS NULL OR w.paused_until <= :now) AND "
-            "EXISTS (SELECT 1 FROM webhook_deliveries AS d WHERE d.webhook_id = w.id AND "
-            "d.status = 'pending' AND d.next_attempt_at <= :now) "
-            "ORDER BY w.lease_until NULLS FIRST LIMIT 1"
-        )
-        batch = (
-            "SELECT d.id, e.data FROM webhook_deliveries AS d JOIN events AS e ON e.id = "
-            "d.event_id WHERE d.webhook_id = :w AND d.status = 'pending' AND "
-            "d.next_attempt_at <= :now ORDER BY d.seq LIMIT 64"
-        )
         times = []
         for _ in range(5):
-            now = datetime.now(UTC)
-            if not self.pg:
-                now_param: Any = now.strftime("%Y-%m-%d %H:%M:%S.%f")
-            else:
-                now_param = now
+            now_param = self._now()
             began = time.perf_counter()
             with self.engine.connect() as c:
-                c.execute(text(pick), {"now": now_param}).all()
+                c.execute(text(self.PICK), {"now": now_param}).all()
                 w = self.hooks["healthy"]
-                c.execute(text(batch), {"w": w if self.pg else w.hex, "now": now_param}).all()
+                c.execute(text(self.BATCH), {"w": w if self.pg else w.hex, "now": now_param}).all()
             times.append((time.perf_counter() - began) * 1000)
         return statistics.median(times)
+
+    def _now(self) -> Any:
+        now = datetime.now(UTC)
+        return now if self.pg else now.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    def claim_work(self) -> int:
+        """What the claim's two queries read, independent of the clock and of the machine's
+        load: on PostgreSQL the shared buffers (hit + read) of EXPLAIN (ANALYZE, BUFFERS), on
+        SQLite the virtual-machine instructions they take."""
+        w = self.hooks["healthy"]
+        queries = [(self.PICK, {"now": self._now()})]
+        queries.append((self.BATCH, {"w": w if self.pg else w.hex, "now": self._now()}))
+        total = 0
+        with self.engine.connect() as c:
+            raw = c.connection.driver_connection
+            if self.pg:
+                from sqlalchemy import text
+
+                for sql, params in queries:
+                    plan = c.execute(
+                        text("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql), params
+                    ).scalar_one()
+                    plan = plan if isinstance(plan, list) else json.loads(plan)
+                    top = plan[0]["Plan"]
+                    total += int(top.get("Shared Hit Blocks", 0)) + int(
+                        top.get("Shared Read Blocks", 0)
+                    )
+                return total
+            steps = [0]
+
+            def tick() -> int:
+                steps[0] += 1
+                return 0
+
+            raw.set_progress_handler(tick, 1)  # type: ignore[union-attr]
+            try:
+                for sql, params in queries:
+                    raw.execute(  # type: ignore[union-attr]
+                        sql, params
+                    ).fetchall()
+            finally:
+                raw.set_progress_handler(None, 1)  # type: ignore[union-attr]
+            return steps[0]
 
     def echo_deliveries_from_syncs(self) -> int:
         """Deliveries for the echo-suppressed endpoint of events the ERP's syncs made."""
@@ -575,6 +615,7 @@ def main() -> None:
                     "cpu_worker": round((worker_cpu() - last_cpu[1]) / span, 2),
                     "load_1m": round(os.getloadavg()[0], 1),
                     "claim_ms": round(probe.claim_ms(), 2),
+                    "claim_work": probe.claim_work(),
                 }
                 for name in ENDPOINTS:
                     done = now_counts[name]["succeeded"] - last[name]["succeeded"]
@@ -658,7 +699,7 @@ def main() -> None:
                     report[f"{name}_per_s_mean"] = round(
                         statistics.mean(m[f"{name}_per_s"] for m in steady), 1
                     )
-                for k in ("rss_api_mb", "rss_worker_mb", "claim_ms"):
+                for k in ("rss_api_mb", "rss_worker_mb", "claim_ms", "claim_work"):
                     report[f"{k}_first_last"] = [steady[0][k], steady[-1][k]]
             probe.engine.dispose()
         finally:
