@@ -663,9 +663,13 @@ def main() -> None:
                 verify[name] = {
                     "expected": len(expected),
                     "received_unique": len(set(ids)),
-                    # not received, and no delivery of it still waiting (when the drain window
-                    # ended before the backlog did, `still_pending` says how much was left)
-                    "lost": max(0, missing - pending),
+                    # not received, no delivery of it still waiting (when the drain window ended
+                    # before the backlog did, `still_pending` says how much was left) and none
+                    # recorded as failed: gone without a trace
+                    "lost": max(0, missing - pending - final[name]["failed"]),
+                    # not received because every attempt failed: recorded as failed
+                    # (exhausted), visible in the log and sent again by /recover
+                    "exhausted": min(missing, final[name]["failed"]),
                     "still_pending": pending,
                     "duplicates": len(ids) - len(set(ids)),
                     "failed_deliveries": final[name]["failed"],
