@@ -2,7 +2,7 @@
 parts, so a deep page's deferred join (entities/listing.page_rows) skips its offset in the index
 
 Revision ID: 0016
-Revises: 0011
+Revises: 0014
 Create Date: 2026-12-07 05:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016"
-down_revision: str | None = "0011"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
