@@ -8,7 +8,8 @@ each phase — `insert` (20 × 1000 new jobs), `unchanged` (the same again), `ch
 changed) — records the server with `py-spy record --idle` (so time spent waiting for the
 database is sampled too) while the requests run, and prints, for the samples of the bulk-sync
 handler: the share of each step (inclusive), the part of it spent waiting on the database
-driver, and the busiest leaf functions. The raw stacks stay in `<out>-<phase>.txt`.
+driver (PostgreSQL; SQLite works in the handler's own thread, so its share is the step's), and
+the busiest leaf functions. The raw stacks stay in `<out>-<phase>.txt`.
 
 Shares are of the handler thread's samples, so they compare steps within one phase; the
 absolute rate printed next to them carries py-spy's overhead and the machine's load.
