@@ -99,7 +99,7 @@ def entity_sync_router(spec: EntitySpec) -> APIRouter:
             "committed": {"type": "boolean"},
         },
     }
-    item_schema = input_schema(spec)
+    item_schema = input_schema(spec, mode="sync")
 
     @router.put(
         f"{path}/sync",
