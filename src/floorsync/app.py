@@ -25,6 +25,7 @@ from floorsync.http.routing import build_route_table, fallback_router
 from floorsync.kit.clock import Clock
 from floorsync.lifecycle.endpoints import lifecycle_router
 from floorsync.ops.docs import mount_docs
+from floorsync.ops.endpoints import health_responses
 from floorsync.ops.endpoints import router as ops_router
 from floorsync.quality.endpoints import quality_routers
 from floorsync.sync.endpoints import sync_routers
@@ -69,7 +70,12 @@ def create_app(
     )
     app.state.services = services
 
-    @app.get("/health", tags=["system"], summary="Liveness (no authentication)")
+    @app.get(
+        "/health",
+        tags=["system"],
+        summary="Liveness (no authentication): the process serves HTTP",
+        responses=health_responses(),
+    )
     def health() -> Any:
         return ok({"status": "ok", "version": __version__})
 

@@ -413,5 +413,5 @@ class TestApiKeys:
 def test_admin_routes_are_not_in_the_api_description(server: LiveServer) -> None:
     import httpx
 
-    spec: Any = httpx.get(server.base_url + "/openapi.json").json()
+    spec: Any = httpx.get(server.base_url + "/openapi.json", timeout=60).json()
     assert not [p for p in spec["paths"] if p.startswith("/admin")]

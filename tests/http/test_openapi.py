@@ -153,14 +153,18 @@ class TestTruthfulness:
         nested_part = jobs["parts"]["items"]["properties"]
         assert {"template_id", "template_name"} <= set(nested_part)
         assert {"substeps", "substep_template_id"} <= set(
+            nested_part["operations"]["items"]["properties"]
+        )
+        assert {"substeps", "substep_template_id"} <= set(
             body("/api-operations", "post")["properties"]
         )
         for path, method in (("/api-jobs", "patch"), ("/api-operations", "patch")):
             props = set(body(path, method)["properties"])
             assert not {"template_id", "template_name", "substeps", "substep_template_id"} & props
-        sync_text = str(body("/api-jobs/sync", "put"))
-        assert "template_id" not in sync_text
-        assert "substep_template_id" not in sync_text
+        for path, method in (("/api-jobs/sync", "put"), ("/api-erp-sync/sync", "post")):
+            text = str(body(path, method))
+            assert "template_id" not in text
+            assert "substep_template_id" not in text
 
     def test_list_parameters_match_the_list_options(self, openapi: dict[str, Any]) -> None:
         params = {p["name"]: p for p in openapi["paths"]["/api-jobs"]["get"]["parameters"]}

@@ -25,9 +25,6 @@ PATH = "/api-key-generate"
 _SORTABLE = ("created_at", "name", "last_used_at")
 
 
-_item = key_item  # the API §6.6 key item (never the key or its hash)
-
-
 _ITEM = {
     "type": "object",
     "properties": {
@@ -36,11 +33,24 @@ _ITEM = {
         "key_prefix": {"type": "string"},
         "role": {"type": "string", "enum": ["admin", "integration"]},
         "active": {"type": "boolean"},
-        "expires_at": {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]},
-        "last_used_at": {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]},
-        "created_at": {"type": "string", "format": "date-time"},
+        "expires_at": {
+            "anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}],
+            "description": "UTC, RFC 3339 (`…Z`)",
+        },
+        "last_used_at": {
+            "anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}],
+            "description": "UTC, RFC 3339 (`…Z`)",
+        },
+        "created_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "UTC, RFC 3339 (`…Z`)",
+        },
         "created_by": {"anyOf": [{"type": "string", "format": "uuid"}, {"type": "null"}]},
-        "revoked_at": {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]},
+        "revoked_at": {
+            "anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}],
+            "description": "UTC, RFC 3339 (`…Z`)",
+        },
     },
 }
 _LIST = {
@@ -55,8 +65,15 @@ _CREATED = {
         "api_key": {"type": "string", "pattern": "^ery_live_[0-9a-f]{32}$"},
         "key_prefix": {"type": "string"},
         "role": {"type": "string", "enum": ["admin", "integration"]},
-        "expires_at": {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]},
-        "created_at": {"type": "string", "format": "date-time"},
+        "expires_at": {
+            "anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}],
+            "description": "UTC, RFC 3339 (`…Z`)",
+        },
+        "created_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "UTC, RFC 3339 (`…Z`)",
+        },
         "warning": {"type": "string"},
     },
 }
@@ -65,11 +82,11 @@ _CREATE_BODY = {
     "required": ["name"],
     "additionalProperties": False,
     "properties": {
-        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "name": {"type": "string", "minLength": 1, "maxLength": 200, "examples": ["ERP connector"]},
         "role": {"type": "string", "enum": ["integration", "admin"], "default": "integration"},
         "expires_at": {
             "anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}],
-            "description": "a future timestamp",
+            "description": "a future timestamp (RFC 3339; UTC unless an offset is given)",
         },
     },
 }
@@ -129,7 +146,7 @@ def list_keys(request: Request, ctx: AdminCtx) -> Any:
         )
         return ctx.respond(
             {
-                "api_keys": [_item(r) for r in rows],
+                "api_keys": [key_item(r) for r in rows],
                 "pagination": {"total": total, "offset": page.offset, "limit": page.limit},
             }
         )

@@ -47,6 +47,24 @@ def checklist_routers() -> list[APIRouter]:
 
 _KEY, _KEYS = "substep_template", "substep_templates"  # Eryxon's keys, for every kind
 _OBJECT: dict[str, Any] = {"type": "object"}
+_DELETED: dict[str, Any] = {
+    "type": "object",
+    "required": ["message", "id", "mode"],
+    "properties": {
+        "message": {"type": "string", "const": "Deleted successfully"},
+        "id": {"type": "string", "format": "uuid"},
+        "mode": {"type": "string", "const": "hard"},
+    },
+}
+_APPLIED: dict[str, Any] = {
+    "type": "object",
+    "required": ["substeps", "template_id", "operation_id"],
+    "properties": {
+        "substeps": {"type": "array", "items": record_schema(SUBSTEPS)},
+        "template_id": {"type": "string", "format": "uuid"},
+        "operation_id": {"type": "string", "format": "uuid"},
+    },
+}
 _ID = [
     {
         **query(("id", {"type": "string", "format": "uuid"}, "the template's id"))[0],
@@ -101,7 +119,7 @@ def templates_router() -> APIRouter:
         summary="Create a template",
         description="`kind` substeps (default; `items`), part or job (`body`: a create body "
         "of that kind, validated now, references resolved when used).",
-        responses=responses(201, one, 409, 422),
+        responses=responses(201, one, 409, 413, 422),
         openapi_extra=json_body(input_schema(spec)),
     )
     @retrying
@@ -133,14 +151,14 @@ def templates_router() -> APIRouter:
             update,
             methods=[method],
             summary="Update a template (merge; `items` replaces the list)",
-            responses=responses(200, one, 404, 409, 422),
+            responses=responses(200, one, 404, 409, 413, 422),
             openapi_extra=update_doc,
         )
 
     @router.delete(
         path,
         summary="Delete a template (hard; records made from it keep their data)",
-        responses=responses(200, _OBJECT, 404),
+        responses=responses(200, _DELETED, 404),
         openapi_extra={"parameters": _ID},
     )
     @retrying
@@ -156,7 +174,7 @@ def templates_router() -> APIRouter:
         path + "/apply",
         status_code=201,
         summary="Append a substeps template's items to an operation",
-        responses=responses(201, _OBJECT, 400, 404, 422),
+        responses=responses(201, _APPLIED, 400, 404, 413, 422),
         openapi_extra={
             "parameters": _ID,
             **json_body(

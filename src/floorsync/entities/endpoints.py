@@ -4,7 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from floorsync.entities import service
+from floorsync.entities import examples, service
 from floorsync.entities.listing import list_rows, parse_bool
 from floorsync.entities.openapi import (
     input_schema,
@@ -88,6 +88,11 @@ def _delete_doc(spec: EntitySpec) -> str:
     )
 
 
+# Captured from a real run (entities/examples.py): a nested job create and its answer.
+_CREATE_EXAMPLES: dict[str, Any] = {"jobs": examples.JOB_CREATE_REQUEST}
+_CREATED_EXAMPLES: dict[str, Any] = {"jobs": examples.JOB_CREATE_REPLY}
+
+
 def crud_router(
     spec: EntitySpec, *, extra_list_params: list[dict[str, Any]] | None = None
 ) -> APIRouter:
@@ -159,8 +164,8 @@ def crud_router(
         status_code=201,
         summary=f"Create a {spec.singular}",
         description=_create_doc(spec),
-        responses=responses(201, one, 409, 413, 422),
-        openapi_extra=json_body(input_schema(spec)),
+        responses=responses(201, one, 409, 413, 422, example=_CREATED_EXAMPLES.get(spec.name)),
+        openapi_extra=json_body(input_schema(spec), example=_CREATE_EXAMPLES.get(spec.name)),
     )
     @retrying
     def create(ctx: ApiCtx, body: BodyDep) -> Any:

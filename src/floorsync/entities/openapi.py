@@ -21,6 +21,44 @@ _KIND_SCHEMA: dict[Kind, dict[str, Any]] = {
 }
 
 
+# Units of the numeric fields, stated in the OpenAPI field descriptions and the README's
+# "Units and time zones" table (tests/ops/test_openapi_complete.py checks that they agree).
+UNITS: dict[str, str] = {
+    "estimated_time": "minutes (an operation's: whole minutes; a batch's: decimal minutes)",
+    "actual_time": "minutes, read-only: the closed time entries' durations (a batch's: set by stop)",
+    "setup_time": "minutes (decimal)",
+    "run_time_per_unit": "minutes per piece (decimal)",
+    "wait_time": "minutes (decimal)",
+    "changeover_time": "minutes (decimal)",
+    "duration": "whole minutes, read-only: end_time - start_time - pauses",
+    "actual_duration": "whole minutes, read-only: from started_at to completion",
+    "capacity_hours_per_day": "hours per day (0-24)",
+    "quantity": "pieces",
+    "quantity_good": "pieces",
+    "quantity_scrap": "pieces",
+    "quantity_rework": "pieces",
+    "quantity_produced": "pieces",
+    "affected_quantity": "pieces",
+    "package_count": "packages",
+    "total_weight_kg": "kilograms",
+    "weight_kg": "kilograms",
+    "total_volume_m3": "cubic metres",
+    "length_mm": "millimetres",
+    "width_mm": "millimetres",
+    "height_mm": "millimetres",
+    "thickness": "millimetres",
+    "thickness_mm": "millimetres",
+    "size_bytes": "bytes",
+    "completion_percentage": "percent (0-100)",
+    "wip_limit": "operations in progress at the cell",
+    "wip_warning_threshold": "operations in progress at the cell",
+}
+TIMESTAMP_NOTE = (
+    "RFC 3339 / ISO 8601 date-time; an offset is converted, a date alone is midnight UTC; "
+    "answered in UTC (`…Z`)"
+)
+
+
 def field_schema(f: Field) -> dict[str, Any]:
     schema = dict(_KIND_SCHEMA[f.kind])
     if f.choices:
@@ -35,7 +73,20 @@ def field_schema(f: Field) -> dict[str, Any]:
         schema["maximum"] = float(f.max_value) if f.kind is Kind.number else int(f.max_value)
     if f.read_only:
         schema["readOnly"] = True
-    return {"anyOf": [schema, {"type": "null"}]} if not f.required else schema
+    out: dict[str, Any] = {"anyOf": [schema, {"type": "null"}]} if not f.required else schema
+    note = field_note(f.name, f.kind)
+    if note:
+        out["description"] = note
+    return out
+
+
+def field_note(name: str, kind: Kind | None = None) -> str | None:
+    """The unit of a quantity or duration, or the time-zone rule of a timestamp."""
+    if name in UNITS:
+        return UNITS[name]
+    if kind is Kind.timestamp:
+        return TIMESTAMP_NOTE
+    return None
 
 
 _DATE_OR_TIME = [
@@ -46,12 +97,12 @@ _DATE_OR_TIME = [
 
 def _accepting_dates(schema: dict[str, Any]) -> dict[str, Any]:
     """A timestamp input (`due_date`, …) takes a plain date (`2026-12-31`) or a date-time."""
-    if "anyOf" in schema:  # nullable
-        return {"anyOf": [*_DATE_OR_TIME, {"type": "null"}]}
-    return {"anyOf": list(_DATE_OR_TIME)}
+    if "anyOf" in schema and {"type": "null"} in schema["anyOf"]:  # nullable
+        return {"anyOf": [*_DATE_OR_TIME, {"type": "null"}], "description": TIMESTAMP_NOTE}
+    return {"anyOf": list(_DATE_OR_TIME), "description": TIMESTAMP_NOTE}
 
 
-def input_schema(spec: EntitySpec, *, nested: bool = False, mode: str = "create") -> dict[str, Any]:
+def input_schema(spec: EntitySpec, *, mode: str = "create") -> dict[str, Any]:
     """The JSON body a create (or, with `mode`, a sync or a PATCH) takes; the create-only
     inputs (§9.3 templates, an operation's substeps) appear on creates only."""
     props: dict[str, Any] = {}
@@ -67,7 +118,8 @@ def input_schema(spec: EntitySpec, *, nested: bool = False, mode: str = "create"
                 "description": f"reference to a {ref.label.lower()} (alternative to {ref.id_field})",
             }
     for alias, canonical in spec.aliases.items():
-        props[alias] = {"description": f"alias of {canonical}"}
+        unit = UNITS.get(canonical)
+        props[alias] = {"description": f"alias of {canonical}" + (f" ({unit})" if unit else "")}
     for extra in spec.extra_inputs:
         props[extra] = spec.extra_input_schemas.get(
             extra, {"type": "array", "items": {"type": "object"}}
@@ -77,12 +129,14 @@ def input_schema(spec: EntitySpec, *, nested: bool = False, mode: str = "create"
             props.pop(key, None)
         elif key not in props and key in spec.extra_input_schemas:
             props[key] = spec.extra_input_schemas[key]
-    if not nested:
-        for child in spec.children:
-            props[child.key] = {
-                "type": "array",
-                "items": input_schema(get_spec(child.entity), nested=True, mode=mode),
-            }
+    for child in spec.children:  # nested: a job's parts carry their operations too
+        props[child.key] = {
+            "type": "array",
+            "items": input_schema(get_spec(child.entity), mode=mode),
+        }
+    for name, value in ENTITY_EXAMPLES.get(spec.name, {}).items():
+        if name in props and "examples" not in props[name]:
+            props[name] = {**props[name], "examples": [value]}
     required = [
         f.name
         for f in spec.fields
@@ -97,8 +151,16 @@ def input_schema(spec: EntitySpec, *, nested: bool = False, mode: str = "create"
 
 
 _NULLABLE_TEXT = {"anyOf": [{"type": "string"}, {"type": "null"}]}
-_NULLABLE_TS = {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]}
-_TIMESTAMP = {"type": "string", "format": "date-time", "readOnly": True}
+_NULLABLE_TS = {
+    "anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}],
+    "description": "UTC, RFC 3339 (`…Z`)",
+}
+_TIMESTAMP = {
+    "type": "string",
+    "format": "date-time",
+    "readOnly": True,
+    "description": "UTC, RFC 3339 (`…Z`)",
+}
 
 
 def record_schema(spec: EntitySpec) -> dict[str, Any]:
@@ -134,7 +196,12 @@ def obj(*names: str, nullable: bool = False, **typed: Any) -> dict[str, Any]:
         else _NULLABLE_TEXT
         for n in names
     }
-    props.update(typed)
+    props.update(
+        {
+            n: {**t, "description": UNITS[n]} if n in UNITS and "description" not in t else t
+            for n, t in typed.items()
+        }
+    )
     schema: dict[str, Any] = {"type": "object", "properties": props, "readOnly": True}
     return {"anyOf": [schema, {"type": "null"}]} if nullable else schema
 
@@ -181,23 +248,244 @@ ERROR_SCHEMA = {
 }
 
 
-def responses(ok_status: int, data_schema: dict[str, Any], *errors: int) -> dict[int | str, Any]:
-    out: dict[int | str, Any] = {
-        ok_status: {
-            "description": "Success",
-            "content": {"application/json": {"schema": envelope(data_schema)}},
-        }
+ERROR_MEANINGS: dict[int, tuple[str, str, str]] = {
+    400: (
+        "Bad request: malformed JSON or `?id`, an unknown query parameter on a write, a bad filter",
+        "BAD_REQUEST",
+        "Unknown query parameter: dryrun (this endpoint accepts: dry_run, skip_unchanged, …)",
+    ),
+    401: ("Missing, unknown or revoked API key", "UNAUTHORIZED", "Invalid API key"),
+    403: ("The key's role may not do this (admin only)", "FORBIDDEN", "Admin API key required"),
+    404: (
+        "No such record in this tenant",
+        "NOT_FOUND",
+        "jobs with ID 3f1c9a52-7d04-4e8b-9a61-0c2d5e7f8a91 not found",
+    ),
+    409: (
+        "Conflict: a duplicate key, or a record still referenced",
+        "CONFLICT",
+        "job_number 'J-1001' already exists",
+    ),
+    410: (
+        "The cursor is older than the retained history",
+        "CURSOR_EXPIRED",
+        "Cursor is older than the retained event history; resynchronise",
+    ),
+    413: (
+        "The body is larger than the limit",
+        "PAYLOAD_TOO_LARGE",
+        "Request body exceeds the limit of 10485760 bytes",
+    ),
+    422: (
+        "Validation failed: `details` names every field",
+        "VALIDATION_ERROR",
+        "✗ 1 validation error(s) in job",
+    ),
+    429: (
+        "Rate limit exceeded: wait `Retry-After` seconds",
+        "RATE_LIMIT_EXCEEDED",
+        "Rate limit exceeded: 1000 requests per 60 seconds. Retry after 12 seconds.",
+    ),
+    503: ("Temporarily unavailable: retry later", "SERVICE_UNAVAILABLE", "Service unavailable"),
+}
+
+
+def error_response(status: int) -> dict[str, Any]:
+    meaning, code, message = ERROR_MEANINGS[status]
+    example: dict[str, Any] = {"code": code, "message": message, "statusCode": status}
+    if status == 422:
+        example["details"] = [
+            {
+                "field": "job_number",
+                "message": "Missing required string field: job_number",
+                "constraint": "NOT_NULL",
+            }
+        ]
+    return {
+        "description": meaning,
+        "content": {
+            "application/json": {
+                "schema": ERROR_SCHEMA,
+                "example": {"success": False, "error": example},
+            }
+        },
     }
-    for status in (400, 401, *errors, 429):
-        out[status] = {
-            "description": "Error",
-            "content": {"application/json": {"schema": ERROR_SCHEMA}},
-        }
+
+
+def responses(
+    ok_status: int, data_schema: dict[str, Any], *errors: int, example: Any = None
+) -> dict[int | str, Any]:
+    """The success envelope around `data_schema` (with `example` as its `data`) and the error
+    responses: 400, 401 and 429 always, plus `errors`."""
+    media: dict[str, Any] = {"schema": envelope(data_schema)}
+    if example is not None:
+        media["example"] = {"success": True, "data": example}
+    out: dict[int | str, Any] = {
+        ok_status: {"description": "Success", "content": {"application/json": media}}
+    }
+    for status in sorted({400, 401, *errors, 429}):
+        out[status] = error_response(status)
     return out
 
 
-def json_body(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+def json_body(
+    schema: dict[str, Any],
+    *,
+    example: Any = None,
+    examples: dict[str, Any] | None = None,
+    required: bool = True,
+) -> dict[str, Any]:
+    """A JSON request body. Without `example`/`examples` one is built from the schema by
+    `example_for` (realistic values by field name)."""
+    media: dict[str, Any] = {"schema": schema}
+    if examples:
+        media["examples"] = {name: {"value": value} for name, value in examples.items()}
+    else:
+        media["example"] = example if example is not None else example_for(schema)
+    return {"requestBody": {"required": required, "content": {"application/json": media}}}
+
+
+# Realistic values by field name for the generated examples (a small plant in Eindhoven).
+EXAMPLE_VALUES: dict[str, Any] = {
+    "job_number": "J-1001",
+    "customer": "Acme BV",
+    "customer_name": "Acme BV",
+    "due_date": "2026-12-31",
+    "priority": 2,
+    "notes": "Rush order: deliver before the plant shutdown",
+    "part_number": "P-10",
+    "quantity": 10,
+    "material": "S235JR",
+    "drawing_no": "DWG-4471-B",
+    "operation_name": "Laser cutting",
+    "sequence": 1,
+    "cell_name": "Laser",
+    "estimated_time": 45,
+    "setup_time": 15,
+    "run_time_per_unit": 2.5,
+    "type": "machine",
+    "external_source": "SAP",
+    "operator_id": "B-17",
+    "operator_name": "Ann de Vries",
+    "full_name": "Ann de Vries",
+    "employee_number": "E-1017",
+    "time_type": "run",
+    "start_time": "2026-12-01T07:30:00Z",
+    "end_time": "2026-12-01T08:15:00Z",
+    "quantity_good": 9,
+    "quantity_scrap": 1,
+    "quantity_rework": 0,
+    "scrap_reason_code": "BURR",
+    "title": "Burr on cut edge",
+    "severity": "medium",
+    "category": "process",
+    "role": "integration",
+    "filename": "drawing-4471.pdf",
+    "content_type": "application/pdf",
+    "capacity_hours_per_day": 16,
+    "location": "Hall 2",
+    "thickness": 3,
+    "weight_kg": 12.5,
+    "completed": True,
+    "batch_number": "B-2026-001",
+    "color": "#1f77b4",
+    # references by id: ids of records the caller made earlier (placeholders here)
+    "job_id": "3f1c9a52-7d04-4e8b-9a61-0c2d5e7f8a91",
+    "part_id": "8b2e4d10-3c5f-4a7e-b1d9-6f0a2c4e8d13",
+    "operation_id": "c7d9e1f3-5a6b-4c8d-9e0f-1a2b3c4d5e6f",
+    "description": "Trumpf TruLaser 3030, 3 kW",
+}
+# Per-entity values of the fields whose realistic value depends on the entity (names, codes,
+# external ids), put on the input schemas as JSON Schema `examples`.
+ENTITY_EXAMPLES: dict[str, dict[str, Any]] = {
+    "jobs": {"external_id": "SO-1001", "external_source": "SAP"},
+    "parts": {"external_id": "SO-1001-10", "external_source": "SAP"},
+    "operations": {"external_id": "SO-1001-10-1", "external_source": "SAP"},
+    "cells": {
+        "name": "Laser",
+        "description": "Laser cutting, two machines",
+        "external_id": "WC-LASER",
+        "external_source": "SAP",
+    },
+    "resources": {"name": "TruLaser 3030", "external_id": "RES-TL3030", "external_source": "SAP"},
+    "materials": {
+        "name": "S235JR sheet 3 mm",
+        "code": "S235-3",
+        "description": "Structural steel sheet, 3 mm",
+        "external_id": "MAT-S235-3",
+        "external_source": "SAP",
+    },
+    "operators": {"external_id": "HR-1017", "external_source": "SAP"},
+    "scrap_reasons": {
+        "code": "BURR",
+        "description": "Burr on the cut edge",
+        "external_id": "SR-BURR",
+        "external_source": "SAP",
+    },
+    "batches": {"cell_name": "Laser"},
+    "substeps": {"name": "Check the first piece against the drawing"},
+    "templates": {
+        "name": "First-piece inspection",
+        "description": "Checks before a series is released",
+    },
+    "issues": {"description": "Burr on the cut edge of 3 of 10 pieces"},
+}
+# Not shown inside a parent: the parent is the reference.
+_NESTED_SKIP = {"job_id", "part_id"}
+
+
+def example_for(schema: dict[str, Any], missing: list[str] | None = None, at: str = "") -> Any:
+    """An example value of `schema`: objects get their required properties and the optional
+    ones with a realistic value in EXAMPLE_VALUES; child arrays one item. Properties that are
+    required but have no realistic value are appended to `missing` (tests keep it empty)."""
+    if "example" in schema:
+        return schema["example"]
+    if schema.get("examples"):
+        return schema["examples"][0]
+    if "anyOf" in schema or "oneOf" in schema:
+        options = [
+            o for o in schema.get("anyOf", schema.get("oneOf", [])) if o.get("type") != "null"
+        ]
+        return example_for(options[-1], missing, at) if options else None
+    kind = schema.get("type")
+    if kind == "object":
+        out: dict[str, Any] = {}
+        required = set(schema.get("required", []))
+        for name, prop in schema.get("properties", {}).items():
+            if "type" not in prop and "anyOf" not in prop and "examples" not in prop:
+                continue  # an alias: the canonical field is shown instead
+            if at and name in _NESTED_SKIP:
+                continue
+            if prop.get("examples"):
+                out[name] = prop["examples"][0]
+            elif name in EXAMPLE_VALUES and not _is_child_array(prop):
+                out[name] = EXAMPLE_VALUES[name]
+            elif _is_child_array(prop) and "properties" in prop["items"]:
+                out[name] = [example_for(prop["items"], missing, f"{at}{name}[0].")]
+            elif name in required:
+                if "enum" in prop:
+                    out[name] = prop["enum"][0]
+                elif "default" in prop:
+                    out[name] = prop["default"]
+                else:
+                    out[name] = example_for(prop, missing, f"{at}{name}.")
+                    if missing is not None and not isinstance(out[name], (dict, list)):
+                        missing.append(at + name)
+        return out
+    if kind == "array":
+        items = schema.get("items", {})
+        return [example_for(items, missing, at)] if items else []
+    if "enum" in schema:
+        return schema["enum"][0]
+    return {"string": "…", "integer": 1, "number": 1.5, "boolean": True}.get(str(kind))
+
+
+def _is_child_array(prop: dict[str, Any]) -> bool:
+    return (
+        prop.get("type") == "array"
+        and isinstance(prop.get("items"), dict)
+        and prop["items"].get("type") == "object"
+    )
 
 
 def query(*params: tuple[str, dict[str, Any], str]) -> list[dict[str, Any]]:

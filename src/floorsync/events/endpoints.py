@@ -5,17 +5,48 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Request
 
+from floorsync.entities import examples
 from floorsync.entities.listing import parse_page
-from floorsync.entities.openapi import query
+from floorsync.entities.openapi import query, responses
 from floorsync.events.feed import MAX_LIMIT, parse_types, read_feed
 from floorsync.http.context import ApiCtx
 
 router = APIRouter(tags=["events"])
 
+_EVENT = {
+    "type": "object",
+    "required": ["id", "type", "event", "timestamp", "tenant_id", "sequence", "cursor", "data"],
+    "properties": {
+        "id": {"type": "string", "description": "`evt_` + 32 hex digits; the webhook-id too"},
+        "type": {"type": "string", "description": "an event type (see Event types)"},
+        "event": {"type": "string", "description": "the same as `type` (Eryxon's name)"},
+        "timestamp": {
+            "type": "string",
+            "format": "date-time",
+            "description": "when the change committed: UTC, RFC 3339 (`…Z`)",
+        },
+        "tenant_id": {"type": "string", "format": "uuid"},
+        "sequence": {"type": "integer", "description": "the tenant's commit order, gap-free"},
+        "cursor": {"type": "string", "description": "resume after this event"},
+        "data": {"type": "object", "description": "the record as it is after the change"},
+    },
+}
+_PAGE = {
+    "type": "object",
+    "required": ["events", "next_cursor", "has_more"],
+    "properties": {
+        "events": {"type": "array", "items": _EVENT},
+        "next_cursor": {"type": "string", "description": "send back as `after`"},
+        "has_more": {"type": "boolean", "description": "true: poll again at once"},
+    },
+}
+_PAGE_EXAMPLE = examples.CHANGE_FEED_REPLY  # captured from a real run
+
 
 @router.get(
     "/api-events",
     summary="The change feed: the tenant's events in commit order, after a cursor",
+    responses=responses(200, _PAGE, 410, example=_PAGE_EXAMPLE),
     openapi_extra={
         "parameters": query(
             (

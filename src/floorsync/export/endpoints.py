@@ -55,6 +55,19 @@ def _choose(raw: str | None) -> tuple[list[Any], list[str]]:
     return [s for s in every if s.name in wanted], merged
 
 
+_EXPORT_FILE = {
+    "type": "object",
+    "description": "`_tenant_info`, each section chosen as an array of API records, then "
+    "`_metadata` (its `complete: true` comes last: a file cut short lacks it)",
+    "required": ["_tenant_info", "_metadata"],
+    "properties": {
+        "_tenant_info": {"type": "object", "description": "the tenant's id, name and slug"},
+        "_metadata": {"type": "object", "description": "counts, exported_at (UTC), complete"},
+    },
+    "additionalProperties": {"type": "array", "items": {"type": "object"}},
+}
+
+
 def router() -> APIRouter:
     r = APIRouter(tags=["export"])
 
@@ -70,8 +83,13 @@ def router() -> APIRouter:
             200: {
                 "description": "the export file",
                 "content": {
-                    "application/json": {"schema": {"type": "object"}},
-                    "application/x-ndjson": {"schema": {"type": "string"}},
+                    "application/json": {"schema": _EXPORT_FILE},
+                    "application/x-ndjson": {
+                        "schema": {
+                            "type": "string",
+                            "description": "a header line, one record per line, a footer line",
+                        }
+                    },
                 },
             },
         },

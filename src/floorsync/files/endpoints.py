@@ -53,8 +53,27 @@ _UPLOAD_BODY = {
         "content_type": {"type": "string"},
         "job_number": {"type": ["string", "null"], "maxLength": 255},
         "part_id": {"type": ["string", "null"], "format": "uuid"},
-        "size_bytes": {"type": ["integer", "null"], "minimum": 1},
+        "size_bytes": {"type": ["integer", "null"], "minimum": 1, "description": "bytes"},
     },
+}
+_UPLOADED = {
+    "type": "object",
+    "required": ["file_path", "size", "content_type", "sha256", "attached"],
+    "properties": {
+        "file_path": {"type": "string"},
+        "size": {"type": "integer", "description": "bytes"},
+        "content_type": {"type": "string"},
+        "sha256": {"type": "string", "description": "hex digest of the bytes stored"},
+        "attached": {
+            "anyOf": [{"type": "boolean"}, {"type": "null"}],
+            "description": "linked to the part it was issued for (null: issued for no part)",
+        },
+    },
+}
+_IMAGE_DELETED = {
+    "type": "object",
+    "required": ["success", "deleted_path"],
+    "properties": {"success": {"type": "boolean"}, "deleted_path": {"type": "string"}},
 }
 _UPLOAD_REPLY = {
     "type": "object",
@@ -62,7 +81,11 @@ _UPLOAD_REPLY = {
     "properties": {
         "upload_url": {"type": "string"},
         "file_path": {"type": "string"},
-        "expires_at": {"type": "string", "format": "date-time"},
+        "expires_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "UTC, RFC 3339 (`…Z`)",
+        },
         "method": {"type": "string", "const": "PUT"},
         "headers": {"type": "object"},
         "max_bytes": {"type": "integer"},
@@ -75,9 +98,13 @@ _URL_REPLY = {
         "path": {"type": "string"},
         "url": {"type": "string"},
         "expires_in": {"type": "integer"},
-        "expires_at": {"type": "string", "format": "date-time"},
+        "expires_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "UTC, RFC 3339 (`…Z`)",
+        },
         "content_type": {"type": "string"},
-        "size": {"type": "integer"},
+        "size": {"type": "integer", "description": "bytes"},
     },
 }
 
@@ -96,8 +123,16 @@ def upload_url_router() -> APIRouter:
         description="PUT the raw file to `upload_url` (no API key) before `expires_at`. The "
         "filename's extension, the declared type and, at upload, the bytes must fit one row of "
         "the allow-list; the size is capped while streaming.",
-        responses=responses(200, _UPLOAD_REPLY, 422),
-        openapi_extra=json_body(_UPLOAD_BODY),
+        responses=responses(200, _UPLOAD_REPLY, 413, 422),
+        openapi_extra=json_body(
+            _UPLOAD_BODY,
+            example={
+                "filename": "drawing-4471.pdf",
+                "content_type": "application/pdf",
+                "part_id": "8b2e4d10-3c5f-4a7e-b1d9-6f0a2c4e8d13",
+                "size_bytes": 482133,
+            },
+        ),
     )
     @retrying
     def issue(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
@@ -134,7 +169,14 @@ def signed_file_router() -> APIRouter:
     @router.put(
         "/files/upload/{token}",
         summary="Upload the file of a signed upload URL (no API key)",
-        responses=responses(200, _OBJECT, 400, 403, 404, 409, 413, 422, 503),
+        responses=responses(200, _UPLOADED, 400, 403, 404, 409, 413, 422, 503),
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "description": "the raw file, with the Content-Type given to /api-upload-url",
+                "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        },
     )
     async def upload(token: str, request: Request) -> Any:
         services = services_of(request)
@@ -241,7 +283,13 @@ def signed_file_router() -> APIRouter:
             methods=[method],
             operation_id=f"download_file_{method.lower()}",
             summary="Download the file of a signed download URL (no API key)",
-            responses=responses(200, _OBJECT, 403, 404, 503),
+            responses={
+                **responses(200, _OBJECT, 403, 404, 503),
+                200: {
+                    "description": "the file's bytes, with its Content-Type",
+                    "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+                },
+            },
         )
     return router
 
@@ -340,7 +388,11 @@ _IMAGE = {
         "path": {"type": "string"},
         "url": {"type": "string"},
         "size": {"type": ["integer", "null"]},
-        "created_at": {"type": "string", "format": "date-time"},
+        "created_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "UTC, RFC 3339 (`…Z`)",
+        },
         "name": {"type": "string"},
         "content_type": {"type": "string"},
         "expires_in": {"type": "integer"},
@@ -499,7 +551,7 @@ def parts_images_router() -> APIRouter:
     @router.delete(
         base,
         summary='Delete one of the part\'s images (`?path=` or body `{"path"}`)',
-        responses=responses(200, _OBJECT, 400, 404),
+        responses=responses(200, _IMAGE_DELETED, 400, 404, 413),
         openapi_extra={"parameters": query(("path", {"type": "string"}, "the image path"))},
     )
     @retrying

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 
 from floorsync.entities.fields import Field, FieldError, enum, ident, long_text, short
 from floorsync.entities.jobs import JOBS
-from floorsync.entities.openapi import json_body, query, responses
+from floorsync.entities.openapi import query, responses
 from floorsync.entities.operations import OPERATIONS
 from floorsync.entities.render import render_one
 from floorsync.entities.shopfloor.batches import BATCHES, parse_operation_ids
@@ -23,7 +23,7 @@ from floorsync.http.context import ApiCtx, BodyDep, Ctx, optional_id, required_i
 from floorsync.http.retry import retrying
 from floorsync.kit.timefmt import format_ts
 from floorsync.lifecycle import batches as batch_service
-from floorsync.lifecycle import service
+from floorsync.lifecycle import docs, service
 from floorsync.lifecycle.monitor import monitor
 from floorsync.lifecycle.rules import (
     BATCH_LIFECYCLE_ACTIONS,
@@ -126,7 +126,6 @@ _DOC_OPERATOR = query(
     ("operator_id", {"type": "string"}, "the operator (badge or employee number)"),
     ("user_id", {"type": "string"}, "Eryxon's name for operator_id"),
 )
-_OBJECT = {"type": "object"}
 
 
 def lifecycle_router() -> APIRouter:
@@ -291,19 +290,40 @@ def lifecycle_router() -> APIRouter:
                 work,
             )
 
-    for function, handler, actions in (
-        ("api-job-lifecycle", job_lifecycle, job_actions),
-        ("api-operation-lifecycle", operation_lifecycle, operation_actions),
-        ("api-batch-lifecycle", batch_lifecycle, list(BATCH_LIFECYCLE_ACTIONS)),
+    for function, handler, actions, body, reply, example in (
+        (
+            "api-job-lifecycle",
+            job_lifecycle,
+            job_actions,
+            docs.JOB_BODY,
+            docs.JOB_REPLY,
+            docs.JOB_EXAMPLE,
+        ),
+        (
+            "api-operation-lifecycle",
+            operation_lifecycle,
+            operation_actions,
+            docs.OPERATION_BODY,
+            docs.OPERATION_REPLY,
+            docs.OPERATION_EXAMPLE,
+        ),
+        (
+            "api-batch-lifecycle",
+            batch_lifecycle,
+            list(BATCH_LIFECYCLE_ACTIONS),
+            docs.BATCH_BODY,
+            docs.BATCH_REPLY,
+            docs.BATCH_EXAMPLE,
+        ),
     ):
         params = _DOC_ID + (_DOC_OPERATOR if function == "api-operation-lifecycle" else [])
-        doc = {"parameters": params, **json_body(_OBJECT)}
+        doc = {"parameters": params, **body}
         router.add_api_route(
             f"/{function}/{{action:path}}",
             retrying(handler),
             methods=["POST"],
             openapi_extra=doc,
-            responses=responses(200, _OBJECT, 404, 422),
+            responses=responses(200, reply, 404, 413, 422, example=example),
             summary=f"{function}: " + ", ".join(actions),
         )
         router.add_api_route(

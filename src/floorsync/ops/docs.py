@@ -8,10 +8,12 @@ reference nothing else (no CDN, no Google Fonts).
 
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from floorsync.events.registry import CATALOGUE
@@ -33,10 +35,59 @@ def event_catalogue() -> str:
     )
 
 
+def restore_examples(doc: dict[str, Any], routes: list[Any]) -> dict[str, Any]:
+    """Put the routes' examples back as declared: FastAPI encodes the document with
+    `exclude_none`, which drops every `null` from them (a record's unset fields)."""
+    for route in _api_routes(routes):
+        if not route.include_in_schema:
+            continue
+        item = doc["paths"].get(route.path_format)
+        if item is None:
+            continue
+        declared_body = (route.openapi_extra or {}).get("requestBody", {}).get("content", {})
+        for method in route.methods or ():
+            op = item.get(method.lower())
+            if op is None:
+                continue
+            for media_type, media in declared_body.items():
+                _copy_examples(media, op.get("requestBody", {}).get("content", {}).get(media_type))
+            for status, answer in (route.responses or {}).items():
+                for media_type, media in answer.get("content", {}).items():
+                    target = op["responses"].get(str(status), {}).get("content", {})
+                    _copy_examples(media, target.get(media_type))
+    return doc
+
+
+def _api_routes(routes: list[Any]) -> Any:
+    """Every APIRoute, descending into included routers."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _api_routes(inner.routes)
+        elif isinstance(route, APIRoute):
+            yield route
+
+
+def _copy_examples(declared: dict[str, Any], generated: dict[str, Any] | None) -> None:
+    if generated is None:
+        return
+    for key in ("example", "examples"):
+        if key in declared:
+            generated[key] = declared[key]
+
+
 def mount_docs(app: FastAPI) -> None:
     """Add /docs, /redoc and their assets (create the app with docs_url=None, redoc_url=None),
-    and list the event catalogue in the API description."""
+    list the event catalogue in the API description, and keep the examples' nulls."""
     app.description += event_catalogue()
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = restore_examples(generate(), app.routes)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.mount(ASSETS, StaticFiles(directory=asset_dir()), name="docs-assets")
     title = app.title
 

@@ -6,8 +6,16 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from floorsync.entities import examples
 from floorsync.entities import registry as entity_registry
-from floorsync.entities.openapi import input_schema, json_body, query, record_schema, responses
+from floorsync.entities.openapi import (
+    example_for,
+    input_schema,
+    json_body,
+    query,
+    record_schema,
+    responses,
+)
 from floorsync.entities.render import render_one
 from floorsync.entities.spec import EntitySpec
 from floorsync.errors import BadRequest, Detail
@@ -93,20 +101,44 @@ def entity_sync_router(spec: EntitySpec) -> APIRouter:
             "failed": {"type": "integer"},
             "deleted": {"type": "integer"},
             "records": {"type": "array", "items": _RECORD_ENTRY},
-            "results": {"type": "object"},
+            "results": {
+                "type": "object",
+                "description": "Eryxon's form of the counts, with `errors[]` (index, "
+                "external_id, item, error)",
+                "properties": {
+                    "created": {"type": "integer"},
+                    "updated": {"type": "integer"},
+                    "skipped": {"type": "integer"},
+                    "failed": {"type": "integer"},
+                    "deleted": {"type": "integer"},
+                    "errors": {"type": "array", "items": {"type": "object"}},
+                },
+            },
+            "children": {
+                "type": "object",
+                "description": "counts per nested kind (parts, operations)",
+            },
             "group_id": {"type": ["string", "null"]},
             "dry_run": {"type": "boolean"},
             "committed": {"type": "boolean"},
         },
     }
     item_schema = input_schema(spec, mode="sync")
+    jobs = spec.name == "jobs"
+    single_answers = responses(
+        200, one, 409, 413, 422, example=examples.JOB_SYNC_REPLY if jobs else None
+    )
+    single_answers[201] = {**single_answers[200], "description": "Created"}
 
     @router.put(
         f"{path}/sync",
         summary=f"Upsert one {spec.singular} by external key",
-        responses=responses(200, one, 409, 422),
+        responses=single_answers,
         status_code=200,
-        openapi_extra={"parameters": _OPTION_PARAMS, **json_body(item_schema)},
+        openapi_extra={
+            "parameters": _OPTION_PARAMS,
+            **json_body(item_schema, example=examples.JOB_SYNC_REQUEST if jobs else None),
+        },
     )
     @retrying
     def single_sync(request: Request, ctx: ApiCtx, body: BodyDep) -> Response:
@@ -152,18 +184,40 @@ def entity_sync_router(spec: EntitySpec) -> APIRouter:
     @router.post(
         f"{path}/bulk-sync",
         summary=f"Upsert up to 1000 {spec.name} by external key",
-        responses=responses(200, bulk),
+        responses=responses(200, bulk, 413, example=examples.JOB_BULK_SYNC_REPLY if jobs else None),
         openapi_extra={
             "parameters": _BULK_PARAMS,
             **json_body(
                 {
                     "type": "object",
                     "properties": {
-                        "items": {"type": "array", "items": item_schema},
-                        spec.name: {"type": "array", "items": item_schema},
-                        "options": {"type": "object"},
+                        "items": {
+                            "type": "array",
+                            "items": {
+                                "anyOf": [
+                                    item_schema,
+                                    {
+                                        "type": "object",
+                                        "description": "an item that fails validation is "
+                                        "reported in records[] with its error, not refused",
+                                    },
+                                ]
+                            },
+                        },
+                        spec.name: {
+                            "type": "array",
+                            "items": item_schema,
+                            "description": "alias of items",
+                        },
+                        "options": {
+                            "type": "object",
+                            "description": "the query options (dry_run, atomic, …) in the body",
+                        },
                     },
-                }
+                },
+                example=examples.JOB_BULK_SYNC_REQUEST
+                if jobs
+                else {"items": [example_for(item_schema)]},
             ),
         },
     )

@@ -7,13 +7,15 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from floorsync.entities import examples
 from floorsync.entities import registry as entity_registry
-from floorsync.entities.openapi import json_body, query, responses
+from floorsync.entities.openapi import input_schema, json_body, query, responses
 from floorsync.entities.spec import EntitySpec, get_spec
 from floorsync.errors import BadRequest, Detail
 from floorsync.http.context import ApiCtx, BodyDep
 from floorsync.http.retry import retrying
 from floorsync.models.enums import SyncEntity, SyncTrigger
+from floorsync.sync import docs
 from floorsync.sync.options import SyncOptions, parse_options
 from floorsync.sync.replies import respond_with_sync
 from floorsync.sync.results import RecordResult, SyncReport
@@ -27,7 +29,10 @@ DEFAULT_SOURCE = "erp_api"
 _BODY = {
     "type": "object",
     "properties": {
-        **{name: {"type": "array", "items": {"type": "object"}} for name in SECTIONS},
+        **{
+            name: {"type": "array", "items": input_schema(get_spec(name), mode="sync")}
+            for name in SECTIONS
+        },
         "options": {"type": "object"},
         "source": {"type": "string"},
     },
@@ -188,12 +193,15 @@ _ERP_OPTION_PARAMS = query(
 
 def router() -> APIRouter:
     r = APIRouter(tags=["api-erp-sync"])
-    sections_doc = {"parameters": _ERP_OPTION_PARAMS, **json_body(_BODY)}
+    sections_doc = {
+        "parameters": _ERP_OPTION_PARAMS,
+        **json_body(_BODY, example=examples.ERP_SYNC_REQUEST),
+    }
 
     @r.post(
         "/api-erp-sync/diff",
         summary="Preview a unified sync (dry run)",
-        responses=responses(200, {"type": "object"}),
+        responses=responses(200, docs.ERP_DIFF, 413, example=examples.ERP_DIFF_REPLY),
         openapi_extra=sections_doc,
     )
     @retrying
@@ -219,7 +227,7 @@ def router() -> APIRouter:
     @r.post(
         "/api-erp-sync/sync",
         summary="Unified sync of all ERP entities",
-        responses=responses(200, {"type": "object"}),
+        responses=responses(200, docs.ERP_SYNC, 413, example=examples.ERP_SYNC_REPLY),
         openapi_extra=sections_doc,
     )
     @retrying
@@ -244,7 +252,7 @@ def router() -> APIRouter:
     @r.get(
         "/api-erp-sync/status",
         summary="Sync history",
-        responses=responses(200, {"type": "object"}),
+        responses=responses(200, docs.ERP_STATUS, example=examples.ERP_STATUS_REPLY),
         openapi_extra={
             "parameters": query(
                 (
@@ -262,6 +270,11 @@ def router() -> APIRouter:
                     "status",
                     {"type": "string", "enum": ["running", "completed", "partial", "failed"]},
                     "filter by status",
+                ),
+                (
+                    "csv_import_id",
+                    {"type": "string", "format": "uuid"},
+                    "the runs of one CSV import",
                 ),
                 ("limit", {"type": "integer", "default": 20, "maximum": 100}, "page size"),
                 ("offset", {"type": "integer", "default": 0}, "rows to skip"),

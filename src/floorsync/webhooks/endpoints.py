@@ -9,7 +9,7 @@ from sqlalchemy import func
 from floorsync.db.repository import TenantRepository, scoped
 from floorsync.entities.fields import Kind
 from floorsync.entities.listing import coerce_filter, contains, parse_page
-from floorsync.entities.openapi import query
+from floorsync.entities.openapi import query, responses
 from floorsync.errors import BadRequest, Detail, NotFound
 from floorsync.events.registry import check_pattern, matches
 from floorsync.events.stored import STORED_EVENT_COLUMNS, UnrenderableEvent, render_stored
@@ -18,7 +18,7 @@ from floorsync.http.retry import retrying
 from floorsync.kit.timefmt import format_ts
 from floorsync.models.events import Event
 from floorsync.models.webhooks import Webhook, WebhookLog
-from floorsync.webhooks import queries, service
+from floorsync.webhooks import docs, queries, service
 from floorsync.webhooks.config import WebhookKit
 from floorsync.webhooks.schemas import parse_webhook_body, render_log, render_webhook
 
@@ -75,6 +75,7 @@ _PAGE = query(
 @router.get(
     PATH,
     summary="List webhook endpoints, or get one with ?id=",
+    responses=responses(200, docs.LIST_OR_ONE, 404, example=docs.LIST_EXAMPLE),
     openapi_extra={
         "parameters": _PAGE
         + query(
@@ -138,6 +139,8 @@ def list_or_get(request: Request, ctx: ApiCtx) -> Any:
     PATH,
     status_code=201,
     summary="Create a webhook endpoint; the secret is shown only in this response",
+    responses=responses(201, docs.CREATED, 413, 422, example=docs.CREATED_EXAMPLE),
+    openapi_extra=docs.CREATE_BODY,
 )
 @retrying
 def create(ctx: ApiCtx, body: BodyDep) -> Any:
@@ -176,17 +179,20 @@ def update(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
         return ctx.respond(out, 200, work)
 
 
+_UPDATE_DOC: dict[str, Any] = {
+    "responses": responses(200, docs.UPDATED, 404, 413, 422),
+    "openapi_extra": {**_BY_ID, **docs.PATCH_BODY},
+}
 router.patch(
-    PATH,
-    summary="Update a webhook endpoint (url, events, active, description)",
-    openapi_extra=_BY_ID,
+    PATH, summary="Update a webhook endpoint (url, events, active, description)", **_UPDATE_DOC
 )(update)
-router.put(PATH, summary="Update a webhook endpoint (same as PATCH)", openapi_extra=_BY_ID)(update)
+router.put(PATH, summary="Update a webhook endpoint (same as PATCH)", **_UPDATE_DOC)(update)
 
 
 @router.delete(
     PATH,
     summary="Delete a webhook endpoint (hard); its pending deliveries are dropped, its logs stay",
+    responses=responses(200, docs.DELETED, 404),
     openapi_extra=_BY_ID,
 )
 @retrying
@@ -199,7 +205,10 @@ def remove(request: Request, ctx: ApiCtx) -> Any:
 
 
 @router.post(
-    f"{PATH}/enable", summary="Re-enable a disabled webhook endpoint", openapi_extra=_BY_ID
+    f"{PATH}/enable",
+    summary="Re-enable a disabled webhook endpoint",
+    responses=responses(200, docs.ONE, 404),
+    openapi_extra={**_BY_ID, **docs.ENABLE_BODY},
 )
 @retrying
 def enable(request: Request, ctx: ApiCtx) -> Any:
@@ -216,7 +225,8 @@ def enable(request: Request, ctx: ApiCtx) -> Any:
     f"{PATH}/replay",
     status_code=202,
     summary="Queue one event for this endpoint again",
-    openapi_extra=_BY_ID,
+    responses=responses(202, docs.REPLAYED, 404, 413, 422),
+    openapi_extra={**_BY_ID, **docs.REPLAY_BODY},
 )
 @retrying
 def replay(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
@@ -233,7 +243,8 @@ def replay(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
     f"{PATH}/recover",
     status_code=202,
     summary="Re-queue failed (and, optionally, missed) events of a time window",
-    openapi_extra=_BY_ID,
+    responses=responses(202, docs.RECOVERED, 404, 413, 422),
+    openapi_extra={**_BY_ID, **docs.RECOVER_BODY},
 )
 @retrying
 def recover(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
@@ -249,7 +260,8 @@ def recover(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
 @router.post(
     f"{PATH}/rotate-secret",
     summary="Rotate the signing secret; the new secret is shown only in this response",
-    openapi_extra=_BY_ID,
+    responses=responses(200, docs.ROTATED, 404, 413, 422),
+    openapi_extra={**_BY_ID, **docs.ROTATE_BODY},
 )
 @retrying
 def rotate(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
@@ -292,6 +304,7 @@ _LOG_SORTS = ("created_at", "status_code", "duration_ms")
 @logs_router.get(
     LOGS,
     summary="Webhook attempt logs (one row per attempt), or one with ?id=",
+    responses=responses(200, docs.LOGS, 404, example=docs.LOGS_EXAMPLE),
     openapi_extra={
         "parameters": _PAGE
         + query(

@@ -35,6 +35,8 @@ PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
     webhook_tasks.LOGS,
     lifecycle_tasks.MONITOR,
     file_tasks.PURGE,
+    csv_import_tasks.RETENTION,
+    planning_tasks.RECOVER,
 )
 
 

@@ -9,9 +9,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.routing import APIRoute
 
-from floorsync.entities import service
+from floorsync.entities import examples, service
 from floorsync.entities.endpoints import crud_router
-from floorsync.entities.openapi import json_body, query, responses
+from floorsync.entities.openapi import input_schema, json_body, query, record_schema, responses
 from floorsync.entities.operators import OPERATORS, delete_operator
 from floorsync.entities.render import render_one, render_rows
 from floorsync.entities.shopfloor.assignments import ASSIGNMENTS
@@ -34,7 +34,24 @@ from floorsync.http.context import ApiCtx, BodyDep, optional_id, required_id
 from floorsync.http.retry import retrying
 
 _ID = query(("id", {"type": "string", "format": "uuid"}, "the record's id"))
-_OBJECT = {"type": "object"}
+_DELETED = {
+    "type": "object",
+    "required": ["message", "id", "mode"],
+    "properties": {
+        "message": {"type": "string", "const": "Deleted successfully"},
+        "id": {"type": "string", "format": "uuid"},
+        "mode": {"type": "string", "const": "hard"},
+    },
+}
+
+
+def one_schema(spec: EntitySpec, **extra: Any) -> dict[str, Any]:
+    """`data` of a single-record answer: `{<singular>: record}` (plus `extra` properties)."""
+    record = record_schema(spec)
+    if extra:
+        record = {**record, "properties": {**record["properties"], **extra}}
+    return {"type": "object", "required": [spec.singular], "properties": {spec.singular: record}}
+
 
 Handler = Callable[..., Any]
 
@@ -76,7 +93,7 @@ def deleting(spec: EntitySpec, remove: Callable[..., None]) -> tuple[Handler, di
 
     return handler, {
         "summary": f"Delete a {spec.singular} (hard)",
-        "responses": responses(200, _OBJECT, 404, 409),
+        "responses": responses(200, _DELETED, 404, 409),
         "openapi_extra": {"parameters": _ID},
     }
 
@@ -94,8 +111,8 @@ def updating(spec: EntitySpec, update: Callable[..., Any]) -> tuple[Handler, dic
 
     return handler, {
         "summary": f"Update a {spec.singular} (merge)",
-        "responses": responses(200, _OBJECT, 400, 404, 409, 422),
-        "openapi_extra": {"parameters": _ID, **json_body(_OBJECT)},
+        "responses": responses(200, one_schema(spec), 400, 404, 409, 413, 422),
+        "openapi_extra": {"parameters": _ID, **json_body({**input_schema(spec), "required": []})},
     }
 
 
@@ -161,8 +178,21 @@ def batches_router() -> APIRouter:
                 {
                     "status_code": 201,
                     "summary": "Create a batch (with operation_ids)",
-                    "responses": responses(201, _OBJECT, 409, 422),
-                    "openapi_extra": json_body(_OBJECT),
+                    "responses": responses(
+                        201,
+                        one_schema(
+                            BATCHES,
+                            operations_assigned={
+                                "type": "integer",
+                                "description": "operations that became members",
+                            },
+                        ),
+                        409,
+                        413,
+                        422,
+                        example=examples.BATCH_CREATE_REPLY,
+                    ),
+                    "openapi_extra": json_body(input_schema(BATCHES)),
                 },
             ),
             "PATCH": updating(BATCHES, update_batch),

@@ -1,0 +1,164 @@
+"""OpenAPI schemas of the unified ERP sync answers (API §4.4-§4.6). Descriptive only:
+sync/erp_endpoints.py and sync/runs.py build the answers; entities/examples.py has real ones."""
+
+_INT = {"type": "integer"}
+_UUID_OR_NULL = {"anyOf": [{"type": "string", "format": "uuid"}, {"type": "null"}]}
+_TS_OR_NULL = {
+    "anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}],
+    "description": "UTC, RFC 3339 (`…Z`)",
+}
+_MS = {"type": "integer", "description": "milliseconds"}
+_RESULT = {
+    "type": "object",
+    "description": "one record: `index`, `external_id`, `id`, `action` (created, updated, "
+    "skipped, deleted, error), nested `children`; errors add `error`, `code`, `details`",
+    "properties": {
+        "index": {"anyOf": [_INT, {"type": "null"}]},
+        "external_id": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+        "external_source": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+        "id": _UUID_OR_NULL,
+        "action": {"type": "string"},
+        "children": {"type": "object"},
+        "error": {"type": "string"},
+        "code": {"type": "string"},
+        "details": {"type": "array", "items": {"type": "object"}},
+    },
+}
+_CHILD_COUNTS = {
+    "type": "object",
+    "description": "per nested kind (parts, operations): created, updated, skipped, failed, deleted",
+    "additionalProperties": {"type": "object", "additionalProperties": _INT},
+}
+ERP_SYNC = {
+    "type": "object",
+    "required": ["summary", "entities", "group_id", "dry_run", "committed"],
+    "properties": {
+        "summary": {
+            "type": "object",
+            "properties": {
+                "total_entities": _INT,
+                "total_records": _INT,
+                "total_created": _INT,
+                "total_updated": _INT,
+                "total_skipped": _INT,
+                "total_deleted": _INT,
+                "total_errors": _INT,
+                "duration_ms": _MS,
+            },
+        },
+        "entities": {
+            "type": "object",
+            "description": "per section present in the request, in processing order",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {
+                    "total": _INT,
+                    "created": _INT,
+                    "updated": _INT,
+                    "skipped": _INT,
+                    "deleted": _INT,
+                    "errors": _INT,
+                    "rolled_back": _INT,
+                    "results": {"type": "array", "items": _RESULT},
+                    "children": _CHILD_COUNTS,
+                    "duration_ms": _MS,
+                },
+            },
+        },
+        "group_id": _UUID_OR_NULL,
+        "dry_run": {"type": "boolean"},
+        "committed": {"type": "boolean"},
+    },
+}
+_DIFF_RECORD = {
+    "type": "object",
+    "properties": {
+        "index": _INT,
+        "external_id": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+        "external_source": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+        "status": {
+            "type": "string",
+            "enum": ["create", "update", "unchanged", "delete", "error"],
+        },
+        "existing_id": _UUID_OR_NULL,
+        "changes": {"type": "array", "items": {"type": "object"}},
+        "children": {"type": "object"},
+        "error": {"type": "string"},
+        "details": {"type": "array", "items": {"type": "object"}},
+    },
+}
+ERP_DIFF = {
+    "type": "object",
+    "required": ["summary", "entities"],
+    "properties": {
+        "summary": {
+            "type": "object",
+            "properties": {
+                "total_entities": _INT,
+                "total_records": _INT,
+                "total_to_create": _INT,
+                "total_to_update": _INT,
+                "total_unchanged": _INT,
+                "total_to_delete": _INT,
+                "total_errors": _INT,
+            },
+        },
+        "entities": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {
+                    "entity_type": {"type": "string"},
+                    "total": _INT,
+                    "to_create": _INT,
+                    "to_update": _INT,
+                    "unchanged": _INT,
+                    "to_delete": _INT,
+                    "errors": _INT,
+                    "records": {"type": "array", "items": _DIFF_RECORD},
+                },
+            },
+        },
+    },
+}
+_RUN = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "format": "uuid"},
+        "group_id": _UUID_OR_NULL,
+        "entity_type": {"type": "string"},
+        "operation": {"type": "string"},
+        "trigger": {"type": "string"},
+        "source": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+        "status": {"type": "string"},
+        "total_records": _INT,
+        "created_count": _INT,
+        "updated_count": _INT,
+        "skipped_count": _INT,
+        "deleted_count": _INT,
+        "error_count": _INT,
+        "errors": {
+            "type": "array",
+            "items": {"type": "object"},
+            "description": "per failed record: index, external_id, error, code, details",
+        },
+        "options": {"type": "object"},
+        "api_key_id": _UUID_OR_NULL,
+        "request_id": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+        "started_at": _TS_OR_NULL,
+        "completed_at": _TS_OR_NULL,
+        "duration_ms": {"anyOf": [_MS, {"type": "null"}], "description": "milliseconds"},
+    },
+}
+ERP_STATUS = {
+    "type": "object",
+    "required": ["stats", "history", "pagination"],
+    "properties": {
+        "stats": {"type": "object", "additionalProperties": _INT},
+        "history": {"type": "array", "items": _RUN},
+        "pagination": {
+            "type": "object",
+            "properties": {"total": _INT, "offset": _INT, "limit": _INT},
+        },
+    },
+}
