@@ -1,11 +1,13 @@
-"""`floorsync files check | purge | prune`: the file store (api-catalogue-completion §2.2, §2.7).
+"""`floorsync files check | purge | prune | migrate`: the file store (api-catalogue-completion
+§2.2, §2.7).
 
 - `check`  probes the configured backend as `serve` and `worker` do at start-up (exit 1 with the
            reason when it can't be used);
 - `purge`  runs the worker's `storage.purge` now: abandoned uploads (URL expired over an hour
            ago) and deleted files lose their bytes, then their rows;
 - `prune --unreferenced --older-than 30d` marks stored attachments that no part, issue or batch
-           references as deleted (`--dry-run` lists them only), then purges them.
+           references as deleted (`--dry-run` lists them only), then purges them;
+- `migrate --to s3` moves files written on the other backend to the configured one.
 """
 
 from typing import Annotated
@@ -20,7 +22,7 @@ from floorsync.files.purge import purge_files, remove_deleted
 from floorsync.files.tasks import storage_for
 from floorsync.kit.durations import parse_duration
 
-files_app = typer.Typer(help="File storage: check, purge, prune", no_args_is_help=True)
+files_app = typer.Typer(help="File storage: check, purge, prune, migrate", no_args_is_help=True)
 
 
 @files_app.command("check")
@@ -103,4 +105,55 @@ def prune(
     typer.echo(f"pruned {len(pruned)} unreferenced file(s); removed {report.removed} file(s)")
     if report.failed:
         typer.echo(f"{report.failed} could not be removed (retried by storage.purge)", err=True)
+        raise typer.Exit(1)
+
+
+@files_app.command("migrate")
+def migrate(
+    to: Annotated[str, typer.Option("--to", help="the backend to move files to: s3 or local")],
+    tenant: Annotated[
+        str | None, typer.Option("--tenant", help="one tenant (name, slug or id); default all")
+    ] = None,
+) -> None:
+    """Copy stored files from the other backend to `--to` (which must be the configured
+    FLOORSYNC_STORAGE_BACKEND), then point their rows at it and remove the old bytes. Files
+    stay downloadable throughout; run it again after a failure."""
+    from floorsync.files.migrate import migrate_files
+    from floorsync.storage.errors import BackendUnavailable
+
+    settings = get_settings()
+    if to not in ("s3", "local"):
+        typer.echo("floorsync: --to must be s3 or local", err=True)
+        raise typer.Exit(2)
+    if to != settings.storage_backend:
+        typer.echo(
+            f"floorsync: --to {to} but FLOORSYNC_STORAGE_BACKEND is {settings.storage_backend}: "
+            "switch the setting first, so new uploads go where the files are moved",
+            err=True,
+        )
+        raise typer.Exit(2)
+    problem = storage_problem(settings)
+    if problem is not None:
+        typer.echo(f"floorsync: {problem}", err=True)
+        raise typer.Exit(1)
+    services = build_services(settings)
+    try:
+        other = "local" if to == "s3" else "s3"
+        try:
+            source = services.storage_of(other)
+        except BackendUnavailable as exc:
+            typer.echo(f"floorsync: cannot read the {other} files: {exc.what}", err=True)
+            raise typer.Exit(1) from None
+        tenant_id = None
+        if tenant is not None:
+            with services.sessions() as session:
+                tenant_id = tenant_or_exit(session, tenant).id
+        report = migrate_files(services.sessions, source, services.storage, tenant_id=tenant_id)
+    finally:
+        services.close()
+    typer.echo(f"moved {report.copied} file(s) from {other} to {to}")
+    for line in report.errors[:10]:
+        typer.echo(f"  {line}", err=True)
+    if report.failed:
+        typer.echo(f"{report.failed} file(s) could not be moved (run it again)", err=True)
         raise typer.Exit(1)

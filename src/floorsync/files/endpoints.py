@@ -254,6 +254,7 @@ def signed_file_router() -> APIRouter:
                 raise NotFound("File not found")
             content_type, filename = row.content_type, row.filename
             size, sha256, key_text = row.size_bytes or 0, row.sha256, row.storage_key
+            backend = row.backend
         seconds_left = int((grant.expires_at - services.clock.now()).total_seconds())
         headers = download.download_headers(
             content_type=content_type,
@@ -264,7 +265,8 @@ def signed_file_router() -> APIRouter:
         )
         if request.method == "HEAD":
             return Response(status_code=200, headers=headers)
-        reader = services.storage.open(StorageKey.parse(key_text))
+        # the row's backend: a file written before a switch to S3 stays where it was written
+        reader = services.storage_of(backend).open(StorageKey.parse(key_text))
 
         def chunks() -> Any:
             try:
@@ -312,7 +314,7 @@ def _sub_route(entity: str, function: str, sub: str) -> APIRouter:
                 ttl=ttl,
             )
             direct = (
-                ctx.services.storage.direct_download_url(
+                ctx.services.storage_of(stored.backend).direct_download_url(
                     StorageKey.parse(stored.storage_key),
                     expires_in=ttl,
                     content_type=stored.content_type,
@@ -321,7 +323,7 @@ def _sub_route(entity: str, function: str, sub: str) -> APIRouter:
                     ),
                 )
                 if ctx.services.settings.s3_direct_downloads
-                and ctx.services.storage.backend == "s3"
+                and str(getattr(stored.backend, "value", stored.backend)) == "s3"
                 else None
             )  # FLOORSYNC_S3_DIRECT_DOWNLOADS: an S3 presigned GET; else floorsync serves it
             url = direct or download_url(base_url(ctx.services, request), token)
@@ -561,9 +563,9 @@ def parts_images_router() -> APIRouter:
             raise BadRequest("Image path is required")
         with ctx.work() as work:
             row = images.delete_image(work, pid, path)
-            key = StorageKey.parse(row.storage_key)
+            key, backend = StorageKey.parse(row.storage_key), row.backend
             reply = ctx.respond({"success": True, "deleted_path": path}, 200, work)
-        ctx.services.storage.delete(key)  # after the commit (the purge retries a failure)
+        ctx.services.storage_of(backend).delete(key)  # after the commit (purge retries a failure)
         return reply
 
     return router

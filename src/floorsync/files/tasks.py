@@ -7,24 +7,12 @@ from datetime import timedelta
 from floorsync.bootstrap import Services
 from floorsync.config import Settings
 from floorsync.files.purge import PurgeReport, StorageFor, purge_files
-from floorsync.storage.base import Storage
-from floorsync.storage.errors import BackendUnavailable
-from floorsync.storage.factory import build_storage
 from floorsync.worker.kinds import PeriodicTask
 
 
 def storage_for(services: Services) -> StorageFor:
     """A row's backend: the configured one, or the other (files written before a switch)."""
-    built: dict[str, Storage] = {services.storage.backend: services.storage}
-
-    def get(name: str) -> Storage:
-        if name not in built:
-            if name == "s3" and services.settings.s3_bucket is None:
-                raise BackendUnavailable("the file is on s3, but FLOORSYNC_S3_BUCKET is not set")
-            built[name] = build_storage(services.settings, "s3" if name == "s3" else "local")
-        return built[name]
-
-    return get
+    return services.storage_of
 
 
 def purge(services: Services) -> PurgeReport:

@@ -123,7 +123,7 @@ def entity_sync_router(spec: EntitySpec) -> APIRouter:
             "committed": {"type": "boolean"},
         },
     }
-    item_schema = input_schema(spec)
+    item_schema = input_schema(spec, mode="sync")
     jobs = spec.name == "jobs"
     single_answers = responses(
         200, one, 409, 413, 422, example=examples.JOB_SYNC_REPLY if jobs else None

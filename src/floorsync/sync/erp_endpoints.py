@@ -29,7 +29,10 @@ DEFAULT_SOURCE = "erp_api"
 _BODY = {
     "type": "object",
     "properties": {
-        **{name: {"type": "array", "items": input_schema(get_spec(name))} for name in SECTIONS},
+        **{
+            name: {"type": "array", "items": input_schema(get_spec(name), mode="sync")}
+            for name in SECTIONS
+        },
         "options": {"type": "object"},
         "source": {"type": "string"},
     },
