@@ -112,5 +112,7 @@ def test_the_wizard_and_the_cli_show_the_notice_and_still_import(
     assert twice.returncode == 0, twice.stderr
     assert f"identical to import {first_cli}" in twice.stderr
     summary = json.loads(twice.stdout)
+    assert summary["identical_to"] == first_cli
+    assert json.loads(once.stdout)["identical_to"] != first_cli
     assert summary["status"] == "completed"
     assert summary["counts"]["unchanged"] == 2

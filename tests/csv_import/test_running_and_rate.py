@@ -2,9 +2,13 @@
 queued") and the progress rate over the last 10 seconds (§11.4), on SQLite and PostgreSQL,
 plus the pure rate arithmetic (csv_import/rate.py)."""
 
+import signal
+import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import update
@@ -19,6 +23,7 @@ from floorsync.models.enums import CsvImportStatus, ImportPhase
 from floorsync.models.imports import CsvImport
 from floorsync.models.master import Job
 from tests.csv_import.service_helpers import count, load, new_scope, upload
+from tests.support.worker_process import FLOORSYNC, worker_env
 
 
 @pytest.fixture(scope="module")
@@ -176,3 +181,51 @@ class TestRateArithmetic:
     def test_no_samples_no_rate(self) -> None:
         assert window_rate([], 10.0) == 0.0
         assert window_rate([[10.0, 5.0]], 10.0) == 0.0
+
+
+class TestTheCommandWaits:
+    def test_floorsync_import_waits_for_the_running_import_and_ctrl_c_cancels_it(
+        self, settings: Settings, services: Services, tmp_path: Path
+    ) -> None:
+        scope = new_scope(services)
+        running = queue(services, scope, "L", 2, ImportPhase.import_)
+        later = services.clock.now() + timedelta(minutes=10)  # a live worker's heartbeat
+        with services.sessions.begin() as session:
+            session.execute(
+                update(CsvImport)
+                .where(CsvImport.id == running)
+                .values(
+                    status=CsvImportStatus.running,
+                    lease_owner="another-worker",
+                    heartbeat_at=later,
+                    started_at=later,
+                )
+            )
+        (tmp_path / "orders.csv").write_text(jobs_csv("M", 3))
+        proc = subprocess.Popen(
+            [str(FLOORSYNC), "import", "orders.csv", "--tenant", str(scope.tenant_id)],
+            env=worker_env(settings),
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 300
+            waiting = None
+            while waiting is None and time.monotonic() < deadline and proc.poll() is None:
+                for imp in service.list_imports(services, scope):
+                    if imp.id != running and (imp.options or {}).get("waiting_for"):
+                        waiting = imp
+                time.sleep(0.2)
+            assert waiting is not None, "the command never waited"
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=300)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 4, (out, err)
+        assert f"waiting: import {running} of this tenant is running" in err
+        assert f"floorsync imports resume {waiting.id}" in err
+        assert load(services, scope, waiting.id).status is CsvImportStatus.cancelled
+        assert count(services, scope, Job) == 0

@@ -201,6 +201,8 @@ def _summary(
 ) -> dict[str, Any]:
     info = service.progress(services, scope, import_id)
     info["import_id"] = info.pop("id")
+    same = identical_import(services, scope, import_id)  # §11.6: a notice, never a refusal
+    info["identical_to"] = str(same.import_id) if same is not None else None
     if preview:
         info["preview"] = info.get("preview") or {}
     else:

@@ -551,7 +551,7 @@ def request(
         # the rate and ETA of this run count from when it starts and from the rows done before
         imp.started_at = imp.finished_at = None
         imp.options = {
-            **imp.options,
+            **{k: v for k, v in imp.options.items() if k != "waiting_for"},
             "progress_base": imp.processed_rows if phase is ImportPhase.import_ else 0,
         }
         imp.cancel_requested = False
