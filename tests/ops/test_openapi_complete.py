@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from floorsync.entities.example_values import example_for
 from floorsync.entities.openapi import UNITS
 from tests.support.server import LiveServer
 
@@ -100,6 +101,18 @@ class TestEveryOperation:
                     for error in check(doc, media["schema"], example):
                         problems.append(f"{method.upper()} {path}: example {error}")
         assert problems == []
+
+    def test_generated_examples_have_a_realistic_value_for_every_required_field(
+        self, doc: dict[str, Any]
+    ) -> None:
+        missing: list[str] = []
+        for path, method, op in operations(doc):
+            media = op.get("requestBody", {}).get("content", {}).get("application/json")
+            if media is not None:
+                found: list[str] = []
+                example_for(media["schema"], found)
+                missing.extend(f"{method.upper()} {path}: {name}" for name in found)
+        assert missing == []
 
     def test_no_success_answer_is_a_bare_string_or_object(self, doc: dict[str, Any]) -> None:
         problems = []

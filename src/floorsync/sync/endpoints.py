@@ -8,8 +8,8 @@ from fastapi.responses import Response
 
 from floorsync.entities import examples
 from floorsync.entities import registry as entity_registry
+from floorsync.entities.example_values import example_for
 from floorsync.entities.openapi import (
-    example_for,
     input_schema,
     json_body,
     query,

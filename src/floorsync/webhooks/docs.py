@@ -44,6 +44,7 @@ _COMMON = {
     "url": {
         "type": "string",
         "format": "uri",
+        "examples": ["https://mes.example.com/hooks/floorsync"],
         "description": "https; plain http only to a private target while "
         "FLOORSYNC_WEBHOOK_ALLOW_PRIVATE is true",
     },
@@ -90,7 +91,13 @@ REPLAY_BODY = json_body(
         "type": "object",
         "required": ["event_id"],
         "additionalProperties": False,
-        "properties": {"event_id": {"type": "string", "description": "an event id (`evt_…`)"}},
+        "properties": {
+            "event_id": {
+                "type": "string",
+                "description": "an event id (`evt_…`)",
+                "examples": ["evt_0193a4f2c1d87e5fb2a94c6d8e1f3a5b"],
+            }
+        },
     },
     example={"event_id": "evt_0193a4f2c1d87e5fb2a94c6d8e1f3a5b"},
 )
@@ -103,6 +110,7 @@ RECOVER_BODY = json_body(
             "since": {
                 "type": "string",
                 "format": "date-time",
+                "examples": ["2026-12-01T06:00:00Z"],
                 "description": "window start, inclusive (RFC 3339; UTC unless an offset is given)",
             },
             "until": {
