@@ -232,6 +232,16 @@ class TestUnitsAndTimeZones:
         }
         assert sorted(problems) == []
 
+    def test_every_time_parameter_says_how_its_zone_is_read(self, doc: dict[str, Any]) -> None:
+        problems = {
+            f"{method.upper()} {path}: {p['name']}"
+            for path, method, op in operations(doc)
+            for p in op.get("parameters", [])
+            if p.get("schema", {}).get("format") in ("date", "date-time")
+            and "UTC" not in p.get("description", "")
+        }
+        assert sorted(problems) == []
+
     def test_the_readme_table_of_units_matches_the_openapi_one(self) -> None:
         text = README.read_text()
         section = text.split("### Units and time zones", 1)[1].split("\n#", 1)[0]

@@ -377,7 +377,13 @@ def list_parameters(spec: EntitySpec) -> list[dict[str, Any]]:
     for name in opts.fuzzy:
         params.append((name, {"type": "string"}, "substring filter"))
     for name in opts.date_ranges:
-        params.append((name, {"type": "string", "format": "date-time"}, "inclusive date range"))
+        params.append(
+            (
+                name,
+                {"type": "string", "format": "date-time"},
+                "inclusive date range (RFC 3339 or a date; UTC unless an offset is given)",
+            )
+        )
     for name, (column, op) in TIME_FILTERS.items():
         if hasattr(spec.model, column):
             bound = "inclusive" if op == ">=" else "exclusive"
@@ -385,7 +391,7 @@ def list_parameters(spec: EntitySpec) -> list[dict[str, Any]]:
                 (
                     name,
                     {"type": "string", "format": "date-time"},
-                    f"{column} bound, {bound} (RFC 3339)",
+                    f"{column} bound, {bound} (RFC 3339; UTC unless an offset is given)",
                 )
             )
     return query(*params)

@@ -320,8 +320,16 @@ _LOG_SORTS = ("created_at", "status_code", "duration_ms")
                 "succeeded, http_error, timeout, connection_error, refused, render_error",
             ),
             ("success", {"type": "boolean"}, "exact filter"),
-            ("from_date", {"type": "string", "format": "date-time"}, "created_at at or after"),
-            ("to_date", {"type": "string", "format": "date-time"}, "created_at at or before"),
+            (
+                "from_date",
+                {"type": "string", "format": "date-time"},
+                "created_at at or after (RFC 3339; UTC unless an offset is given)",
+            ),
+            (
+                "to_date",
+                {"type": "string", "format": "date-time"},
+                "created_at at or before (RFC 3339; UTC unless an offset is given)",
+            ),
         )
     },
 )
