@@ -31,6 +31,7 @@ EXAMPLE_VALUES: dict[str, Any] = {
     "time_type": "run",
     "start_time": "2026-12-01T07:30:00Z",
     "end_time": "2026-12-01T08:15:00Z",
+    "duration": 45,
     "quantity_good": 9,
     "quantity_scrap": 1,
     "quantity_rework": 0,
@@ -144,4 +145,49 @@ def _is_child_array(prop: dict[str, Any]) -> bool:
         prop.get("type") == "array"
         and isinstance(prop.get("items"), dict)
         and prop["items"].get("type") == "object"
+    )
+
+
+_PLACEHOLDER_ID = "01a24ec8-6f67-7867-8ff2-660c99c75888"
+_STAMP = "2026-12-01T07:00:00.000Z"
+
+
+def record_example(
+    schema: dict[str, Any],
+    defaults: dict[str, Any] | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Any:
+    """A whole record of `schema` (a record schema): every required property, from
+    `overrides`, else EXAMPLE_VALUES, else the field's `defaults`, else null where allowed, else
+    a placeholder of its type."""
+    values = {**(defaults or {}), **EXAMPLE_VALUES, **(overrides or {})}
+    out: dict[str, Any] = {}
+    for name in schema.get("required", []):
+        prop = schema["properties"][name]
+        if name in values:
+            out[name] = values[name]
+        elif prop.get("examples"):
+            out[name] = prop["examples"][0]
+        else:
+            out[name] = _placeholder(prop)
+    return out
+
+
+def _placeholder(prop: dict[str, Any]) -> Any:
+    options = prop.get("anyOf") or prop.get("oneOf")
+    if options:
+        if any(o.get("type") == "null" for o in options):
+            return None
+        return _placeholder(options[0])
+    if "enum" in prop:
+        return prop["enum"][0]
+    if "default" in prop:
+        return prop["default"]
+    fmt, kind = prop.get("format"), prop.get("type")
+    if fmt == "uuid":
+        return _PLACEHOLDER_ID
+    if fmt == "date-time":
+        return _STAMP
+    return {"integer": 0, "number": 0, "boolean": False, "object": {}, "array": []}.get(
+        str(kind), "…"
     )
