@@ -109,6 +109,15 @@ def _defaults(spec: EntitySpec) -> dict[str, Any]:
     return out
 
 
+def example_record(spec: EntitySpec) -> dict[str, Any]:
+    """An example record of `spec` for the docs (checked against its schema by the tests)."""
+    return record_example(
+        record_schema(spec),
+        _defaults(spec),
+        {"due_date": "2026-12-31T00:00:00.000Z", **ENTITY_EXAMPLES.get(spec.name, {})},
+    )
+
+
 def crud_router(
     spec: EntitySpec, *, extra_list_params: list[dict[str, Any]] | None = None
 ) -> APIRouter:
@@ -127,11 +136,7 @@ def crud_router(
             "pagination": _PAGINATION,
         },
     }
-    record = record_example(
-        record_schema(spec),
-        _defaults(spec),
-        {"due_date": "2026-12-31T00:00:00.000Z", **ENTITY_EXAMPLES.get(spec.name, {})},
-    )
+    record = example_record(spec)
     one_example = _CREATED_EXAMPLES.get(spec.name) or {spec.singular: record}
     list_example = {spec.name: [record], "pagination": {"total": 1, "offset": 0, "limit": 100}}
     deleted_example = {
