@@ -156,7 +156,7 @@ def record_example(
     schema: dict[str, Any],
     defaults: dict[str, Any] | None = None,
     overrides: dict[str, Any] | None = None,
-) -> Any:
+) -> dict[str, Any]:
     """A whole record of `schema` (a record schema): every required property, from
     `overrides`, else EXAMPLE_VALUES, else the field's `defaults`, else null where allowed, else
     a placeholder of its type."""
