@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from floorsync.entities.example_values import example_for
 from floorsync.entities.openapi import UNITS
 from tests.support.server import LiveServer
 
@@ -101,6 +102,18 @@ class TestEveryOperation:
                         problems.append(f"{method.upper()} {path}: example {error}")
         assert problems == []
 
+    def test_generated_examples_have_a_realistic_value_for_every_required_field(
+        self, doc: dict[str, Any]
+    ) -> None:
+        missing: list[str] = []
+        for path, method, op in operations(doc):
+            media = op.get("requestBody", {}).get("content", {}).get("application/json")
+            if media is not None:
+                found: list[str] = []
+                example_for(media["schema"], found)
+                missing.extend(f"{method.upper()} {path}: {name}" for name in found)
+        assert missing == []
+
     def test_no_success_answer_is_a_bare_string_or_object(self, doc: dict[str, Any]) -> None:
         problems = []
         for path, method, op in operations(doc):
@@ -183,6 +196,50 @@ class TestEveryOperation:
         assert len(items) >= 2
 
 
+# Success answers that have no example yet (issue 15 leaves them open): the list may only
+# shrink. Every other JSON answer shows one, checked against its schema above.
+ANSWERS_WITHOUT_EXAMPLE = {
+    *(f"{m} /api-key-generate" for m in ("GET", "POST", "DELETE")),
+    "DELETE /api-scrap-reasons",
+    *(f"{m} /api-templates" for m in ("GET", "POST", "PATCH", "PUT", "DELETE")),
+    "POST /api-templates/apply",
+    "POST /api-upload-url",
+    *(f"GET /api-{e}/{{id}}/{k}" for e, k in (("parts", "file-url"), ("batches", "image-url"))),
+    *(f"GET /api-{e}/{k}" for e, k in (("parts", "file-url"), ("batches", "image-url"))),
+    "GET /api-issues/{id}/image-url",
+    "GET /api-issues/image-url",
+    "GET /api-parts-images/{part_id}",
+    "DELETE /api-parts-images/{part_id}",
+    "GET /api-parts-images/{part_id}/url",
+    "POST /api-parts-images/{part_id}/upload",
+    *(
+        f"POST /api-{e}/bulk-sync"
+        for e in (
+            "parts",
+            "operations",
+            "cells",
+            "resources",
+            "materials",
+            "operators",
+            "scrap-reasons",
+        )
+    ),
+    "PUT /files/upload/{token}",
+    "GET /files/download/{token}",  # bytes; FastAPI adds a JSON media type beside */*
+    "GET /api-export",  # a file, described by its schema
+}
+
+
+def test_every_other_answer_shows_an_example(doc: dict[str, Any]) -> None:
+    without = set()
+    for path, method, op in operations(doc):
+        for status, answer in op["responses"].items():
+            media = answer.get("content", {}).get("application/json")
+            if status.startswith("2") and media is not None and not examples_of(media):
+                without.add(f"{method.upper()} {path}")
+    assert without <= ANSWERS_WITHOUT_EXAMPLE, sorted(without - ANSWERS_WITHOUT_EXAMPLE)
+
+
 class TestUnitsAndTimeZones:
     def _properties(self, doc: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
         def walk(where: str, schema: Any) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -216,6 +273,16 @@ class TestUnitsAndTimeZones:
             f"{where}: {name}"
             for where, name, prop in self._properties(doc)
             if is_timestamp(prop) and "UTC" not in prop.get("description", "")
+        }
+        assert sorted(problems) == []
+
+    def test_every_time_parameter_says_how_its_zone_is_read(self, doc: dict[str, Any]) -> None:
+        problems = {
+            f"{method.upper()} {path}: {p['name']}"
+            for path, method, op in operations(doc)
+            for p in op.get("parameters", [])
+            if p.get("schema", {}).get("format") in ("date", "date-time")
+            and "UTC" not in p.get("description", "")
         }
         assert sorted(problems) == []
 

@@ -1,10 +1,13 @@
 """The CRUD routes of an entity: `/api-<name>` with `?id=` for one record."""
 
+from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request
 
 from floorsync.entities import examples, service
+from floorsync.entities.example_values import ENTITY_EXAMPLES, record_example
+from floorsync.entities.fields import NO_DEFAULT
 from floorsync.entities.listing import list_rows, parse_bool
 from floorsync.entities.openapi import (
     input_schema,
@@ -93,6 +96,28 @@ _CREATE_EXAMPLES: dict[str, Any] = {"jobs": examples.JOB_CREATE_REQUEST}
 _CREATED_EXAMPLES: dict[str, Any] = {"jobs": examples.JOB_CREATE_REPLY}
 
 
+def _defaults(spec: EntitySpec) -> dict[str, Any]:
+    """The fields' constant defaults as the wire shows them (numbers as numbers)."""
+    out: dict[str, Any] = {}
+    for f in spec.fields:
+        value = f.default
+        if value is NO_DEFAULT or callable(value):
+            continue
+        out[f.name] = int(value) if isinstance(value, Decimal) and value == int(value) else value
+        if isinstance(out[f.name], Decimal):
+            out[f.name] = float(out[f.name])
+    return out
+
+
+def example_record(spec: EntitySpec) -> dict[str, Any]:
+    """An example record of `spec` for the docs (checked against its schema by the tests)."""
+    return record_example(
+        record_schema(spec),
+        _defaults(spec),
+        {"due_date": "2026-12-31T00:00:00.000Z", **ENTITY_EXAMPLES.get(spec.name, {})},
+    )
+
+
 def crud_router(
     spec: EntitySpec, *, extra_list_params: list[dict[str, Any]] | None = None
 ) -> APIRouter:
@@ -110,6 +135,14 @@ def crud_router(
             spec.name: {"type": "array", "items": record_schema(spec)},
             "pagination": _PAGINATION,
         },
+    }
+    record = example_record(spec)
+    one_example = _CREATED_EXAMPLES.get(spec.name) or {spec.singular: record}
+    list_example = {spec.name: [record], "pagination": {"total": 1, "offset": 0, "limit": 100}}
+    deleted_example = {
+        "message": "Deleted successfully",
+        "id": record["id"],
+        "mode": "soft" if spec.soft_delete else "hard",
     }
     deleted = {
         "type": "object",
@@ -136,7 +169,7 @@ def crud_router(
         path,
         summary=f"List {spec.name}, or get one with ?id=",
         description=_list_doc(spec),
-        responses=responses(200, {"oneOf": [many, one]}, 404),
+        responses=responses(200, {"oneOf": [many, one]}, 404, example=list_example),
         openapi_extra={"parameters": list_parameters(spec) + (extra_list_params or [])},
     )
     def list_or_get(request: Request, ctx: ApiCtx) -> Any:
@@ -164,7 +197,7 @@ def crud_router(
         status_code=201,
         summary=f"Create a {spec.singular}",
         description=_create_doc(spec),
-        responses=responses(201, one, 409, 413, 422, example=_CREATED_EXAMPLES.get(spec.name)),
+        responses=responses(201, one, 409, 413, 422, example=one_example),
         openapi_extra=json_body(input_schema(spec), example=_CREATE_EXAMPLES.get(spec.name)),
     )
     @retrying
@@ -196,14 +229,14 @@ def crud_router(
         path,
         summary=f"Update a {spec.singular} (merge)",
         description=_UPDATE_DOC,
-        responses=responses(200, one, 404, 409, 413, 422),
+        responses=responses(200, one, 404, 409, 413, 422, example={spec.singular: record}),
         openapi_extra=patch_doc,
     )(update)
     router.put(
         path,
         summary=f"Update a {spec.singular} (same as PATCH)",
         description=_UPDATE_DOC,
-        responses=responses(200, one, 404, 409, 413, 422),
+        responses=responses(200, one, 404, 409, 413, 422, example={spec.singular: record}),
         openapi_extra=patch_doc,
     )(update)
 
@@ -216,7 +249,7 @@ def crud_router(
         path,
         summary=f"Delete a {spec.singular}",
         description=_delete_doc(spec),
-        responses=responses(200, deleted, 404, 409),
+        responses=responses(200, deleted, 404, 409, example=deleted_example),
         openapi_extra=delete_doc,
     )
     @retrying

@@ -8,8 +8,9 @@ from fastapi.responses import Response
 
 from floorsync.entities import examples
 from floorsync.entities import registry as entity_registry
+from floorsync.entities.endpoints import example_record
+from floorsync.entities.example_values import example_for
 from floorsync.entities.openapi import (
-    example_for,
     input_schema,
     json_body,
     query,
@@ -125,8 +126,22 @@ def entity_sync_router(spec: EntitySpec) -> APIRouter:
     }
     item_schema = input_schema(spec, mode="sync")
     jobs = spec.name == "jobs"
+    record = example_record(spec)
     single_answers = responses(
-        200, one, 409, 413, 422, example=examples.JOB_SYNC_REPLY if jobs else None
+        200,
+        one,
+        409,
+        413,
+        422,
+        example=examples.JOB_SYNC_REPLY
+        if jobs
+        else {
+            spec.singular: record,
+            "action": "updated",
+            "id": record["id"],
+            "external_id": record.get("external_id"),
+            "external_source": record.get("external_source"),
+        },
     )
     single_answers[201] = {**single_answers[200], "description": "Created"}
 

@@ -44,6 +44,7 @@ _COMMON = {
     "url": {
         "type": "string",
         "format": "uri",
+        "examples": ["https://mes.example.com/hooks/floorsync"],
         "description": "https; plain http only to a private target while "
         "FLOORSYNC_WEBHOOK_ALLOW_PRIVATE is true",
     },
@@ -90,7 +91,13 @@ REPLAY_BODY = json_body(
         "type": "object",
         "required": ["event_id"],
         "additionalProperties": False,
-        "properties": {"event_id": {"type": "string", "description": "an event id (`evt_…`)"}},
+        "properties": {
+            "event_id": {
+                "type": "string",
+                "description": "an event id (`evt_…`)",
+                "examples": ["evt_0193a4f2c1d87e5fb2a94c6d8e1f3a5b"],
+            }
+        },
     },
     example={"event_id": "evt_0193a4f2c1d87e5fb2a94c6d8e1f3a5b"},
 )
@@ -103,6 +110,7 @@ RECOVER_BODY = json_body(
             "since": {
                 "type": "string",
                 "format": "date-time",
+                "examples": ["2026-12-01T06:00:00Z"],
                 "description": "window start, inclusive (RFC 3339; UTC unless an offset is given)",
             },
             "until": {
@@ -242,6 +250,23 @@ LIST_OR_ONE = {
 }
 _PUBLIC = {k: v for k, v in WEBHOOK_EXAMPLE.items() if k != "secret_key"}
 LIST_EXAMPLE = {"webhooks": [_PUBLIC], "pagination": {"total": 1, "offset": 0, "limit": 100}}
+ONE_EXAMPLE = {"webhook": _PUBLIC}
+DELETED_EXAMPLE = {"message": "Deleted successfully", "id": WEBHOOK_EXAMPLE["id"]}
+REPLAYED_EXAMPLE = {
+    "webhook_id": WEBHOOK_EXAMPLE["id"],
+    "event_id": "evt_0193a4f2c1d87e5fb2a94c6d8e1f3a5b",
+    "queued": 1,
+}
+RECOVERED_EXAMPLE = {"webhook_id": WEBHOOK_EXAMPLE["id"], "queued": 3, "more": False}
+ROTATED_EXAMPLE = {
+    "webhook": {
+        **WEBHOOK_EXAMPLE,
+        "secret_key": "whsec_Q2hhbmdlZCBzZWNyZXQgZm9yIGRvY3M",
+        "secret_prefix": "whsec_Q2hh",
+        "previous_secret_expires_at": "2026-12-02T07:00:00Z",
+    },
+    "previous_secret_expires_at": "2026-12-02T07:00:00Z",
+}
 DELETED = {
     "type": "object",
     "required": ["message", "id"],

@@ -180,7 +180,7 @@ def update(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
 
 
 _UPDATE_DOC: dict[str, Any] = {
-    "responses": responses(200, docs.UPDATED, 404, 413, 422),
+    "responses": responses(200, docs.UPDATED, 404, 413, 422, example=docs.ONE_EXAMPLE),
     "openapi_extra": {**_BY_ID, **docs.PATCH_BODY},
 }
 router.patch(
@@ -192,7 +192,7 @@ router.put(PATH, summary="Update a webhook endpoint (same as PATCH)", **_UPDATE_
 @router.delete(
     PATH,
     summary="Delete a webhook endpoint (hard); its pending deliveries are dropped, its logs stay",
-    responses=responses(200, docs.DELETED, 404),
+    responses=responses(200, docs.DELETED, 404, example=docs.DELETED_EXAMPLE),
     openapi_extra=_BY_ID,
 )
 @retrying
@@ -207,7 +207,7 @@ def remove(request: Request, ctx: ApiCtx) -> Any:
 @router.post(
     f"{PATH}/enable",
     summary="Re-enable a disabled webhook endpoint",
-    responses=responses(200, docs.ONE, 404),
+    responses=responses(200, docs.ONE, 404, example=docs.ONE_EXAMPLE),
     openapi_extra={**_BY_ID, **docs.ENABLE_BODY},
 )
 @retrying
@@ -225,7 +225,7 @@ def enable(request: Request, ctx: ApiCtx) -> Any:
     f"{PATH}/replay",
     status_code=202,
     summary="Queue one event for this endpoint again",
-    responses=responses(202, docs.REPLAYED, 404, 413, 422),
+    responses=responses(202, docs.REPLAYED, 404, 413, 422, example=docs.REPLAYED_EXAMPLE),
     openapi_extra={**_BY_ID, **docs.REPLAY_BODY},
 )
 @retrying
@@ -243,7 +243,7 @@ def replay(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
     f"{PATH}/recover",
     status_code=202,
     summary="Re-queue failed (and, optionally, missed) events of a time window",
-    responses=responses(202, docs.RECOVERED, 404, 413, 422),
+    responses=responses(202, docs.RECOVERED, 404, 413, 422, example=docs.RECOVERED_EXAMPLE),
     openapi_extra={**_BY_ID, **docs.RECOVER_BODY},
 )
 @retrying
@@ -260,7 +260,7 @@ def recover(request: Request, ctx: ApiCtx, body: BodyDep) -> Any:
 @router.post(
     f"{PATH}/rotate-secret",
     summary="Rotate the signing secret; the new secret is shown only in this response",
-    responses=responses(200, docs.ROTATED, 404, 413, 422),
+    responses=responses(200, docs.ROTATED, 404, 413, 422, example=docs.ROTATED_EXAMPLE),
     openapi_extra={**_BY_ID, **docs.ROTATE_BODY},
 )
 @retrying
@@ -320,8 +320,16 @@ _LOG_SORTS = ("created_at", "status_code", "duration_ms")
                 "succeeded, http_error, timeout, connection_error, refused, render_error",
             ),
             ("success", {"type": "boolean"}, "exact filter"),
-            ("from_date", {"type": "string", "format": "date-time"}, "created_at at or after"),
-            ("to_date", {"type": "string", "format": "date-time"}, "created_at at or before"),
+            (
+                "from_date",
+                {"type": "string", "format": "date-time"},
+                "created_at at or after (RFC 3339; UTC unless an offset is given)",
+            ),
+            (
+                "to_date",
+                {"type": "string", "format": "date-time"},
+                "created_at at or before (RFC 3339; UTC unless an offset is given)",
+            ),
         )
     },
 )

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.routing import APIRoute
 
 from floorsync.entities import examples, service
-from floorsync.entities.endpoints import crud_router
+from floorsync.entities.endpoints import crud_router, example_record
 from floorsync.entities.openapi import input_schema, json_body, query, record_schema, responses
 from floorsync.entities.operators import OPERATORS, delete_operator
 from floorsync.entities.render import render_one, render_rows
@@ -93,7 +93,17 @@ def deleting(spec: EntitySpec, remove: Callable[..., None]) -> tuple[Handler, di
 
     return handler, {
         "summary": f"Delete a {spec.singular} (hard)",
-        "responses": responses(200, _DELETED, 404, 409),
+        "responses": responses(
+            200,
+            _DELETED,
+            404,
+            409,
+            example={
+                "message": "Deleted successfully",
+                "id": example_record(spec)["id"],
+                "mode": "hard",
+            },
+        ),
         "openapi_extra": {"parameters": _ID},
     }
 
@@ -111,7 +121,16 @@ def updating(spec: EntitySpec, update: Callable[..., Any]) -> tuple[Handler, dic
 
     return handler, {
         "summary": f"Update a {spec.singular} (merge)",
-        "responses": responses(200, one_schema(spec), 400, 404, 409, 413, 422),
+        "responses": responses(
+            200,
+            one_schema(spec),
+            400,
+            404,
+            409,
+            413,
+            422,
+            example={spec.singular: example_record(spec)},
+        ),
         "openapi_extra": {"parameters": _ID, **json_body({**input_schema(spec), "required": []})},
     }
 
