@@ -71,7 +71,9 @@ def connection(services: Services, scope: TenantScope, cid: uuid.UUID) -> Planni
 
 def runs(services: Services, scope: TenantScope) -> list[PlanningRun]:
     with services.sessions() as s:
-        rows = list(s.scalars(scoped(PlanningRun, scope).order_by(PlanningRun.started_at)))
+        rows = list(
+            s.scalars(scoped(PlanningRun, scope).order_by(PlanningRun.started_at, PlanningRun.kind))
+        )
         s.expunge_all()
         return rows
 
