@@ -24,7 +24,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -252,16 +252,18 @@ def store_fingerprints(
     reports: Sequence[SyncReport],
     prints: Mapping[str, str],
     forget: Sequence[str],
+    existing: Collection[str],
 ) -> None:
     """Keep the digests of the records the engine took whole; drop those of failed records and
-    of deleted jobs, so that they go to the engine again."""
+    of deleted jobs, so that they go to the engine again. `existing`: the keys that have a
+    digest (loaded before the pull), the only ones a DELETE can find."""
     taken = {
         r.external_id: prints[r.external_id]
         for report in reports
         for r in report.results
         if r.external_id is not None and r.external_id in prints and _tree_ok(r)
     }
-    stale = [*prints, *forget]
+    stale = [key for key in (*prints, *forget) if key in existing]
     for chunk in _chunks(stale):
         work.session.execute(
             delete(PlanningFingerprint).where(
@@ -555,7 +557,9 @@ def _pull(
                 source_label=source,
             )
         if not dry:
-            store_fingerprints(work, connection_id, reports, split.prints, job_plan.delete_jobs)
+            store_fingerprints(
+                work, connection_id, reports, split.prints, job_plan.delete_jobs, stored
+            )
         counts: dict[str, dict[str, int]] = {"jobs": _counts(jobs_report)}
         counts["jobs"]["deleted"] = len(jobs_report.pruned)
         counts.update(jobs_report.child_counts())
