@@ -263,3 +263,26 @@ def test_push_refuses_bad_usage_with_2_and_a_refused_push_with_1(
     missing = run(cli, "push", "frepple", "--tenant", t, "--order", "MO-404", "--start", "--json")
     assert missing.exit_code == 1
     assert json.loads(missing.stdout)["error_class"] == "rejected"
+
+
+def test_pull_since_takes_the_orders_changed_since_then_in_manual_mode(
+    cli: CliRunner, tenant: TenantHandle, frepple: FakeFrepple
+) -> None:
+    t = str(tenant.id)
+    assert add_frepple(cli, tenant, frepple.base_url).exit_code == 0
+    assert run(cli, "pull", "frepple", "--tenant", t, "--json").exit_code == 0
+    frepple.data.mos["MO-000002"].update(quantity="77.00000000", lastmodified="2026-05-30T11:00:00")
+    frepple.requests.clear()
+
+    pulled = run(cli, "pull", "frepple", "--tenant", t, "--since", "2026-05-29T00:00:00Z", "--json")
+
+    assert pulled.exit_code == 0, pulled.output
+    data = json.loads(pulled.stdout)
+    assert data["mode"] == "manual"
+    assert data["received"] == 1
+    assert data["counts"]["jobs"]["updated"] == 1
+    queries = [r.query for r in frepple.requests if r.path.endswith("/manufacturingorder/")]
+    assert queries[0]["lastmodified__gte"] == ["2026-05-29T02:00:00"]  # naive Amsterdam time
+    both = run(cli, "pull", "frepple", "--tenant", t, "--full", "--since", "2026-05-29T00:00:00Z")
+    assert both.exit_code == 2
+    assert run(cli, "pull", "frepple", "--tenant", t, "--since", "last week").exit_code == 2

@@ -114,7 +114,8 @@ def test_a_dead_pulls_runs_are_recovered_after_its_lease_and_the_pull_is_redone(
 
     # the lease is still held: the pull may be alive; nothing is touched, nothing is claimable
     clock.advance(29 * 60)
-    assert recover_stale_runs(deps) == 0
+    recover_stale_runs(deps)  # all tenants (the test database may hold other tests' runs)
+    assert recover_stale_runs(deps, connection_id=cid) == 0
     assert take_pull_lease(deps, scope, cid, "other", LEASE) is False
     assert claim_due_pull(deps, "w2", LEASE, connection_id=cid) is None
     assert pull_runs(services, scope)[1].status is RunStatus.running
@@ -188,9 +189,16 @@ def test_a_worker_killed_mid_pull_leaves_a_running_run_that_the_next_worker_reco
     real = build_services(settings)
     try:
         scope = new_scope(real, "kill")
-        add_frepple(real, scope, frepple.base_url)
+        cid = add_frepple(real, scope, frepple.base_url)
         with real.sessions.begin() as s:
             s.scalars(scoped(PlanningConnection, scope)).one().push_enabled = False
+            # The test database holds other tests' connections, due and pointing at fake servers
+            # that are gone: park them, so the workers pull only this one.
+            s.execute(
+                update(PlanningConnection)
+                .where(PlanningConnection.id != cid)
+                .values(next_pull_at=real.clock.now() + timedelta(days=1))
+            )
         frepple.fault("delay", match=lambda r: "manufacturingorder" in r.path, delay=4.0)
         env = {"FLOORSYNC_PLANNING_PULL_LEASE_MINUTES": "0.05"}  # 3 s: the test's heartbeat
 

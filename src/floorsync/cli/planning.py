@@ -1,7 +1,7 @@
 """`floorsync planning …`: planning connections (spec §5.5), pulls and the push queue.
 
     floorsync planning connections add|list|show|test|set|pause|resume|remove
-    floorsync planning pull CONNECTION [--full] [--dry-run]
+    floorsync planning pull CONNECTION [--full | --since ISO] [--dry-run]
     floorsync planning push CONNECTION --order ID (--start | --complete --good N [--scrap N]) [--at ISO]
     floorsync planning pushes list|retry CONNECTION
 
@@ -436,6 +436,13 @@ def pull_command(
     tenant: TenantOpt,
     connection: ConnArg,
     full: Annotated[bool, typer.Option("--full", help="a full (reconcile) pull")] = False,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="ISO 8601 time: the orders changed upstream since then (no withdrawal detection)",
+        ),
+    ] = None,
     dry_run: Annotated[
         bool,
         typer.Option(
@@ -447,6 +454,14 @@ def pull_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Run one pull now (also when scheduled pulls are paused); exit 1 when it failed."""
+    since_at = None
+    if since is not None:
+        if full:
+            raise _fail("give --full or --since, not both", 2)
+        try:
+            since_at = parse_ts(since)
+        except ValueError:
+            raise _fail(f"--since: not an ISO 8601 date-time: {since!r}", 2) from None
     services = _services()
     scope = _scope(services, tenant)
     connection_id = _connection(services, scope, connection)
@@ -490,6 +505,7 @@ def pull_command(
                 ),
                 dry_run=dry_run,
                 owner=None if dry_run else owner,
+                since=since_at,
             )
     except ConnectionInvalid as exc:
         raise _invalid(exc, as_json) from None

@@ -20,13 +20,14 @@ to `sync.engine` (cells and resources, then nested jobs in chunks), so this modu
 """
 
 import hashlib
-import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from typing import Any
+
+import orjson
 
 from floorsync.kit.timefmt import format_ts
 from floorsync.planning import statuses
@@ -374,8 +375,9 @@ FINGERPRINT_VERSION = "1"
 
 def fingerprint(record: Record) -> str:
     """The digest of a nested job record exactly as it would be sent to the sync engine."""
-    text = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256((FINGERPRINT_VERSION + text).encode()).hexdigest()
+    digest = hashlib.sha256(FINGERPRINT_VERSION.encode())
+    digest.update(orjson.dumps(record, option=orjson.OPT_SORT_KEYS))
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

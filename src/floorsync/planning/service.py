@@ -24,7 +24,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -119,9 +119,17 @@ class _DryDeps(PlanningDeps):
 
 
 def decide_mode(
-    row: PlanningConnection, config: PlanningConnectionConfig, now: datetime, *, full: bool
+    row: PlanningConnection,
+    config: PlanningConnectionConfig,
+    now: datetime,
+    *,
+    full: bool,
+    since: datetime | None = None,
 ) -> tuple[str, datetime | None]:
-    """(mode, since) per §6.1 step 2."""
+    """(mode, since) per §6.1 step 2; `since` given (the CLI's `--since`): mode `manual`, the
+    orders changed since then, without withdrawal detection."""
+    if since is not None:
+        return "manual", since
     hours = config.settings.reconcile_interval_hours
     stale = row.last_reconcile_at is None or (
         hours > 0 and row.last_reconcile_at <= now - timedelta(hours=hours)
@@ -244,16 +252,18 @@ def store_fingerprints(
     reports: Sequence[SyncReport],
     prints: Mapping[str, str],
     forget: Sequence[str],
+    existing: Collection[str],
 ) -> None:
     """Keep the digests of the records the engine took whole; drop those of failed records and
-    of deleted jobs, so that they go to the engine again."""
+    of deleted jobs, so that they go to the engine again. `existing`: the keys that have a
+    digest (loaded before the pull), the only ones a DELETE can find."""
     taken = {
         r.external_id: prints[r.external_id]
         for report in reports
         for r in report.results
         if r.external_id is not None and r.external_id in prints and _tree_ok(r)
     }
-    stale = [*prints, *forget]
+    stale = [key for key in (*prints, *forget) if key in existing]
     for chunk in _chunks(stale):
         work.session.execute(
             delete(PlanningFingerprint).where(
@@ -326,6 +336,7 @@ def pull(
     renew: Callable[[], object] = lambda: None,
     dry_run: bool = False,
     owner: str | None = None,
+    since: datetime | None = None,
 ) -> PullOutcome:
     """One pull cycle of one connection (see the module docstring). `renew` keeps the caller's
     lease alive between chunks. An unexpected error (the database, a bug) is re-raised after
@@ -344,10 +355,12 @@ def pull(
             dry = _DryDeps(
                 deps.sessions, deps.outbox, deps.clock, deps.secretbox, deps.adapters, outer
             )
-            return _pull(dry, scope, connection_id, trigger, full, progress, rng, _nothing, [])
+            return _pull(
+                dry, scope, connection_id, trigger, full, progress, rng, _nothing, [], since
+            )
     recover_stale_runs(deps, connection_id=connection_id, owner=owner)
     try:
-        return _pull(deps, scope, connection_id, trigger, full, progress, rng, renew, opened)
+        return _pull(deps, scope, connection_id, trigger, full, progress, rng, renew, opened, since)
     except Exception as exc:
         _abandon(deps, scope, opened, exc)
         raise
@@ -381,6 +394,7 @@ def _pull(
     rng: random.Random | None,
     renew: Callable[[], object],
     opened: list[uuid.UUID],
+    since_given: datetime | None = None,
 ) -> PullOutcome:
     started = time.perf_counter()
     rng = rng or random.Random()
@@ -389,7 +403,7 @@ def _pull(
     with deps.work(scope) as work:
         row = find_connection(work.session, scope, str(connection_id))
         config = config_of(row, deps.secretbox)
-        mode, since = decide_mode(row, config, clock.now(), full=full)
+        mode, since = decide_mode(row, config, clock.now(), full=full, since=since_given)
         cursor_before = row.pull_cursor
         source = row.system.value
         reconcile = mode == "reconcile"
@@ -543,7 +557,9 @@ def _pull(
                 source_label=source,
             )
         if not dry:
-            store_fingerprints(work, connection_id, reports, split.prints, job_plan.delete_jobs)
+            store_fingerprints(
+                work, connection_id, reports, split.prints, job_plan.delete_jobs, stored
+            )
         counts: dict[str, dict[str, int]] = {"jobs": _counts(jobs_report)}
         counts["jobs"]["deleted"] = len(jobs_report.pruned)
         counts.update(jobs_report.child_counts())
