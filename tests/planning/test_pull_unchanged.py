@@ -14,10 +14,11 @@ from floorsync.auth.tenants import create_tenant
 from floorsync.bootstrap import Services, build_services
 from floorsync.config import Settings
 from floorsync.db.repository import TenantScope, scoped
+from floorsync.entities.service import hard_delete
 from floorsync.entities.spec import get_spec
 from floorsync.kit.clock import FakeClock
 from floorsync.models.enums import PlanningTrigger, RunStatus, SyncTrigger
-from floorsync.models.master import Job, Operation
+from floorsync.models.master import Cell, Job, Operation
 from floorsync.models.planning import PlanningFingerprint, PlanningRun
 from floorsync.planning.service import pull
 from floorsync.sync.options import SyncOptions
@@ -168,3 +169,34 @@ def test_an_order_the_engine_refused_is_sent_again_until_it_is_taken(
     assert third.status is RunStatus.completed
     assert third.counts["jobs"]["created"] == 1
     assert fingerprints(services, scope) == 5
+
+
+def test_a_cell_deleted_and_made_again_sends_its_orders_to_the_engine_again(
+    services: Services, scope: TenantScope, frepple: FakeFrepple
+) -> None:
+    """The records are identical, but what their `cell_external_id` resolves to is not (the
+    pull makes the cells again, with new ids): the digests include the source's live cells, so
+    every order goes to the engine, which points the operations at the new cells."""
+    cid = add_frepple(services, scope, frepple.base_url)
+    deps = deps_of(services)
+    pull(deps, scope, cid, trigger=PlanningTrigger.cli)
+    with deps.work(scope) as work:  # removed for good: the operations' cell_id is set null
+        for cell in work.session.scalars(scoped(Cell, scope)).all():
+            hard_delete(work, get_spec("cells"), cell)
+    services.clock.advance(60)  # type: ignore[attr-defined]
+
+    pull(deps, scope, cid, trigger=PlanningTrigger.cli, full=True)
+
+    assert last_details(services, scope)["unchanged_before_engine"] == 0
+    with services.sessions() as s:
+        live = set(s.scalars(scoped(Cell, scope, include_deleted=False).with_only_columns(Cell.id)))
+        pointed = set(
+            s.scalars(
+                scoped(Operation, scope, include_deleted=False)
+                .with_only_columns(Operation.cell_id)
+                .where(Operation.cell_id.is_not(None))
+            )
+        )
+    assert live
+    assert pointed
+    assert pointed <= live

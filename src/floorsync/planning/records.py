@@ -370,12 +370,22 @@ def plan_jobs(
     return JobPlan(tuple(jobs), tuple(delete_jobs), tuple(delete_operations), tuple(warnings))
 
 
-FINGERPRINT_VERSION = "1"
+FINGERPRINT_VERSION = "2"
 
 
-def fingerprint(record: Record) -> str:
-    """The digest of a nested job record exactly as it would be sent to the sync engine."""
+def cells_salt(cell_ids: Mapping[str, object]) -> bytes:
+    """What the records' `cell_external_id`s resolve to now: the live cells of the source by
+    external id → row id. A cell deleted and made again under the same external id gets a new
+    row id, so every digest changes and each order goes to the engine once, which points its
+    operations at the new cell (a record alone would look unchanged)."""
+    return orjson.dumps({key: str(value) for key, value in sorted(cell_ids.items())})
+
+
+def fingerprint(record: Record, salt: bytes = b"") -> str:
+    """The digest of a nested job record exactly as it would be sent to the sync engine, with
+    what its references resolve to (`cells_salt`)."""
     digest = hashlib.sha256(FINGERPRINT_VERSION.encode())
+    digest.update(salt)
     digest.update(orjson.dumps(record, option=orjson.OPT_SORT_KEYS))
     return digest.hexdigest()
 
@@ -393,7 +403,10 @@ class Unchanged:
 
 
 def split_unchanged(
-    jobs: Sequence[Record], floor: Mapping[str, FloorJob], stored: Mapping[str, str]
+    jobs: Sequence[Record],
+    floor: Mapping[str, FloorJob],
+    stored: Mapping[str, str],
+    salt: bytes = b"",
 ) -> Unchanged:
     """Skip, before the engine, the records the last pull sent unchanged (issue 13, pull
     performance): the record's digest equals the stored one, and floorsync still holds the job,
@@ -406,7 +419,7 @@ def split_unchanged(
     prints: dict[str, str] = {}
     for record in jobs:
         key = record["external_id"]
-        digest = fingerprint(record)
+        digest = fingerprint(record, salt)
         current = floor.get(key)
         ops = record["parts"][0]["operations"]
         if (

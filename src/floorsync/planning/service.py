@@ -47,6 +47,7 @@ from floorsync.planning.records import (
     FloorJob,
     PullWarning,
     Record,
+    cells_salt,
     chunk_jobs,
     cursor_after,
     plan_equipment,
@@ -516,6 +517,12 @@ def _pull(
     with deps.work(scope) as work:
         floor = floor_jobs(work, source, wanted)
         stored = load_fingerprints(work, connection_id, wanted)
+        live_cells = work.session.execute(
+            scoped(Cell, work.scope, include_deleted=False)
+            .with_only_columns(Cell.external_id, Cell.id)
+            .where(Cell.external_source == source)
+        )
+        salt = cells_salt({key: cell_id for key, cell_id in live_cells if key})
     job_plan = plan_jobs(
         orders,
         source=source,
@@ -524,7 +531,7 @@ def _pull(
         active_cells=active_cells,
         reconcile=reconcile,
     )
-    split = split_unchanged(job_plan.jobs, floor, stored)
+    split = split_unchanged(job_plan.jobs, floor, stored, salt)
     reports = _write_jobs(deps, scope, split.send, progress, renew, dry)
     # ------------------------------------------------------------------ 3. close the step
     after = cursor_after(orders, current=cursor_before)
