@@ -3,11 +3,17 @@ them, a recorder instead of real retry waits, and a watch that fails any test wh
 or checked errors contain a configured secret (spec §4.6, matrix row 48)."""
 
 import logging
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
+from floorsync.auth.tenants import create_tenant
+from floorsync.bootstrap import Services, build_services
+from floorsync.config import Settings
+from floorsync.db.repository import TenantScope
+from floorsync.kit.clock import FakeClock
 from floorsync.planning.base import ConnectionCheck, PlanningAdapter, PlanningError
 from floorsync.planning.config import PlanningConnectionConfig
 from floorsync.planning.factory import create_planning_adapter
@@ -74,6 +80,22 @@ def secret_watch() -> Iterator[SecretWatch]:
         logger.setLevel(old_level)
     leaked = [line for line in watch.lines if watch.leaks(line)]
     assert leaked == [], f"secrets in log lines: {leaked}"
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    """floorsync's services on the test database with a fake clock (pulls, pushes, leases)."""
+    built = build_services(settings, FakeClock())
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def scope(services: Services) -> TenantScope:
+    """A fresh tenant of its own."""
+    with services.sessions.begin() as s:
+        tenant = create_tenant(s, f"plan-{uuid.uuid4().hex[:8]}", services.clock.now())
+        return TenantScope(tenant.id)
 
 
 @pytest.fixture

@@ -11,9 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from floorsync.auth.tenants import create_tenant
-from floorsync.bootstrap import Services, build_services
-from floorsync.config import Settings
+from floorsync.bootstrap import Services
 from floorsync.db.repository import TenantScope, scoped
 from floorsync.db.uow import unit_of_work
 from floorsync.events.retention import purge_events
@@ -30,20 +28,6 @@ from floorsync.worker.queue import JobRun, QueuedJob
 from tests.planning.app_support import add_frepple, deps_of
 from tests.planning.conftest import FREPPLE_PASSWORD, FREPPLE_USER, SecretWatch
 from tests.planning.fakes.frepple import FakeFrepple, oplan, seed_orders
-
-
-@pytest.fixture
-def services(settings: Settings) -> Iterator[Services]:
-    built = build_services(settings, FakeClock())
-    yield built
-    built.close()
-
-
-@pytest.fixture
-def scope(services: Services) -> TenantScope:
-    with services.sessions.begin() as s:
-        tenant = create_tenant(s, f"disp-{uuid.uuid4().hex[:8]}", services.clock.now())
-        return TenantScope(tenant.id)
 
 
 @pytest.fixture

@@ -12,12 +12,10 @@ import pytest
 from sqlalchemy import func
 from typer.testing import CliRunner
 
-from floorsync.auth.tenants import create_tenant
-from floorsync.bootstrap import Services, build_services
+from floorsync.bootstrap import Services
 from floorsync.cli.app import app
 from floorsync.config import Settings, get_settings
 from floorsync.db.repository import TenantScope, scoped
-from floorsync.kit.clock import FakeClock
 from floorsync.models.bookkeeping import SyncRun
 from floorsync.models.enums import PlanningTrigger, RunStatus
 from floorsync.models.planning import PlanningConnection, PlanningRun
@@ -26,19 +24,6 @@ from tests.planning.app_support import add_frepple, add_odoo, deps_of, events, f
 from tests.planning.conftest import FREPPLE_PASSWORD, FREPPLE_USER, SecretWatch
 from tests.planning.fakes.frepple import FakeFrepple, seed_orders
 from tests.planning.fakes.odoo import FakeOdoo, seed_productions
-
-
-@pytest.fixture
-def services(settings: Settings) -> Iterator[Services]:
-    built = build_services(settings, FakeClock())
-    yield built
-    built.close()
-
-
-@pytest.fixture
-def scope(services: Services) -> TenantScope:
-    with services.sessions.begin() as s:
-        return TenantScope(create_tenant(s, f"dry-{uuid.uuid4().hex[:8]}", services.clock.now()).id)
 
 
 @pytest.fixture

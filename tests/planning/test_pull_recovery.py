@@ -88,13 +88,6 @@ class _DiesOnWorkOrders:
         raise _Killed()
 
 
-@pytest.fixture
-def services(settings: Settings) -> Iterator[Services]:
-    built = build_services(settings, FakeClock())
-    yield built
-    built.close()
-
-
 def test_a_dead_pulls_runs_are_recovered_after_its_lease_and_the_pull_is_redone(
     services: Services, frepple: FakeFrepple
 ) -> None:

@@ -13,10 +13,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from floorsync.bootstrap import Services, build_services
-from floorsync.config import Settings
+from floorsync.bootstrap import Services
 from floorsync.db.repository import TenantScope, scoped
-from floorsync.kit.clock import FakeClock
 from floorsync.models.bookkeeping import SyncRun
 from floorsync.models.enums import PlanningTrigger, RunStatus
 from floorsync.models.events import Event
@@ -34,23 +32,6 @@ from tests.planning.app_support import (
 from tests.planning.conftest import FREPPLE_PASSWORD, FREPPLE_USER, SecretWatch
 from tests.planning.fakes.frepple import FakeFrepple, oplan, seed_orders
 from tests.planning.fakes.odoo import FakeOdoo, seed_productions
-
-
-@pytest.fixture
-def services(settings: Settings) -> Iterator[Services]:
-    built = build_services(settings, FakeClock())
-    yield built
-    built.close()
-
-
-@pytest.fixture
-def scope(services: Services) -> TenantScope:
-    from floorsync.auth.tenants import create_tenant
-
-    with services.sessions.begin() as s:
-        return TenantScope(
-            create_tenant(s, f"plan-{uuid.uuid4().hex[:8]}", services.clock.now()).id
-        )
 
 
 @pytest.fixture

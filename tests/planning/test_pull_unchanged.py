@@ -4,19 +4,15 @@ next pull sends an order to the engine again only when its record changed, when 
 part or an operation of it was edited (its `sync_hash` cleared) or deleted, or when the engine
 refused it last time. What is skipped counts as `skipped`, as the engine would count it."""
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import func, update
 
-from floorsync.auth.tenants import create_tenant
-from floorsync.bootstrap import Services, build_services
-from floorsync.config import Settings
+from floorsync.bootstrap import Services
 from floorsync.db.repository import TenantScope, scoped
 from floorsync.entities.service import hard_delete
 from floorsync.entities.spec import get_spec
-from floorsync.kit.clock import FakeClock
 from floorsync.models.enums import PlanningTrigger, RunStatus, SyncTrigger
 from floorsync.models.master import Cell, Job, Operation
 from floorsync.models.planning import PlanningFingerprint, PlanningRun
@@ -26,19 +22,6 @@ from floorsync.sync.service import run_sync
 from tests.planning.app_support import add_frepple, deps_of, events, floor
 from tests.planning.conftest import FREPPLE_PASSWORD, FREPPLE_USER, SecretWatch
 from tests.planning.fakes.frepple import FakeFrepple, seed_orders
-
-
-@pytest.fixture
-def services(settings: Settings) -> Iterator[Services]:
-    built = build_services(settings, FakeClock())
-    yield built
-    built.close()
-
-
-@pytest.fixture
-def scope(services: Services) -> TenantScope:
-    with services.sessions.begin() as s:
-        return TenantScope(create_tenant(s, f"fp-{uuid.uuid4().hex[:8]}", services.clock.now()).id)
 
 
 @pytest.fixture

@@ -38,20 +38,6 @@ STARTED = "2026-06-01T05:30:00.000Z"  # 07:30 in Amsterdam (CEST)
 
 
 @pytest.fixture
-def services(settings: Settings) -> Iterator[Services]:
-    built = build_services(settings, FakeClock())
-    yield built
-    built.close()
-
-
-@pytest.fixture
-def scope(services: Services) -> TenantScope:
-    with services.sessions.begin() as s:
-        tenant = create_tenant(s, f"push-{uuid.uuid4().hex[:8]}", services.clock.now())
-        return TenantScope(tenant.id)
-
-
-@pytest.fixture
 def frepple(secret_watch: SecretWatch) -> Iterator[FakeFrepple]:
     secret_watch.register(FREPPLE_PASSWORD, FREPPLE_USER)
     fake = FakeFrepple()
