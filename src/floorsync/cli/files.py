@@ -52,6 +52,11 @@ def purge() -> None:
     typer.echo(
         f"expired {report.expired} abandoned upload(s); removed {report.removed} file(s)"
         + (f"; {report.failed} could not be removed (retried next run)" if report.failed else "")
+        + (
+            f"; {report.unconfigured} left on a backend not configured here"
+            if report.unconfigured
+            else ""
+        )
     )
     for line in report.errors[:10]:
         typer.echo(f"  {line}", err=True)

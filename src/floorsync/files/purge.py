@@ -29,6 +29,7 @@ from floorsync.models.enums import FilePurpose, FileState
 from floorsync.models.master import Part
 from floorsync.models.shopfloor import Batch
 from floorsync.storage.base import Storage
+from floorsync.storage.errors import BackendUnavailable
 from floorsync.storage.keys import StorageKey
 
 log = logging.getLogger("floorsync.files.purge")
@@ -44,6 +45,9 @@ class PurgeReport:
     expired: int = 0  # pending / uploading rows that turned deleted in this run
     removed: int = 0  # deleted rows whose bytes and row are gone
     failed: int = 0  # deleted rows whose bytes could not be removed (retried next run)
+    # deleted rows on a backend this process has no configuration for (files on S3 after
+    # switching back to local without a bucket): left alone, not an error of the run
+    unconfigured: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -101,7 +105,12 @@ def remove_deleted(sessions: sessionmaker[Session], storage_for: StorageFor) -> 
             gone: list[uuid.UUID] = []
             for file_id, backend, key in rows:
                 try:
-                    storage_for(_value(backend)).delete(StorageKey.parse(key))
+                    store = storage_for(_value(backend))
+                except BackendUnavailable:
+                    report.unconfigured += 1
+                    continue
+                try:
+                    store.delete(StorageKey.parse(key))
                 except Exception as exc:  # the backend is down: the next run retries
                     report.failed += 1
                     report.errors.append(f"{key}: {type(exc).__name__}: {exc}"[:500])
@@ -118,7 +127,7 @@ def remove_deleted(sessions: sessionmaker[Session], storage_for: StorageFor) -> 
                         )
                     )
                 report.removed += len(gone)
-            if len(rows) < BATCH or not gone:
+            if len(rows) < BATCH or not gone:  # (a full batch of unremovable rows: next run)
                 break
     return report
 

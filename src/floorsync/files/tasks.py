@@ -2,12 +2,15 @@
 runs hourly (api-catalogue-completion §2.7, §14.7) and removes abandoned uploads and deleted
 files, bytes first (files/purge.py)."""
 
+import logging
 from datetime import timedelta
 
 from floorsync.bootstrap import Services
 from floorsync.config import Settings
 from floorsync.files.purge import PurgeReport, StorageFor, purge_files
 from floorsync.worker.kinds import PeriodicTask
+
+log = logging.getLogger("floorsync.files.purge")
 
 
 def storage_for(services: Services) -> StorageFor:
@@ -17,6 +20,12 @@ def storage_for(services: Services) -> StorageFor:
 
 def purge(services: Services) -> PurgeReport:
     report = purge_files(services.sessions, services.clock, storage_for(services))
+    if report.unconfigured:  # a configuration matter, not a failed run: said, then left alone
+        log.warning(
+            "storage.purge left %d deleted file(s) on a backend that is not configured here "
+            "(set it up, e.g. FLOORSYNC_S3_BUCKET, to have them removed)",
+            report.unconfigured,
+        )
     if report.failed:  # recorded as the run's error; the rows stay for the next run
         raise RuntimeError(
             f"{report.failed} deleted file(s) could not be removed: {report.errors[0]}"
