@@ -151,6 +151,15 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds the process has used so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 # ---------------------------------------------------------------- the database side
 
 
@@ -185,36 +194,76 @@ class Probe:
                 out[key][str(status)] = int(n)
         return out
 
+    PICK = (
+        "SELECT w.id FROM webhooks AS w WHERE w.active AND (w.lease_until IS NULL OR "
+        "w.lease_until < :now) AND (w.paused_until IS NULL OR w.paused_until <= :now) AND "
+        "EXISTS (SELECT 1 FROM webhook_deliveries AS d WHERE d.webhook_id = w.id AND "
+        "d.status = 'pending' AND d.next_attempt_at <= :now) "
+        "ORDER BY w.lease_until NULLS FIRST LIMIT 1"
+    )
+    BATCH = (
+        "SELECT d.id, e.data FROM webhook_deliveries AS d JOIN events AS e ON e.id = "
+        "d.event_id WHERE d.webhook_id = :w AND d.status = 'pending' AND "
+        "d.next_attempt_at <= :now ORDER BY d.seq LIMIT 64"
+    )
+
     def claim_ms(self) -> float:
         """The claim's two queries (the endpoint with due work, then its batch), median of 5."""
         from sqlalchemy import text
 
-        pick = (
-            "SELECT w.id FROM webhooks AS w WHERE w.active AND (w.lease_until IS NULL OR "
-            "w.lease_until < :now) AND (w.paused_until IS NULL OR w.paused_until <= :now) AND "
-            "EXISTS (SELECT 1 FROM webhook_deliveries AS d WHERE d.webhook_id = w.id AND "
-            "d.status = 'pending' AND d.next_attempt_at <= :now) "
-            "ORDER BY w.lease_until NULLS FIRST LIMIT 1"
-        )
-        batch = (
-            "SELECT d.id, e.data FROM webhook_deliveries AS d JOIN events AS e ON e.id = "
-            "d.event_id WHERE d.webhook_id = :w AND d.status = 'pending' AND "
-            "d.next_attempt_at <= :now ORDER BY d.seq LIMIT 64"
-        )
         times = []
         for _ in range(5):
-            now = datetime.now(UTC)
-            if not self.pg:
-                now_param: Any = now.strftime("%Y-%m-%d %H:%M:%S.%f")
-            else:
-                now_param = now
+            now_param = self._now()
             began = time.perf_counter()
             with self.engine.connect() as c:
-                c.execute(text(pick), {"now": now_param}).all()
+                c.execute(text(self.PICK), {"now": now_param}).all()
                 w = self.hooks["healthy"]
-                c.execute(text(batch), {"w": w if self.pg else w.hex, "now": now_param}).all()
+                c.execute(text(self.BATCH), {"w": w if self.pg else w.hex, "now": now_param}).all()
             times.append((time.perf_counter() - began) * 1000)
         return statistics.median(times)
+
+    def _now(self) -> Any:
+        now = datetime.now(UTC)
+        return now if self.pg else now.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    def claim_work(self) -> int:
+        """What the claim's two queries read, independent of the clock and of the machine's
+        load: on PostgreSQL the shared buffers (hit + read) of EXPLAIN (ANALYZE, BUFFERS), on
+        SQLite the virtual-machine instructions they take."""
+        w = self.hooks["healthy"]
+        queries = [(self.PICK, {"now": self._now()})]
+        queries.append((self.BATCH, {"w": w if self.pg else w.hex, "now": self._now()}))
+        total = 0
+        with self.engine.connect() as c:
+            raw = c.connection.driver_connection
+            if self.pg:
+                from sqlalchemy import text
+
+                for sql, params in queries:
+                    plan = c.execute(
+                        text("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql), params
+                    ).scalar_one()
+                    plan = plan if isinstance(plan, list) else json.loads(plan)
+                    top = plan[0]["Plan"]
+                    total += int(top.get("Shared Hit Blocks", 0)) + int(
+                        top.get("Shared Read Blocks", 0)
+                    )
+                return total
+            steps = [0]
+
+            def tick() -> int:
+                steps[0] += 1
+                return 0
+
+            raw.set_progress_handler(tick, 1)  # type: ignore[union-attr]
+            try:
+                for sql, params in queries:
+                    raw.execute(  # type: ignore[union-attr]
+                        sql, params
+                    ).fetchall()
+            finally:
+                raw.set_progress_handler(None, 1)  # type: ignore[union-attr]
+            return steps[0]
 
     def echo_deliveries_from_syncs(self) -> int:
         """Deliveries for the echo-suppressed endpoint of events the ERP's syncs made."""
@@ -335,6 +384,108 @@ def received_ids(port: int) -> dict[str, list[str]]:
     return dict(httpx.get(f"http://127.0.0.1:{port}/ids", timeout=60).json())
 
 
+def wait_for_api(base: str) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(base + "/api-jobs", timeout=2).status_code in (200, 401):
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("the API did not start")
+        time.sleep(0.2)
+
+
+def latency_check(db: str, events: int, latency_ms: float, workers: int) -> dict[str, Any]:
+    """`--latency-check N`: the 50 ms receiver alone, with the default max_in_flight. N events
+    are committed (SAP bulk syncs) before any worker runs, then the worker(s) start and the
+    rate is the N deliveries over the time from the first to the last one: what one endpoint
+    gets from one worker process when nothing else competes inside floorsync."""
+    from floorsync.db.migrate import upgrade
+
+    procs: list[subprocess.Popen[bytes]] = []
+    logs = tempfile.TemporaryDirectory(prefix="floorsync-soak-")
+    out: dict[str, Any] = {"db": db, "events": events, "latency_ms": latency_ms}
+    with fresh_database(db) as url:
+        try:
+            upgrade(url)
+            _tenant_id, key = make_tenant(url, "soak")
+            rx, port = start_receiver(latency_ms=latency_ms)
+            procs.append(rx)
+            api_port = free_port()
+            api = subprocess.Popen(
+                [str(FLOORSYNC), "serve", "--no-worker", "--port", str(api_port)],
+                env=env_for(url),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                cwd=logs.name,
+            )
+            procs.append(api)
+            base = f"http://127.0.0.1:{api_port}"
+            wait_for_api(base)
+            with httpx.Client(
+                base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=120
+            ) as c:
+                resp = c.post(
+                    "/api-webhooks",
+                    json={"url": f"http://127.0.0.1:{port}/slow", "events": ["job.*"]},
+                )
+                resp.raise_for_status()
+                hook = resp.json()["data"]["webhook"]
+                out["max_in_flight"] = hook["max_in_flight"]
+                for start in range(0, events, 1000):
+                    items = [
+                        {
+                            "external_id": f"SO-{n:08d}",
+                            "external_source": "SAP",
+                            "job_number": f"J-{n:08d}",
+                        }
+                        for n in range(start, min(events, start + 1000))
+                    ]
+                    c.post("/api-jobs/bulk-sync", json={"items": items}).raise_for_status()
+            probe = Probe(url, {"slow": uuid.UUID(hook["id"])})
+            for _ in range(workers):
+                w = subprocess.Popen(
+                    [str(FLOORSYNC), "worker"],
+                    env=env_for(url),
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    cwd=logs.name,
+                )
+                procs.append(w)
+            first: float | None = None
+            first_done = 0
+            deadline = time.monotonic() + 600
+            while time.monotonic() < deadline:
+                counts = probe.counts()["slow"]
+                now = time.monotonic()
+                if first is None and counts["succeeded"] > 0:
+                    first, first_done = now, counts["succeeded"]
+                if counts["pending"] == 0:
+                    break
+                time.sleep(0.25)
+            end = time.monotonic()
+            done = probe.counts()["slow"]["succeeded"]
+            if first is not None and end > first:
+                out["per_s"] = round((done - first_done) / (end - first), 1)
+            out["delivered"] = done
+            out["worker_cpu_s"] = round(sum(cpu_seconds(p.pid) for p in procs[2:]), 1)
+            out["load_average"] = os.getloadavg()
+            probe.engine.dispose()
+        finally:
+            for p in reversed(procs):
+                if p.poll() is None:
+                    p.send_signal(signal.SIGTERM)
+            for p in procs:
+                try:
+                    p.wait(30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+    logs.cleanup()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="postgres")
@@ -344,17 +495,35 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--drain-seconds", type=float, default=300.0)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes (PostgreSQL: any number)"
+    )
+    parser.add_argument(
+        "--latency-check",
+        type=int,
+        metavar="N",
+        help="instead of the soak: N events to the --latency-ms receiver alone (its rate)",
+    )
     parser.add_argument("--receiver", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.receiver:
         serve_receiver(args.receiver, args.fail_fraction, args.latency_ms)
+        return
+    if args.latency_check:
+        result = latency_check(args.db, args.latency_check, args.latency_ms, args.workers)
+        print(json.dumps(result))
         return
 
     from floorsync.db.migrate import upgrade
 
     procs: list[subprocess.Popen[bytes]] = []
     logs = tempfile.TemporaryDirectory(prefix="floorsync-soak-")
-    report: dict[str, Any] = {"db": args.db, "minutes": args.minutes, "rate": args.rate}
+    report: dict[str, Any] = {
+        "db": args.db,
+        "minutes": args.minutes,
+        "rate": args.rate,
+        "workers": args.workers,
+    }
     with fresh_database(args.db) as url:
         try:
             upgrade(url)
@@ -402,14 +571,21 @@ def main() -> None:
                     )
                     resp.raise_for_status()
                     hooks[name] = uuid.UUID(resp.json()["data"]["webhook"]["id"])
-            worker = subprocess.Popen(
-                [str(FLOORSYNC), "worker"],
-                env=env_for(url),
-                stdout=worker_log,
-                stderr=subprocess.STDOUT,
-                cwd=logs.name,
-            )
-            procs.append(worker)
+            workers = [
+                subprocess.Popen(
+                    [str(FLOORSYNC), "worker"],
+                    env=env_for(url),
+                    stdout=worker_log,
+                    stderr=subprocess.STDOUT,
+                    cwd=logs.name,
+                )
+                for _ in range(args.workers)
+            ]
+            procs += workers
+
+            def worker_cpu() -> float:
+                return sum(cpu_seconds(w.pid) for w in workers)
+
             probe = Probe(url, hooks)
             load = Load(base, key, args.rate)
             threads = [
@@ -422,6 +598,7 @@ def main() -> None:
             started = time.monotonic()
             last = probe.counts()
             last_at = started
+            last_cpu = (cpu_seconds(api.pid), worker_cpu())
             end_at = started + args.minutes * 60
             while time.monotonic() < end_at:
                 time.sleep(max(0.0, min(60.0, end_at - time.monotonic())))
@@ -431,8 +608,14 @@ def main() -> None:
                     "minute": round((now - started) / 60, 2),
                     "ingest_per_s": round((now_counts["events"] - last["events"]) / span, 1),
                     "rss_api_mb": round(rss_mb(api.pid), 1),
-                    "rss_worker_mb": round(rss_mb(worker.pid), 1),
+                    "rss_worker_mb": round(sum(rss_mb(w.pid) for w in workers), 1),
+                    # share of one CPU each process got this minute, and the machine's load:
+                    # on a shared machine these say whether a rate was CPU-starved
+                    "cpu_api": round((cpu_seconds(api.pid) - last_cpu[0]) / span, 2),
+                    "cpu_worker": round((worker_cpu() - last_cpu[1]) / span, 2),
+                    "load_1m": round(os.getloadavg()[0], 1),
                     "claim_ms": round(probe.claim_ms(), 2),
+                    "claim_work": probe.claim_work(),
                 }
                 for name in ENDPOINTS:
                     done = now_counts[name]["succeeded"] - last[name]["succeeded"]
@@ -441,18 +624,25 @@ def main() -> None:
                 minutes.append(row)
                 print(json.dumps(row), flush=True)
                 last, last_at = now_counts, now
+                last_cpu = (cpu_seconds(api.pid), worker_cpu())
             load.stop.set()
             for t in threads:
                 t.join(120)
             stopped = time.monotonic()
+            at_stop = probe.counts()
             drained: dict[str, float | None] = dict.fromkeys(ENDPOINTS)
+            # deliveries per second while the endpoint worked off its backlog, load stopped
+            drain_rate: dict[str, float | None] = dict.fromkeys(ENDPOINTS)
             while time.monotonic() - stopped < args.drain_seconds and any(
                 v is None for v in drained.values()
             ):
                 counts = probe.counts()
                 for name in ENDPOINTS:
                     if drained[name] is None and counts[name]["pending"] == 0:
-                        drained[name] = round(time.monotonic() - stopped, 1)
+                        took = time.monotonic() - stopped
+                        drained[name] = round(took, 1)
+                        done = counts[name]["succeeded"] - at_stop[name]["succeeded"]
+                        drain_rate[name] = round(done / took, 1) if took >= 1 else None
                 time.sleep(1)
             final = probe.counts()
             everything = probe.event_ids()
@@ -473,13 +663,19 @@ def main() -> None:
                 verify[name] = {
                     "expected": len(expected),
                     "received_unique": len(set(ids)),
-                    # not received, and no delivery of it still waiting (when the drain window
-                    # ended before the backlog did, `still_pending` says how much was left)
-                    "lost": max(0, missing - pending),
+                    # not received, no delivery of it still waiting (when the drain window ended
+                    # before the backlog did, `still_pending` says how much was left) and none
+                    # recorded as failed: gone without a trace
+                    "lost": max(0, missing - pending - final[name]["failed"]),
+                    # not received because every attempt failed: recorded as failed
+                    # (exhausted), visible in the log and sent again by /recover
+                    "exhausted": min(missing, final[name]["failed"]),
                     "still_pending": pending,
                     "duplicates": len(ids) - len(set(ids)),
                     "failed_deliveries": final[name]["failed"],
                     "drained_after_s": drained[name],
+                    "backlog_at_stop": at_stop[name]["pending"],
+                    "drain_per_s": drain_rate[name],
                 }
             load_seconds = stopped - started
             report.update(
@@ -493,6 +689,11 @@ def main() -> None:
                     "verification": verify,
                     "echo_deliveries_from_own_syncs": probe.echo_deliveries_from_syncs(),
                     "worker_log_bytes": worker_log_path.stat().st_size,
+                    # the worker's cost: deliveries (all endpoints) per CPU second it used
+                    "worker_cpu_s": round(worker_cpu(), 1),
+                    "deliveries_per_worker_cpu_s": round(
+                        sum(final[n]["succeeded"] for n in ENDPOINTS) / max(worker_cpu(), 0.1), 1
+                    ),
                     "load_average": os.getloadavg(),
                 }
             )
@@ -502,7 +703,7 @@ def main() -> None:
                     report[f"{name}_per_s_mean"] = round(
                         statistics.mean(m[f"{name}_per_s"] for m in steady), 1
                     )
-                for k in ("rss_api_mb", "rss_worker_mb", "claim_ms"):
+                for k in ("rss_api_mb", "rss_worker_mb", "claim_ms", "claim_work"):
                     report[f"{k}_first_last"] = [steady[0][k], steady[-1][k]]
             probe.engine.dispose()
         finally:

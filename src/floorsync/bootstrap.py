@@ -5,7 +5,7 @@ itself through module-level hook lists or a string-keyed bag.
 """
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,6 +16,7 @@ from floorsync.events.outbox import Outbox
 from floorsync.kit.clock import Clock, SystemClock
 from floorsync.kit.secretbox import SecretBox
 from floorsync.storage.base import Storage
+from floorsync.storage.errors import BackendUnavailable
 from floorsync.storage.factory import build_signer, build_storage
 from floorsync.storage.tokens import FileUrlSigner
 from floorsync.webhooks.config import WebhookKit
@@ -42,6 +43,21 @@ class Services:
     # Where uploaded files live (local directory or S3) and the signer of their URLs.
     storage: Storage
     file_signer: FileUrlSigner
+    # The other backend, built when a row names it (files written before a switch to S3).
+    _backends: dict[str, Storage] = field(default_factory=dict, compare=False, repr=False)
+
+    def storage_of(self, backend: object) -> Storage:
+        """The backend a `stored_files` row names (`row.backend`): the configured one, or the
+        other one for files written before FLOORSYNC_STORAGE_BACKEND changed. Raises
+        BackendUnavailable when that backend is not configured (S3 without a bucket)."""
+        name = str(getattr(backend, "value", backend))
+        if name == self.storage.backend:
+            return self.storage
+        if name not in self._backends:
+            if name == "s3" and self.settings.s3_bucket is None:
+                raise BackendUnavailable("the file is on s3, but FLOORSYNC_S3_BUCKET is not set")
+            self._backends[name] = build_storage(self.settings, "s3" if name == "s3" else "local")
+        return self._backends[name]
 
     def close(self) -> None:
         """Dispose of the database engine's connections."""

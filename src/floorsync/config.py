@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     import_max_upload_mb: int = Field(200, ge=1)  # per upload (all files), refused while streaming
     import_abandon_seconds: float = Field(60, gt=0)  # then a running import may be taken over
     import_progress_seconds: float = Field(5, gt=0)  # CLI without a terminal: a line this often
+    import_file_retention_days: float = Field(7, gt=0)  # then uploaded bytes are cleared
+    import_retention_days: float = Field(90, gt=0)  # then finished imports are deleted
+    import_unstarted_hours: float = Field(24, gt=0)  # then imports never started are deleted
 
     # file storage (catalogue §2.2): the local file system by default, S3-compatible in production
     data_dir: Path = Path("./var")

@@ -9,12 +9,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, inspect, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from floorsync.db.repository import TenantScope, scoped
 from floorsync.db.statistics import TableStatistics
+from floorsync.entities import listing
 from floorsync.entities.listing import Explain, apply_filters, apply_sort, list_rows
 from floorsync.entities.search_index import TRIGRAM_SEARCH, index_name
 from floorsync.entities.spec import get_spec
@@ -299,3 +300,59 @@ class TestTrigramSearch:
         with sessions() as session:
             plan = json.dumps(session.execute(Explain(stmt)).scalar_one())
         assert index_name("jobs") in plan, plan
+
+
+class TestDeepPages:
+    """A page at a large offset is read by a deferred join (entities/listing.page_rows): the
+    same rows, in the same order, as a plain OFFSET, whatever the filters and the sort."""
+
+    PARAMS: tuple[dict[str, str], ...] = (
+        {},
+        {"order": "asc"},
+        {"sort": "job_number", "order": "asc"},
+        {"sort": "due_date"},
+        {"search": "acme"},
+        {"include_deleted": "true"},
+        {"updated_since": "2000-01-01T00:00:00Z"},
+        {"status": "not_started", "sort": "priority"},
+    )
+
+    def test_a_deferred_join_reads_the_rows_a_plain_offset_reads(
+        self,
+        tenant: TenantHandle,
+        other_tenant: TenantHandle,
+        sessions: sessionmaker[Session],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        for i in range(9):
+            make_job(
+                tenant.client,
+                customer="Acme" if i % 2 else "Other",
+                priority=i % 3,
+                **({"due_date": f"2026-12-{10 + i % 4}"} if i % 3 else {}),
+            )
+        deleted = make_job(tenant.client, customer="Acme")
+        ok(tenant.client.delete("/api-jobs", params={"id": deleted["id"]}))
+        for _ in range(3):
+            make_job(other_tenant.client, customer="Acme")
+        scope, spec = TenantScope(tenant.id), get_spec("jobs")
+
+        def page(params: dict[str, str], threshold: int) -> list[uuid.UUID]:
+            monkeypatch.setattr(listing, "DEFERRED_JOIN_OFFSET", threshold)
+            with sessions() as session:
+                rows, _total, _page = list_rows(session, scope, spec, params)
+            return [row.id for row in rows]
+
+        for params in self.PARAMS:
+            for offset, limit in (("2", "3"), ("4", "100"), ("8", "2"), ("20", "5")):
+                query = {**params, "offset": offset, "limit": limit}
+                plain = page(query, 10**9)
+                assert page(query, 1) == plain, query
+                full = page({**params, "limit": "1000"}, 10**9)
+                assert plain == full[int(offset) : int(offset) + int(limit)], query
+
+    def test_the_live_page_indexes_exist(self, sessions: sessionmaker[Session]) -> None:
+        engine: Engine = sessions.kw["bind"]
+        for table in ("jobs", "parts"):
+            names = {ix["name"] for ix in inspect(engine).get_indexes(table)}
+            assert f"ix_{table}_live_page" in names

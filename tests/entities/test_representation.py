@@ -54,6 +54,7 @@ JOB_KEYS = [
     "resumed_at",
     "completed_at",
     "actual_duration",
+    "template_id",  # api-catalogue-completion §1.2 item 2
     *SYNC_BLOCK,
     "parts",
     "metadata",
@@ -83,6 +84,7 @@ PART_FIELDS = [
     "notes",
     "started_at",
     "completed_at",
+    "template_id",  # api-catalogue-completion §1.2 item 2
     *SYNC_BLOCK,
 ]
 OPERATION_FIELDS = [

@@ -136,6 +136,36 @@ class TestTruthfulness:
         assert expected <= set(props)
         assert not {"id", "created_at", "sync_hash", "deleted_at"} & set(props)
 
+    def test_create_only_inputs_are_on_creates_and_not_on_sync_or_patch(
+        self, openapi: dict[str, Any]
+    ) -> None:
+        """§9.3: template references and an operation's substeps are create inputs; sync and
+        PATCH refuse them, so their bodies don't list them."""
+
+        def body(path: str, method: str) -> dict[str, Any]:
+            schema: dict[str, Any] = openapi["paths"][path][method]["requestBody"]["content"][
+                "application/json"
+            ]["schema"]
+            return schema
+
+        jobs = body("/api-jobs", "post")["properties"]
+        assert {"template_id", "template_name"} <= set(jobs)
+        nested_part = jobs["parts"]["items"]["properties"]
+        assert {"template_id", "template_name"} <= set(nested_part)
+        assert {"substeps", "substep_template_id"} <= set(
+            nested_part["operations"]["items"]["properties"]
+        )
+        assert {"substeps", "substep_template_id"} <= set(
+            body("/api-operations", "post")["properties"]
+        )
+        for path, method in (("/api-jobs", "patch"), ("/api-operations", "patch")):
+            props = set(body(path, method)["properties"])
+            assert not {"template_id", "template_name", "substeps", "substep_template_id"} & props
+        for path, method in (("/api-jobs/sync", "put"), ("/api-erp-sync/sync", "post")):
+            text = str(body(path, method))
+            assert "template_id" not in text
+            assert "substep_template_id" not in text
+
     def test_list_parameters_match_the_list_options(self, openapi: dict[str, Any]) -> None:
         params = {p["name"]: p for p in openapi["paths"]["/api-jobs"]["get"]["parameters"]}
         assert {

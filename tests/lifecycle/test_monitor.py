@@ -7,7 +7,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from floorsync.bootstrap import build_services
 from floorsync.config import Settings
+from floorsync.db.repository import TenantScope, scoped
+from floorsync.events.tasks import PURGE
 from floorsync.lifecycle.tasks import MONITOR
+from floorsync.models.catalogue import BatchException
 from tests.shopfloor.conftest import Clocked
 from tests.shopfloor.helpers import event_types, events, fails, make_batch, make_job, ok
 from tests.support.tenants import TenantHandle
@@ -122,3 +125,34 @@ class TestMonitor:
         opened = events(sessions, tenant.id, "batch_exception.opened")
         assert len(opened) == 1
         assert opened[0].data["origin"]["channel"] == "system"
+
+    def test_retention_purge_drops_exceptions_resolved_over_90_days_ago(
+        self,
+        clocked: Clocked,
+        tenant: TenantHandle,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+    ) -> None:
+        c = clocked.client(tenant)
+        tree = make_job(c, ops=2, estimates=[5])
+        batch = laser(c, tree.ops)
+        ok(c.post("/api-batch-lifecycle/start", params={"id": batch["id"]}))
+        clocked.minutes(20)
+        assert ok(c.post("/api-batch-lifecycle/monitor"))["created_exceptions"] == 2
+        ok(c.post("/api-operation-lifecycle/complete", params={"id": tree.ops[0]}))
+
+        def kept() -> list[str]:
+            with sessions() as s:
+                rows = s.scalars(scoped(BatchException, TenantScope(tenant.id)))
+                return sorted(str(getattr(r.status, "value", r.status)) for r in rows)
+
+        services = build_services(settings, clocked.clock)
+        try:
+            clocked.minutes(89 * 24 * 60)
+            PURGE.run(services)
+            assert kept() == ["open", "resolved"]
+            clocked.minutes(2 * 24 * 60)
+            PURGE.run(services)
+            assert kept() == ["open"]  # the open one stays however old
+        finally:
+            services.close()

@@ -103,3 +103,61 @@ def test_the_repeat_filter_is_on_the_handler_serve_and_worker_configure() -> Non
     config = log_config("info")
     assert config["filters"]["repeats"]["()"] == f"{RepeatFilter.__module__}.RepeatFilter"
     assert logging.getLevelName(config["loggers"]["floorsync"]["level"]) == logging.INFO
+
+
+def test_ready_reports_the_file_storage(server) -> None:
+    assert httpx.get(f"{server.base_url}/health/ready").json()["data"]["storage"] == "ok"
+
+
+def test_not_ready_when_the_file_storage_is_unusable(settings: Settings, tmp_path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    broken = settings.model_copy(update={"storage_local_dir": blocker / "files"})
+    live = start_server(broken)
+    try:
+        resp = httpx.get(f"{live.base_url}/health/ready")
+        assert resp.status_code == 503
+        message = resp.json()["error"]["message"]
+        assert message.startswith(
+            f"not ready: file storage (local) is unusable: {blocker / 'files'} is not writable"
+        ), message
+    finally:
+        live.stop()
+        live.app.state.services.close()
+
+
+def test_serve_and_worker_refuse_unusable_file_storage(settings: Settings, tmp_path) -> None:
+    """A local directory that can't be written, and an S3 endpoint nobody answers: one line,
+    exit 2, before anything is served or claimed."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    local = worker_env(
+        settings,
+        FLOORSYNC_DATA_DIR=str(tmp_path),
+        FLOORSYNC_STORAGE_LOCAL_DIR=str(blocker / "files"),
+    )
+    s3 = worker_env(
+        settings,
+        FLOORSYNC_DATA_DIR=str(tmp_path),
+        FLOORSYNC_STORAGE_BACKEND="s3",
+        FLOORSYNC_S3_BUCKET="floorsync-missing",
+        FLOORSYNC_S3_ENDPOINT_URL="http://127.0.0.1:1",  # nothing listens on port 1
+        FLOORSYNC_S3_ADDRESSING_STYLE="path",
+        FLOORSYNC_S3_ACCESS_KEY_ID="testing",
+        FLOORSYNC_S3_SECRET_ACCESS_KEY="testing",
+    )
+    for env, expected in (
+        (
+            local,
+            f"floorsync: file storage (local) is unusable: {blocker / 'files'} is not writable",
+        ),
+        (s3, "floorsync: file storage (s3) is unusable: "),
+    ):
+        for command in (["serve", "--port", "9"], ["worker", "--once"]):
+            done = subprocess.run(
+                [str(FLOORSYNC), *command], env=env, cwd=tmp_path, capture_output=True, timeout=180
+            )
+            lines = done.stderr.decode().splitlines()
+            assert done.returncode == 2, (command, lines)
+            assert len(lines) == 1, lines
+            assert lines[0].startswith(expected), lines

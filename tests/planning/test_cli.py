@@ -197,3 +197,69 @@ def test_odoo_from_an_environment_variable_and_a_failing_pull_exits_1(
             secret_watch.check_text(result.output)
     finally:
         fake.stop()
+
+
+def test_push_sends_a_start_and_a_completion_directly_and_records_runs(
+    cli: CliRunner, tenant: TenantHandle, frepple: FakeFrepple, secret_watch: SecretWatch
+) -> None:
+    t = str(tenant.id)
+    assert add_frepple(cli, tenant, frepple.base_url, "--no-push").exit_code == 0
+
+    started = run(
+        cli, "push", "frepple", "--tenant", t, "--order", "MO-000001", "--start",
+        "--at", "2026-06-01T05:30:00Z", "--json",
+    )  # fmt: skip
+
+    assert started.exit_code == 0, started.output
+    assert json.loads(started.stdout)["outcome"] == "applied"
+    assert frepple.data.mos["MO-000001"]["status"] == "confirmed"
+    assert frepple.data.mos["MO-000001"]["startdate"] == "2026-06-01T07:30:00"  # naive local
+    again = run(
+        cli, "push", "frepple", "--tenant", t, "--order", "MO-000001", "--start",
+        "--at", "2026-06-01T05:30:00Z", "--json",
+    )  # fmt: skip
+    assert json.loads(again.stdout)["outcome"] == "already_applied"  # same start: read first
+
+    completed = run(
+        cli, "push", "frepple", "--tenant", t, "--order", "MO-000001", "--complete",
+        "--good", "7", "--scrap", "1", "--json",
+    )  # fmt: skip
+
+    assert completed.exit_code == 0, completed.output
+    assert frepple.data.mos["MO-000001"]["status"] == "completed"
+    assert frepple.data.mos["MO-000001"]["quantity"].startswith("7")
+    shown = run(cli, "connections", "show", "frepple", "--tenant", t, "--json")
+    kinds = [r["kind"] for r in json.loads(shown.stdout)["recent_runs"]]
+    assert kinds.count("push_order_start") == 2
+    assert kinds.count("push_order_completion") == 1
+    listed = run(cli, "pushes", "list", "frepple", "--tenant", t, "--json")
+    assert json.loads(listed.stdout)["pushes"] == []  # direct pushes bypass the queue
+    for result in (started, again, completed, shown):
+        secret_watch.check_text(result.output)
+
+
+def test_push_refuses_bad_usage_with_2_and_a_refused_push_with_1(
+    cli: CliRunner, tenant: TenantHandle, frepple: FakeFrepple
+) -> None:
+    t = str(tenant.id)
+    assert add_frepple(cli, tenant, frepple.base_url, "--no-push").exit_code == 0
+    base = ["push", "frepple", "--tenant", t, "--order", "MO-000002"]
+    for wrong in (
+        [],
+        ["--start", "--complete", "--good", "1"],
+        ["--complete"],
+        ["--start", "--good", "3"],
+        ["--complete", "--good", "many"],
+        ["--start", "--at", "yesterday"],
+    ):
+        assert run(cli, *base, *wrong).exit_code == 2, wrong
+    frepple.requests.clear()
+
+    negative = run(cli, *base, "--complete", "--good", "-1", "--json")
+
+    assert negative.exit_code == 1
+    assert json.loads(negative.stdout)["error_class"] == "rejected"
+    assert frepple.requests == []  # refused before any request
+    missing = run(cli, "push", "frepple", "--tenant", t, "--order", "MO-404", "--start", "--json")
+    assert missing.exit_code == 1
+    assert json.loads(missing.stdout)["error_class"] == "rejected"

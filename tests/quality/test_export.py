@@ -8,6 +8,8 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from floorsync.config import Settings
+from floorsync.export.endpoints import _slots
 from floorsync.models.tenancy import ApiKey
 from tests.shopfloor.helpers import fails, make_job, ok
 from tests.support.tenants import TenantHandle
@@ -136,3 +138,34 @@ class TestExport:
         assert [j["id"] for j in everything["jobs"]] == [tree.job]
         theirs = make_job(other_tenant.client, ops=0)
         assert theirs.job not in c.get("/api-export").text
+
+
+class TestConcurrencyLimit:
+    def test_exports_beyond_the_limit_answer_503_with_retry_after(
+        self, tenant: TenantHandle, settings: Settings
+    ) -> None:
+        """FLOORSYNC_EXPORT_MAX_CONCURRENT exports run per process (the server runs in this
+        process: its slots are taken here as running exports would hold them); one more gets
+        503 with Retry-After before any byte is streamed, and a finished export frees its
+        slot."""
+        c = tenant.client
+        limit = settings.export_max_concurrent
+        slots = _slots(limit)
+        for _ in range(limit + 1):  # sequential exports each return their slot
+            assert c.get("/api-export", params={"entities": "cells"}).status_code == 200
+        held = 0
+        try:
+            for _ in range(limit):
+                assert slots.acquire(timeout=30)
+                held += 1
+            resp = c.get("/api-export", params={"entities": "cells"})
+            err = fails(
+                resp, 503, "SERVICE_UNAVAILABLE", "Too many exports are running; try again later"
+            )
+            assert err["statusCode"] == 503
+            assert resp.headers["retry-after"] == "30"
+            assert resp.headers["content-type"].startswith("application/json")
+        finally:
+            for _ in range(held):
+                slots.release()
+        assert c.get("/api-export", params={"entities": "cells"}).status_code == 200

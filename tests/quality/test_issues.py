@@ -2,11 +2,20 @@
 automated calls, the vocabularies stored in one form, NCR numbers, filters and enum sorts,
 derived cells, events, the Yellow Card and the operation delete guard."""
 
+import threading
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from floorsync.bootstrap import build_services
+from floorsync.config import Settings
+from floorsync.db.repository import TenantScope
+from floorsync.db.uow import unit_of_work
+from floorsync.entities.quality.issues import NCR_ATTEMPTS, create_issue
 from tests.shopfloor.helpers import (
     constraint_of,
     event_types,
@@ -280,3 +289,109 @@ class TestYellowCard:
         assert (
             ok(c.get("/api-operations", params={"id": done}))["operation"]["status"] == "completed"
         )
+
+
+class TestNcrNumberRace:
+    def test_concurrent_ncr_creates_all_succeed_with_distinct_consecutive_numbers(
+        self, tenant: TenantHandle
+    ) -> None:
+        """Every create computes the same next number; the unique index refuses all but one,
+        and each loser retries with the next (PostgreSQL runs them truly in parallel; SQLite
+        serialises the writers, so there the numbers are consecutive without a retry)."""
+        c = tenant.client
+        ops = make_job(c, ops=NCR_ATTEMPTS).ops  # one each: see the next test
+        start = threading.Barrier(NCR_ATTEMPTS)
+
+        def create(i: int) -> tuple[int, str | None]:
+            start.wait(timeout=30)
+            resp = c.post(
+                "/api-issues",
+                json={
+                    "operation_id": ops[i],
+                    "title": f"NCR {i}",
+                    "description": "race",
+                    "issue_type": "ncr",
+                },
+            )
+            body = resp.json()
+            return resp.status_code, (body.get("data") or {}).get("issue", {}).get("ncr_number")
+
+        with ThreadPoolExecutor(NCR_ATTEMPTS) as pool:
+            results = list(pool.map(create, range(NCR_ATTEMPTS)))
+        assert [status for status, _n in results] == [201] * NCR_ATTEMPTS, results
+        year = datetime.now(UTC).year
+        assert sorted(str(n) for _s, n in results) == [
+            f"NCR-{year}-{k:04d}" for k in range(1, NCR_ATTEMPTS + 1)
+        ]
+
+    def test_a_number_taken_by_a_concurrent_create_is_retried_with_the_next(
+        self, tenant: TenantHandle, settings: Settings
+    ) -> None:
+        """Deterministic form of the race: the second create computes the same number while the
+        first is uncommitted, its insert waits on the unique index (PostgreSQL; SQLite makes it
+        wait for the write lock before it reads), and when the first commits it retries."""
+        # two operations: issues of one operation queue on its row lock (the Yellow Card's)
+        op, other_op = make_job(tenant.client, ops=2).ops
+        services = build_services(settings)
+        scope = TenantScope(tenant.id)
+        body = {"operation_id": op, "title": "A", "description": "d", "issue_type": "ncr"}
+        year = datetime.now(UTC).year
+        result: dict[str, Any] = {}
+
+        def second() -> None:
+            try:
+                with unit_of_work(services.sessions, services.outbox, scope) as work:
+                    result["number"] = create_issue(
+                        work, {**body, "title": "B", "operation_id": other_op}
+                    ).ncr_number
+            except BaseException as exc:  # reported by the assertion below
+                result["error"] = exc
+
+        try:
+            with unit_of_work(services.sessions, services.outbox, scope) as first:
+                assert create_issue(first, body).ncr_number == f"NCR-{year}-0001"
+                racer = threading.Thread(target=second)
+                racer.start()
+                time.sleep(1.5)  # the second create is now waiting on the first
+            racer.join(timeout=60)
+        finally:
+            services.close()
+        assert result == {"number": f"NCR-{year}-0002"}
+
+
+class TestYellowCardRollUp:
+    def test_a_release_to_in_progress_rolls_the_part_and_job_up(
+        self, tenant: TenantHandle, sessions: sessionmaker[Session]
+    ) -> None:
+        c = tenant.client
+        tree = make_job(c, ops=1)
+        op = tree.ops[0]
+        # in progress by PATCH (which never rolls up): part and job are still not_started
+        ok(c.patch("/api-operations", params={"id": op}, json={"status": "in_progress"}))
+        card = issue(c, op, causes_standstill=True)
+        assert ok(c.get("/api-parts", params={"id": tree.parts[0]}))["part"]["status"] == (
+            "not_started"
+        )
+        ok(c.patch("/api-issues", params={"id": card["id"]}, json={"status": "closed"}))
+        assert ok(c.get("/api-operations", params={"id": op}))["operation"]["status"] == (
+            "in_progress"
+        )
+        part = ok(c.get("/api-parts", params={"id": tree.parts[0]}))["part"]
+        job = ok(c.get("/api-jobs", params={"id": tree.job}))["job"]
+        assert (part["status"], job["status"]) == ("in_progress", "in_progress")
+        assert part["started_at"] is not None
+        rolled = events(sessions, tenant.id, "operation.resumed", "part.started", "job.started")
+        assert [e.type for e in rolled] == ["operation.resumed", "part.started", "job.started"]
+        assert rolled[1].data["caused_by"] == {"type": "operation.resumed", "entity_id": op}
+
+    def test_a_release_to_not_started_rolls_nothing_up(
+        self, tenant: TenantHandle, sessions: sessionmaker[Session]
+    ) -> None:
+        c = tenant.client
+        tree = make_job(c, ops=1)
+        card = issue(c, tree.ops[0], causes_standstill=True)
+        ok(c.delete("/api-issues", params={"id": card["id"]}))
+        assert ok(c.get("/api-operations", params={"id": tree.ops[0]}))["operation"]["status"] == (
+            "not_started"
+        )
+        assert event_types(sessions, tenant.id, "part.started", "job.started") == []

@@ -355,6 +355,7 @@ class TestStatus:
             "options",
             "api_key_id",
             "request_id",
+            "csv_import_id",  # the CSV import whose rows the run counts (null for API syncs)
             "started_at",
             "completed_at",
             "duration_ms",

@@ -3,6 +3,7 @@ keeps sending later events; the endpoint as a whole waits only for Retry-After (
 open circuit breaker, which half-opens with one probe and closes on a success. The state shows
 in GET /api-webhooks."""
 
+import logging
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -166,6 +167,42 @@ class TestFailuresStepAside:
         assert run_once(rig.deps)
         assert [d.status.value for d in rig.deliveries(hook_id)] == ["pending", "succeeded"]
         assert rig.webhook(hook_id).paused_until is None
+
+
+class TestQuietLogs:
+    def test_one_info_line_per_batch_a_warning_per_failure_and_per_breaker_change(
+        self,
+        rig: Rig,
+        receiver: WebhookReceiver,
+        own: list[uuid.UUID],
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        hook_id, _ = rig.add_webhook(receiver.url)
+        own.append(hook_id)
+        for n in range(12):
+            rig.job(f"J-{n}")
+        receiver.script(200, 503)  # then 500s: ten failures in a row open the breaker
+        receiver.default = Reply(500)
+        with caplog.at_level(logging.INFO, logger="floorsync.webhooks.worker"):
+            assert run_once(rig.deps)
+        records = [r for r in caplog.records if r.name == "floorsync.webhooks.worker"]
+        infos = [r.getMessage() for r in records if r.levelno == logging.INFO]
+        warnings = [r.getMessage() for r in records if r.levelno == logging.WARNING]
+        assert len(infos) == 1  # the batch, not its eleven attempts
+        assert str(hook_id) in infos[0]
+        assert "sent 1, failed 10 in " in infos[0]
+        assert infos[0].endswith(" ms")
+        failures = [m for m in warnings if " failed: HTTP " in m]
+        assert len(failures) == 10
+        pending = {str(d.id) for d in rig.deliveries(hook_id) if d.status.value == "pending"}
+        assert {next(p for p in pending if p in m) for m in failures} <= pending
+        assert len({next(p for p in pending if p in m) for m in failures}) == 10
+        assert sum("HTTP 503" in m for m in failures) == 1
+        assert sum("HTTP 500" in m for m in failures) == 9
+        opened = [m for m in warnings if "circuit breaker opened" in m]
+        assert len(opened) == 1
+        assert len(warnings) == 11  # nothing else at WARNING; per-attempt detail is in the log
+        assert len(receiver.requests) == 11
 
 
 class TestStateOnTheWire:

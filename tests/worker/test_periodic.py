@@ -128,6 +128,9 @@ class TestTheRegistry:
             "retention.purge",
             "webhooks.logs",
             "batches.monitor",
+            "storage.purge",
+            "csv_import.retention",
+            "planning.recover_runs",
         ]
 
     def test_a_plugin_module_adds_its_job_kinds_and_periodic_tasks(

@@ -36,6 +36,7 @@ from floorsync.csv_import import service
 from floorsync.csv_import.archives import CSV_EXTENSIONS
 from floorsync.csv_import.columns import ENTITIES, ENTITY_ORDER
 from floorsync.csv_import.decoding import ENCODING_CHOICES
+from floorsync.csv_import.duplicates import identical_import
 from floorsync.csv_import.headers import IGNORE
 from floorsync.csv_import.issues import Issue
 from floorsync.csv_import.service import FINISHED, ImportSettings, StoredChoices, Upload
@@ -43,6 +44,7 @@ from floorsync.csv_import.templates import template, template_name, templates_zi
 from floorsync.errors import BadRequest, Conflict, FloorsyncError, NotFound, PayloadTooLarge
 from floorsync.models.enums import CsvImportStatus, ImportChannel, ImportPhase, IssueSeverity
 from floorsync.models.imports import CsvImport
+from floorsync.sync import runs
 
 router = APIRouter()
 PAGE = AdminPage(router, NavItem("Data Import", "/imports", "imports", order=15))
@@ -57,6 +59,7 @@ NOTICES = {
     "started": "The import is running. You can close this page and come back.",
     "cancel": "Cancel requested: the import stops after the current batch.",
     "resumed": "The import resumes where it stopped.",
+    "forgotten": "The remembered mapping was forgotten; the columns were matched again.",
 }
 
 
@@ -247,6 +250,12 @@ def _file_views(admin: AdminRequest, imp: CsvImport) -> list[dict[str, Any]]:
                     "warnings": [i for i in analysis.issues if i.severity == "warning"],
                     "counts": (imp.file_counts or {}).get(str(f.position), {}),
                     "preview": ((imp.preview or {}).get("files") or {}).get(str(f.position), {}),
+                    # a remembered mapping exists for this layout (§7.5): "Forget this mapping"
+                    "remembered": bool(
+                        entity
+                        and analysis.signature
+                        and service.saved_mapping(session, admin.scope, entity, analysis.signature)
+                    ),
                 }
             )
     return views
@@ -278,6 +287,10 @@ def wizard_page(import_id: str, admin: AdminDep) -> HTMLResponse:
         warnings = service.stored_issues(
             session, admin.scope, ident, phase, severity=IssueSeverity.warning, limit=20
         )
+        # the sync-history rows of this import, one per entity (§12.4)
+        history = runs.history(session, admin.scope, {"csv_import_id": str(ident), "limit": "20"})[
+            "history"
+        ]
     errors_total = (
         imp.failed_count
         if phase is ImportPhase.import_
@@ -291,13 +304,20 @@ def wizard_page(import_id: str, admin: AdminDep) -> HTMLResponse:
         *FINISHED,
     ):
         done = ""  # the job has finished since: the page shows its outcome instead
+    same = (
+        identical_import(admin.services, admin.scope, ident)
+        if imp.status in service.EDITABLE
+        else None
+    )
     return admin.render(
         "import.html",
         imp=imp,
+        identical=same,
         views=views,
         progress=progress,
         issues=issues,
         warnings=warnings,
+        history=history,
         errors_total=errors_total,
         tab=tab,
         rows_file=rows_file,
@@ -350,6 +370,18 @@ def change_file(import_id: str, position: int, admin: AdminDep, form: FormDep) -
     except (BadRequest, Conflict) as exc:
         return admin.redirect(f"/imports/{ident}", error=exc.message)
     return admin.redirect(f"/imports/{ident}", done="changed")
+
+
+@router.post("/imports/{import_id}/files/{position}/forget-mapping", response_model=None)
+def forget_mapping(import_id: str, position: int, admin: AdminDep, _form: FormDep) -> Response:
+    """ "Forget this mapping" (§7.5): the remembered mapping of the file's header layout is
+    deleted and the file re-analysed."""
+    ident = parse_id(import_id)
+    try:
+        service.forget_file_mapping(admin.services, admin.scope, ident, position)
+    except (BadRequest, Conflict) as exc:
+        return admin.redirect(f"/imports/{ident}", error=exc.message)
+    return admin.redirect(f"/imports/{ident}", done="forgotten")
 
 
 def _save_mapping(admin: AdminRequest, ident: Any, form: FormData) -> list[Issue]:

@@ -16,7 +16,7 @@ from floorsync.sync import runs
 router = APIRouter()
 PAGE = AdminPage(router, NavItem("Sync history", "/sync-history", "sync-history", order=10))
 PAGE_SIZE = 25
-FILTERS = ("entity_type", "status", "trigger", "source")
+FILTERS = ("entity_type", "status", "trigger", "source", "csv_import_id")
 
 
 @router.get("/sync-history", response_class=HTMLResponse)

@@ -1,7 +1,11 @@
-"""Webhook endpoints with their health, each endpoint's delivery log (`webhook_logs`, one row
+"""Webhook endpoints with their health and delivery state (the circuit breaker or a receiver's
+Retry-After, until when, and the backlog), each endpoint's delivery log (`webhook_logs`, one row
 per attempt) and the operator's two repairs: replay an event to the endpoint, and re-enable an
 endpoint floorsync (or someone) disabled. Both go through `webhooks.service`, exactly as
 `POST /api-webhooks/replay` and `/enable` do."""
+
+from dataclasses import dataclass
+from datetime import datetime
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
@@ -14,6 +18,7 @@ from floorsync.models.enums import AttemptOutcome
 from floorsync.models.webhooks import Webhook, WebhookLog
 from floorsync.webhooks import queries, service
 from floorsync.webhooks.config import WebhookKit
+from floorsync.webhooks.schemas import backoff_until, webhook_state
 
 router = APIRouter()
 PAGE = AdminPage(router, NavItem("Webhooks", "/webhooks", "webhooks", order=20))
@@ -25,12 +30,36 @@ NOTICES = {
 }
 
 
+@dataclass(frozen=True)
+class Flow:
+    """What `GET /api-webhooks` says of an endpoint's delivery (issue 11): `healthy`,
+    `backing_off` (the receiver asked, Retry-After) or `open` (the circuit breaker), and until
+    when the whole endpoint waits."""
+
+    state: str
+    until: datetime | None
+
+    @property
+    def label(self) -> str:
+        return self.state.replace("_", " ")
+
+    @property
+    def kind(self) -> str:
+        return {"healthy": "ok", "backing_off": "warn", "open": "bad"}.get(self.state, "neutral")
+
+
+def flow_of(hook: Webhook, now: datetime) -> Flow:
+    return Flow(webhook_state(hook, now), backoff_until(hook, now))
+
+
 @router.get("/webhooks", response_class=HTMLResponse)
 def endpoints_page(admin: AdminDep) -> HTMLResponse:
+    now = admin.services.clock.now()
     with admin.read() as session:
         hooks = queries.list_endpoints(session, admin.scope)
         pending = queries.pending_deliveries(session, admin.scope)
-    return admin.render("webhooks.html", hooks=hooks, pending=pending)
+    flows = {hook.id: flow_of(hook, now) for hook in hooks}
+    return admin.render("webhooks.html", hooks=hooks, pending=pending, flows=flows)
 
 
 def _detail(
@@ -65,6 +94,7 @@ def _detail(
         "webhook.html",
         status_code=status_code,
         hook=hook,
+        flow=flow_of(hook, admin.services.clock.now()),
         pending=pending,
         logs=logs,
         pager=pager,

@@ -25,9 +25,6 @@ PATH = "/api-key-generate"
 _SORTABLE = ("created_at", "name", "last_used_at")
 
 
-_item = key_item  # the API §6.6 key item (never the key or its hash)
-
-
 _ITEM = {
     "type": "object",
     "properties": {
@@ -149,7 +146,7 @@ def list_keys(request: Request, ctx: AdminCtx) -> Any:
         )
         return ctx.respond(
             {
-                "api_keys": [_item(r) for r in rows],
+                "api_keys": [key_item(r) for r in rows],
                 "pagination": {"total": total, "offset": page.offset, "limit": page.limit},
             }
         )

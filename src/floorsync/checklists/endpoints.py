@@ -141,7 +141,10 @@ def templates_router() -> APIRouter:
                 {_KEY: render_one(work.session, ctx.scope, spec, row, "single")}, 200, work
             )
 
-    update_doc = {"parameters": _ID, **json_body({**input_schema(spec), "required": []})}
+    update_doc = {
+        "parameters": _ID,
+        **json_body({**input_schema(spec, mode="patch"), "required": []}),
+    }
     for method in ("PATCH", "PUT"):
         router.add_api_route(
             path,

@@ -14,6 +14,7 @@ from floorsync.auth.api_keys import issue_key
 from floorsync.auth.tenants import create_tenant, find_tenant, set_rate_limit
 from floorsync.bootstrap import build_services
 from floorsync.cli import accounts
+from floorsync.cli import files as files_cli
 from floorsync.cli import imports as imports_cli
 from floorsync.cli import webhooks as webhooks_cli
 from floorsync.cli.common import tenant_or_exit
@@ -37,6 +38,7 @@ app.add_typer(tenants_app, name="tenants")
 app.add_typer(keys_app, name="keys")
 app.add_typer(webhooks_cli.webhooks_app, name="webhooks")
 app.add_typer(planning_app, name="planning")
+app.add_typer(files_cli.files_app, name="files")
 app.command("worker")(webhooks_cli.worker_command)
 app.add_typer(imports_cli.imports_app, name="imports")
 app.command("import")(imports_cli.import_command)

@@ -40,9 +40,11 @@ from floorsync.config import get_settings
 from floorsync.csv_import import service
 from floorsync.csv_import.columns import ENTITY_ORDER
 from floorsync.csv_import.decoding import ENCODING_CHOICES
+from floorsync.csv_import.duplicates import identical_import
 from floorsync.csv_import.headers import IGNORE
 from floorsync.csv_import.job import run_job
 from floorsync.csv_import.service import ImportSettings, StoredChoices, Upload
+from floorsync.csv_import.tasks import WAIT_SECONDS
 from floorsync.csv_import.templates import template, template_name, templates_zip
 from floorsync.db.repository import TenantScope
 from floorsync.errors import FloorsyncError
@@ -165,15 +167,31 @@ def _run_phase(
     stop: Callable[[], bool],
 ) -> CsvImportStatus | None:
     reporter.start(label)
+    told = False
     try:
-        return run_job(
-            services,
-            scope.tenant_id,
-            import_id,
-            owner=f"cli-{os.getpid()}",
-            stopping=stop,
-            on_batch=reporter.update,
-        )
+        while True:
+            status = run_job(
+                services,
+                scope.tenant_id,
+                import_id,
+                owner=f"cli-{os.getpid()}",
+                stopping=stop,
+                on_batch=reporter.update,
+            )
+            if status is not CsvImportStatus.queued:
+                return status
+            # another import of the tenant runs (one at a time, §11.3): wait for it
+            if not told:
+                other = service.progress(services, scope, import_id).get("waiting_for")
+                typer.echo(
+                    f"waiting: import {other} of this tenant is running "
+                    "(one import per tenant at a time)",
+                    err=True,
+                )
+                told = True
+            if stop():
+                return service.cancel(services, scope, import_id)
+            time.sleep(WAIT_SECONDS)
     finally:
         reporter.stop()
 
@@ -183,6 +201,8 @@ def _summary(
 ) -> dict[str, Any]:
     info = service.progress(services, scope, import_id)
     info["import_id"] = info.pop("id")
+    same = identical_import(services, scope, import_id)  # §11.6: a notice, never a refusal
+    info["identical_to"] = str(same.import_id) if same is not None else None
     if preview:
         info["preview"] = info.get("preview") or {}
     else:
@@ -354,6 +374,9 @@ def import_command(
         raise typer.Exit(BLOCKED) from None
     _apply_maps(services, scope, import_id, maps)
     blocking = service.confirm_mapping(services, scope, import_id)
+    same = identical_import(services, scope, import_id)
+    if same is not None:  # a notice, not a refusal (§11.6)
+        typer.echo(f"note: {same.message()}", err=True)
     blocked = service.blocking_issues(services, scope, import_id)
     if blocking or blocked:
         typer.echo(f"import {import_id} is blocked before writing:", err=True)

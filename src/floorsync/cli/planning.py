@@ -1,7 +1,8 @@
 """`floorsync planning …`: planning connections (spec §5.5), pulls and the push queue.
 
     floorsync planning connections add|list|show|test|set|pause|resume|remove
-    floorsync planning pull CONNECTION [--full]
+    floorsync planning pull CONNECTION [--full] [--dry-run]
+    floorsync planning push CONNECTION --order ID (--start | --complete --good N [--scrap N]) [--at ISO]
     floorsync planning pushes list|retry CONNECTION
 
 Every command takes `--tenant`; `CONNECTION` is the connection's id or name; `--json` prints one
@@ -16,6 +17,7 @@ import json
 import os
 import sys
 import uuid
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 import typer
@@ -28,7 +30,8 @@ from floorsync.bootstrap import Services, build_services
 from floorsync.cli.common import tenant_or_exit
 from floorsync.config import get_settings
 from floorsync.db.repository import TenantScope, scoped
-from floorsync.models.enums import DeliveryStatus, PlanningTrigger, RunStatus
+from floorsync.kit.timefmt import format_ts, parse_ts
+from floorsync.models.enums import DeliveryStatus, PlanningPushKind, PlanningTrigger, RunStatus
 from floorsync.models.planning import PlanningPush, PlanningRun
 from floorsync.planning.connections import (
     ConnectionExists,
@@ -43,7 +46,7 @@ from floorsync.planning.connections import (
     record_test,
     remove_connection,
 )
-from floorsync.planning.pushes import retry_failed
+from floorsync.planning.pushes import push_now, retry_failed
 from floorsync.planning.runtime import redactor_for
 from floorsync.planning.service import pull, release_pull_lease, take_pull_lease
 from floorsync.planning.tasks import planning_deps, pull_lease
@@ -433,6 +436,14 @@ def pull_command(
     tenant: TenantOpt,
     connection: ConnArg,
     full: Annotated[bool, typer.Option("--full", help="a full (reconcile) pull")] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="run the pull through the sync engine's dry run: print the counts and the "
+            "would-be actions, write nothing (no records, history, run records or cursor)",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run one pull now (also when scheduled pulls are paused); exit 1 when it failed."""
@@ -441,7 +452,8 @@ def pull_command(
     connection_id = _connection(services, scope, connection)
     deps = planning_deps(services)
     owner = f"cli-{uuid.uuid4().hex[:12]}"
-    if not take_pull_lease(deps, scope, connection_id, owner, pull_lease(services)):
+    # A dry run writes nothing, not even the pull lease.
+    if not dry_run and not take_pull_lease(deps, scope, connection_id, owner, pull_lease(services)):
         raise _fail("another pull of this connection is running; try again later", 1)
     try:
         with Progress(
@@ -476,13 +488,17 @@ def pull_command(
                 renew=lambda: take_pull_lease(
                     deps, scope, connection_id, owner, pull_lease(services)
                 ),
+                dry_run=dry_run,
+                owner=None if dry_run else owner,
             )
     except ConnectionInvalid as exc:
         raise _invalid(exc, as_json) from None
     finally:
-        release_pull_lease(deps, scope, connection_id, owner)
+        if not dry_run:
+            release_pull_lease(deps, scope, connection_id, owner)
     data = {
         "connection": outcome.connection,
+        "dry_run": outcome.dry_run,
         "mode": outcome.mode,
         "status": outcome.status.value,
         "since": str(outcome.since) if outcome.since else None,
@@ -495,13 +511,88 @@ def pull_command(
         "error": outcome.error,
         "seconds": round(outcome.seconds, 2),
     }
-    _print(data, as_json, "pull")
+    if dry_run:
+        data["would"] = outcome.changes
+    _print(data, as_json, "pull (dry run, nothing written)" if dry_run else "pull")
     if outcome.status is RunStatus.failed:
         typer.echo(f"pull failed ({outcome.error_class}): {outcome.error}", err=True)
         raise typer.Exit(1)
 
 
 # ----------------------------------------------------------------------------------- pushes
+
+
+@planning_app.command("push")
+def push_command(
+    tenant: TenantOpt,
+    connection: ConnArg,
+    order: Annotated[str, typer.Option("--order", help="the order's id upstream")],
+    start: Annotated[bool, typer.Option("--start", help="push a start")] = False,
+    complete: Annotated[bool, typer.Option("--complete", help="push a completion")] = False,
+    good: Annotated[
+        str | None, typer.Option("--good", help="good quantity (with --complete)")
+    ] = None,
+    scrap: Annotated[str, typer.Option("--scrap", help="scrap quantity (with --complete)")] = "0",
+    at: Annotated[
+        str | None, typer.Option("--at", help="ISO 8601 time of the start or completion")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Push a start or a completion now, directly through the adapter (not through the queue;
+    recorded as a run with trigger `cli`); exit 1 when the planning system refused or failed."""
+    if start == complete:
+        raise _fail("give exactly one of --start and --complete", 2)
+    if start and good is not None:
+        raise _fail("--good and --scrap go with --complete", 2)
+    if complete and good is None:
+        raise _fail("--complete needs --good N", 2)
+    when = None
+    if at is not None:
+        try:
+            when = parse_ts(at)
+        except ValueError:
+            raise _fail(f"--at: not an ISO 8601 date-time: {at!r}", 2) from None
+    quantities: dict[str, str] = {}
+    for name, value in (("good", good), ("scrap", scrap)):
+        if value is None:
+            continue
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            raise _fail(f"--{name}: not a number: {value!r}", 2) from None
+        if not number.is_finite():
+            raise _fail(f"--{name}: not a finite number: {value!r}", 2)
+        quantities[name] = str(number)
+    services = _services()
+    scope = _scope(services, tenant)
+    connection_id = _connection(services, scope, connection)
+    if start:
+        kind = PlanningPushKind.order_start
+        payload: dict[str, Any] = {"started_at": format_ts(when or services.clock.now())}
+    else:
+        kind = PlanningPushKind.order_completion
+        payload = {
+            "quantity_good": quantities["good"],
+            "quantity_scrap": quantities["scrap"],
+            "completed_at": format_ts(when),
+        }
+    try:
+        done = push_now(planning_deps(services), scope, connection_id, kind, order, payload)
+    except ConnectionInvalid as exc:
+        raise _invalid(exc, as_json) from None
+    data = {
+        "kind": done.kind.value,
+        "order": done.order,
+        "outcome": done.outcome,
+        "upstream_status": done.upstream_status,
+        "error_class": done.error_class,
+        "error": done.error,
+        "run": str(done.run_id),
+    }
+    _print(data, as_json, "push")
+    if done.outcome is None:
+        typer.echo(f"push failed ({done.error_class}): {done.error}", err=True)
+        raise typer.Exit(1)
 
 
 @pushes_app.command("list")

@@ -27,16 +27,19 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from enum import StrEnum
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 from floorsync.bootstrap import Services
 from floorsync.csv_import.analysis import FileAnalysis
 from floorsync.csv_import.columns import ENTITY_ORDER
+from floorsync.csv_import.detect import entity_from_name
 from floorsync.csv_import.issues import Code, FileError, Issue, clip
+from floorsync.csv_import.parents import FailedParents
 from floorsync.csv_import.parser import (
     ImportOptions,
     ParsedRow,
@@ -44,6 +47,7 @@ from floorsync.csv_import.parser import (
     finish_derived_id,
     parse_file,
 )
+from floorsync.csv_import.rate import add_sample, eta_seconds, window_rate
 from floorsync.csv_import.service import (
     ImportSettings,
     StoredChoices,
@@ -131,29 +135,85 @@ class FileWork:
     choices: StoredChoices
 
 
-def _take(services: Services, scope: TenantScope, import_id: uuid.UUID, owner: str) -> bool:
+class Take(StrEnum):
+    """What `_take` found."""
+
+    TAKEN = "taken"  # this process runs the job now
+    ELSEWHERE = "elsewhere"  # another process runs it, or it is no longer queued
+    WAITING = "waiting"  # an import: another import of the tenant runs; it stays queued
+
+
+def running_import(
+    services: Services, session: Session, scope: TenantScope, *, besides: uuid.UUID
+) -> CsvImport | None:
+    """The tenant's other import (not preview) that a live process runs now (§11.3: at most
+    one import per tenant runs; an abandoned one does not count, its own job takes it over)."""
+    limit = timedelta(seconds=services.settings.import_abandon_seconds)
+    now = services.clock.now()
+    others: Sequence[CsvImport] = session.scalars(
+        scoped(CsvImport, scope).where(
+            CsvImport.id != besides,
+            CsvImport.status == CsvImportStatus.running,
+            CsvImport.phase == ImportPhase.import_,
+        )
+    ).all()
+    for other in others:
+        beat = other.heartbeat_at or other.started_at
+        if beat is not None and now - beat <= limit:
+            return other
+    return None
+
+
+def _lock_tenant_imports(session: Session, scope: TenantScope) -> None:
+    """Serialise the one-import-per-tenant check: on PostgreSQL a transaction-scoped advisory
+    lock per tenant (two workers could otherwise each see no running import and both start);
+    SQLite's write transactions (BEGIN IMMEDIATE) are serial already."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+            {"key": f"floorsync.csv_import:{scope.tenant_id}"},
+        )
+
+
+def _take(services: Services, scope: TenantScope, import_id: uuid.UUID, owner: str) -> Take:
     """Make this process the import's runner: a `queued` import, or a `running` one whose
-    runner stopped beating (§11.4). Returns False when someone else runs it."""
+    runner stopped beating (§11.4). An import (not a preview) waits, still `queued`, while
+    another import of the tenant runs."""
     with services.sessions.begin() as session:
+        _lock_tenant_imports(session, scope)
         imp = session.scalars(
             scoped(CsvImport, scope).where(CsvImport.id == import_id).with_for_update()
         ).first()
         if imp is None:
-            return False
+            return Take.ELSEWHERE
         now = services.clock.now()
         if imp.status is CsvImportStatus.running:
             limit = timedelta(seconds=services.settings.import_abandon_seconds)
             beat = imp.heartbeat_at or imp.started_at
             if imp.lease_owner != owner and beat is not None and now - beat <= limit:
-                return False
+                return Take.ELSEWHERE
         elif imp.status is not CsvImportStatus.queued:
-            return False
+            return Take.ELSEWHERE
+        if imp.phase is ImportPhase.import_:
+            other = running_import(services, session, scope, besides=imp.id)
+            if other is not None:
+                if imp.status is CsvImportStatus.running:  # a takeover waits as a queued job
+                    imp.status, imp.lease_owner, imp.locked_until = (
+                        CsvImportStatus.queued,
+                        None,
+                        None,
+                    )
+                imp.options = {**imp.options, "waiting_for": str(other.id)}
+                return Take.WAITING
         imp.status, imp.lease_owner, imp.heartbeat_at = CsvImportStatus.running, owner, now
         imp.locked_until = now + timedelta(seconds=services.settings.import_abandon_seconds)
         imp.started_at = imp.started_at or now
+        base = imp.processed_rows if imp.phase is ImportPhase.import_ else 0
+        options = {k: v for k, v in imp.options.items() if k != "waiting_for"}
+        imp.options = {**options, "rate_samples": add_sample([], now.timestamp(), base)}
         if imp.sync_group_id is None:
             imp.sync_group_id = new_id()
-        return True
+        return Take.TAKEN
 
 
 def run_job(
@@ -167,10 +227,15 @@ def run_job(
     on_batch: Callable[[], None] | None = None,
 ) -> CsvImportStatus | None:
     """Run the queued preview or import (or take over an abandoned one). Returns its status
-    at the end, or None when another process runs it. `stopping` is checked between batches
-    (SIGTERM, Ctrl-C): the job then ends `cancelled` (import) and can be resumed."""
+    at the end, None when another process runs it, or `queued` when it is an import that
+    must wait for another import of the tenant (the caller tries again later). `stopping` is
+    checked between batches (SIGTERM, Ctrl-C): the job then ends `cancelled` (import) and can
+    be resumed."""
     scope = TenantScope(tenant_id)
-    if not _take(services, scope, import_id, owner):
+    taken = _take(services, scope, import_id, owner)
+    if taken is Take.WAITING:
+        return CsvImportStatus.queued
+    if taken is not Take.TAKEN:
         return None
     with services.sessions() as session:
         phase = get_import(session, scope, import_id).phase
@@ -233,8 +298,49 @@ class _Runner:
         )
         self.keys: dict[str, UploadKeys] = {e: UploadKeys() for e in ENTITY_ORDER}
         self.failed_files: dict[str, list[str]] = {}  # entity → unreadable files
+        self.parents = FailedParents()  # failed rows and files that later rows may refer to
+        self.failed_lines = self._failed_lines()  # file position → lines that failed (resume)
+        for fw in self.files:  # unreadable files come last (§10.1) but their rows are missed
+            if fw.analysis.error is not None:  # by every later entity: known from the start
+                self._failed_file(fw, count=False)
 
     # --- shared -------------------------------------------------------------------------
+
+    def _failed_lines(self) -> dict[int, set[int]]:
+        """Lines whose rows failed in committed batches of this import (for PARENT_FAILED
+        after a resume: rows before the resume point are parsed again but not sent)."""
+        with self.services.sessions() as session:
+            found = session.execute(
+                scoped(CsvImportIssue, self.scope)
+                .with_only_columns(CsvImportIssue.file_position, CsvImportIssue.line)
+                .where(
+                    CsvImportIssue.import_id == self.import_id,
+                    CsvImportIssue.phase == ImportPhase.import_,
+                    CsvImportIssue.severity == IssueSeverity.error,
+                    CsvImportIssue.line.is_not(None),
+                )
+                .distinct()
+            ).all()
+        out: dict[int, set[int]] = {}
+        for position, line in found:
+            if line is not None:
+                out.setdefault(position, set()).add(line)
+        return out
+
+    def _failed_file(self, fw: FileWork, *, count: bool = True) -> None:
+        if count:
+            self.failed_files.setdefault(fw.entity, []).append(fw.name)
+        entity = fw.entity or fw.choices.entity or entity_from_name(fw.name)
+        if entity and fw.name not in self.parents.files.get(entity, []):
+            self.parents.add_file(entity, fw.name)
+
+    def _skip_done(self, fw: FileWork, rows: Iterable[ParsedRow]) -> None:
+        """Rows before the resume point: their keys are claimed by parsing them; the ones that
+        failed are remembered for PARENT_FAILED."""
+        failed = self.failed_lines.get(fw.position, set())
+        for row in rows:
+            if row.line in failed:
+                self.parents.add_row(fw.entity, row.item, row.lookups, fw.name, row.line)
 
     def _work(self) -> Any:
         return unit_of_work(
@@ -409,6 +515,10 @@ class _Runner:
                 if original is not None:
                     original["external_id"] = row.item.get("external_id")
                 out.append(Outcome(row, result.action, result.changes, original))
+        for o in out:  # a reference to a row that failed earlier is PARENT_FAILED (§5.3)
+            if o.action == "error":
+                o.row.issues[:] = self.parents.rewrite(o.row.issues, o.row.item, o.row.lookups)
+                self.parents.add_row(fw_entity, o.row.item, o.row.lookups, file_name, o.row.line)
         return out
 
     # --- import -------------------------------------------------------------------------
@@ -419,7 +529,7 @@ class _Runner:
                 return self._finish(cancelled=True)
             problems = self._file_issue(fw)
             if problems:
-                self.failed_files.setdefault(fw.entity, []).append(fw.name)
+                self._failed_file(fw)
                 if fw.next_row == 0:
                     self._record_file_problem(fw, problems)
                 continue
@@ -429,7 +539,7 @@ class _Runner:
             try:
                 stopped = self._import_file(fw)
             except FileError as exc:
-                self.failed_files.setdefault(fw.entity, []).append(fw.name)
+                self._failed_file(fw)
                 self._record_file_problem(fw, [exc.issue.at(file=fw.name)])
                 continue
             if stopped:
@@ -437,9 +547,9 @@ class _Runner:
         return self._finish(cancelled=False)
 
     def _replay_keys(self, fw: FileWork) -> None:
-        """A file already done: parse it only to remember its keys (duplicates, snapshot)."""
-        for _row in self._parse(fw):
-            pass
+        """A file already done: parse it only to remember its keys (duplicates, snapshot) and
+        its failed rows (PARENT_FAILED)."""
+        self._skip_done(fw, self._parse(fw))
 
     def _record_file_problem(self, fw: FileWork, problems: Sequence[Issue]) -> None:
         with self._work() as work:
@@ -460,8 +570,7 @@ class _Runner:
     def _import_file(self, fw: FileWork) -> bool:
         """Import one file from its resume point; True when stopped (cancel, shutdown)."""
         rows = self._parse(fw)
-        for _ in islice(rows, fw.next_row):  # before the resume point: keys only
-            pass
+        self._skip_done(fw, islice(rows, fw.next_row))  # before the resume point: keys only
         first = fw.next_row == 0
         for batch in chunks(rows, self.settings.chunk_size):
             if self.stopping():
@@ -512,6 +621,7 @@ class _Runner:
         per_file[str(fw.position)] = mine
         imp.file_counts = per_file
         imp.updated_at = self.services.clock.now()
+        _sample(imp, imp.updated_at.timestamp(), imp.processed_rows)
         session.execute(
             update(CsvImportFile)
             .where(
@@ -571,6 +681,7 @@ class _Runner:
                 error_count=0,
                 errors=[],
                 api_key_id=self.created_by,
+                csv_import_id=self.import_id,
                 started_at=self.started_at or now,
             )
             session.add(run)
@@ -714,7 +825,7 @@ class _Runner:
             problems = self._file_issue(fw)
             if problems:
                 self._preview_progress(processed, [], fw.position, problems)
-                self.failed_files.setdefault(fw.entity, []).append(fw.name)
+                self._failed_file(fw)
                 continue
             try:
                 rows = self._parse(fw)
@@ -751,6 +862,7 @@ class _Runner:
                     if cancel:
                         return self._preview_stopped()
             except FileError as exc:
+                self._failed_file(fw)
                 self._preview_progress(processed, [], fw.position, [exc.issue.at(file=fw.name)])
         if self.settings.snapshot:
             for entity, count in self._snapshot_preview().items():
@@ -793,6 +905,7 @@ class _Runner:
             self._store_issues(session, ImportPhase.preview, position, issues)
             imp = get_import(session, self.scope, self.import_id)
             imp.processed_rows = processed
+            _sample(imp, self.services.clock.now().timestamp(), processed)
             imp.created_count += counts["created"]
             imp.updated_count += counts["updated"]
             imp.skipped_count += counts["skipped"]
@@ -894,6 +1007,12 @@ class _Runner:
                     items,
                     SyncOptions(dry_run=True, record_history=False),
                 )
+
+
+def _sample(imp: CsvImport, at: float, done: int) -> None:
+    """Add a progress sample for the rate over the last 10 s (csv_import/rate.py)."""
+    samples = (imp.options or {}).get("rate_samples") or []
+    imp.options = {**(imp.options or {}), "rate_samples": add_sample(samples, at, done)}
 
 
 def _memory_refs(
@@ -1269,8 +1388,12 @@ def progress_of(
         done = sum(min(f.next_row, f.row_count or 0) for f in files)
     if imp.finished_at is not None and imp.started_at is not None:
         elapsed = (imp.finished_at - imp.started_at).total_seconds()
-    base = int((imp.options or {}).get("progress_base", 0))
-    rate = max(done - base, 0) / elapsed if elapsed > 0 else 0.0
+    running = imp.status is CsvImportStatus.running
+    if running:  # rows per second over the last 10 seconds (§11.4)
+        rate = window_rate((imp.options or {}).get("rate_samples") or [], now.timestamp())
+    else:  # the run's average, for the result
+        base = int((imp.options or {}).get("progress_base", 0))
+        rate = max(done - base, 0) / elapsed if elapsed > 0 else 0.0
     remaining = max(imp.total_rows - done, 0)
     lost = (
         imp.status is CsvImportStatus.running
@@ -1293,14 +1416,16 @@ def progress_of(
             "deleted": imp.deleted_count,
         },
         "rows_per_second": round(rate, 1),
-        "eta_seconds": round(remaining / rate, 1)
-        if rate > 0 and imp.status is CsvImportStatus.running
-        else None,
+        "eta_seconds": eta_seconds(remaining, rate) if running else None,
         "started_at": format_ts(imp.started_at) if imp.started_at else None,
         "heartbeat_at": format_ts(imp.heartbeat_at) if imp.heartbeat_at else None,
         "finished_at": format_ts(imp.finished_at) if imp.finished_at else None,
         "cancel_requested": imp.cancel_requested,
         "worker_lost": lost,
+        # an import waiting while another import of the tenant runs (one at a time, §11.3)
+        "waiting_for": (imp.options or {}).get("waiting_for")
+        if imp.status is CsvImportStatus.queued
+        else None,
         "failure_reason": imp.failure_reason,
         "preview": imp.preview,
         "files": [

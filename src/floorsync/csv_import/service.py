@@ -476,6 +476,28 @@ def forget_mapping(services: Services, scope: TenantScope, entity: str, signatur
         )
 
 
+def forget_file_mapping(
+    services: Services, scope: TenantScope, import_id: uuid.UUID, position: int
+) -> None:
+    """ "Forget this mapping" (§7.5) on a file: delete the tenant's remembered mapping for the
+    file's entity and header layout, then re-analyse the file (its columns are matched by the
+    automatic rules again; a preview becomes stale)."""
+    with services.sessions() as session:
+        get_import(session, scope, import_id)
+        file = _file_at(session, scope, import_id, position)
+        entity = file.entity_type.value if file.entity_type else None
+        signature = (file.mapping or {}).get("signature")
+        editable = get_import(session, scope, import_id).status in EDITABLE
+    if entity is None or not isinstance(signature, str):
+        raise BadRequest("This file has no remembered mapping")
+    with services.sessions() as session:
+        if saved_mapping(session, scope, entity, signature) is None:
+            raise BadRequest("No mapping is remembered for this file's columns")
+    forget_mapping(services, scope, entity, signature)
+    if editable:
+        change_file(services, scope, import_id, position, {})
+
+
 # --- starting, cancelling, resuming ---------------------------------------------------------
 
 
@@ -529,7 +551,7 @@ def request(
         # the rate and ETA of this run count from when it starts and from the rows done before
         imp.started_at = imp.finished_at = None
         imp.options = {
-            **imp.options,
+            **{k: v for k, v in imp.options.items() if k != "waiting_for"},
             "progress_base": imp.processed_rows if phase is ImportPhase.import_ else 0,
         }
         imp.cancel_requested = False
@@ -708,7 +730,10 @@ def failed_rows(
                 lines = failures.setdefault(position, {})
                 lines[issue.line] = [*lines.get(issue.line, ()), issue.message]
         outputs: list[tuple[str, str]] = []
+        purged = False
         for file in import_files(session, scope, import_id):
+            if file.position in failures and file.content is None:
+                purged = True  # cleared by retention (csv_import/retention.py)
             if file.position not in failures or file.content is None:
                 continue
             analysis = analyse_stored(session, scope, file, settings)
@@ -724,6 +749,12 @@ def failed_rows(
             )
             stem = file.filename.rsplit(".", 1)[0]
             outputs.append((f"{stem}-failed-rows.csv", out.getvalue()))
+        if not outputs and purged:
+            days = services.settings.import_file_retention_days
+            raise NotFound(
+                f"The uploaded files of this import were cleared after {days:g} days "
+                "(retention); the error report is still available."
+            )
         if not outputs:
             return None
         if len(outputs) == 1:

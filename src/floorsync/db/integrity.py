@@ -22,6 +22,7 @@ _UNIQUE = {
         "this operator already has an open time entry on this operation",
     ),
     "uq_operators_tenant_id_operator_id": ("operator_id", "operator_id already exists"),
+    "uq_issues_tenant_id_ncr_number": ("ncr_number", "ncr_number already exists"),
 }
 
 # SQLite reports the columns, not the index name.
@@ -36,6 +37,7 @@ _SQLITE_COLUMNS = {
     "batch_operations.operation_id": "uq_batch_operations_operation_open",
     "time_entries.operation_id, time_entries.operator_id": "uq_time_entries_open",
     "operators.tenant_id, operators.operator_id": "uq_operators_tenant_id_operator_id",
+    "issues.tenant_id, issues.ncr_number": "uq_issues_tenant_id_ncr_number",
 }
 
 

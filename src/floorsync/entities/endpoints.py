@@ -221,7 +221,10 @@ def crud_router(
                 {spec.singular: render_one(work.session, ctx.scope, spec, row, "single")}, 200, work
             )
 
-    patch_doc = {"parameters": _ID_PARAM, **json_body({**input_schema(spec), "required": []})}
+    patch_doc = {
+        "parameters": _ID_PARAM,
+        **json_body({**input_schema(spec, mode="patch"), "required": []}),
+    }
     router.patch(
         path,
         summary=f"Update a {spec.singular} (merge)",

@@ -7,6 +7,11 @@ from sqlalchemy.orm import Session
 
 from floorsync.db.repository import TenantScope
 from floorsync.entities import fields as F
+from floorsync.entities.checklists.from_templates import (
+    TEMPLATE_INPUT_SCHEMAS,
+    TEMPLATE_INPUTS,
+    expand_job,
+)
 from floorsync.entities.embeds import load_children
 from floorsync.entities.fields import Kind
 from floorsync.entities.openapi import obj
@@ -81,6 +86,7 @@ JOBS: EntitySpec[Job] = EntitySpec(
         F.integer("package_count", min_value=0),
         *(F.read_only(n, Kind.timestamp) for n in LIFECYCLE_TS),
         F.read_only("actual_duration", Kind.integer),
+        F.read_only("template_id", Kind.uuid),
         F.ident("external_id", 255, output=False),
         F.ident("external_source", 100, output=False),
         F.metadata_field(),
@@ -114,6 +120,9 @@ JOBS: EntitySpec[Job] = EntitySpec(
     ),
     render_extras=_extras,
     before_hard_delete=drop_assignments("job_id"),
+    create_only=TEMPLATE_INPUTS,
+    expand_create=expand_job,
+    extra_input_schemas=TEMPLATE_INPUT_SCHEMAS,
     embeds={
         "parts": {
             "type": "array",

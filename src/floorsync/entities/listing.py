@@ -387,6 +387,26 @@ def count_total(
     return estimate if at_most is None else min(estimate, at_most)
 
 
+# From this offset on, a page is read by a deferred join (page_rows).
+DEFERRED_JOIN_OFFSET = 1000
+
+
+def page_rows(session: Session, spec: EntitySpec, ordered: Select[Any], page: Page) -> list[Any]:
+    """The rows of one page of `ordered`.
+
+    Deep pages use a deferred join: the page's ids are found first (the same filters and order,
+    selecting only `id`, so the skipped rows are read from an index alone where one covers the
+    order: `ix_<table>_live_page`), and only those `limit` rows are then read whole. A plain
+    OFFSET reads every skipped row too: 90,000 of them for `offset=90000`.
+    """
+    window = ordered.limit(page.limit).offset(page.offset)
+    if page.offset < DEFERRED_JOIN_OFFSET:
+        return list(session.scalars(window))
+    model = spec.model
+    ids = window.with_only_columns(model.id, maintain_column_froms=True).subquery("page_ids")
+    return list(session.scalars(ordered.join(ids, model.id == ids.c.id)))
+
+
 def fetch_page(
     session: Session,
     spec: EntitySpec,
@@ -398,7 +418,7 @@ def fetch_page(
 ) -> tuple[list[Any], int]:
     """The page's rows in the requested order, and the total."""
     ordered = apply_sort(spec, stmt, params, session.get_bind().dialect.name)
-    rows = list(session.scalars(ordered.limit(page.limit).offset(page.offset)))
+    rows = page_rows(session, spec, ordered, page)
     total = count_total(session, stmt, page, len(rows), exact_count_limit=exact_count_limit)
     return rows, total
 

@@ -103,7 +103,9 @@ def _accepting_dates(schema: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": list(_DATE_OR_TIME), "description": TIMESTAMP_NOTE}
 
 
-def input_schema(spec: EntitySpec) -> dict[str, Any]:
+def input_schema(spec: EntitySpec, *, mode: str = "create") -> dict[str, Any]:
+    """The JSON body a create (or, with `mode`, a sync or a PATCH) takes; the create-only
+    inputs (§9.3 templates, an operation's substeps) appear on creates only."""
     props: dict[str, Any] = {}
     for f in spec.fields:
         if not f.read_only:
@@ -123,10 +125,15 @@ def input_schema(spec: EntitySpec) -> dict[str, Any]:
         props[extra] = spec.extra_input_schemas.get(
             extra, {"type": "array", "items": {"type": "object"}}
         )
+    for key in sorted(spec.create_only):  # template references (create only, §9.3)
+        if mode != "create":
+            props.pop(key, None)
+        elif key not in props and key in spec.extra_input_schemas:
+            props[key] = spec.extra_input_schemas[key]
     for child in spec.children:  # nested: a job's parts carry their operations too
         props[child.key] = {
             "type": "array",
-            "items": input_schema(get_spec(child.entity)),
+            "items": input_schema(get_spec(child.entity), mode=mode),
         }
     for name, value in ENTITY_EXAMPLES.get(spec.name, {}).items():
         if name in props and "examples" not in props[name]:

@@ -11,6 +11,14 @@ from sqlalchemy.orm import Session
 from floorsync.db.repository import TenantScope, scoped, tenant_filter
 from floorsync.db.uow import Work
 from floorsync.entities import fields as F
+from floorsync.entities.checklists.from_templates import (
+    OPERATION_INPUTS,
+    SUBSTEP_TEMPLATE_SCHEMA,
+    SUBSTEPS_SCHEMA,
+    create_substeps,
+    substep_template_input,
+    substeps_input,
+)
 from floorsync.entities.embeds import cell_brief, job_brief, load_by_id, resource_list
 from floorsync.entities.fields import Field, FieldError, Kind, decimal_to_json
 from floorsync.entities.openapi import obj
@@ -498,7 +506,17 @@ OPERATIONS: EntitySpec[Operation] = EntitySpec(
             "items": obj("resource_id", "name", "type", "notes", quantity={"type": "number"}),
         },
     },
-    extra_inputs={"resources": _validate_resources},
+    extra_inputs={
+        "resources": _validate_resources,
+        "substeps": substeps_input,
+        "substep_template_id": substep_template_input,
+    },
+    extra_input_schemas={
+        "substeps": SUBSTEPS_SCHEMA,
+        "substep_template_id": SUBSTEP_TEMPLATE_SCHEMA,
+    },
+    create_only=OPERATION_INPUTS,
+    after_create=create_substeps,
     prepare=_prepare,
     fill_defaults=_next_sequence,
     after_write=_after_write,

@@ -9,6 +9,11 @@ from sqlalchemy.orm import Session
 from floorsync.db.repository import TenantScope, scoped
 from floorsync.db.uow import Work
 from floorsync.entities import fields as F
+from floorsync.entities.checklists.from_templates import (
+    TEMPLATE_INPUT_SCHEMAS,
+    TEMPLATE_INPUTS,
+    expand_part,
+)
 from floorsync.entities.embeds import job_brief, load_by_id, load_children
 from floorsync.entities.fields import Kind
 from floorsync.entities.openapi import obj
@@ -253,6 +258,7 @@ PARTS: EntitySpec[Part] = EntitySpec(
         F.long_text("notes"),
         F.read_only("started_at", Kind.timestamp),
         F.read_only("completed_at", Kind.timestamp),
+        F.read_only("template_id", Kind.uuid),
         F.ident("external_id", 255, output=False),
         F.ident("external_source", 100, output=False),
         F.metadata_field(),
@@ -287,6 +293,9 @@ PARTS: EntitySpec[Part] = EntitySpec(
         default_sort=("created_at", "desc"),
     ),
     render_extras=_extras,
+    create_only=TEMPLATE_INPUTS,
+    expand_create=expand_part,
+    extra_input_schemas=TEMPLATE_INPUT_SCHEMAS,
     embeds={
         "job": obj("id", "job_number", "customer"),
         "operations": {

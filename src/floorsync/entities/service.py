@@ -120,13 +120,31 @@ def raise_if_invalid(spec: EntitySpec, records: Sequence[Record]) -> None:
 
 
 def create(work: Work, spec: EntitySpec, body: Any) -> Any:
-    """Validate and insert one record with its nested children (all or nothing)."""
+    """Validate and insert one record with its nested children (all or nothing). A body that
+    names templates is merged with them first (`expand_create`); what the tree's records make
+    after it is inserted (`after_create`: substeps) follows, events included."""
+    stamp = None
+    if spec.expand_create is not None:
+        body, stamp = spec.expand_create(work, body)
     rec = validate_record(spec, body, "create")
     raise_if_invalid(spec, [rec])
+    if stamp is not None:
+        stamp(rec)
     plan_ids(spec, rec)
     resolve_tree(work, spec, [rec])
     raise_if_invalid(spec, [rec])
-    return insert_tree(work, spec, rec)
+    row = insert_tree(work, spec, rec)
+    _after_create(work, spec, rec)
+    return row
+
+
+def _after_create(work: Work, spec: EntitySpec, rec: Record) -> None:
+    if spec.after_create is not None:
+        spec.after_create(work, rec)
+    for child in spec.children:
+        child_spec = get_spec(child.entity)
+        for kid in rec.children.get(child.key, []):
+            _after_create(work, child_spec, kid)
 
 
 def plan_ids(spec: EntitySpec, rec: Record) -> None:

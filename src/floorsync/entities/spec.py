@@ -196,6 +196,23 @@ class BeforeHardDelete(Protocol):
     ) -> None: ...
 
 
+class ExpandCreate(Protocol):
+    """(work, body) → (the body to validate, stamp): a create body with the templates it names
+    merged in (a job or part made from a template); `stamp(record)` then puts the templates'
+    ids on the validated record tree. Raises ValidationFailed for a bad template reference."""
+
+    def __call__(
+        self, work: Work, body: Any, /
+    ) -> tuple[Any, Callable[["Record"], None] | None]: ...
+
+
+class AfterCreate(Protocol):
+    """Writes a create makes after the whole record tree is inserted (an operation's substeps),
+    with their events after the tree's own."""
+
+    def __call__(self, work: Work, record: "Record", /) -> None: ...
+
+
 @dataclass
 class EntitySpec(Generic[M]):
     name: str  # "jobs": function api-jobs, list key
@@ -253,6 +270,14 @@ class EntitySpec(Generic[M]):
     row_columns: tuple[str, ...] | None = None
     hard_delete_blockers: HardDeleteBlockers | None = None
     before_hard_delete: BeforeHardDelete | None = None
+    # Inputs of the ordinary create only (api-catalogue-completion §9.3: `template_id`,
+    # `substeps`, …): sync refuses them as unknown fields, and so does PATCH unless the key is a
+    # read-only field a client may send back.
+    create_only: frozenset[str] = frozenset()
+    # The create request's templates (jobs, parts) and the writes after the tree (operations'
+    # substeps); see ExpandCreate and AfterCreate. Only `service.create` calls them.
+    expand_create: ExpandCreate | None = None
+    after_create: AfterCreate | None = None
 
     def __post_init__(self) -> None:
         self.by_name = {f.name: f for f in self.fields}

@@ -172,6 +172,16 @@ def _take_keys(
                 )
             )
             continue
+        if key in spec.create_only and mode != "create" and not _sent_back(spec, key, mode):
+            rec.errors.append(
+                Detail(
+                    join(rec.path, key),
+                    f"Unknown field: {key} (accepted on creates only, not by {mode})",
+                    "UNKNOWN_FIELD",
+                    value,
+                )
+            )
+            continue
         route = routes.get(key)
         if route is None:
             rec.errors.append(
@@ -193,6 +203,12 @@ def _take_keys(
                 rec.extras[key] = target(value, join(rec.path, key))
             except _ExtraErrors as errs:
                 rec.errors.extend(errs.details)
+
+
+def _sent_back(spec: EntitySpec, key: str, mode: Mode) -> bool:
+    """A PATCH may send back a read-only value it read (a job's `template_id`): ignored."""
+    f = spec.by_name.get(key)
+    return mode == "patch" and f is not None and f.read_only
 
 
 def _parent_inputs(spec: EntitySpec, implied_parent: str | None) -> set[str]:

@@ -3,12 +3,16 @@
 redact it), and the `file-url` / `image-url` sub-routes (path id or `?id=`)."""
 
 import uuid
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
+from python_multipart.multipart import parse_options_header
+from starlette.datastructures import FormData
 from starlette.datastructures import UploadFile as StarletteUploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
 
 from floorsync.bootstrap import Services
 from floorsync.db.repository import TenantScope
@@ -250,6 +254,7 @@ def signed_file_router() -> APIRouter:
                 raise NotFound("File not found")
             content_type, filename = row.content_type, row.filename
             size, sha256, key_text = row.size_bytes or 0, row.sha256, row.storage_key
+            backend = row.backend
         seconds_left = int((grant.expires_at - services.clock.now()).total_seconds())
         headers = download.download_headers(
             content_type=content_type,
@@ -260,7 +265,8 @@ def signed_file_router() -> APIRouter:
         )
         if request.method == "HEAD":
             return Response(status_code=200, headers=headers)
-        reader = services.storage.open(StorageKey.parse(key_text))
+        # the row's backend: a file written before a switch to S3 stays where it was written
+        reader = services.storage_of(backend).open(StorageKey.parse(key_text))
 
         def chunks() -> Any:
             try:
@@ -308,7 +314,7 @@ def _sub_route(entity: str, function: str, sub: str) -> APIRouter:
                 ttl=ttl,
             )
             direct = (
-                ctx.services.storage.direct_download_url(
+                ctx.services.storage_of(stored.backend).direct_download_url(
                     StorageKey.parse(stored.storage_key),
                     expires_in=ttl,
                     content_type=stored.content_type,
@@ -317,7 +323,7 @@ def _sub_route(entity: str, function: str, sub: str) -> APIRouter:
                     ),
                 )
                 if ctx.services.settings.s3_direct_downloads
-                and ctx.services.storage.backend == "s3"
+                and str(getattr(stored.backend, "value", stored.backend)) == "s3"
                 else None
             )  # FLOORSYNC_S3_DIRECT_DOWNLOADS: an S3 presigned GET; else floorsync serves it
             url = direct or download_url(base_url(ctx.services, request), token)
@@ -484,7 +490,7 @@ def parts_images_router() -> APIRouter:
         pid = parse_uuid(part_id)
         services = ctx.services
         await anyio.to_thread.run_sync(_check_part, ctx, pid)
-        form = await request.form(max_files=1, max_fields=10)
+        form = await _image_form(request, services.settings.max_image_bytes + FORM_OVERHEAD)
         upload = form.get("file")
         if not isinstance(upload, StarletteUploadFile):
             raise BadRequest("No file provided or invalid file")
@@ -557,12 +563,56 @@ def parts_images_router() -> APIRouter:
             raise BadRequest("Image path is required")
         with ctx.work() as work:
             row = images.delete_image(work, pid, path)
-            key = StorageKey.parse(row.storage_key)
+            key, backend = StorageKey.parse(row.storage_key), row.backend
             reply = ctx.respond({"success": True, "deleted_path": path}, 200, work)
-        ctx.services.storage.delete(key)  # after the commit (the purge retries a failure)
+        ctx.services.storage_of(backend).delete(key)  # after the commit (purge retries a failure)
         return reply
 
     return router
+
+
+# The body limit of a part image upload (catalogue §5): the image limit plus this much for the
+# multipart framing and the other form fields, instead of the JSON routes' MAX_BODY_BYTES.
+FORM_OVERHEAD = 64 * 1024
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"Request body too large: an image upload may send at most {limit} bytes "
+        f"(FLOORSYNC_STORAGE_MAX_IMAGE_MB plus {FORM_OVERHEAD // 1024} KiB of form data)"
+    )
+
+
+async def _capped(chunks: AsyncIterator[bytes], limit: int) -> AsyncGenerator[bytes, None]:
+    seen = 0
+    async for chunk in chunks:
+        seen += len(chunk)
+        if seen > limit:
+            raise _too_large(limit)
+        yield chunk
+
+
+async def _image_form(request: Request, limit: int) -> FormData:
+    """The multipart form of an image upload, its body capped at `limit` bytes: a declared
+    Content-Length over it is refused before a byte is read, a streamed body as soon as it
+    passes it (413, and the spooled parts are closed: nothing is stored)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    content_type, _options = parse_options_header(request.headers.get("content-type"))
+    if content_type != b"multipart/form-data":
+        raise BadRequest("No file provided or invalid file")
+    parser = MultiPartParser(
+        request.headers, _capped(request.stream(), limit), max_files=1, max_fields=10
+    )
+    try:
+        return await parser.parse()
+    except MultiPartException as exc:
+        raise BadRequest(f"No file provided or invalid file: {exc.message}") from None
+    except PayloadTooLarge:
+        for spooled in parser._files_to_close_on_error:  # what was spooled so far goes now
+            spooled.close()
+        raise
 
 
 def _check_part(ctx: Ctx, part_id: uuid.UUID) -> None:

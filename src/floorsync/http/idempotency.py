@@ -32,7 +32,7 @@ from starlette.concurrency import run_in_threadpool
 
 from floorsync.bootstrap import Services
 from floorsync.db.repository import TenantScope, scoped, tenant_filter
-from floorsync.errors import BadRequest, Conflict
+from floorsync.errors import BadRequest, Conflict, PayloadTooLarge
 from floorsync.http.json_body import parse_json
 from floorsync.http.responses import CompactJSONResponse, Respond
 from floorsync.kit.canonical_json import canonical_json
@@ -190,14 +190,33 @@ def release_claim(sessions: sessionmaker[Session], scope: TenantScope, claim: Cl
         session.close()
 
 
+# What a part image upload's form may add to the image limit (files/endpoints.py: the route's
+# body limit is the image limit plus this).
+_FORM_OVERHEAD = 64 * 1024
+
+
 async def _body_for_fingerprint(ctx: "Ctx") -> bytes | None:
-    """The request body (cached for the handler), or None when it is over the size limit."""
-    limit = ctx.services.settings.max_body_bytes
+    """The request body (cached for the handler), or None when it declares more than any route
+    takes (the route then answers 413 without reading it). Read with a cap — the largest body
+    a route takes, MAX_BODY_BYTES or a part image's limit + 64 KiB — so a chunked body
+    without Content-Length can't fill the memory: past the cap it is 413 at once."""
+    settings = ctx.services.settings
+    cap = max(settings.max_body_bytes, settings.max_image_bytes + _FORM_OVERHEAD)
     declared = ctx.request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isdigit() and int(declared) > cap:
         return None
-    body = await ctx.request.body()
-    return None if len(body) > limit else body
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in ctx.request.stream():
+        size += len(chunk)
+        if size > cap:
+            raise PayloadTooLarge(f"Request body exceeds the limit of {cap} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    # Starlette's own cache of the body (what `await request.body()` sets): the handler's
+    # `request.body()` / `request.stream()` read it from there.
+    ctx.request._body = body
+    return body
 
 
 def _is_fallback(ctx: "Ctx") -> bool:

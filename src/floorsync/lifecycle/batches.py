@@ -164,7 +164,11 @@ def start_batch(work: Work, batch_id: uuid.UUID, operator: OperatorInput | None)
         [op.id for op in live if status_text(op.status) == "not_started"],
         "not_started",
         "in_progress",
-        {"started_at": func.coalesce(Operation.started_at, now), "paused_at": None},
+        {
+            "started_at": func.coalesce(Operation.started_at, now),
+            "paused_at": None,
+            "status_before_hold": None,  # a lifecycle action: the Yellow Card forgets (§6.2)
+        },
     )
     load_many(work, Operation, (op.id for op in live))  # refreshes the members in place
     started = [op for op in live if op.id in moved]
@@ -230,7 +234,7 @@ def _complete(work: Work, live: list[Operation], now: Any) -> dict[uuid.UUID, st
                 ids,
                 status,
                 "completed",
-                {"completed_at": now, "completion_percentage": 100},
+                {"completed_at": now, "completion_percentage": 100, "status_before_hold": None},
             ):
                 previous[i] = status
         lost = [i for i in pending if i not in previous]

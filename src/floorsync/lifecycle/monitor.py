@@ -246,3 +246,34 @@ def monitor_all_tenants(services: Any) -> int:
         ) as work:
             opened += len(monitor(work, None).created)
     return opened
+
+
+RESOLVED_RETENTION = timedelta(days=90)  # §14.7: resolved exceptions are kept this long
+
+
+def purge_resolved_exceptions(
+    sessions: Any, clock: Any, retention: timedelta = RESOLVED_RETENTION
+) -> int:
+    """Part of `retention.purge` (catalogue §14.7): exceptions resolved more than `retention`
+    ago are deleted, tenant by tenant; open ones are never touched. Returns how many went."""
+    from sqlalchemy import delete, select
+
+    from floorsync.db.repository import tenant_filter
+
+    cutoff = clock.now() - retention
+    old = (
+        BatchException.status == BatchExceptionStatus.resolved,
+        BatchException.resolved_at < cutoff,
+    )
+    with sessions() as session:
+        tenant_ids = list(session.scalars(select(BatchException.tenant_id).where(*old).distinct()))
+        session.rollback()
+    removed = 0
+    for tenant_id in tenant_ids:
+        scope = TenantScope(tenant_id)
+        with sessions() as session, session.begin():
+            result = session.execute(
+                delete(BatchException).where(tenant_filter(BatchException, scope), *old)
+            )
+            removed += int(getattr(result, "rowcount", 0) or 0)
+    return removed

@@ -23,7 +23,12 @@ from floorsync.models.master import (
     Part,
     Resource,
 )
-from floorsync.models.planning import PlanningConnection, PlanningPush, PlanningRun
+from floorsync.models.planning import (
+    PlanningConnection,
+    PlanningFingerprint,
+    PlanningPush,
+    PlanningRun,
+)
 from floorsync.models.shopfloor import (
     Assignment,
     Batch,
@@ -59,6 +64,7 @@ __all__ = [
     "Part",
     "PeriodicTask",
     "PlanningConnection",
+    "PlanningFingerprint",
     "PlanningPush",
     "PlanningRun",
     "RateLimitCounter",

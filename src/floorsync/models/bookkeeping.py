@@ -33,6 +33,7 @@ class SyncRun(IdPk, TenantOwned, Base):
     __tablename__ = "sync_runs"
     __table_args__ = (
         Index("ix_sync_runs_group_id", "group_id"),
+        Index("ix_sync_runs_csv_import_id", "csv_import_id"),
         Index("ix_sync_runs_tenant_id_started_at", "tenant_id", "started_at"),
         Index(
             "ix_sync_runs_tenant_id_entity_type_started_at",
@@ -61,6 +62,9 @@ class SyncRun(IdPk, TenantOwned, Base):
     errors: Mapped[list[Any]] = mapped_column(JSONType, nullable=False, default=list)
     api_key_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     request_id: Mapped[str | None] = mapped_column(String(200))
+    # The CSV import whose rows this run counts (trigger csv_import; CSV import §11.3); no
+    # foreign key, the history outlives purged imports.
+    csv_import_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     duration_ms: Mapped[int | None] = mapped_column(Integer)

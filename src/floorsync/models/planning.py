@@ -171,3 +171,18 @@ class PlanningPush(IdPk, TenantOwned, Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PlanningFingerprint(TenantOwned, Base):
+    """What a connection last sent the sync engine for one work order, as a digest of the nested
+    job record (`planning.records.fingerprint`), kept only when the engine took the whole record
+    without an error. A pull skips an order before the engine when its record has the same digest
+    and floorsync's job, part and operations are still live and unedited (`sync_hash` set)."""
+
+    __tablename__ = "planning_fingerprints"
+
+    connection_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("planning_connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    external_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)

@@ -15,6 +15,7 @@ from floorsync.http.context import services_of
 from floorsync.http.responses import ok
 from floorsync.ops import metrics
 from floorsync.ops.logs import database_error
+from floorsync.storage.errors import BackendUnavailable
 
 router = APIRouter(tags=["system"])
 
@@ -28,12 +29,13 @@ HEALTH = {
 }
 READY = {
     "type": "object",
-    "required": ["status", "version", "database", "migrations"],
+    "required": ["status", "version", "database", "migrations", "storage"],
     "properties": {
         "status": {"type": "string", "const": "ready"},
         "version": {"type": "string"},
         "database": {"type": "string", "const": "ok"},
         "migrations": {"type": "string", "const": "head"},
+        "storage": {"type": "string", "const": "ok"},
     },
 }
 
@@ -49,28 +51,42 @@ def health_responses() -> dict[int | str, Any]:
 
 def readiness_problem(request: Request) -> str | None:
     """Why this process can't serve API calls now (the database is unreachable or its schema
-    is not at this version's head revision), or None."""
-    engine = services_of(request).sessions.kw["bind"]
+    is not at this version's head revision; the file storage backend can't be used), or None."""
+    services = services_of(request)
+    engine = services.sessions.kw["bind"]
     try:
         with engine.connect() as connection:
-            return migrate.schema_problem(connection)
+            problem = migrate.schema_problem(connection)
     except SQLAlchemyError as exc:
         return f"the database is unreachable: {database_error(exc)}"
+    if problem is not None:
+        return problem
+    try:
+        services.storage.check()  # local: a probe file written and removed; S3: head_bucket
+    except BackendUnavailable as exc:
+        return f"file storage ({services.storage.backend}) is unusable: {exc.what}"
+    return None
 
 
 @router.get(
     "/health/ready",
-    summary="Readiness (no authentication): database reachable and migrated",
+    summary="Readiness (no authentication): database reachable and migrated, file storage usable",
     responses={
         **_unauthenticated(
             200,
             READY,
-            {"status": "ready", "version": __version__, "database": "ok", "migrations": "head"},
+            {
+                "status": "ready",
+                "version": __version__,
+                "database": "ok",
+                "migrations": "head",
+                "storage": "ok",
+            },
         ),
         503: {
             **error_response(503),
             "description": "Not ready; `error.message` says why (database unreachable, "
-            "migrations not at head: run `floorsync db upgrade`)",
+            "migrations not at head: run `floorsync db upgrade`, file storage unusable)",
         },
     },
 )
@@ -78,7 +94,15 @@ def ready(request: Request) -> Any:
     problem = readiness_problem(request)
     if problem is not None:
         raise ServiceUnavailable(f"not ready: {problem}")
-    return ok({"status": "ready", "version": __version__, "database": "ok", "migrations": "head"})
+    return ok(
+        {
+            "status": "ready",
+            "version": __version__,
+            "database": "ok",
+            "migrations": "head",
+            "storage": "ok",
+        }
+    )
 
 
 @router.get(

@@ -61,8 +61,10 @@ from floorsync.planning.config import PlanningConnectionConfig
 from floorsync.planning.connections import block, config_of, find_connection
 from floorsync.planning.runtime import (
     PlanningDeps,
+    apply_failure,
     error_text,
     finish_run,
+    load_config,
     redactor_for,
     start_run,
 )
@@ -342,3 +344,60 @@ def push_due(
         if claim is None:
             return out
         out.extend(run_pushes(deps, claim, owner, schedule, rng))
+
+
+@dataclass
+class DirectPush:
+    """What `floorsync planning push` did: `outcome` (`applied` / `already_applied`) or the error
+    kind and its redacted message, and the run record written."""
+
+    kind: PlanningPushKind
+    order: str
+    outcome: str | None
+    upstream_status: str | None
+    error_class: str | None
+    error: str | None
+    run_id: uuid.UUID
+
+
+def push_now(
+    deps: PlanningDeps,
+    scope: TenantScope,
+    connection_id: uuid.UUID,
+    kind: PlanningPushKind,
+    order: str,
+    payload: dict[str, Any],
+) -> DirectPush:
+    """A push sent now, directly through the adapter, outside the queue (spec §5.5: `floorsync
+    planning push`): the adapter runs outside any transaction, then one `planning_runs` row
+    (trigger `cli`) records the outcome; an authentication failure blocks the connection as in
+    the queue. Works while pushes are switched off; nothing is added to `planning_pushes`."""
+    row, config = load_config(deps, scope, connection_id)
+    redact = redactor_for(config)
+    push = DuePush(uuid.uuid4(), kind, order, payload)
+    with deps.adapters(config) as adapter:
+        try:
+            result: PushResult | PlanningError = execute(adapter, push)
+        except PlanningError as exc:
+            result = exc
+    with deps.work(scope) as work:
+        now = work.clock.now()
+        run = start_run(work, row.id, RUN_KIND[kind], PlanningTrigger.cli, details={"order": order})
+        if isinstance(result, PushResult):
+            finish_run(
+                run,
+                now,
+                RunStatus.completed,
+                details={
+                    "outcome": result.outcome.value,
+                    "upstream_status": result.upstream_status,
+                },
+            )
+            return DirectPush(
+                kind, order, result.outcome.value, result.upstream_status, None, None, run.id
+            )
+        finish_run(run, now, RunStatus.failed, error=result, redact=redact)
+        apply_failure(find_connection(work.session, scope, str(row.id)), result, now, redact)
+        return DirectPush(
+            kind, order, None, None, result.kind.value, error_text(result, redact), run.id
+        )

@@ -19,10 +19,13 @@ to `sync.engine` (cells and resources, then nested jobs in chunks), so this modu
   that started on the floor and are therefore kept.
 """
 
+import hashlib
+import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Any
 
 from floorsync.kit.timefmt import format_ts
@@ -62,6 +65,9 @@ class FloorJob:
     external_id: str
     status: str
     operations: Mapping[str, str] = field(default_factory=dict)
+    # The job, its part (keyed like the job) and every live operation were last written by a
+    # sync and not edited since (their `sync_hash` is set; an edit clears it).
+    clean: bool = False
 
     @property
     def started(self) -> bool:
@@ -170,6 +176,13 @@ def _minutes(value: Decimal | None) -> int:
     return max(0, int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP)))
 
 
+@lru_cache(maxsize=65_536)
+def _ts(value: datetime | None) -> str | None:
+    """`format_ts`, memoized: routing steps share their boundaries (one step's end is often
+    the next one's start) and a pull formats hundreds of thousands of them."""
+    return format_ts(value)
+
+
 def _ref(ref: EquipmentRef | None) -> dict[str, str] | None:
     return None if ref is None else {"external_id": ref.external_id, "name": ref.name}
 
@@ -182,8 +195,8 @@ def operation_record(
         "operation_name": job_order.name,
         "sequence": job_order.sequence,
         "estimated_time": _minutes(job_order.expected_minutes),
-        "planned_start": format_ts(job_order.planned_start),
-        "planned_end": format_ts(job_order.planned_end),
+        "planned_start": _ts(job_order.planned_start),
+        "planned_end": _ts(job_order.planned_end),
         "metadata": {
             "planning": {
                 "upstream_status": job_order.upstream_status,
@@ -251,7 +264,7 @@ def job_record(
         "external_id": order.external_id,
         "external_source": source,
         "job_number": job_number_prefix + order.number,
-        "due_date": format_ts(order.due_at or order.planned_end),
+        "due_date": _ts(order.due_at or order.planned_end),
         "priority": order.priority,
         "metadata": {
             "planning": {
@@ -354,6 +367,58 @@ def plan_jobs(
             else:
                 delete_jobs.append(external_id)
     return JobPlan(tuple(jobs), tuple(delete_jobs), tuple(delete_operations), tuple(warnings))
+
+
+FINGERPRINT_VERSION = "1"
+
+
+def fingerprint(record: Record) -> str:
+    """The digest of a nested job record exactly as it would be sent to the sync engine."""
+    text = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256((FINGERPRINT_VERSION + text).encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Unchanged:
+    """Job records split before the engine: `send` goes to the engine; `skipped` (external ids)
+    would be skipped by it anyway — same record as last time, floor rows live and unedited;
+    `prints` are the digests of the records sent, stored once the engine took them."""
+
+    send: tuple[Record, ...]
+    skipped: tuple[str, ...]
+    skipped_operations: int
+    prints: Mapping[str, str]
+
+
+def split_unchanged(
+    jobs: Sequence[Record], floor: Mapping[str, FloorJob], stored: Mapping[str, str]
+) -> Unchanged:
+    """Skip, before the engine, the records the last pull sent unchanged (issue 13, pull
+    performance): the record's digest equals the stored one, and floorsync still holds the job,
+    its part and every operation of the record live and unedited since that sync. Anything else
+    (a new or changed order, a job edited or deleted on the floor, an operation deleted) goes to
+    the engine, which decides as always."""
+    send: list[Record] = []
+    skipped: list[str] = []
+    operations = 0
+    prints: dict[str, str] = {}
+    for record in jobs:
+        key = record["external_id"]
+        digest = fingerprint(record)
+        current = floor.get(key)
+        ops = record["parts"][0]["operations"]
+        if (
+            current is not None
+            and current.clean
+            and stored.get(key) == digest
+            and all(op["external_id"] in current.operations for op in ops)
+        ):
+            skipped.append(key)
+            operations += len(ops)
+            continue
+        send.append(record)
+        prints[key] = digest
+    return Unchanged(tuple(send), tuple(skipped), operations, prints)
 
 
 def chunk_jobs(

@@ -24,32 +24,34 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 
 from floorsync.db.leases import locked_for_claim
-from floorsync.db.repository import TenantScope, scoped
+from floorsync.db.repository import TenantScope, scoped, tenant_filter
 from floorsync.db.uow import Work
 from floorsync.entities.spec import get_spec
 from floorsync.kit.timefmt import format_ts
 from floorsync.models.enums import PlanningRunKind, PlanningTrigger, RunStatus, SyncTrigger
 from floorsync.models.master import Cell, Job, Operation, Part
-from floorsync.models.planning import PlanningConnection
+from floorsync.models.planning import PlanningConnection, PlanningFingerprint, PlanningRun
 from floorsync.planning.base import PlanningError, PlanningUnavailable
 from floorsync.planning.config import PlanningConnectionConfig
 from floorsync.planning.connections import config_of, find_connection
 from floorsync.planning.records import (
     FloorJob,
-    JobPlan,
     PullWarning,
+    Record,
     chunk_jobs,
     cursor_after,
     plan_equipment,
     plan_jobs,
+    split_unchanged,
     usable_cells,
 )
 from floorsync.planning.runtime import (
@@ -91,10 +93,29 @@ class PullOutcome:
     error: str | None = None
     run_ids: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    dry_run: bool = False
+    # A dry run's would-be actions: the first records that would not be skipped.
+    changes: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _noop(_stage: str, _done: int, _total: int) -> None:
     return None
+
+
+MAX_DRY_CHANGES = 200
+
+
+@dataclass(frozen=True)
+class _DryDeps(PlanningDeps):
+    """A dry run's dependencies: every unit of work the pull opens is the one outer unit, which
+    is discarded at the end, so later steps see what earlier steps would have written (jobs find
+    the cells the same pull would create) and nothing — records, history, run records, events,
+    cursor — is committed."""
+
+    shared: Work | None = None
+
+    def work(self, scope: TenantScope, channel: str = "system") -> Any:
+        return nullcontext(self.shared)
 
 
 def decide_mode(
@@ -136,11 +157,12 @@ def _chunks(values: Sequence[str], size: int = IN_CHUNK) -> Iterable[Sequence[st
 
 
 def floor_jobs(work: Work, source: str, external_ids: Sequence[str] | None) -> dict[str, FloorJob]:
-    """The live jobs of this source with their status and their operations' status: all of them
-    (`external_ids` None, reconcile) or those among `external_ids`."""
+    """The live jobs of this source with their status, their operations' status and whether the
+    job, its part and its operations are unedited since their last sync (`FloorJob.clean`): all
+    of them (`external_ids` None, reconcile) or those among `external_ids`."""
     base = (
         scoped(Job, work.scope, include_deleted=False)
-        .with_only_columns(Job.id, Job.external_id, Job.status)
+        .with_only_columns(Job.id, Job.external_id, Job.status, Job.sync_hash)
         .where(Job.external_source == source)
     )
     rows: list[Any] = []
@@ -150,25 +172,107 @@ def floor_jobs(work: Work, source: str, external_ids: Sequence[str] | None) -> d
         for chunk in _chunks(list(external_ids)):
             rows.extend(work.session.execute(base.where(Job.external_id.in_(chunk))))
     ops: dict[uuid.UUID, dict[str, str]] = {}
+    dirty: set[uuid.UUID] = set()
+    parts: dict[uuid.UUID, str | None] = {}
     ids = [r.id for r in rows]
     for start in range(0, len(ids), IN_CHUNK):
+        chunk = ids[start : start + IN_CHUNK]
+        part_stmt = (
+            scoped(Part, work.scope, include_deleted=False)
+            .with_only_columns(Part.job_id, Part.external_id, Part.sync_hash)
+            .where(Part.job_id.in_(chunk), Part.external_source == source)
+        )
+        for job_id, part_id, part_hash in work.session.execute(part_stmt):
+            parts[job_id] = part_id
+            if part_hash is None:
+                dirty.add(job_id)
         stmt = (
             scoped(Operation, work.scope, include_deleted=False)
-            .with_only_columns(Part.job_id, Operation.external_id, Operation.status)
+            .with_only_columns(
+                Part.job_id, Operation.external_id, Operation.status, Operation.sync_hash
+            )
             .join(Part, Part.id == Operation.part_id)
             .where(
-                Part.job_id.in_(ids[start : start + IN_CHUNK]),
+                Part.job_id.in_(chunk),
                 Operation.external_source == source,
                 Operation.external_id.is_not(None),
             )
         )
-        for job_id, op_id, status in work.session.execute(stmt):
+        for job_id, op_id, status, op_hash in work.session.execute(stmt):
             ops.setdefault(job_id, {})[str(op_id)] = str(status.value)
+            if op_hash is None:
+                dirty.add(job_id)
     return {
-        r.external_id: FloorJob(r.external_id, str(r.status.value), ops.get(r.id, {}))
+        r.external_id: FloorJob(
+            r.external_id,
+            str(r.status.value),
+            ops.get(r.id, {}),
+            clean=r.sync_hash is not None
+            and r.id not in dirty
+            and parts.get(r.id) == r.external_id,
+        )
         for r in rows
         if r.external_id is not None
     }
+
+
+def load_fingerprints(
+    work: Work, connection_id: uuid.UUID, external_ids: Sequence[str] | None
+) -> dict[str, str]:
+    stmt = scoped(PlanningFingerprint, work.scope).with_only_columns(
+        PlanningFingerprint.external_id, PlanningFingerprint.fingerprint
+    )
+    stmt = stmt.where(PlanningFingerprint.connection_id == connection_id)
+    if external_ids is None:
+        return dict(work.session.execute(stmt).all())
+    out: dict[str, str] = {}
+    for chunk in _chunks(list(external_ids)):
+        rows = work.session.execute(stmt.where(PlanningFingerprint.external_id.in_(chunk)))
+        out.update(dict(rows.all()))
+    return out
+
+
+def _tree_ok(result: Any) -> bool:
+    if result.action in ("error", "rolled_back"):
+        return False
+    return all(_tree_ok(kid) for kids in (result.children or {}).values() for kid in kids)
+
+
+def store_fingerprints(
+    work: Work,
+    connection_id: uuid.UUID,
+    reports: Sequence[SyncReport],
+    prints: Mapping[str, str],
+    forget: Sequence[str],
+) -> None:
+    """Keep the digests of the records the engine took whole; drop those of failed records and
+    of deleted jobs, so that they go to the engine again."""
+    taken = {
+        r.external_id: prints[r.external_id]
+        for report in reports
+        for r in report.results
+        if r.external_id is not None and r.external_id in prints and _tree_ok(r)
+    }
+    stale = [*prints, *forget]
+    for chunk in _chunks(stale):
+        work.session.execute(
+            delete(PlanningFingerprint).where(
+                tenant_filter(PlanningFingerprint, work.scope),
+                PlanningFingerprint.connection_id == connection_id,
+                PlanningFingerprint.external_id.in_(chunk),
+            )
+        )
+    rows = [
+        {
+            "tenant_id": work.scope.tenant_id,
+            "connection_id": connection_id,
+            "external_id": key,
+            "fingerprint": digest,
+        }
+        for key, digest in taken.items()
+    ]
+    for start in range(0, len(rows), 1000):
+        work.session.execute(insert(PlanningFingerprint), rows[start : start + 1000])
 
 
 def _rows_by_key(work: Work, model: Any, source: str, keys: Sequence[str]) -> list[uuid.UUID]:
@@ -220,16 +324,37 @@ def pull(
     progress: Progress = _noop,
     rng: random.Random | None = None,
     renew: Callable[[], object] = lambda: None,
+    dry_run: bool = False,
+    owner: str | None = None,
 ) -> PullOutcome:
     """One pull cycle of one connection (see the module docstring). `renew` keeps the caller's
     lease alive between chunks. An unexpected error (the database, a bug) is re-raised after
-    the run records it left `running` are marked `failed`."""
+    the run records it left `running` are marked `failed`.
+
+    `dry_run`: the whole cycle runs through the sync engine's dry run inside one unit of work
+    that is rolled back — the adapter is called as usual, the counts and the would-be actions
+    are reported, nothing is written (no records, sync history, run records, events, cursor).
+
+    `owner`: the pull lease the caller holds; the runs a dead earlier pull of this connection
+    left `running` are recovered first (`recover_stale_runs`)."""
     opened: list[uuid.UUID] = []
+    if dry_run:
+        with deps.work(scope, CHANNEL) as outer:
+            outer.discard()
+            dry = _DryDeps(
+                deps.sessions, deps.outbox, deps.clock, deps.secretbox, deps.adapters, outer
+            )
+            return _pull(dry, scope, connection_id, trigger, full, progress, rng, _nothing, [])
+    recover_stale_runs(deps, connection_id=connection_id, owner=owner)
     try:
         return _pull(deps, scope, connection_id, trigger, full, progress, rng, renew, opened)
     except Exception as exc:
         _abandon(deps, scope, opened, exc)
         raise
+
+
+def _nothing() -> None:
+    return None
 
 
 def _abandon(
@@ -260,6 +385,7 @@ def _pull(
     started = time.perf_counter()
     rng = rng or random.Random()
     clock = deps.clock
+    dry = isinstance(deps, _DryDeps)
     with deps.work(scope) as work:
         row = find_connection(work.session, scope, str(connection_id))
         config = config_of(row, deps.secretbox)
@@ -281,7 +407,8 @@ def _pull(
         status=RunStatus.running,
         since=since,
         cursor_before=cursor_before,
-        run_ids=[str(res_run_id)],
+        run_ids=[] if dry else [str(res_run_id)],
+        dry_run=dry,
     )
     redact = redactor_for(config)
     with deps.adapters(config) as adapter:
@@ -318,10 +445,12 @@ def _pull(
                 (get_spec("cells"), [*plan.cells, *deactivate]),
                 (get_spec("resources"), list(plan.resources)),
             ],
-            SyncOptions(),
+            SyncOptions(dry_run=dry),
             trigger=SyncTrigger.planning_pull,
             source_label=source,
         )
+        if dry:
+            _would(outcome, eq.reports)
         refused = {
             r.external_id
             for rep in eq.reports
@@ -356,7 +485,8 @@ def _pull(
             )
             wo_run_id = wo_run.id
             opened.append(wo_run_id)
-        outcome.run_ids.append(str(wo_run_id))
+        if not dry:
+            outcome.run_ids.append(str(wo_run_id))
         outcome.counts.update(eq_counts)
         progress("resources", len(equipment), len(equipment))
         renew()
@@ -368,8 +498,10 @@ def _pull(
             return _failed(deps, scope, connection_id, [wo_run_id], exc, redact, outcome, rng)
     outcome.received = len(orders)
     progress("work_orders", len(orders), len(orders))
+    wanted = None if reconcile else [o.external_id for o in orders]
     with deps.work(scope) as work:
-        floor = floor_jobs(work, source, None if reconcile else [o.external_id for o in orders])
+        floor = floor_jobs(work, source, wanted)
+        stored = load_fingerprints(work, connection_id, wanted)
     job_plan = plan_jobs(
         orders,
         source=source,
@@ -378,7 +510,8 @@ def _pull(
         active_cells=active_cells,
         reconcile=reconcile,
     )
-    reports = _write_jobs(deps, scope, job_plan, progress, renew)
+    split = split_unchanged(job_plan.jobs, floor, stored)
+    reports = _write_jobs(deps, scope, split.send, progress, renew, dry)
     # ------------------------------------------------------------------ 3. close the step
     after = cursor_after(orders, current=cursor_before)
     with deps.work(scope) as work:
@@ -393,8 +526,14 @@ def _pull(
             get_spec("operations"),
             _rows_by_key(work, Operation, source, job_plan.delete_operations),
         )
+        if dry:
+            _would(outcome, [jobs_report])
+            outcome.changes.extend(
+                {"entity": "operations", "external_id": r.external_id, "action": "deleted"}
+                for r in op_deleted[: max(0, MAX_DRY_CHANGES - len(outcome.changes))]
+            )
         group = None
-        if jobs_report.results or jobs_report.pruned:
+        if (jobs_report.results or jobs_report.pruned) and not dry:
             group = record_runs(
                 work,
                 [jobs_report],
@@ -403,11 +542,21 @@ def _pull(
                 started_at=clock.now(),
                 source_label=source,
             )
+        if not dry:
+            store_fingerprints(work, connection_id, reports, split.prints, job_plan.delete_jobs)
         counts: dict[str, dict[str, int]] = {"jobs": _counts(jobs_report)}
         counts["jobs"]["deleted"] = len(jobs_report.pruned)
         counts.update(jobs_report.child_counts())
         ops = counts.setdefault("operations", {})
         ops["deleted"] = ops.get("deleted", 0) + len(op_deleted)
+        # the orders skipped before the engine count as skipped, as the engine would count them
+        for entity, n in (
+            ("jobs", len(split.skipped)),
+            ("parts", len(split.skipped)),
+            ("operations", split.skipped_operations),
+        ):
+            bucket = counts.setdefault(entity, {})
+            bucket["skipped"] = bucket.get("skipped", 0) + n
         status = (
             _status(jobs_report.failed, jobs_report.total)
             if jobs_report.total
@@ -423,6 +572,7 @@ def _pull(
             sync_group_id=group,
             details={
                 "cursor_after": _ts(after),
+                "unchanged_before_engine": len(split.skipped),
                 "warnings": warnings,
                 "deleted_jobs": list(job_plan.delete_jobs)[:1000],
             },
@@ -449,19 +599,20 @@ def _pull(
 def _write_jobs(
     deps: PlanningDeps,
     scope: TenantScope,
-    job_plan: JobPlan,
+    jobs: Sequence[Record],
     progress: Progress,
     renew: Callable[[], object],
+    dry: bool = False,
 ) -> list[SyncReport]:
     """The nested job records in chunks, one unit of work each, with no history of their own
     (the closing unit writes the step's history once)."""
-    chunks = chunk_jobs(job_plan.jobs)
+    chunks = chunk_jobs(jobs)
     reports: list[SyncReport] = []
     for index, chunk in enumerate(chunks):
         out = run_sync(
             _open(deps, scope),
             [(get_spec("jobs"), chunk)],
-            SyncOptions(record_history=False),
+            SyncOptions(record_history=False, dry_run=dry),
             trigger=SyncTrigger.planning_pull,
             source_label=None,
         )
@@ -469,6 +620,27 @@ def _write_jobs(
         progress("jobs", index + 1, len(chunks))
         renew()
     return reports
+
+
+def _would(outcome: PullOutcome, reports: Sequence[SyncReport]) -> None:
+    """A dry run's would-be actions: records that would be created, updated, deleted or refused
+    (the first `MAX_DRY_CHANGES`; the counts cover all of them)."""
+    for report in reports:
+        for result in [*report.results, *report.pruned]:
+            if len(outcome.changes) >= MAX_DRY_CHANGES:
+                return
+            if result.action == "skipped":
+                continue
+            entry: dict[str, Any] = {
+                "entity": report.entity,
+                "external_id": result.external_id,
+                "action": result.action,
+            }
+            if result.changes:
+                entry["fields"] = sorted(str(c.get("field")) for c in result.changes)
+            if result.error is not None:
+                entry["error"] = f"{result.error.code}: {result.error.message}"
+            outcome.changes.append(entry)
 
 
 def _failed(
@@ -506,6 +678,81 @@ def _ts(value: datetime | None) -> str | None:
 
 
 # ------------------------------------------------------------------------- the pull lease
+
+INTERRUPTED = (
+    "interrupted: the pull stopped without finishing (its process was killed or lost the "
+    "database) and its pull lease expired; the connection's next pull redoes it"
+)
+PULL_KINDS = (PlanningRunKind.pull_resources, PlanningRunKind.pull_work_orders)
+
+
+def recover_stale_runs(
+    deps: PlanningDeps,
+    *,
+    connection_id: uuid.UUID | None = None,
+    owner: str | None = None,
+) -> int:
+    """Mark `failed` (details `interrupted: true`) the pull runs a dead pull left `running`.
+
+    A pull holds its connection's pull lease for as long as it runs — taken before its first run
+    record, renewed after every chunk (the heartbeat), released after its last — so a `running`
+    pull run of a connection whose lease has expired or is free, or is now held by `owner` (the
+    caller, before it starts its own runs), belongs to a pull that died: SIGKILL, a lost host.
+    The connection row is locked for the check, so a pull cannot take the lease and open a run
+    in between. The pull itself is redone by the schedule: a dead pull never moved
+    `next_pull_at`, and a connection with scheduled pulls whose next pull lies ahead (a killed
+    CLI pull) is made due now. Runs on every pull (for its own connection) and as the periodic
+    task `planning.recover_runs` (all tenants). Returns the number of runs recovered."""
+    total = 0
+    with deps.sessions.begin() as session:
+        now = deps.clock.now()
+        free = or_(
+            PlanningConnection.pull_locked_until.is_(None),
+            PlanningConnection.pull_locked_until < now,
+        )
+        if owner is not None:
+            free = or_(free, PlanningConnection.pull_lease_owner == owner)
+        stale = (
+            select(PlanningRun.connection_id)
+            .where(PlanningRun.status == RunStatus.running, PlanningRun.kind.in_(PULL_KINDS))
+            .distinct()
+        )
+        if connection_id is not None:
+            stale = stale.where(PlanningRun.connection_id == connection_id)
+        ids = list(session.scalars(stale))
+        if not ids:
+            return 0
+        rows = session.scalars(
+            locked_for_claim(
+                select(PlanningConnection).where(PlanningConnection.id.in_(ids), free),
+                PlanningConnection,
+            )
+        ).all()
+        for row in rows:
+            runs = session.scalars(
+                select(PlanningRun).where(
+                    PlanningRun.connection_id == row.id,
+                    PlanningRun.status == RunStatus.running,
+                    PlanningRun.kind.in_(PULL_KINDS),
+                )
+            ).all()
+            for run in runs:
+                run.status, run.finished_at = RunStatus.failed, now
+                run.error_message = INTERRUPTED
+                run.details = {**(run.details or {}), "interrupted": True}
+            row.last_pull_status = RunStatus.failed
+            row.consecutive_pull_failures += 1
+            row.last_error = INTERRUPTED
+            if row.pull_enabled and row.next_pull_at is not None and row.next_pull_at > now:
+                row.next_pull_at = now
+            row.updated_at = now
+            total += len(runs)
+            log.warning(
+                "planning connection %s: %d interrupted pull run(s) marked failed",
+                row.id,
+                len(runs),
+            )
+    return total
 
 
 def take_pull_lease(

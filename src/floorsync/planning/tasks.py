@@ -11,6 +11,11 @@ it). Four job kinds:
   one round per connection that is behind its tenant's log (`planning.dispatch`).
 * `planning.push` — executes due push rows of one connection (`planning.pushes`), leased for
   `FLOORSYNC_PLANNING_PUSH_LEASE_SECONDS`.
+
+And one periodic task, `planning.recover_runs`: pull runs left `running` by a pull that died
+(its worker or CLI killed) are marked `failed` once the connection's pull lease has expired, and
+the connection is due again (`service.recover_stale_runs`; every pull also does it for its own
+connection before it starts).
 """
 
 import random
@@ -24,9 +29,15 @@ from floorsync.models.enums import PlanningTrigger
 from floorsync.planning.dispatch import DispatchTarget, dispatch_round, targets
 from floorsync.planning.pushes import PushClaim, claim_pushes, run_pushes
 from floorsync.planning.runtime import PlanningDeps
-from floorsync.planning.service import claim_due_pull, pull, release_pull_lease, take_pull_lease
+from floorsync.planning.service import (
+    claim_due_pull,
+    pull,
+    recover_stale_runs,
+    release_pull_lease,
+    take_pull_lease,
+)
 from floorsync.webhooks.schedule import Schedule
-from floorsync.worker.kinds import JobKind, WorkerContext
+from floorsync.worker.kinds import JobKind, PeriodicTask, WorkerContext
 from floorsync.worker.queue import JobRun, queued_kind
 
 PULL_NOW = "planning.pull_now"
@@ -88,6 +99,7 @@ def _run_pull(state: PlanningState, due: Due) -> None:
             trigger=PlanningTrigger.schedule,
             rng=state.rng,
             renew=renew,
+            owner=state.owner,
         )
     finally:
         release_pull_lease(state.deps, scope, connection_id, state.owner)
@@ -118,6 +130,7 @@ def _pull_now(run: JobRun) -> None:
             connection_id,
             trigger=PlanningTrigger.cli,
             full=bool(payload.get("full")),
+            owner=owner,
         )
     finally:
         release_pull_lease(deps, scope, connection_id, owner)
@@ -159,3 +172,10 @@ PUSH: JobKind[PlanningState, PushClaim] = JobKind(
     run=_run_push,
     lease=push_lease,
 )
+
+
+def _recover(services: Services) -> int:
+    return recover_stale_runs(planning_deps(services))
+
+
+RECOVER = PeriodicTask("planning.recover_runs", _recover)

@@ -2,6 +2,7 @@
 list default and the guarded delete of §8) and `api-issues`."""
 
 import uuid
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -19,6 +20,7 @@ from floorsync.entities.shopfloor.endpoints import deleting, updating, with_over
 from floorsync.entities.spec import EntitySpec
 from floorsync.http.context import ApiCtx, BodyDep, optional_id, required_id
 from floorsync.http.retry import retrying
+from floorsync.lifecycle.rollup import roll_up_started
 
 _ID = [
     {**query(("id", {"type": "string", "format": "uuid"}, "the record's id"))[0], "required": True}
@@ -126,7 +128,7 @@ def issues_router() -> APIRouter:
     def create(ctx: ApiCtx, body: BodyDep) -> Any:
         data = body.json_object()
         with ctx.work() as work:
-            row = create_issue(work, data)
+            row = create_issue(work, data, roll_up=roll_up_started)
             return ctx.respond(
                 {spec.singular: render_one(work.session, ctx.scope, spec, row, "single")},
                 201,
@@ -159,9 +161,9 @@ def issues_router() -> APIRouter:
                     "openapi_extra": post_route.openapi_extra,
                 },
             ),
-            "PATCH": updating(spec, update_issue),
-            "PUT": updating(spec, update_issue),
-            "DELETE": deleting(spec, delete_issue),
+            "PATCH": updating(spec, partial(update_issue, roll_up=roll_up_started)),
+            "PUT": updating(spec, partial(update_issue, roll_up=roll_up_started)),
+            "DELETE": deleting(spec, partial(delete_issue, roll_up=roll_up_started)),
         },
     )
 

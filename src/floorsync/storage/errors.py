@@ -64,6 +64,7 @@ class BackendUnavailable(ServiceUnavailable):
     def __init__(self, what: str) -> None:
         super().__init__(f"File storage is unavailable ({what}); retry shortly")
         self.headers["Retry-After"] = "5"
+        self.what = what  # the cause alone (start-up and readiness say it in their own words)
 
 
 class Refusal(Exception):

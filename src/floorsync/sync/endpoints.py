@@ -124,7 +124,7 @@ def entity_sync_router(spec: EntitySpec) -> APIRouter:
             "committed": {"type": "boolean"},
         },
     }
-    item_schema = input_schema(spec)
+    item_schema = input_schema(spec, mode="sync")
     jobs = spec.name == "jobs"
     record = example_record(spec)
     single_answers = responses(

@@ -29,7 +29,10 @@ DEFAULT_SOURCE = "erp_api"
 _BODY = {
     "type": "object",
     "properties": {
-        **{name: {"type": "array", "items": input_schema(get_spec(name))} for name in SECTIONS},
+        **{
+            name: {"type": "array", "items": input_schema(get_spec(name), mode="sync")}
+            for name in SECTIONS
+        },
         "options": {"type": "object"},
         "source": {"type": "string"},
     },
@@ -267,6 +270,11 @@ def router() -> APIRouter:
                     "status",
                     {"type": "string", "enum": ["running", "completed", "partial", "failed"]},
                     "filter by status",
+                ),
+                (
+                    "csv_import_id",
+                    {"type": "string", "format": "uuid"},
+                    "the runs of one CSV import",
                 ),
                 ("limit", {"type": "integer", "default": 20, "maximum": 100}, "page size"),
                 ("offset", {"type": "integer", "default": 0}, "rows to skip"),

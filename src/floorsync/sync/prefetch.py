@@ -9,6 +9,7 @@ reads or converts the other columns.
 """
 
 from collections.abc import Sequence
+from functools import cache
 from types import SimpleNamespace
 from typing import Any
 
@@ -31,9 +32,14 @@ class NarrowRow(RowView):
     """A row from `prefetch`: only the columns classification needs."""
 
 
-def row_view(model: Any, row: Any) -> RowView:
-    mapping = row._mapping
-    return RowView(**{attr: mapping[col] for col, attr in column_attrs(model)})
+@cache
+def whole_row(model: Any) -> tuple[tuple[Any, ...], tuple[str, ...]]:
+    """Every mapped column of the model's table, and the attribute name of each, in one
+    order: a whole row is selected with the columns and zipped with the names (no per-row
+    mapping lookups or mapper inspection)."""
+    pairs = column_attrs(model)
+    table = model.__table__
+    return tuple(table.c[col] for col, _attr in pairs), tuple(attr for _col, attr in pairs)
 
 
 def classify_columns(spec: EntitySpec) -> tuple[str, ...] | None:
@@ -60,7 +66,7 @@ def prefetch(
     wanted = set(keys)
     narrow = classify_columns(spec)
     columns = (
-        [getattr(model, attr) for attr in narrow] if narrow is not None else list(model.__table__.c)
+        [getattr(model, attr) for attr in narrow] if narrow is not None else whole_row(model)[0]
     )
     stmt = (
         scoped(model, scope)
@@ -70,9 +76,11 @@ def prefetch(
             member_of(session, model.external_source, {k[0] for k in wanted}),
         )
     )
+    names = narrow if narrow is not None else whole_row(model)[1]
+    kind = NarrowRow if narrow is not None else RowView
     out: dict[Key, RowView] = {}
     for row in session.execute(stmt):
-        view = NarrowRow(**dict(zip(narrow, row, strict=True))) if narrow else row_view(model, row)
+        view = kind(**dict(zip(names, row, strict=True)))
         key = (view.external_source, view.external_id)
         if key in wanted:
             out[key] = view
@@ -90,13 +98,10 @@ def load_full_rows(
     if not ids:
         return {}
     model = spec.model
-    stmt = (
-        scoped(model, scope)
-        .with_only_columns(*model.__table__.c)
-        .where(member_of(session, model.id, ids))
-    )
+    columns, names = whole_row(model)
+    stmt = scoped(model, scope).with_only_columns(*columns).where(member_of(session, model.id, ids))
     out = {}
     for row in session.execute(stmt):
-        view = row_view(model, row)
+        view = RowView(**dict(zip(names, row, strict=True)))
         out[view.id] = view
     return out

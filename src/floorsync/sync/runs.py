@@ -203,6 +203,15 @@ def history(session: Session, scope: TenantScope, params: Mapping[str, str]) -> 
                 ],
             )
         stmt = stmt.where(getattr(SyncRun, column) == value)
+    import_id = params.get("csv_import_id")
+    if import_id:  # the runs of one CSV import (its result page links here)
+        try:
+            stmt = stmt.where(SyncRun.csv_import_id == uuid.UUID(import_id))
+        except ValueError:
+            raise BadRequest(
+                "Invalid csv_import_id: must be a UUID",
+                [Detail("csv_import_id", "csv_import_id must be a UUID", "UUID_FORMAT", import_id)],
+            ) from None
     page = parse_page(
         {k: v for k, v in params.items() if k in ("limit", "offset") and v != ""},
         default_limit=20,
@@ -280,6 +289,7 @@ def history_row(run: SyncRun) -> dict[str, Any]:
         "options": run.options,
         "api_key_id": str(run.api_key_id) if run.api_key_id else None,
         "request_id": run.request_id,
+        "csv_import_id": str(run.csv_import_id) if run.csv_import_id else None,
         "started_at": format_ts(run.started_at),
         "completed_at": format_ts(run.completed_at),
         "duration_ms": run.duration_ms,

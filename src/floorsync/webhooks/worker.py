@@ -209,10 +209,18 @@ def claim_endpoint(deps: DeliveryDeps) -> Claim | None:
         )
 
 
+# Windows of `max_in_flight` requests per claim. Nothing is in flight for the endpoint between
+# its batches (the record, release and next claim), so under load that gap costs a large share
+# of a 50 ms receiver's rate with few windows per claim; with 8 (128 deliveries at 16) it is
+# spread over twice as many requests as with 4. The lease check still stops a batch in time.
+WINDOWS_PER_CLAIM = 8
+
+
 def batch_limit(batch_size: int, max_in_flight: int) -> int:
-    """Deliveries per claim: the batch size, or four windows' worth for a concurrent endpoint
-    (so the window stays full for most of a batch, and claims stay a small share of the work)."""
-    return batch_size if max_in_flight <= 1 else max(batch_size, 4 * max_in_flight)
+    """Deliveries per claim: the batch size, or WINDOWS_PER_CLAIM windows' worth for a
+    concurrent endpoint (so the window stays full for most of a batch, and claims stay a small
+    share of the work)."""
+    return batch_size if max_in_flight <= 1 else max(batch_size, WINDOWS_PER_CLAIM * max_in_flight)
 
 
 def _claimed(hook: Webhook, row: Any) -> ClaimedDelivery:

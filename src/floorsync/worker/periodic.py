@@ -111,7 +111,11 @@ class PeriodicRunner:
         except Exception as exc:
             log.exception("periodic task %s failed", task.name)
             error = f"{type(exc).__name__}: {exc}"[:2000]
-        log.info("periodic task %s ran in %.0f ms", task.name, (time.perf_counter() - began) * 1000)
+        # DEBUG: the tasks run every minute or so; an INFO line each time would drown the log
+        # (a failure is logged above, at ERROR, with its traceback).
+        log.debug(
+            "periodic task %s ran in %.0f ms", task.name, (time.perf_counter() - began) * 1000
+        )
         self.finish(task, started, error)
         return True
 

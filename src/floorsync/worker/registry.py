@@ -14,6 +14,7 @@ from typing import Any
 from floorsync.config import Settings
 from floorsync.csv_import import tasks as csv_import_tasks
 from floorsync.events import tasks as event_tasks
+from floorsync.files import tasks as file_tasks
 from floorsync.lifecycle import tasks as lifecycle_tasks
 from floorsync.planning import tasks as planning_tasks
 from floorsync.webhooks import tasks as webhook_tasks
@@ -33,6 +34,9 @@ PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
     event_tasks.PURGE,
     webhook_tasks.LOGS,
     lifecycle_tasks.MONITOR,
+    file_tasks.PURGE,
+    csv_import_tasks.RETENTION,
+    planning_tasks.RECOVER,
 )
 
 

@@ -16,12 +16,14 @@ clears `status_before_hold`, so an operation resumed by hand is not touched agai
 
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import case, func
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from floorsync.db.integrity import constraint_name
 from floorsync.db.repository import TenantRepository, TenantScope, scoped
 from floorsync.db.uow import Work
 from floorsync.entities import fields as F
@@ -52,6 +54,7 @@ from floorsync.models.enums import (
 from floorsync.models.master import Cell, Job, Operation, Part
 
 STATUS_ALIASES = (("open", "pending"), ("in_progress", "approved"), ("resolved", "closed"))
+NCR_UNIQUE = "uq_issues_tenant_id_ncr_number"
 NCR_PATTERN = re.compile(r"^NCR-(\d{4})-(\d+)$")
 OPERATOR_FIELDS = ("created_by", "reported_by_id", "reviewed_by")
 
@@ -165,10 +168,22 @@ def _operation_event(work: Work, op: Operation, event: str, previous: str, cause
     work.record(event, "operation", op.id, payload, external_source=op.external_source)
 
 
+# The status roll-up of API §5.1 for an operation the Yellow Card returns to `in_progress`:
+# (work, operation, its event type). It lives with the lifecycles, above the entities, so the
+# endpoints pass it in (quality/endpoints.py: lifecycle.rollup.roll_up_started).
+ReleaseRollUp = Callable[[Work, Operation, str], object]
+
+
 def apply_yellow_card(
-    work: Work, issue: Issue | None, operation_id: uuid.UUID, cause: dict[str, Any]
+    work: Work,
+    issue: Issue | None,
+    operation_id: uuid.UUID,
+    cause: dict[str, Any],
+    roll_up: ReleaseRollUp | None = None,
 ) -> None:
-    """Park or release the operation after a write to one of its issues (§6.2)."""
+    """Park or release the operation after a write to one of its issues (§6.2). Parking never
+    rolls up (roll-up leaves on_hold alone); a release to `in_progress` rolls up with
+    `roll_up`, its part and job events after `operation.resumed`."""
     op = TenantRepository(work.session, work.scope, Operation).get(operation_id, for_update=True)
     if op is None:
         return
@@ -204,37 +219,87 @@ def apply_yellow_card(
     op.updated_at = now
     work.session.flush()
     _operation_event(work, op, "operation.resumed", status, cause)
+    if roll_up is not None and _value(op.status) == WorkStatus.in_progress.value:
+        roll_up(work, op, "operation.resumed")
 
 
 # ---------------------------------------------------------------- writes
 
 
-def create_issue(work: Work, body: Any) -> Issue:
+NCR_ATTEMPTS = 4  # the first try and 3 retries (§14.2): a number taken meanwhile → the next
+
+
+def _ncr_number_taken(exc: IntegrityError) -> bool:
+    return constraint_name(exc) == NCR_UNIQUE
+
+
+def _generates_ncr_number(body: Any) -> bool:
+    return (
+        isinstance(body, dict)
+        and str(body.get("issue_type", "")).strip().lower() == QualityIssueType.ncr.value
+        and not body.get("ncr_number")
+    )
+
+
+def create_issue(work: Work, body: Any, *, roll_up: ReleaseRollUp | None = None) -> Issue:
+    """Create an issue (and park its operation, §6.2). An NCR's generated number is computed
+    from the numbers visible now; when a concurrent create commits the same number first, the
+    unique index refuses ours and the create runs again in a fresh savepoint with the next
+    number, up to NCR_ATTEMPTS times (then the 409 of the index)."""
+    if not _generates_ncr_number(body):
+        return _create_issue(work, body, roll_up)
+    attempt = 1
+    while True:
+        mark = len(work.events)
+        savepoint = work.session.begin_nested()
+        try:
+            row = _create_issue(work, body, roll_up)
+            work.session.flush()
+        except IntegrityError as exc:
+            # A failed flush leaves the savepoint inactive but not rolled back: roll it back
+            # whatever its state, so the transaction goes on without the refused row.
+            savepoint.rollback()
+            del work.events[mark:]
+            if attempt == NCR_ATTEMPTS or not _ncr_number_taken(exc):
+                raise
+            attempt += 1
+            continue
+        except BaseException:
+            savepoint.rollback()
+            del work.events[mark:]
+            raise
+        savepoint.commit()
+        return row
+
+
+def _create_issue(work: Work, body: Any, roll_up: ReleaseRollUp | None) -> Issue:
     row: Issue = service.create(work, ISSUES, body)
     apply_yellow_card(
-        work, row, row.operation_id, {"type": "issue.created", "entity_id": str(row.id)}
+        work, row, row.operation_id, {"type": "issue.created", "entity_id": str(row.id)}, roll_up
     )
     return row
 
 
-def update_issue(work: Work, id_: uuid.UUID, body: Any) -> Issue:
+def update_issue(
+    work: Work, id_: uuid.UUID, body: Any, *, roll_up: ReleaseRollUp | None = None
+) -> Issue:
     before = service.get_row(work.session, work.scope, ISSUES, id_).operation_id
     row: Issue = service.update_record(work, ISSUES, id_, body)
     cause = {"type": "issue.updated", "entity_id": str(row.id)}
     if row.operation_id != before:  # moved: the operation it left may be released
-        apply_yellow_card(work, None, before, cause)
-    apply_yellow_card(work, row, row.operation_id, cause)
+        apply_yellow_card(work, None, before, cause, roll_up)
+    apply_yellow_card(work, row, row.operation_id, cause, roll_up)
     return row
 
 
-def delete_issue(work: Work, id_: uuid.UUID) -> None:
+def delete_issue(work: Work, id_: uuid.UUID, *, roll_up: ReleaseRollUp | None = None) -> None:
     row = service.get_row(work.session, work.scope, ISSUES, id_, for_update=True)
     operation_id, issue_id = row.operation_id, row.id
     cause = service.record_delete(work, ISSUES, row, hard=True)
     work.session.delete(row)
     work.session.flush()
     if row.causes_standstill:
-        apply_yellow_card(work, None, operation_id, {**cause, "entity_id": str(issue_id)})
+        apply_yellow_card(work, None, operation_id, {**cause, "entity_id": str(issue_id)}, roll_up)
 
 
 # ---------------------------------------------------------------- lists
