@@ -113,7 +113,12 @@ SUBSTEPS_SCHEMA = {
         "type": "object",
         "required": ["name"],
         "properties": {
-            "name": {"type": "string", "minLength": 1, "maxLength": 255},
+            "name": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 255,
+                "examples": ["Check the first piece against the drawing"],
+            },
             "notes": {"type": ["string", "null"], "maxLength": 10000},
             "icon_name": {"type": ["string", "null"], "maxLength": 100},
             "sequence": {"type": "integer", "minimum": 1},
