@@ -212,18 +212,6 @@ ANSWERS_WITHOUT_EXAMPLE = {
     "DELETE /api-parts-images/{part_id}",
     "GET /api-parts-images/{part_id}/url",
     "POST /api-parts-images/{part_id}/upload",
-    *(
-        f"POST /api-{e}/bulk-sync"
-        for e in (
-            "parts",
-            "operations",
-            "cells",
-            "resources",
-            "materials",
-            "operators",
-            "scrap-reasons",
-        )
-    ),
     "PUT /files/upload/{token}",
     "GET /files/download/{token}",  # bytes; FastAPI adds a JSON media type beside */*
     "GET /api-export",  # a file, described by its schema

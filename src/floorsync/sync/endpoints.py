@@ -50,6 +50,16 @@ _RECORD_ENTRY = {
         "details": {"type": "array"},
     },
 }
+_RESULT_ERROR = {
+    "type": "object",
+    "description": "a record that failed, in Eryxon's form",
+    "properties": {
+        "index": {"type": ["integer", "null"], "description": "its position in `items`"},
+        "external_id": {"type": ["string", "null"]},
+        "item": {"type": ["object", "null"], "description": "the item as sent"},
+        "error": {"type": "string", "description": "the error message"},
+    },
+}
 _OPTION_PARAMS = query(
     ("dry_run", {"type": "boolean"}, "run everything, then roll back; report what would happen"),
     (
@@ -112,7 +122,7 @@ def entity_sync_router(spec: EntitySpec) -> APIRouter:
                     "skipped": {"type": "integer"},
                     "failed": {"type": "integer"},
                     "deleted": {"type": "integer"},
-                    "errors": {"type": "array", "items": {"type": "object"}},
+                    "errors": {"type": "array", "items": _RESULT_ERROR},
                 },
             },
             "children": {
@@ -199,7 +209,12 @@ def entity_sync_router(spec: EntitySpec) -> APIRouter:
     @router.post(
         f"{path}/bulk-sync",
         summary=f"Upsert up to 1000 {spec.name} by external key",
-        responses=responses(200, bulk, 413, example=examples.JOB_BULK_SYNC_REPLY if jobs else None),
+        responses=responses(
+            200,
+            bulk,
+            413,
+            example=examples.JOB_BULK_SYNC_REPLY if jobs else bulk_example(spec, record),
+        ),
         openapi_extra={
             "parameters": _BULK_PARAMS,
             **json_body(
@@ -267,6 +282,63 @@ def entity_sync_router(spec: EntitySpec) -> APIRouter:
         )
 
     return router
+
+
+def bulk_example(spec: EntitySpec, record: dict[str, Any]) -> dict[str, Any]:
+    """A bulk-sync answer of a flat entity: one record created, one refused (a required field
+    missing; reported, the other written)."""
+    external_id = record.get("external_id") or f"{spec.singular.upper()}-1"
+    source = record.get("external_source") or "SAP"
+    missing = next(
+        (
+            f.name
+            for f in spec.fields
+            if f.required and not f.read_only and f.name not in spec.refs_by_id_field
+        ),
+        None,
+    )
+    failed_id = f"{external_id}-X"
+    bad_item = {"external_id": failed_id, "external_source": source}
+    error = f"✗ 1 validation error(s) in {spec.singular}"
+    counts = {"created": 1, "updated": 0, "skipped": 0, "failed": 1, "deleted": 0}
+    return {
+        "total": 2,
+        **counts,
+        "records": [
+            {
+                "index": 0,
+                "external_id": external_id,
+                "external_source": source,
+                "id": record["id"],
+                "action": "created",
+            },
+            {
+                "index": 1,
+                "external_id": failed_id,
+                "external_source": source,
+                "id": None,
+                "action": "error",
+                "error": error,
+                "code": "VALIDATION_ERROR",
+                "details": [
+                    {
+                        "field": missing,
+                        "message": f"Missing required string field: {missing}",
+                        "constraint": "NOT_NULL",
+                    }
+                ]
+                if missing
+                else [],
+            },
+        ],
+        "results": {
+            **counts,
+            "errors": [{"index": 1, "external_id": failed_id, "item": bad_item, "error": error}],
+        },
+        "group_id": "01a24ec9-479b-7a71-825c-a00002c31684",
+        "dry_run": False,
+        "committed": True,
+    }
 
 
 def bulk_items(data: dict[str, Any], plural: str) -> list[Any]:
