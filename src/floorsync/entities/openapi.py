@@ -314,17 +314,22 @@ def error_response(status: int) -> dict[str, Any]:
 
 
 def responses(
-    ok_status: int, data_schema: dict[str, Any], *errors: int, example: Any = None
+    ok_status: int,
+    data_schema: dict[str, Any],
+    *errors: int,
+    example: Any = None,
+    api_key: bool = True,
 ) -> dict[int | str, Any]:
     """The success envelope around `data_schema` (with `example` as its `data`) and the error
-    responses: 400, 401 and 429 always, plus `errors`."""
+    responses: 400, 401 and 429 always (`api_key=False`: a route without an API key, hence
+    without its 401 and its tenant's rate limit, answers only `errors`), plus `errors`."""
     media: dict[str, Any] = {"schema": envelope(data_schema)}
     if example is not None:
         media["example"] = {"success": True, "data": example}
     out: dict[int | str, Any] = {
         ok_status: {"description": "Success", "content": {"application/json": media}}
     }
-    for status in sorted({400, 401, *errors, 429}):
+    for status in sorted({*errors, *((400, 401, 429) if api_key else ())}):
         out[status] = error_response(status)
     return out
 
