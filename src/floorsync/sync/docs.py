@@ -24,6 +24,46 @@ _RESULT = {
         "details": {"type": "array", "items": {"type": "object"}},
     },
 }
+# One of a sync run's `errors` (sync/runs.py _error_entry).
+_RUN_ERROR = {
+    "type": "object",
+    "properties": {
+        "index": {
+            "type": ["integer", "null"],
+            "description": "the record's position in the request",
+        },
+        "external_id": {"type": ["string", "null"]},
+        "code": {"type": "string", "description": "a stable error code (VALIDATION_ERROR, …)"},
+        "message": {"type": "string"},
+        "details": {
+            "type": "array",
+            "description": "the fields at fault (present with field-level errors)",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "field": {"type": "string"},
+                    "message": {"type": "string"},
+                    "constraint": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+# The options in force in a sync run (sync/options.py SyncOptions.as_dict).
+_RUN_OPTIONS = {
+    "type": "object",
+    "properties": {
+        "dry_run": {"type": "boolean"},
+        "atomic": {"type": "boolean"},
+        "skip_unchanged": {"type": "boolean"},
+        "snapshot": {
+            "anyOf": [{"type": "boolean"}, {"type": "array", "items": {"type": "string"}}],
+            "description": "bulk: true prunes the entity; erp-sync: the entities pruned",
+        },
+        "replace_children": {"type": "boolean"},
+        "record_history": {"type": "boolean"},
+    },
+}
 _CHILD_COUNTS = {
     "type": "object",
     "description": "per nested kind (parts, operations): created, updated, skipped, failed, deleted",
@@ -139,10 +179,10 @@ _RUN = {
         "error_count": _INT,
         "errors": {
             "type": "array",
-            "items": {"type": "object"},
-            "description": "per failed record: index, external_id, error, code, details",
+            "items": _RUN_ERROR,
+            "description": "per failed record: index, external_id, code, message, details",
         },
-        "options": {"type": "object"},
+        "options": _RUN_OPTIONS,
         "api_key_id": _UUID_OR_NULL,
         "request_id": {"anyOf": [{"type": "string"}, {"type": "null"}]},
         "started_at": _TS_OR_NULL,
