@@ -235,6 +235,12 @@ def test_the_signed_file_routes_declare_their_token_answer_not_an_api_key_one(
     assert list(download) == ["*/*"]
 
 
+def test_no_function_declares_fastapis_validation_answer(doc: dict[str, Any]) -> None:
+    """floorsync answers its own error body; FastAPI's `{"detail": […]}` 422 is never sent."""
+    assert "HTTPValidationError" not in str(doc)
+    assert "422" not in doc["paths"]["/api-parts-images/{part_id}"]["get"]["responses"]
+
+
 class TestUnitsAndTimeZones:
     def _properties(self, doc: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
         def walk(where: str, schema: Any) -> Iterator[tuple[str, str, dict[str, Any]]]:
