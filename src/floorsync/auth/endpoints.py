@@ -14,7 +14,7 @@ from floorsync.auth.keys import key_item
 from floorsync.db.repository import scoped
 from floorsync.entities.fields import Kind, to_wire
 from floorsync.entities.listing import coerce_filter, contains, parse_page, parse_sort, search_term
-from floorsync.entities.openapi import json_body, query, responses
+from floorsync.entities.openapi import PAGINATION, json_body, query, responses
 from floorsync.errors import BadRequest
 from floorsync.http.context import AdminCtx, BodyDep, required_id
 from floorsync.http.retry import retrying
@@ -55,7 +55,7 @@ _ITEM = {
 }
 _LIST = {
     "type": "object",
-    "properties": {"api_keys": {"type": "array", "items": _ITEM}, "pagination": {"type": "object"}},
+    "properties": {"api_keys": {"type": "array", "items": _ITEM}, "pagination": PAGINATION},
 }
 _CREATED = {
     "type": "object",

@@ -16,6 +16,7 @@ from floorsync.entities.checklists.templates import (
 from floorsync.entities.endpoints import example_record
 from floorsync.entities.listing import list_rows
 from floorsync.entities.openapi import (
+    PAGINATION,
     input_schema,
     json_body,
     list_parameters,
@@ -47,7 +48,6 @@ def checklist_routers() -> list[APIRouter]:
 # ---------------------------------------------------------------- api-templates
 
 _KEY, _KEYS = "substep_template", "substep_templates"  # Eryxon's keys, for every kind
-_OBJECT: dict[str, Any] = {"type": "object"}
 _DELETED: dict[str, Any] = {
     "type": "object",
     "required": ["message", "id", "mode"],
@@ -101,7 +101,7 @@ def templates_router() -> APIRouter:
         "required": [_KEYS, "pagination"],
         "properties": {
             _KEYS: {"type": "array", "items": record_schema(spec)},
-            "pagination": _OBJECT,
+            "pagination": PAGINATION,
         },
     }
 

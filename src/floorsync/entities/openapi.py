@@ -214,6 +214,26 @@ def envelope(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# One field at fault (errors.Detail): in error bodies and per-record sync results.
+DETAIL = {
+    "type": "object",
+    "required": ["field", "message", "constraint"],
+    "properties": {
+        "field": {"type": "string"},
+        "message": {"type": "string"},
+        "constraint": {"type": "string"},
+        "value": {},
+    },
+}
+PAGINATION = {
+    "type": "object",
+    "required": ["total", "offset", "limit"],
+    "properties": {
+        "total": {"type": "integer", "description": "exact count matching the filters"},
+        "offset": {"type": "integer"},
+        "limit": {"type": "integer", "description": "the effective limit"},
+    },
+}
 ERROR_SCHEMA = {
     "type": "object",
     "properties": {
@@ -225,19 +245,7 @@ ERROR_SCHEMA = {
                 "code": {"type": "string"},
                 "message": {"type": "string"},
                 "statusCode": {"type": "integer"},
-                "details": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "required": ["field", "message", "constraint"],
-                        "properties": {
-                            "field": {"type": "string"},
-                            "message": {"type": "string"},
-                            "constraint": {"type": "string"},
-                            "value": {},
-                        },
-                    },
-                },
+                "details": {"type": "array", "items": DETAIL},
                 "rateLimitInfo": {
                     "type": "object",
                     "description": "RATE_LIMIT_EXCEEDED only: {limit, remaining, resetAt, retryAfter} "

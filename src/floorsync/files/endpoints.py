@@ -88,7 +88,11 @@ _UPLOAD_REPLY = {
             "description": "UTC, RFC 3339 (`…Z`)",
         },
         "method": {"type": "string", "const": "PUT"},
-        "headers": {"type": "object"},
+        "headers": {
+            "type": "object",
+            "description": "the headers the PUT must carry",
+            "properties": {"Content-Type": {"type": "string"}},
+        },
         "max_bytes": {"type": "integer"},
     },
 }

@@ -11,6 +11,7 @@ from floorsync.entities import registry as entity_registry
 from floorsync.entities.endpoints import example_record
 from floorsync.entities.example_values import example_for
 from floorsync.entities.openapi import (
+    DETAIL,
     input_schema,
     json_body,
     query,
@@ -47,7 +48,7 @@ _RECORD_ENTRY = {
         "children": {"type": "object"},
         "error": {"type": "string"},
         "code": {"type": "string"},
-        "details": {"type": "array"},
+        "details": {"type": "array", "items": DETAIL},
     },
 }
 _RESULT_ERROR = {
