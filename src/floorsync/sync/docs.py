@@ -1,6 +1,8 @@
 """OpenAPI schemas of the unified ERP sync answers (API §4.4-§4.6). Descriptive only:
 sync/erp_endpoints.py and sync/runs.py build the answers; entities/examples.py has real ones."""
 
+from floorsync.entities.openapi import DETAIL
+
 _INT = {"type": "integer"}
 _UUID_OR_NULL = {"anyOf": [{"type": "string", "format": "uuid"}, {"type": "null"}]}
 _TS_OR_NULL = {
@@ -8,6 +10,19 @@ _TS_OR_NULL = {
     "description": "UTC, RFC 3339 (`…Z`)",
 }
 _MS = {"type": "integer", "description": "milliseconds"}
+# A field a sync would change (dry runs, diffs): its stored and its new value.
+CHANGE = {
+    "type": "object",
+    "required": ["field", "old", "new"],
+    "properties": {"field": {"type": "string"}, "old": {}, "new": {}},
+}
+# Nested results per kind (`parts`, `operations`): each child's entry, in its parent's form.
+CHILD_ENTRIES = {
+    "type": "object",
+    "description": "per nested kind (parts, operations): the children's entries, in the "
+    "same form as their parent's",
+    "additionalProperties": {"type": "array", "items": {"type": "object"}},
+}
 _RESULT = {
     "type": "object",
     "description": "one record: `index`, `external_id`, `id`, `action` (created, updated, "
@@ -18,10 +33,10 @@ _RESULT = {
         "external_source": {"anyOf": [{"type": "string"}, {"type": "null"}]},
         "id": _UUID_OR_NULL,
         "action": {"type": "string"},
-        "children": {"type": "object"},
+        "children": CHILD_ENTRIES,
         "error": {"type": "string"},
         "code": {"type": "string"},
-        "details": {"type": "array", "items": {"type": "object"}},
+        "details": {"type": "array", "items": DETAIL},
     },
 }
 # One of a sync run's `errors` (sync/runs.py _error_entry).
@@ -38,14 +53,7 @@ _RUN_ERROR = {
         "details": {
             "type": "array",
             "description": "the fields at fault (present with field-level errors)",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "field": {"type": "string"},
-                    "message": {"type": "string"},
-                    "constraint": {"type": "string"},
-                },
-            },
+            "items": DETAIL,
         },
     },
 }
@@ -121,8 +129,8 @@ _DIFF_RECORD = {
             "enum": ["create", "update", "unchanged", "delete", "error"],
         },
         "existing_id": _UUID_OR_NULL,
-        "changes": {"type": "array", "items": {"type": "object"}},
-        "children": {"type": "object"},
+        "changes": {"type": "array", "items": CHANGE},
+        "children": CHILD_ENTRIES,
         "error": {"type": "string"},
         "details": {"type": "array", "items": {"type": "object"}},
     },

@@ -25,6 +25,7 @@ from floorsync.http.context import ApiCtx, BodyDep
 from floorsync.http.retry import retrying
 from floorsync.models.enums import SyncTrigger
 from floorsync.sync import erp_endpoints
+from floorsync.sync.docs import CHANGE, CHILD_ENTRIES
 from floorsync.sync.engine import sync_sections
 from floorsync.sync.options import parse_options
 from floorsync.sync.replies import respond_with_sync
@@ -44,8 +45,8 @@ _RECORD_ENTRY = {
         },
         "skipped_reason": {"type": "string"},
         "revived": {"type": "boolean"},
-        "changes": {"type": "array"},
-        "children": {"type": "object"},
+        "changes": {"type": "array", "items": CHANGE},
+        "children": CHILD_ENTRIES,
         "error": {"type": "string"},
         "code": {"type": "string"},
         "details": {"type": "array", "items": DETAIL},
