@@ -1,6 +1,8 @@
 """OpenAPI schemas of the unified ERP sync answers (API §4.4-§4.6). Descriptive only:
 sync/erp_endpoints.py and sync/runs.py build the answers; entities/examples.py has real ones."""
 
+from typing import Any
+
 from floorsync.entities.openapi import DETAIL
 
 _INT = {"type": "integer"}
@@ -10,6 +12,64 @@ _TS_OR_NULL = {
     "description": "UTC, RFC 3339 (`…Z`)",
 }
 _MS = {"type": "integer", "description": "milliseconds"}
+_OPTION_DOCS = {
+    "dry_run": {"type": "boolean", "description": "run everything, then roll back"},
+    "atomic": {"type": "boolean", "description": "all or none: one failure commits nothing"},
+    "skip_unchanged": {
+        "type": "boolean",
+        "default": True,
+        "description": "false rewrites records whose hash is unchanged",
+    },
+    "replace_children": {
+        "type": "boolean",
+        "description": "soft-delete nested children missing from each parent's array",
+    },
+    "record_history": {
+        "type": "boolean",
+        "default": True,
+        "description": "write the run to the sync history",
+    },
+    "batch_size": {
+        "type": "integer",
+        "description": "accepted for Eryxon compatibility and ignored (`atomic` is the switch)",
+    },
+    "continue_on_error": {
+        "type": "boolean",
+        "description": "accepted for Eryxon compatibility and ignored (`atomic` is the switch)",
+    },
+}
+
+
+def body_options(*, erp: bool) -> dict[str, Any]:
+    """The body `options` object of a bulk sync (`erp=False`) or an ERP sync: the query options,
+    which it overrides; an unknown one is 400."""
+    names = ["dry_run", "atomic", "skip_unchanged", "replace_children", "record_history"]
+    props: dict[str, Any] = {n: _OPTION_DOCS[n] for n in names}
+    if erp:
+        props["snapshot"] = {
+            "anyOf": [
+                {"type": "array", "items": {"type": "string"}},
+                {"type": "string"},
+                {"type": "boolean", "const": False},
+                {"type": "null"},
+            ],
+            "description": "the entities whose live records missing from the request are "
+            "soft-deleted (an array, or a comma-separated string; false or null: none)",
+        }
+        props["batch_size"] = _OPTION_DOCS["batch_size"]
+        props["continue_on_error"] = _OPTION_DOCS["continue_on_error"]
+    else:
+        props["snapshot"] = {
+            "type": "boolean",
+            "description": "soft-delete live records of the request's sources missing from it",
+        }
+    return {
+        "type": "object",
+        "description": "the query options in the body (they win over the query string)",
+        "properties": props,
+    }
+
+
 # A field a sync would change (dry runs, diffs): its stored and its new value.
 CHANGE = {
     "type": "object",

@@ -25,7 +25,7 @@ from floorsync.http.context import ApiCtx, BodyDep
 from floorsync.http.retry import retrying
 from floorsync.models.enums import SyncTrigger
 from floorsync.sync import erp_endpoints
-from floorsync.sync.docs import CHANGE, CHILD_ENTRIES
+from floorsync.sync.docs import CHANGE, CHILD_ENTRIES, body_options
 from floorsync.sync.engine import sync_sections
 from floorsync.sync.options import parse_options
 from floorsync.sync.replies import respond_with_sync
@@ -241,10 +241,7 @@ def entity_sync_router(spec: EntitySpec) -> APIRouter:
                             "items": item_schema,
                             "description": "alias of items",
                         },
-                        "options": {
-                            "type": "object",
-                            "description": "the query options (dry_run, atomic, …) in the body",
-                        },
+                        "options": body_options(erp=False),
                     },
                 },
                 example=examples.JOB_BULK_SYNC_REQUEST
