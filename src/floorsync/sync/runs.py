@@ -72,7 +72,8 @@ def _error_entry(index: int | None, external_id: str | None, error: RecordError)
     }
     if error.details:
         entry["details"] = error.details_json()[:MAX_ERROR_DETAILS]
-    return _storable(entry)
+    stored: dict[str, Any] = _storable(entry)
+    return stored
 
 
 def _storable(value: Any) -> Any:
