@@ -81,7 +81,28 @@ CHILD_ENTRIES = {
     "type": "object",
     "description": "per nested kind (parts, operations): the children's entries, in the "
     "same form as their parent's",
-    "additionalProperties": {"type": "array", "items": {"type": "object"}},
+    "additionalProperties": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "index": {"type": ["integer", "null"]},
+                "external_id": {"type": ["string", "null"]},
+                "id": _UUID_OR_NULL,
+                "action": {"type": "string"},
+                "skipped_reason": {"type": "string"},
+                "changes": {"type": "array", "items": CHANGE},
+                "children": {
+                    "type": "object",
+                    "description": "its own children, in the same form",
+                    "additionalProperties": {"type": "array"},
+                },
+                "error": {"type": "string"},
+                "code": {"type": "string"},
+                "details": {"type": "array", "items": DETAIL},
+            },
+        },
+    },
 }
 _RESULT = {
     "type": "object",
@@ -132,7 +153,7 @@ _RUN_OPTIONS = {
         "record_history": {"type": "boolean"},
     },
 }
-_CHILD_COUNTS = {
+CHILD_COUNTS = {
     "type": "object",
     "description": "per nested kind (parts, operations): created, updated, skipped, failed, deleted",
     "additionalProperties": {"type": "object", "additionalProperties": _INT},
@@ -168,7 +189,7 @@ ERP_SYNC = {
                     "errors": _INT,
                     "rolled_back": _INT,
                     "results": {"type": "array", "items": _RESULT},
-                    "children": _CHILD_COUNTS,
+                    "children": CHILD_COUNTS,
                     "duration_ms": _MS,
                 },
             },
@@ -192,7 +213,7 @@ _DIFF_RECORD = {
         "changes": {"type": "array", "items": CHANGE},
         "children": CHILD_ENTRIES,
         "error": {"type": "string"},
-        "details": {"type": "array", "items": {"type": "object"}},
+        "details": {"type": "array", "items": DETAIL},
     },
 }
 ERP_DIFF = {

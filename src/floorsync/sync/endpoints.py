@@ -25,7 +25,7 @@ from floorsync.http.context import ApiCtx, BodyDep
 from floorsync.http.retry import retrying
 from floorsync.models.enums import SyncTrigger
 from floorsync.sync import erp_endpoints
-from floorsync.sync.docs import CHANGE, CHILD_ENTRIES, body_options
+from floorsync.sync.docs import CHANGE, CHILD_COUNTS, CHILD_ENTRIES, body_options
 from floorsync.sync.engine import sync_sections
 from floorsync.sync.options import parse_options
 from floorsync.sync.replies import respond_with_sync
@@ -127,10 +127,7 @@ def entity_sync_router(spec: EntitySpec) -> APIRouter:
                     "errors": {"type": "array", "items": _RESULT_ERROR},
                 },
             },
-            "children": {
-                "type": "object",
-                "description": "counts per nested kind (parts, operations)",
-            },
+            "children": CHILD_COUNTS,
             "group_id": {"type": ["string", "null"]},
             "dry_run": {"type": "boolean"},
             "committed": {"type": "boolean"},
