@@ -14,7 +14,7 @@ from floorsync.auth.keys import key_item
 from floorsync.db.repository import scoped
 from floorsync.entities.fields import Kind, to_wire
 from floorsync.entities.listing import coerce_filter, contains, parse_page, parse_sort, search_term
-from floorsync.entities.openapi import json_body, query, responses
+from floorsync.entities.openapi import PAGINATION, json_body, query, responses
 from floorsync.errors import BadRequest
 from floorsync.http.context import AdminCtx, BodyDep, required_id
 from floorsync.http.retry import retrying
@@ -55,7 +55,7 @@ _ITEM = {
 }
 _LIST = {
     "type": "object",
-    "properties": {"api_keys": {"type": "array", "items": _ITEM}, "pagination": {"type": "object"}},
+    "properties": {"api_keys": {"type": "array", "items": _ITEM}, "pagination": PAGINATION},
 }
 _CREATED = {
     "type": "object",
@@ -94,6 +94,35 @@ _REVOKED = {
     "type": "object",
     "properties": {"message": {"type": "string"}, "id": {"type": "string", "format": "uuid"}},
 }
+# Example answers (a real key's shape; the key itself is a made-up one).
+_KEY_ID = "01a24ec9-44a0-7b51-9c3e-2f6d1a8b7c40"
+_EXAMPLE_KEY = {
+    "id": _KEY_ID,
+    "name": "ERP connector",
+    "key_prefix": "ery_live_3f9",
+    "role": "integration",
+    "active": True,
+    "expires_at": None,
+    "last_used_at": "2026-12-07T04:12:09.412Z",
+    "created_at": "2026-12-01T07:00:00.000Z",
+    "created_by": "01a24ec8-6f67-7867-8ff2-660c99c75888",
+    "revoked_at": None,
+}
+_LIST_EXAMPLE = {
+    "api_keys": [_EXAMPLE_KEY],
+    "pagination": {"total": 1, "offset": 0, "limit": 100},
+}
+_CREATED_EXAMPLE = {
+    "id": _KEY_ID,
+    "name": "ERP connector",
+    "api_key": "ery_live_3f9a1c07d2e84b6f9a0c5d3e1b7f2a64",
+    "key_prefix": "ery_live_3f9",
+    "role": "integration",
+    "expires_at": None,
+    "created_at": "2026-12-01T07:00:00.000Z",
+    "warning": "Store this API key securely. It will not be shown again.",
+}
+_REVOKED_EXAMPLE = {"message": "API key revoked successfully", "id": _KEY_ID}
 _LIST_PARAMS = query(
     (
         "limit",
@@ -116,7 +145,7 @@ _ID_PARAM = [
 @router.get(
     PATH,
     summary="List the tenant's API keys (admin key required)",
-    responses=responses(200, _LIST, 403),
+    responses=responses(200, _LIST, 403, example=_LIST_EXAMPLE),
     openapi_extra={"parameters": _LIST_PARAMS},
 )
 def list_keys(request: Request, ctx: AdminCtx) -> Any:
@@ -156,7 +185,7 @@ def list_keys(request: Request, ctx: AdminCtx) -> Any:
     PATH,
     status_code=201,
     summary="Create an API key; the key is shown only in this response",
-    responses=responses(201, _CREATED, 403, 413, 422),
+    responses=responses(201, _CREATED, 403, 413, 422, example=_CREATED_EXAMPLE),
     openapi_extra=json_body(_CREATE_BODY),
 )
 @retrying
@@ -183,7 +212,7 @@ def create_key(ctx: AdminCtx, body: BodyDep) -> Any:
 @router.delete(
     PATH,
     summary="Revoke an API key",
-    responses=responses(200, _REVOKED, 403, 404, 409),
+    responses=responses(200, _REVOKED, 403, 404, 409, example=_REVOKED_EXAMPLE),
     openapi_extra={"parameters": _ID_PARAM},
 )
 @retrying

@@ -13,8 +13,10 @@ from floorsync.entities.checklists.templates import (
     delete_template,
     update_template,
 )
+from floorsync.entities.endpoints import example_record
 from floorsync.entities.listing import list_rows
 from floorsync.entities.openapi import (
+    PAGINATION,
     input_schema,
     json_body,
     list_parameters,
@@ -46,7 +48,6 @@ def checklist_routers() -> list[APIRouter]:
 # ---------------------------------------------------------------- api-templates
 
 _KEY, _KEYS = "substep_template", "substep_templates"  # Eryxon's keys, for every kind
-_OBJECT: dict[str, Any] = {"type": "object"}
 _DELETED: dict[str, Any] = {
     "type": "object",
     "required": ["message", "id", "mode"],
@@ -80,12 +81,27 @@ def templates_router() -> APIRouter:
     router = APIRouter(tags=["templates"])
     path = "/api-templates"
     one = {"type": "object", "properties": {_KEY: record_schema(spec)}, "required": [_KEY]}
+    record = {
+        **example_record(spec),
+        "is_global": False,
+        "body": None,
+        "items": [
+            {
+                "id": "01a24ec9-4512-7e08-8f6b-3d1c2a9e7b55",
+                "name": "Check the first piece against the drawing",
+                "notes": "Measure the hole pattern",
+                "icon_name": None,
+                "sequence": 1,
+            }
+        ],
+    }
+    one_example = {_KEY: record}
     many = {
         "type": "object",
         "required": [_KEYS, "pagination"],
         "properties": {
             _KEYS: {"type": "array", "items": record_schema(spec)},
-            "pagination": _OBJECT,
+            "pagination": PAGINATION,
         },
     }
 
@@ -95,7 +111,12 @@ def templates_router() -> APIRouter:
         description="Every kind (substeps, part, job) under the keys `substep_templates` / "
         "`substep_template`, with `body` and `items`. Exact filters: `kind`, "
         "`operation_type`, `is_global` (`true` matches nothing). Search: `name`, `description`.",
-        responses=responses(200, {"oneOf": [many, one]}, 404),
+        responses=responses(
+            200,
+            {"oneOf": [many, one]},
+            404,
+            example={_KEYS: [record], "pagination": {"total": 1, "offset": 0, "limit": 100}},
+        ),
         openapi_extra={"parameters": list_parameters(spec)},
     )
     def list_or_get(request: Request, ctx: ApiCtx) -> Any:
@@ -119,7 +140,7 @@ def templates_router() -> APIRouter:
         summary="Create a template",
         description="`kind` substeps (default; `items`), part or job (`body`: a create body "
         "of that kind, validated now, references resolved when used).",
-        responses=responses(201, one, 409, 413, 422),
+        responses=responses(201, one, 409, 413, 422, example=one_example),
         openapi_extra=json_body(input_schema(spec)),
     )
     @retrying
@@ -151,14 +172,19 @@ def templates_router() -> APIRouter:
             update,
             methods=[method],
             summary="Update a template (merge; `items` replaces the list)",
-            responses=responses(200, one, 404, 409, 413, 422),
+            responses=responses(200, one, 404, 409, 413, 422, example=one_example),
             openapi_extra=update_doc,
         )
 
     @router.delete(
         path,
         summary="Delete a template (hard; records made from it keep their data)",
-        responses=responses(200, _DELETED, 404),
+        responses=responses(
+            200,
+            _DELETED,
+            404,
+            example={"message": "Deleted successfully", "id": record["id"], "mode": "hard"},
+        ),
         openapi_extra={"parameters": _ID},
     )
     @retrying
@@ -174,7 +200,27 @@ def templates_router() -> APIRouter:
         path + "/apply",
         status_code=201,
         summary="Append a substeps template's items to an operation",
-        responses=responses(201, _APPLIED, 400, 404, 413, 422),
+        responses=responses(
+            201,
+            _APPLIED,
+            400,
+            404,
+            413,
+            422,
+            example={
+                "substeps": [
+                    {
+                        **example_record(SUBSTEPS),
+                        "id": "01a24ec9-4620-7c11-9a3e-5b7d2f8c1e90",
+                        "completed": False,
+                        "notes": "Measure the hole pattern",
+                        "sequence": 3,
+                    }
+                ],
+                "template_id": record["id"],
+                "operation_id": example_record(SUBSTEPS)["operation_id"],
+            },
+        ),
         openapi_extra={
             "parameters": _ID,
             **json_body(

@@ -10,6 +10,7 @@ from floorsync.entities.example_values import ENTITY_EXAMPLES, record_example
 from floorsync.entities.fields import NO_DEFAULT
 from floorsync.entities.listing import list_rows, parse_bool
 from floorsync.entities.openapi import (
+    PAGINATION,
     input_schema,
     json_body,
     list_parameters,
@@ -22,15 +23,7 @@ from floorsync.entities.spec import EntitySpec, get_spec
 from floorsync.http.context import ApiCtx, BodyDep, optional_id, required_id
 from floorsync.http.retry import retrying
 
-_PAGINATION = {
-    "type": "object",
-    "required": ["total", "offset", "limit"],
-    "properties": {
-        "total": {"type": "integer", "description": "exact count matching the filters"},
-        "offset": {"type": "integer"},
-        "limit": {"type": "integer", "description": "the effective limit"},
-    },
-}
+_PAGINATION = PAGINATION
 _ID_PARAM = [
     {**query(("id", {"type": "string", "format": "uuid"}, "the record's id"))[0], "required": True}
 ]

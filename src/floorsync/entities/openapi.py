@@ -214,6 +214,26 @@ def envelope(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# One field at fault (errors.Detail): in error bodies and per-record sync results.
+DETAIL = {
+    "type": "object",
+    "required": ["field", "message", "constraint"],
+    "properties": {
+        "field": {"type": "string"},
+        "message": {"type": "string"},
+        "constraint": {"type": "string"},
+        "value": {},
+    },
+}
+PAGINATION = {
+    "type": "object",
+    "required": ["total", "offset", "limit"],
+    "properties": {
+        "total": {"type": "integer", "description": "exact count matching the filters"},
+        "offset": {"type": "integer"},
+        "limit": {"type": "integer", "description": "the effective limit"},
+    },
+}
 ERROR_SCHEMA = {
     "type": "object",
     "properties": {
@@ -225,19 +245,7 @@ ERROR_SCHEMA = {
                 "code": {"type": "string"},
                 "message": {"type": "string"},
                 "statusCode": {"type": "integer"},
-                "details": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "required": ["field", "message", "constraint"],
-                        "properties": {
-                            "field": {"type": "string"},
-                            "message": {"type": "string"},
-                            "constraint": {"type": "string"},
-                            "value": {},
-                        },
-                    },
-                },
+                "details": {"type": "array", "items": DETAIL},
                 "rateLimitInfo": {
                     "type": "object",
                     "description": "RATE_LIMIT_EXCEEDED only: {limit, remaining, resetAt, retryAfter} "
@@ -314,17 +322,22 @@ def error_response(status: int) -> dict[str, Any]:
 
 
 def responses(
-    ok_status: int, data_schema: dict[str, Any], *errors: int, example: Any = None
+    ok_status: int,
+    data_schema: dict[str, Any],
+    *errors: int,
+    example: Any = None,
+    api_key: bool = True,
 ) -> dict[int | str, Any]:
     """The success envelope around `data_schema` (with `example` as its `data`) and the error
-    responses: 400, 401 and 429 always, plus `errors`."""
+    responses: 400, 401 and 429 always (`api_key=False`: a route without an API key, hence
+    without its 401 and its tenant's rate limit, answers only `errors`), plus `errors`."""
     media: dict[str, Any] = {"schema": envelope(data_schema)}
     if example is not None:
         media["example"] = {"success": True, "data": example}
     out: dict[int | str, Any] = {
         ok_status: {"description": "Success", "content": {"application/json": media}}
     }
-    for status in sorted({400, 401, *errors, 429}):
+    for status in sorted({*errors, *((400, 401, 429) if api_key else ())}):
         out[status] = error_response(status)
     return out
 

@@ -18,7 +18,7 @@ from floorsync.bootstrap import Services
 from floorsync.db.repository import TenantScope
 from floorsync.db.transient import retry_lock_conflicts
 from floorsync.db.uow import unit_of_work
-from floorsync.entities.openapi import json_body, query, responses
+from floorsync.entities.openapi import ERROR_SCHEMA, json_body, query, responses
 from floorsync.errors import BadRequest, NotFound, PayloadTooLarge, ValidationFailed
 from floorsync.events.outbox import Origin
 from floorsync.files import images
@@ -42,6 +42,7 @@ from floorsync.storage.base import put_async
 from floorsync.storage.errors import Refusal
 from floorsync.storage.filetypes import content_type_matches, file_type_for
 from floorsync.storage.keys import StorageKey
+from floorsync.storage.tokens import MESSAGE as TOKEN_REFUSED
 from floorsync.storage.tokens import FileOp, download_url, upload_url
 
 _OBJECT: dict[str, Any] = {"type": "object"}
@@ -87,7 +88,11 @@ _UPLOAD_REPLY = {
             "description": "UTC, RFC 3339 (`…Z`)",
         },
         "method": {"type": "string", "const": "PUT"},
-        "headers": {"type": "object"},
+        "headers": {
+            "type": "object",
+            "description": "the headers the PUT must carry",
+            "properties": {"Content-Type": {"type": "string"}},
+        },
         "max_bytes": {"type": "integer"},
     },
 }
@@ -114,6 +119,73 @@ def base_url(services: Services, request: Request) -> str:
     return services.settings.public_url or str(request.base_url).rstrip("/")
 
 
+# Example answers (the shape of a real run; tokens and digests are made-up ones).
+_FILE_ID = "01a24ec9-4b10-7d3e-9f21-6a8c0e4d2b17"
+_PART_ID = "8b2e4d10-3c5f-4a7e-b1d9-6f0a2c4e8d13"
+_FILE_PATH = f"jobs/J-1001/{_FILE_ID}/drawing-4471.pdf"
+_IMAGE_PATH = f"parts/{_PART_ID}/1796619600000_{_FILE_ID}.jpg"
+_BASE = "https://floorsync.example.com"
+_TOKEN = (
+    "eyJleHAiOjE3OTY2MjA1MDAsImZpZCI6IjAxYTI0ZWM5LTRiMTAtN2QzZS05ZjIxLTZhOGMwZTRkMmIxNyIsIm9wIjoi"
+    "Z2V0IiwidGlkIjoiMDFhMjRlYzgtNmY2Ny03ODY3LThmZjItNjYwYzk5Yzc1ODg4IiwidiI6MX0"
+    ".q3Vb0mYHf7Jx8cW2dTk1sZr9nLpA4eGuQyKo6iXhB5M"
+)
+_EXPIRES_AT = "2026-12-07T07:15:00.000Z"
+_UPLOAD_EXAMPLE = {
+    "upload_url": f"{_BASE}/files/upload/{_TOKEN}",
+    "file_path": _FILE_PATH,
+    "expires_at": _EXPIRES_AT,
+    "method": "PUT",
+    "headers": {"Content-Type": "application/pdf"},
+    "max_bytes": 104857600,
+}
+_UPLOADED_EXAMPLE = {
+    "file_path": _FILE_PATH,
+    "size": 482133,
+    "content_type": "application/pdf",
+    "sha256": "9f2c4e6a8b0d1f3e5a7c9e1b3d5f7a9c2e4b6d8f0a1c3e5b7d9f1a3c5e7b9d1f",
+    "attached": True,
+}
+_FILE_URL_EXAMPLE = {
+    "path": _FILE_PATH,
+    "url": f"{_BASE}/files/download/{_TOKEN}",
+    "expires_in": 900,
+    "expires_at": _EXPIRES_AT,
+    "content_type": "application/pdf",
+    "size": 482133,
+}
+_IMAGE_EXAMPLE = {
+    "path": _IMAGE_PATH,
+    "url": f"{_BASE}/files/download/{_TOKEN}",
+    "size": 215408,
+    "created_at": "2026-12-07T07:00:00.000Z",
+    "name": "burr-edge.jpg",
+    "content_type": "image/jpeg",
+    "expires_in": 900,
+}
+_IMAGE_URL_EXAMPLE = {
+    "url": f"{_BASE}/files/download/{_TOKEN}",
+    "expires_in": 900,
+    "path": _IMAGE_PATH,
+    "expires_at": _EXPIRES_AT,
+}
+# The signed routes take no API key: a token that is malformed, forged, for the other
+# operation or expired is one 403 (storage/tokens.py), never a 401.
+_TOKEN_REFUSED = {
+    "description": "The token is malformed, forged, for the other operation, or expired "
+    "(one answer for every cause); ask for a new URL",
+    "content": {
+        "application/json": {
+            "schema": ERROR_SCHEMA,
+            "example": {
+                "success": False,
+                "error": {"code": "FORBIDDEN", "message": TOKEN_REFUSED, "statusCode": 403},
+            },
+        }
+    },
+}
+
+
 def upload_url_router() -> APIRouter:
     router = APIRouter(tags=["files"])
 
@@ -123,7 +195,7 @@ def upload_url_router() -> APIRouter:
         description="PUT the raw file to `upload_url` (no API key) before `expires_at`. The "
         "filename's extension, the declared type and, at upload, the bytes must fit one row of "
         "the allow-list; the size is capped while streaming.",
-        responses=responses(200, _UPLOAD_REPLY, 413, 422),
+        responses=responses(200, _UPLOAD_REPLY, 413, 422, example=_UPLOAD_EXAMPLE),
         openapi_extra=json_body(
             _UPLOAD_BODY,
             example={
@@ -169,7 +241,21 @@ def signed_file_router() -> APIRouter:
     @router.put(
         "/files/upload/{token}",
         summary="Upload the file of a signed upload URL (no API key)",
-        responses=responses(200, _UPLOADED, 400, 403, 404, 409, 413, 422, 503),
+        responses={
+            **responses(
+                200,
+                _UPLOADED,
+                400,
+                404,
+                409,
+                413,
+                422,
+                503,
+                example=_UPLOADED_EXAMPLE,
+                api_key=False,
+            ),
+            403: _TOKEN_REFUSED,
+        },
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -282,13 +368,15 @@ def signed_file_router() -> APIRouter:
             download_file,
             methods=[method],
             operation_id=f"download_file_{method.lower()}",
+            response_class=Response,  # bytes: no JSON media type beside */* in the document
             summary="Download the file of a signed download URL (no API key)",
             responses={
-                **responses(200, _OBJECT, 403, 404, 503),
+                **responses(200, _OBJECT, 404, 503, api_key=False),
                 200: {
                     "description": "the file's bytes, with its Content-Type",
                     "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
                 },
+                403: _TOKEN_REFUSED,
             },
         )
     return router
@@ -353,7 +441,7 @@ def _sub_route(entity: str, function: str, sub: str) -> APIRouter:
         by_path,
         methods=["GET"],
         summary=summary,
-        responses=responses(200, _URL_REPLY, 400, 404),
+        responses=responses(200, _URL_REPLY, 400, 404, example=_FILE_URL_EXAMPLE),
         openapi_extra={"parameters": params},
     )
     router.add_api_route(
@@ -361,7 +449,7 @@ def _sub_route(entity: str, function: str, sub: str) -> APIRouter:
         by_query,
         methods=["GET"],
         summary=summary + " (?id= form)",
-        responses=responses(200, _URL_REPLY, 400, 404),
+        responses=responses(200, _URL_REPLY, 400, 404, example=_FILE_URL_EXAMPLE),
         openapi_extra={
             "parameters": params
             + query(("id", {"type": "string", "format": "uuid"}, "the record's id"))
@@ -433,6 +521,7 @@ def parts_images_router() -> APIRouter:
             {"type": "object", "properties": {"images": {"type": "array", "items": _IMAGE}}},
             400,
             404,
+            example={"images": [_IMAGE_EXAMPLE]},
         ),
     )
     def list_images(part_id: str, request: Request, ctx: ApiCtx) -> Any:
@@ -445,7 +534,7 @@ def parts_images_router() -> APIRouter:
     @router.get(
         base + "/url",
         summary="A signed URL for one of the part's images",
-        responses=responses(200, _URL_REPLY, 400, 404),
+        responses=responses(200, _URL_REPLY, 400, 404, example=_IMAGE_URL_EXAMPLE),
         openapi_extra={"parameters": query(("path", {"type": "string"}, "the image path"))},
     )
     def image_url(part_id: str, request: Request, ctx: ApiCtx) -> Any:
@@ -470,7 +559,15 @@ def parts_images_router() -> APIRouter:
         base + "/upload",
         status_code=201,
         summary="Upload an image (multipart/form-data, one file part named `file`)",
-        responses=responses(201, _IMAGE, 400, 404, 413, 422),
+        responses=responses(
+            201,
+            _IMAGE,
+            400,
+            404,
+            413,
+            422,
+            example={k: v for k, v in _IMAGE_EXAMPLE.items() if k != "created_at"},
+        ),
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -551,7 +648,14 @@ def parts_images_router() -> APIRouter:
     @router.delete(
         base,
         summary='Delete one of the part\'s images (`?path=` or body `{"path"}`)',
-        responses=responses(200, _IMAGE_DELETED, 400, 404, 413),
+        responses=responses(
+            200,
+            _IMAGE_DELETED,
+            400,
+            404,
+            413,
+            example={"success": True, "deleted_path": _IMAGE_PATH},
+        ),
         openapi_extra={"parameters": query(("path", {"type": "string"}, "the image path"))},
     )
     @retrying

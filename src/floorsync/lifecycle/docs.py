@@ -25,6 +25,40 @@ _OPERATOR = {
     "time_type": {"type": "string", "enum": [t.value for t in TimeType], "default": "run"},
     "notes": {"type": "string", "maxLength": 10000},
 }
+_TS_OR_NULL = {
+    "anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}],
+    "description": "UTC, RFC 3339 (`…Z`)",
+}
+_TEXT_OR_NULL = {"type": ["string", "null"]}
+_UUID_OR_NULL = {"anyOf": [_UUID, {"type": "null"}]}
+# A batch exception (lifecycle/monitor.py exception_records): the batch, its operation and
+# the operation's part and job, named.
+_BATCH_EXCEPTION = {
+    "type": "object",
+    "properties": {
+        "id": _UUID,
+        "batch_id": _UUID,
+        "batch_number": _TEXT_OR_NULL,
+        "operation_id": _UUID,
+        "operation_name": _TEXT_OR_NULL,
+        "part_id": _UUID_OR_NULL,
+        "part_number": _TEXT_OR_NULL,
+        "job_id": _UUID_OR_NULL,
+        "job_number": _TEXT_OR_NULL,
+        "exception_type": {"type": "string", "enum": ["non_occurrence"]},
+        "status": {"type": "string", "enum": ["open", "resolved"]},
+        "expected_at": _TS,
+        "detected_at": _TS,
+        "overdue_minutes": {
+            "type": "integer",
+            "description": "minutes past expected_at when detected",
+        },
+        "resolved_at": _TS_OR_NULL,
+        "resolution": _TEXT_OR_NULL,
+        "created_at": _TS,
+        "updated_at": _TS,
+    },
+}
 _ROLLED_UP = {
     "type": "array",
     "description": "parents whose status followed, in the same transaction",
@@ -151,7 +185,11 @@ BATCH_REPLY = {
         "monitored_batches": {"type": "integer"},
         "created_exceptions": {"type": "integer"},
         "monitored_at": _TS,
-        "exceptions": {"type": "array", "items": {"type": "object"}},
+        "exceptions": {
+            "type": "array",
+            "description": "the exceptions this run opened",
+            "items": _BATCH_EXCEPTION,
+        },
         "open_exceptions": {"type": "integer"},
     },
 }

@@ -58,6 +58,24 @@ def restore_examples(doc: dict[str, Any], routes: list[Any]) -> dict[str, Any]:
     return doc
 
 
+_FRAMEWORK_ERROR = "#/components/schemas/HTTPValidationError"
+
+
+def drop_framework_422(doc: dict[str, Any]) -> dict[str, Any]:
+    """Remove the 422 FastAPI adds to a route with path parameters: floorsync reads those
+    itself (a bad id is its own 400), so it never answers FastAPI's `{"detail": […]}`."""
+    for item in doc.get("paths", {}).values():
+        for op in item.values():
+            answer = op.get("responses", {}).get("422", {})
+            media = answer.get("content", {}).get("application/json", {})
+            if media.get("schema", {}).get("$ref") == _FRAMEWORK_ERROR:
+                del op["responses"]["422"]
+    schemas = doc.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    return doc
+
+
 def _api_routes(routes: list[Any]) -> Any:
     """Every APIRoute, descending into included routers."""
     for route in routes:
@@ -84,7 +102,7 @@ def mount_docs(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = restore_examples(generate(), app.routes)
+            app.openapi_schema = drop_framework_422(restore_examples(generate(), app.routes))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

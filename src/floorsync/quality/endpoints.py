@@ -111,7 +111,17 @@ def scrap_reasons_router() -> APIRouter:
                 remove,
                 {
                     "summary": "Delete a scrap reason (hard; 409 while quantities reference it)",
-                    "responses": responses(200, _DELETED, 404, 409),
+                    "responses": responses(
+                        200,
+                        _DELETED,
+                        404,
+                        409,
+                        example={
+                            "message": "Scrap reason deleted successfully",
+                            "id": "01a24ec9-44d1-7f3a-8c2b-6e9d0a1b2c3d",
+                            "mode": "hard",
+                        },
+                    ),
                     "openapi_extra": {"parameters": _ID},
                 },
             ),

@@ -11,6 +11,7 @@ from floorsync.entities import registry as entity_registry
 from floorsync.entities.endpoints import example_record
 from floorsync.entities.example_values import example_for
 from floorsync.entities.openapi import (
+    DETAIL,
     input_schema,
     json_body,
     query,
@@ -24,6 +25,7 @@ from floorsync.http.context import ApiCtx, BodyDep
 from floorsync.http.retry import retrying
 from floorsync.models.enums import SyncTrigger
 from floorsync.sync import erp_endpoints
+from floorsync.sync.docs import CHANGE, CHILD_COUNTS, CHILD_ENTRIES, body_options
 from floorsync.sync.engine import sync_sections
 from floorsync.sync.options import parse_options
 from floorsync.sync.replies import respond_with_sync
@@ -43,11 +45,21 @@ _RECORD_ENTRY = {
         },
         "skipped_reason": {"type": "string"},
         "revived": {"type": "boolean"},
-        "changes": {"type": "array"},
-        "children": {"type": "object"},
+        "changes": {"type": "array", "items": CHANGE},
+        "children": CHILD_ENTRIES,
         "error": {"type": "string"},
         "code": {"type": "string"},
-        "details": {"type": "array"},
+        "details": {"type": "array", "items": DETAIL},
+    },
+}
+_RESULT_ERROR = {
+    "type": "object",
+    "description": "a record that failed, in Eryxon's form",
+    "properties": {
+        "index": {"type": ["integer", "null"], "description": "its position in `items`"},
+        "external_id": {"type": ["string", "null"]},
+        "item": {"type": ["object", "null"], "description": "the item as sent"},
+        "error": {"type": "string", "description": "the error message"},
     },
 }
 _OPTION_PARAMS = query(
@@ -112,13 +124,10 @@ def entity_sync_router(spec: EntitySpec) -> APIRouter:
                     "skipped": {"type": "integer"},
                     "failed": {"type": "integer"},
                     "deleted": {"type": "integer"},
-                    "errors": {"type": "array", "items": {"type": "object"}},
+                    "errors": {"type": "array", "items": _RESULT_ERROR},
                 },
             },
-            "children": {
-                "type": "object",
-                "description": "counts per nested kind (parts, operations)",
-            },
+            "children": CHILD_COUNTS,
             "group_id": {"type": ["string", "null"]},
             "dry_run": {"type": "boolean"},
             "committed": {"type": "boolean"},
@@ -199,7 +208,12 @@ def entity_sync_router(spec: EntitySpec) -> APIRouter:
     @router.post(
         f"{path}/bulk-sync",
         summary=f"Upsert up to 1000 {spec.name} by external key",
-        responses=responses(200, bulk, 413, example=examples.JOB_BULK_SYNC_REPLY if jobs else None),
+        responses=responses(
+            200,
+            bulk,
+            413,
+            example=examples.JOB_BULK_SYNC_REPLY if jobs else bulk_example(spec, record),
+        ),
         openapi_extra={
             "parameters": _BULK_PARAMS,
             **json_body(
@@ -224,10 +238,7 @@ def entity_sync_router(spec: EntitySpec) -> APIRouter:
                             "items": item_schema,
                             "description": "alias of items",
                         },
-                        "options": {
-                            "type": "object",
-                            "description": "the query options (dry_run, atomic, …) in the body",
-                        },
+                        "options": body_options(erp=False),
                     },
                 },
                 example=examples.JOB_BULK_SYNC_REQUEST
@@ -267,6 +278,63 @@ def entity_sync_router(spec: EntitySpec) -> APIRouter:
         )
 
     return router
+
+
+def bulk_example(spec: EntitySpec, record: dict[str, Any]) -> dict[str, Any]:
+    """A bulk-sync answer of a flat entity: one record created, one refused (a required field
+    missing; reported, the other written)."""
+    external_id = record.get("external_id") or f"{spec.singular.upper()}-1"
+    source = record.get("external_source") or "SAP"
+    missing = next(
+        (
+            f.name
+            for f in spec.fields
+            if f.required and not f.read_only and f.name not in spec.refs_by_id_field
+        ),
+        None,
+    )
+    failed_id = f"{external_id}-X"
+    bad_item = {"external_id": failed_id, "external_source": source}
+    error = f"✗ 1 validation error(s) in {spec.singular}"
+    counts = {"created": 1, "updated": 0, "skipped": 0, "failed": 1, "deleted": 0}
+    return {
+        "total": 2,
+        **counts,
+        "records": [
+            {
+                "index": 0,
+                "external_id": external_id,
+                "external_source": source,
+                "id": record["id"],
+                "action": "created",
+            },
+            {
+                "index": 1,
+                "external_id": failed_id,
+                "external_source": source,
+                "id": None,
+                "action": "error",
+                "error": error,
+                "code": "VALIDATION_ERROR",
+                "details": [
+                    {
+                        "field": missing,
+                        "message": f"Missing required string field: {missing}",
+                        "constraint": "NOT_NULL",
+                    }
+                ]
+                if missing
+                else [],
+            },
+        ],
+        "results": {
+            **counts,
+            "errors": [{"index": 1, "external_id": failed_id, "item": bad_item, "error": error}],
+        },
+        "group_id": "01a24ec9-479b-7a71-825c-a00002c31684",
+        "dry_run": False,
+        "committed": True,
+    }
 
 
 def bulk_items(data: dict[str, Any], plural: str) -> list[Any]:

@@ -33,7 +33,7 @@ _BODY = {
             name: {"type": "array", "items": input_schema(get_spec(name), mode="sync")}
             for name in SECTIONS
         },
-        "options": {"type": "object"},
+        "options": docs.body_options(erp=True),
         "source": {"type": "string"},
     },
 }

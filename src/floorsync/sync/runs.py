@@ -72,7 +72,20 @@ def _error_entry(index: int | None, external_id: str | None, error: RecordError)
     }
     if error.details:
         entry["details"] = error.details_json()[:MAX_ERROR_DETAILS]
-    return entry
+    stored: dict[str, Any] = _storable(entry)
+    return stored
+
+
+def _storable(value: Any) -> Any:
+    """`value` with every NUL character as U+FFFD: PostgreSQL's jsonb refuses `\\u0000`, and a
+    refused record may carry one (its error quotes it)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    return value
 
 
 def record_runs(

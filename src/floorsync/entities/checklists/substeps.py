@@ -21,6 +21,7 @@ from floorsync.entities import fields as F
 from floorsync.entities import service
 from floorsync.entities.embeds import load_by_id
 from floorsync.entities.fields import FieldError, Kind
+from floorsync.entities.openapi import obj
 from floorsync.entities.operators import changed_operator_uses, use_operators
 from floorsync.entities.shopfloor.common import (
     delete_shop_record,
@@ -202,5 +203,5 @@ SUBSTEPS = EntitySpec(
             Substep.operation_id.in_(operations_of_job(value))
         ),
     },
-    embeds={"operation": {"type": "object"}},
+    embeds={"operation": obj("id", "operation_name", nullable=True, sequence={"type": "integer"})},
 )

@@ -33,6 +33,8 @@ from floorsync.entities.fields import Kind
 from floorsync.entities.operators import changed_operator_uses, use_operators
 from floorsync.entities.payloads import operation_payload
 from floorsync.entities.shopfloor.common import (
+    CELL_EMBED,
+    OPERATION_EMBED,
     operation_embeds,
     operations_of_job,
     operations_of_part,
@@ -429,8 +431,8 @@ ISSUES = EntitySpec(
         "job_id": lambda stmt, value: stmt.where(Issue.operation_id.in_(operations_of_job(value))),
     },
     embeds={
-        "operation": {"type": "object"},
-        "current_cell": {"anyOf": [{"type": "object"}, {"type": "null"}]},
-        "intended_next_cell": {"anyOf": [{"type": "object"}, {"type": "null"}]},
+        "operation": OPERATION_EMBED,
+        "current_cell": CELL_EMBED,
+        "intended_next_cell": CELL_EMBED,
     },
 )

@@ -20,6 +20,7 @@ from floorsync.entities.listing import (
     fetch_page,
     parse_page,
 )
+from floorsync.entities.openapi import obj
 from floorsync.entities.spec import EntitySpec
 from floorsync.entities.validation import ExtraErrors
 from floorsync.errors import BadRequest, Detail
@@ -37,6 +38,18 @@ def operator_name_input(value: Any, where: str) -> str | None:
     except FieldError as err:
         raise ExtraErrors([err.detail(where, value)]) from None
     return name or None
+
+
+# The `operation` embed's schema (operation_embeds below).
+OPERATION_EMBED = obj(
+    "id",
+    "operation_name",
+    nullable=True,
+    sequence={"type": "integer"},
+    part=obj("id", "part_number", nullable=True, job=obj("id", "job_number", nullable=True)),
+)
+# A cell named by an embed: `{id, name}` or null.
+CELL_EMBED = obj("id", "name", nullable=True)
 
 
 def operation_embeds(
