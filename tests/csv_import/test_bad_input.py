@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from floorsync.bootstrap import Services, build_services
+from floorsync.bootstrap import Services
 from floorsync.config import Settings
 from floorsync.csv_import import service
 from floorsync.csv_import.service import ImportRefused
@@ -24,24 +24,11 @@ from tests.csv_import.service_helpers import (
     import_files,
     invariant,
     issues,
-    new_scope,
     upload,
 )
 from tests.support.admin import AdminClient, signed_in
 from tests.support.server import LiveServer
 from tests.support.tenants import TenantHandle
-
-
-@pytest.fixture(scope="module")
-def services(settings: Settings) -> Iterator[Services]:
-    built = build_services(settings)
-    yield built
-    built.close()
-
-
-@pytest.fixture
-def scope(services: Services) -> TenantScope:
-    return new_scope(services)
 
 
 def zipped(entries: dict[str, bytes]) -> bytes:

@@ -6,30 +6,17 @@ import json
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from floorsync.bootstrap import Services, build_services
+from floorsync.bootstrap import Services
 from floorsync.config import Settings
 from floorsync.db.repository import TenantScope
 from floorsync.models.master import Job
 from tests.csv_import.helpers import DATA
-from tests.csv_import.service_helpers import count, new_scope
+from tests.csv_import.service_helpers import count
 from tests.support.worker_process import FLOORSYNC, worker_env
-
-
-@pytest.fixture(scope="module")
-def services(settings: Settings) -> Iterator[Services]:
-    built = build_services(settings)
-    yield built
-    built.close()
-
-
-@pytest.fixture
-def scope(services: Services) -> TenantScope:
-    return new_scope(services)
 
 
 def floorsync(

@@ -7,8 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from floorsync.bootstrap import Services, build_services
-from floorsync.config import Settings
+from floorsync.bootstrap import Services
 from floorsync.db.repository import TenantScope
 from floorsync.models.bookkeeping import SyncRun
 from tests.csv_import.service_helpers import count, import_files
@@ -20,13 +19,6 @@ FILES: dict[str, str | bytes] = {
     "orders.csv": "job_number;customer\nH-1;Acme\nH-2;Jörg\n",
     "regels.csv": "job_number;part_number;quantity\nH-1;P-1;3\nH-9;P-2;1\n",
 }
-
-
-@pytest.fixture(scope="module")
-def services(settings: Settings) -> Iterator[Services]:
-    built = build_services(settings)
-    yield built
-    built.close()
 
 
 @pytest.fixture

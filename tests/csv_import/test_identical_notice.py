@@ -4,14 +4,12 @@ shows the notice (with a link) and the CLI prints it; neither blocks the import.
 
 import json
 import subprocess
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import update
 
-from floorsync.bootstrap import Services, build_services
+from floorsync.bootstrap import Services
 from floorsync.config import Settings
 from floorsync.csv_import.duplicates import identical_import
 from floorsync.db.repository import TenantScope
@@ -24,13 +22,6 @@ from tests.support.tenants import TenantHandle
 from tests.support.worker_process import FLOORSYNC, worker_env
 
 FILES: dict[str, str | bytes] = {"orders.csv": "job_number;customer\nI-1;Acme\nI-2;Jörg\n"}
-
-
-@pytest.fixture(scope="module")
-def services(settings: Settings) -> Iterator[Services]:
-    built = build_services(settings)
-    yield built
-    built.close()
 
 
 class TestIdenticalImport:

@@ -4,12 +4,7 @@ name — fails with `PARENT_FAILED` naming that file and line; a reference into 
 that could not be read names that file. The preview says the same, and so does an import
 resumed after the parent's batch was committed."""
 
-from collections.abc import Iterator
-
-import pytest
-
-from floorsync.bootstrap import Services, build_services
-from floorsync.config import Settings
+from floorsync.bootstrap import Services
 from floorsync.csv_import import service
 from floorsync.csv_import.issues import Code, Issue
 from floorsync.csv_import.job import run_job
@@ -21,7 +16,6 @@ from tests.csv_import.service_helpers import (
     invariant,
     issues,
     load,
-    new_scope,
     upload,
 )
 
@@ -42,18 +36,6 @@ OPERATIONS = (
     "OP-2;SO-2/P;Cut;10\n"  # its part failed (by external id)
 )
 OPS_BY_NUMBER = "job_number;part_number;operation_name;sequence\nJ-1;P-1;Bend;20\nJ-2;P-2;Bend;20\n"
-
-
-@pytest.fixture(scope="module")
-def services(settings: Settings) -> Iterator[Services]:
-    built = build_services(settings)
-    yield built
-    built.close()
-
-
-@pytest.fixture
-def scope(services: Services) -> TenantScope:
-    return new_scope(services)
 
 
 def by_line(

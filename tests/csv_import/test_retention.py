@@ -5,7 +5,6 @@ and issues, imports never started deleted after 24 hours; queued, running and re
 untouched; the sync history stays."""
 
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -24,13 +23,6 @@ from floorsync.worker.registry import PERIODIC_TASKS
 from tests.csv_import.service_helpers import count, import_files, new_scope, upload
 
 BAD = "job_number;priority\nR-1;1\nR-2;high\n"
-
-
-@pytest.fixture(scope="module")
-def services(settings: Settings) -> Iterator[Services]:
-    built = build_services(settings)
-    yield built
-    built.close()
 
 
 def age(services: Services, import_id: uuid.UUID, **delta: float) -> None:

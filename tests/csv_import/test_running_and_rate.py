@@ -6,14 +6,13 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import update
 
-from floorsync.bootstrap import Services, build_services
+from floorsync.bootstrap import Services
 from floorsync.config import Settings
 from floorsync.csv_import import service
 from floorsync.csv_import.job import run_job
@@ -24,13 +23,6 @@ from floorsync.models.imports import CsvImport
 from floorsync.models.master import Job
 from tests.csv_import.service_helpers import count, load, new_scope, upload
 from tests.support.worker_process import FLOORSYNC, worker_env
-
-
-@pytest.fixture(scope="module")
-def services(settings: Settings) -> Iterator[Services]:
-    built = build_services(settings)
-    yield built
-    built.close()
 
 
 def jobs_csv(prefix: str, rows: int) -> str:

@@ -4,12 +4,9 @@ files, derived ids, row errors with line and column, the counting invariant over
 batches, the preview (nothing written), re-import (all unchanged, zero writes, zero events),
 snapshot deletions, cancel and resume."""
 
-from collections.abc import Iterator
-
 import pytest
 
-from floorsync.bootstrap import Services, build_services
-from floorsync.config import Settings
+from floorsync.bootstrap import Services
 from floorsync.csv_import import service
 from floorsync.csv_import.job import run_job
 from floorsync.db.repository import TenantScope
@@ -44,18 +41,6 @@ FILES: dict[str, str | bytes] = {
     "orders.csv": JOBS,
     "werkplekken.csv": CELLS,
 }
-
-
-@pytest.fixture(scope="module")
-def services(settings: Settings) -> Iterator[Services]:
-    built = build_services(settings)
-    yield built
-    built.close()
-
-
-@pytest.fixture
-def scope(services: Services) -> TenantScope:
-    return new_scope(services)
 
 
 class TestMultipleFiles:
