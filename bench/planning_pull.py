@@ -45,6 +45,7 @@ from floorsync.bootstrap import build_services
 from floorsync.config import Settings
 from floorsync.db.migrate import upgrade
 from floorsync.db.repository import TenantScope
+from floorsync.kit.gc_tuning import tune_gc
 from floorsync.kit.ids import new_id
 from floorsync.models.enums import DeliveryStatus, PlanningPushKind, PlanningTrigger
 from floorsync.models.planning import PlanningPush
@@ -121,7 +122,14 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=10_000)
     parser.add_argument("--pushes", type=int, default=1_000)
     parser.add_argument("--json", action="store_true", help="print one JSON object only")
+    parser.add_argument(
+        "--default-gc",
+        action="store_true",
+        help="keep CPython's collector thresholds instead of floorsync's (kit/gc_tuning.py)",
+    )
     args = parser.parse_args()
+    if not args.default_gc:
+        tune_gc()  # the pull runs in this process, as it runs in `floorsync worker`, which tunes
 
     url = database_url(args.db)
     upgrade(url)

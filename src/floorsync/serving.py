@@ -9,12 +9,14 @@ from fastapi import FastAPI
 
 from floorsync.app import create_app
 from floorsync.config import get_settings
+from floorsync.kit.gc_tuning import tune_gc
 
 # Set by `floorsync serve --no-worker`; read by the worker feature when it is installed.
 RUN_WORKER = os.environ.get("FLOORSYNC_NO_WORKER") != "1"
 
 
 def app_factory() -> FastAPI:
+    tune_gc()  # uvicorn's --workers processes start here, not in the CLI
     app = create_app(get_settings())
     if RUN_WORKER:
         with_worker(app)

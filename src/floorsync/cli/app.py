@@ -24,6 +24,7 @@ from floorsync.db import migrate
 from floorsync.db.engine import make_engine
 from floorsync.errors import FloorsyncError
 from floorsync.kit.clock import SystemClock
+from floorsync.kit.gc_tuning import tune_gc
 from floorsync.models.enums import ApiKeyRole
 from floorsync.models.tenancy import Tenant
 
@@ -269,6 +270,7 @@ def serve(
 
 
 def main() -> None:
+    tune_gc()
     try:
         app()
     except KeyboardInterrupt:
