@@ -104,26 +104,27 @@ def substep_template_input(value: Any, where: str) -> uuid.UUID | None:
         raise ExtraErrors([err.detail(where, value)]) from None
 
 
+def step_input_schema(example: str) -> dict[str, Any]:
+    """One checklist step as an input: an operation's `substeps[]` and a substeps template's
+    `items[]` take the same shape."""
+    return {
+        "type": "object",
+        "required": ["name"],
+        "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 255, "examples": [example]},
+            "notes": {"type": ["string", "null"], "maxLength": 10000},
+            "icon_name": {"type": ["string", "null"], "maxLength": 100},
+            "sequence": {"type": "integer", "minimum": 1},
+        },
+    }
+
+
 SUBSTEPS_SCHEMA = {
     "type": "array",
     "maxItems": SUBSTEPS_MAX,
     "writeOnly": True,
     "description": "create only: checklist steps to create with the operation",
-    "items": {
-        "type": "object",
-        "required": ["name"],
-        "properties": {
-            "name": {
-                "type": "string",
-                "minLength": 1,
-                "maxLength": 255,
-                "examples": ["Check the first piece against the drawing"],
-            },
-            "notes": {"type": ["string", "null"], "maxLength": 10000},
-            "icon_name": {"type": ["string", "null"], "maxLength": 100},
-            "sequence": {"type": "integer", "minimum": 1},
-        },
-    },
+    "items": step_input_schema("Check the first piece against the drawing"),
 }
 SUBSTEP_TEMPLATE_SCHEMA = {
     "type": ["string", "null"],

@@ -19,6 +19,7 @@ from floorsync.db.repository import TenantScope, scoped, tenant_filter
 from floorsync.db.uow import Work
 from floorsync.entities import fields as F
 from floorsync.entities import service
+from floorsync.entities.checklists.from_templates import step_input_schema
 from floorsync.entities.embeds import load_children
 from floorsync.entities.fields import FieldError, Kind
 from floorsync.entities.spec import ALWAYS_READ_ONLY, EntitySpec, ListOptions, UniqueRule, get_spec
@@ -376,21 +377,7 @@ TEMPLATES = EntitySpec(
         "items": {
             "type": "array",
             "maxItems": ITEMS_MAX,
-            "items": {
-                "type": "object",
-                "required": ["name"],
-                "properties": {
-                    "name": {
-                        "type": "string",
-                        "minLength": 1,
-                        "maxLength": 255,
-                        "examples": ["Measure the hole pattern against the drawing"],
-                    },
-                    "notes": {"type": ["string", "null"], "maxLength": 10000},
-                    "icon_name": {"type": ["string", "null"], "maxLength": 100},
-                    "sequence": {"type": "integer", "minimum": 1},
-                },
-            },
+            "items": step_input_schema("Measure the hole pattern against the drawing"),
         },
     },
     prepare=_prepare,
