@@ -128,7 +128,11 @@ class TestPurge:
         assert httpx.get(url["url"], timeout=60).content == b"on the part"
 
     def test_files_on_a_backend_not_configured_here_are_left_alone_without_an_error(
-        self, file_server: FileServer, files_tenant: TenantHandle, sessions: sessionmaker[Session]
+        self,
+        file_server: FileServer,
+        files_tenant: TenantHandle,
+        sessions: sessionmaker[Session],
+        monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         """Deleted files on S3 after switching back to local storage without a bucket: the task
         can't remove them, says so, and does not fail every run for a configuration matter."""
@@ -145,6 +149,11 @@ class TestPurge:
                 .where(StoredFile.tenant_id == files_tenant.id, StoredFile.path == image)
                 .values(backend=StorageBackendKind.s3)
             )
+        # a removable file after it (ids grow with time), one row per batch: the purge pages
+        # past the rows it must leave instead of stopping at them
+        later = ok(upload(c, part, PNG, "image/png"), 201)["path"]
+        ok(c.delete(f"/api-parts-images/{part}", params={"path": later}))
+        monkeypatch.setattr("floorsync.files.purge.BATCH", 1)
 
         report = PURGE.run(services)  # as the worker runs it: an exception is the run's error
 

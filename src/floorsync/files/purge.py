@@ -88,20 +88,24 @@ def remove_deleted(sessions: sessionmaker[Session], storage_for: StorageFor) -> 
     report = PurgeReport()
     for tenant_id in _tenants(sessions, StoredFile.state == FileState.deleted):
         scope = TenantScope(tenant_id)
+        after: uuid.UUID | None = None  # keyset: rows left behind are not read again
         while True:
+            stmt = (
+                scoped(StoredFile, scope)
+                .with_only_columns(StoredFile.id, StoredFile.backend, StoredFile.storage_key)
+                .where(StoredFile.state == FileState.deleted)
+                .order_by(StoredFile.id)
+                .limit(BATCH)
+            )
+            if after is not None:
+                stmt = stmt.where(StoredFile.id > after)
             with sessions() as session:
-                rows = list(
-                    session.execute(
-                        scoped(StoredFile, scope)
-                        .with_only_columns(
-                            StoredFile.id, StoredFile.backend, StoredFile.storage_key
-                        )
-                        .where(StoredFile.state == FileState.deleted)
-                        .order_by(StoredFile.id)
-                        .limit(BATCH)
-                    )
-                )
+                rows = list(session.execute(stmt))
                 session.rollback()
+            if not rows:
+                break
+            after = rows[-1][0]
+            failed_before = report.failed
             gone: list[uuid.UUID] = []
             for file_id, backend, key in rows:
                 try:
@@ -127,7 +131,8 @@ def remove_deleted(sessions: sessionmaker[Session], storage_for: StorageFor) -> 
                         )
                     )
                 report.removed += len(gone)
-            if len(rows) < BATCH or not gone:  # (a full batch of unremovable rows: next run)
+            # a batch where every removal failed: the backend is down, the next run retries
+            if len(rows) < BATCH or (not gone and report.failed > failed_before):
                 break
     return report
 
