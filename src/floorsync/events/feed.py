@@ -12,6 +12,7 @@ with its ids, instead of failing the page, so the cursor never gets stuck in fro
 
 import base64
 import binascii
+import json
 import logging
 import re
 from collections.abc import Sequence
@@ -27,10 +28,10 @@ from floorsync.errors import BadRequest, CursorExpired, Detail, ValidationFailed
 from floorsync.events.registry import check_pattern
 from floorsync.events.stored import (
     STORED_EVENT_COLUMNS,
+    StoredEvent,
     UnrenderableEvent,
     placeholder,
-    render,
-    stored_envelope,
+    render_stored,
 )
 from floorsync.kit.json_bytes import dumps
 from floorsync.models.events import Event, EventSequence
@@ -93,11 +94,15 @@ def type_filter(types: Sequence[str]) -> Any:
 
 @dataclass
 class FeedPage:
-    events: list[dict[str, Any]]
+    # The entries rendered one by one (what the endpoint sends, spliced into the page).
+    rendered: list[bytes]
     next_cursor: str
     has_more: bool
-    # `events` rendered one by one (what the endpoint sends, spliced into the page).
-    rendered: list[bytes]
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """The entries as values (the admin page), read back from what was rendered."""
+        return [json.loads(body) for body in self.rendered]
 
 
 @dataclass(frozen=True)
@@ -169,18 +174,15 @@ def read_feed(
     )
     has_more = len(rows) > limit
     rows = rows[:limit]
-    entries: list[dict[str, Any]] = []
-    rendered: list[bytes] = []
-    for r in rows:
-        cursor = encode_cursor(r.event_seq)
-        try:
-            entry = stored_envelope(r, cursor=cursor)
-            body = render(r, entry)
-        except UnrenderableEvent as exc:
-            log.error("tenant %s: %s; the feed shows a placeholder entry", scope.tenant_id, exc)
-            entry = placeholder(r, cursor)
-            body = dumps(entry)
-        entries.append(entry)
-        rendered.append(body)
+    rendered = [_entry(r, scope) for r in rows]
     next_position = rows[-1].event_seq if has_more else max(position, head)
-    return FeedPage(entries, encode_cursor(next_position), has_more, rendered)
+    return FeedPage(rendered, encode_cursor(next_position), has_more)
+
+
+def _entry(row: StoredEvent, scope: TenantScope) -> bytes:
+    cursor = encode_cursor(row.event_seq)
+    try:
+        return render_stored(row, cursor=cursor)
+    except UnrenderableEvent as exc:
+        log.error("tenant %s: %s; the feed shows a placeholder entry", scope.tenant_id, exc)
+        return dumps(placeholder(row, cursor))

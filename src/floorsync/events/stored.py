@@ -7,17 +7,30 @@ would fail it for one value the writer refuses (nested deeper than it goes). So 
 selected as its stored text and each event is parsed and rendered on its own: a failure is an
 `UnrenderableEvent` naming the event, which the caller turns into a failure of that event only
 (a placeholder feed entry, a failed delivery attempt).
+
+Most stored texts are exactly what the writer would write again: the outbox writes `data` with
+orjson, compact, and the database keeps JSON text as given. For those, parsing the text into
+Python values only to write the same bytes back is most of a feed page's cost (issue 10: 34 ms
+of server time for a 1000-event page). `spliced_data` checks that cheaply — orjson reads the
+text and writes it back, and only a byte-identical result counts — and the text is then spliced
+into the envelope as it is. Any other text (whitespace, a duplicate key, an integer beyond 64
+bits, `NaN`, a lone surrogate, an exponent orjson writes differently) goes the full way, so the
+bytes sent never depend on which path was taken.
 """
 
 import json
+import re
 import uuid
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Protocol
 
+import orjson
 from sqlalchemy import Text, cast
 
 from floorsync.events.registry import envelope, event_id_text
 from floorsync.kit.json_bytes import dumps
+from floorsync.kit.timefmt import format_ts
 from floorsync.models.events import Event
 
 # The columns to select instead of the `Event` entity (their labels are `StoredEvent`'s).
@@ -71,9 +84,46 @@ def render(row: StoredEvent, entry: dict[str, Any]) -> bytes:
         raise UnrenderableEvent(_reason(row, exc)) from exc
 
 
-def render_stored(row: StoredEvent) -> bytes:
-    """The webhook body of a stored event; UnrenderableEvent when it has none."""
-    return render(row, stored_envelope(row))
+def render_stored(row: StoredEvent, *, cursor: str | None = None) -> bytes:
+    """The webhook body (or, with a cursor, the feed entry) of a stored event;
+    UnrenderableEvent when it has none."""
+    data = spliced_data(row.event_data_text)
+    if data is not None and _PLAIN_NAME.fullmatch(row.event_type_name):
+        return _spliced_envelope(row, data, cursor)
+    return render(row, stored_envelope(row, cursor=cursor))
+
+
+def spliced_data(text: str | None) -> bytes | None:
+    """The stored text as bytes to splice in, when writing its parsed value back out would give
+    exactly these bytes (the common case, see the module's docstring); None otherwise."""
+    if not text:
+        return None
+    try:
+        raw = text.encode("utf-8", "surrogatepass")
+        same = orjson.dumps(orjson.loads(raw)) == raw
+    except Exception:  # JSONDecodeError, TypeError (64 bits, depth), RecursionError: the full way
+        return None
+    return raw if same else None
+
+
+# Catalogue event names (`job.created`): nothing in them a JSON string would escape.
+_PLAIN_NAME = re.compile(r"[a-z0-9_.]+")
+
+
+def _spliced_envelope(row: StoredEvent, data: bytes, cursor: str | None) -> bytes:
+    """`dumps(_envelope(row, <data parsed>, cursor))`, written directly: every value but `data`
+    is ASCII with nothing to escape (hex ids, a formatted time, a base64 cursor, a plain event
+    name), so the envelope is assembled as text around the stored bytes. The tests compare it
+    with the full way for feed entries and webhook bodies."""
+    name = row.event_type_name
+    head = (
+        f'{{"id":"evt_{row.event_id.hex}","type":"{name}","event":"{name}",'
+        f'"timestamp":"{_timestamp(row.event_occurred_at)}",'
+        f'"tenant_id":"{_uuid_text(row.event_tenant_id)}","sequence":{int(row.event_seq)}'
+    )
+    if cursor is not None:
+        head += f',"cursor":"{cursor}"'
+    return b"".join((head.encode("ascii"), b',"data":', data, b"}"))
 
 
 def placeholder(row: StoredEvent, cursor: str) -> dict[str, Any]:
@@ -100,7 +150,13 @@ def _envelope(row: StoredEvent, data: Any, cursor: str | None) -> dict[str, Any]
         row.event_seq,
         data,
         cursor=cursor,
+        timestamp=_timestamp(row.event_occurred_at),
     )
+
+
+# The events of one unit of work share their `occurred_at`, and a page or a batch its tenant.
+_timestamp = lru_cache(maxsize=256)(format_ts)
+_uuid_text = lru_cache(maxsize=256)(str)
 
 
 def _reason(row: StoredEvent, exc: BaseException) -> str:
