@@ -20,7 +20,7 @@ from floorsync.config import Settings
 from floorsync.db import write_behind
 from floorsync.db.repository import TenantScope, scoped
 from floorsync.db.uow import unit_of_work
-from floorsync.db.upsert import prepare_upsert
+from floorsync.db.upsert import stage_upsert
 from floorsync.entities.registry import BY_NAME
 from floorsync.events.outbox import Origin
 from floorsync.models.enums import SyncTrigger
@@ -131,7 +131,7 @@ def test_a_lost_race_in_the_deferred_write_is_planned_again_and_drops_its_events
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     scope = new_scope(services)
-    real = prepare_upsert
+    real = stage_upsert
     calls = {"n": 0}
 
     def racing(*args: Any, **kwargs: Any) -> Callable[[], Any]:
@@ -146,7 +146,7 @@ def test_a_lost_race_in_the_deferred_write_is_planned_again_and_drops_its_events
 
         return lost
 
-    monkeypatch.setattr(engine, "prepare_upsert", racing)
+    monkeypatch.setattr(engine, "stage_upsert", racing)
     outcome = sync(services, scope, [job(n) for n in range(N)])
     assert calls["n"] == 2  # the chunk was planned and written again
     assert actions(outcome) == ["created"] * N
@@ -161,14 +161,14 @@ def test_a_record_a_concurrent_sync_already_stored_is_skipped_without_its_event(
 ) -> None:
     scope = new_scope(services)
     sync(services, scope, [job(n) for n in range(N)])
-    real = prepare_upsert
+    real = stage_upsert
 
     def concurrent_same_hash(*args: Any, **kwargs: Any) -> Callable[[], Any]:
         write = real(*args, **kwargs)
         # As if another sync had stored SO-0003's new hash first: the statement skips it.
         return lambda: [w for w in write() if w[2] != "SO-0003"]
 
-    monkeypatch.setattr(engine, "prepare_upsert", concurrent_same_hash)
+    monkeypatch.setattr(engine, "stage_upsert", concurrent_same_hash)
     outcome = sync(services, scope, [job(n, version=1) for n in range(N)])
     assert actions(outcome) == ["skipped" if n == 3 else "updated" for n in range(N)]
     updated = [e for e in stored_events(services.sessions, scope) if e.type == "job.updated"]
@@ -181,7 +181,7 @@ def test_a_database_error_of_the_deferred_write_redoes_the_chunk_record_by_recor
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     scope = new_scope(services)
-    real = prepare_upsert
+    real = stage_upsert
     calls = {"n": 0}
 
     def refused(*args: Any, **kwargs: Any) -> Callable[[], Any]:
@@ -196,7 +196,7 @@ def test_a_database_error_of_the_deferred_write_redoes_the_chunk_record_by_recor
 
         return fails
 
-    monkeypatch.setattr(engine, "prepare_upsert", refused)
+    monkeypatch.setattr(engine, "stage_upsert", refused)
     outcome = sync(services, scope, [job(n) for n in range(N)])
     assert calls["n"] == 1 + N  # then one savepoint per record, written inline
     assert actions(outcome) == ["created"] * N

@@ -226,12 +226,12 @@ def upsert_by_external_key(
     alone are not returned. Returns (id, external_source, external_id) of the written rows.
     Rows are written (and locked) in key order, whatever order they come in.
     """
-    return prepare_upsert(
+    return stage_upsert(
         session, table, rows, update_columns=update_columns, only_if_changed=only_if_changed
     )()
 
 
-def prepare_upsert(
+def stage_upsert(
     session: Session,
     table: Table,
     rows: Sequence[Mapping[str, Any]],
@@ -239,9 +239,11 @@ def prepare_upsert(
     update_columns: Sequence[str],
     only_if_changed: bool,
 ) -> Callable[[], list[Written]]:
-    """`upsert_by_external_key` in two halves: the Python half now (sorting, the bind
-    processors), the database half returned as a callable that touches only the driver
-    connection, so that it can run on another thread (db/write_behind.py)."""
+    """`upsert_by_external_key` in two halves: everything up to the statement that writes the
+    rows now (sorting, the bind processors and, on PostgreSQL, the COPY into the stage, whose
+    formatting is Python work best done on the caller's thread), and that statement returned
+    as a callable that touches only the driver connection and mostly waits for the server, so
+    that it can run on another thread (db/write_behind.py) while the caller works."""
     if not rows:
         return list
     rows = sorted(rows, key=external_key)
@@ -270,12 +272,9 @@ def prepare_upsert(
             for row in rows
         ]
 
-        def staged() -> list[Written]:
-            _execute(driver, dialect.name, create, [], fetch=False)
-            _copy(driver, table, copy, keys, values)
-            return written(_execute(driver, dialect.name, upsert, []))
-
-        return staged
+        _execute(driver, dialect.name, create, [], fetch=False)
+        _copy(driver, table, copy, keys, values)
+        return lambda: written(_execute(driver, dialect.name, upsert, []))
     pages = []
     for start in range(0, len(rows), per_statement):
         page = rows[start : start + per_statement]
