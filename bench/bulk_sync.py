@@ -435,6 +435,36 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process of this machine so far (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def database_cpu_s(url: str) -> float:
+    """CPU seconds of the PostgreSQL backends serving `url`'s database so far (a local server;
+    0 for SQLite, whose work is done in the server process). Backends that have exited are
+    not counted: read it while the server's connections are open."""
+    if not url.startswith("postgresql"):
+        return 0.0
+    import psycopg
+
+    name = url.rsplit("/", 1)[-1].split("?", 1)[0]
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        pids = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        ).fetchall()
+    return sum(process_cpu_s(pid) for (pid,) in pids)
+
+
+# The pid of the `floorsync serve` process behind each base URL that `serve` yielded.
+SERVER_PIDS: dict[str, int] = {}
+
+
 @contextmanager
 def serve(url: str) -> Iterator[str]:
     """`floorsync serve` (one uvicorn process, no worker threads) on a free local port."""
@@ -471,8 +501,10 @@ def serve(url: str) -> Iterator[str]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("floorsync serve did not start")
             time.sleep(0.1)
+        SERVER_PIDS[base] = proc.pid
         yield base
     finally:
+        SERVER_PIDS.pop(base, None)
         proc.terminate()
         try:
             proc.wait(timeout=15)

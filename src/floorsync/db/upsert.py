@@ -44,6 +44,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from floorsync.db.write_behind import settle
+
 # Parameters per statement: PostgreSQL's protocol allows 65,535, SQLite 32,766.
 _MAX_PARAMS = {"postgresql": 65_000, "sqlite": 32_000}
 # From this many rows on, PostgreSQL batches go through COPY (see the module docstring).
@@ -166,6 +168,7 @@ def insert_rows(session: Session, table: Any, rows: Sequence[Mapping[str, Any]])
     if not rows:
         return
     connection = session.connection()
+    settle(connection.info)
     dialect = connection.dialect
     columns = tuple(rows[0])
     by_key = dict(_processors(table, dialect))
@@ -223,37 +226,56 @@ def upsert_by_external_key(
     alone are not returned. Returns (id, external_source, external_id) of the written rows.
     Rows are written (and locked) in key order, whatever order they come in.
     """
+    return stage_upsert(
+        session, table, rows, update_columns=update_columns, only_if_changed=only_if_changed
+    )()
+
+
+def stage_upsert(
+    session: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    update_columns: Sequence[str],
+    only_if_changed: bool,
+) -> Callable[[], list[Written]]:
+    """`upsert_by_external_key` in two halves: everything up to the statement that writes the
+    rows now (sorting, the bind processors and, on PostgreSQL, the COPY into the stage, whose
+    formatting is Python work best done on the caller's thread), and that statement returned
+    as a callable that touches only the driver connection and mostly waits for the server, so
+    that it can run on another thread (db/write_behind.py) while the caller works."""
     if not rows:
-        return []
+        return list
     rows = sorted(rows, key=external_key)
     connection = session.connection()
+    settle(connection.info)
     dialect = connection.dialect
     processors = _processors(table, dialect)
     per_statement = max(1, _MAX_PARAMS[dialect.name] // len(processors))
     quote = dialect.identifier_preparer.quote
     driver = connection.connection.driver_connection
     to_id = _id_processor(table, dialect)
-    out: list[Written] = []
+
+    def written(returned: Iterable[Sequence[Any]]) -> list[Written]:
+        return [(to_id(r[0]) if to_id is not None else r[0], r[1], r[2]) for r in returned]
+
     if dialect.name == "postgresql" and len(rows) >= COPY_MIN_ROWS:
         create, copy, upsert = _staged_statements(
             table, tuple(update_columns), only_if_changed, quote
         )
+        keys = tuple(key for key, _proc in processors)
+        values = [
+            [
+                value if (value := row[key]) is None or proc is None else proc(value)
+                for key, proc in processors
+            ]
+            for row in rows
+        ]
+
         _execute(driver, dialect.name, create, [], fetch=False)
-        _copy(
-            driver,
-            table,
-            copy,
-            tuple(key for key, _proc in processors),
-            (
-                [
-                    value if (value := row[key]) is None or proc is None else proc(value)
-                    for key, proc in processors
-                ]
-                for row in rows
-            ),
-        )
-        returned = _execute(driver, dialect.name, upsert, [])
-        return [(to_id(r[0]) if to_id is not None else r[0], r[1], r[2]) for r in returned]
+        _copy(driver, table, copy, keys, values)
+        return lambda: written(_execute(driver, dialect.name, upsert, []))
+    pages = []
     for start in range(0, len(rows), per_statement):
         page = rows[start : start + per_statement]
         sql = _statement(
@@ -265,9 +287,15 @@ def upsert_by_external_key(
             for row in page
             for key, proc in processors
         ]
-        returned = _execute(driver, dialect.name, sql, params)
-        out.extend((to_id(r[0]) if to_id is not None else r[0], r[1], r[2]) for r in returned)
-    return out
+        pages.append((sql, params))
+
+    def statements() -> list[Written]:
+        out: list[Written] = []
+        for sql, params in pages:
+            out.extend(written(_execute(driver, dialect.name, sql, params)))
+        return out
+
+    return statements
 
 
 def _execute(
