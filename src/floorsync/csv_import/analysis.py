@@ -9,6 +9,7 @@ anywhere); memory stays bounded: samples and the first 10,000 rows for the forma
 """
 
 import itertools
+from collections.abc import Callable
 from collections.abc import Mapping as MappingOf
 from dataclasses import dataclass, field
 
@@ -89,17 +90,32 @@ class FileAnalysis:
         return self.error is not None or any(i.severity == "error" for i in self.issues)
 
 
-def analyse_file(name: str, data: bytes, choices: FileChoices | None = None) -> FileAnalysis:
+# (entity, header signature) → the mapping remembered for that layout (§7.5), or None
+SavedLookup = Callable[[str, str], MappingOf[int, str] | None]
+
+
+def analyse_file(
+    name: str,
+    data: bytes,
+    choices: FileChoices | None = None,
+    *,
+    saved_lookup: SavedLookup | None = None,
+) -> FileAnalysis:
+    """`saved_lookup`: a remembered mapping for the detected entity and header layout is
+    applied (unless `choices.saved` is given) when it has one entry per column — found during
+    the one pass, so a file is not read twice to apply it."""
     choices = choices or FileChoices()
     result = FileAnalysis(name, len(data))
     try:
-        _analyse(result, data, choices)
+        _analyse(result, data, choices, saved_lookup)
     except FileError as exc:
         result.error = exc.issue.at(file=name)
     return result
 
 
-def _analyse(result: FileAnalysis, data: bytes, choices: FileChoices) -> None:
+def _analyse(
+    result: FileAnalysis, data: bytes, choices: FileChoices, saved_lookup: SavedLookup | None
+) -> None:
     decoded = decode(data, choices.encoding)
     result.decoded = decoded
     result.encoding, result.non_ascii_sample = decoded.encoding, decoded.non_ascii_sample
@@ -149,10 +165,15 @@ def _analyse(result: FileAnalysis, data: bytes, choices: FileChoices) -> None:
             Issue(Code.ENTITY_UNKNOWN, "Select the kind of data in this file", file=result.name)
         )
         return
+    saved = choices.saved
+    if saved is None and saved_lookup is not None and result.signature:
+        found = saved_lookup(result.entity.entity, result.signature)
+        if found is not None and len(found) == len(result.header):
+            saved = found
     mapping = match_columns(
         result.entity.entity,
         table.header,
-        saved=choices.saved,
+        saved=saved,
         manual=choices.manual,
         derive_ids=choices.derive_ids,
     )

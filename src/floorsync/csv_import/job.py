@@ -39,6 +39,7 @@ from floorsync.csv_import.analysis import FileAnalysis
 from floorsync.csv_import.columns import ENTITY_ORDER
 from floorsync.csv_import.detect import entity_from_name
 from floorsync.csv_import.issues import Code, FileError, Issue, clip
+from floorsync.csv_import.lending import lend_parents
 from floorsync.csv_import.parents import FailedParents
 from floorsync.csv_import.parser import (
     ImportOptions,
@@ -485,16 +486,16 @@ class _Runner:
             elif claim and row.ok and id(row) in pending:
                 self.keys[fw_entity].claim(row, file_name)
         to_send = [row for row in good if row.ok]
-        report = (
-            sync_records(
-                work,
-                get_spec(fw_entity),
-                [row.item for row in to_send],
-                SyncOptions(dry_run=dry_run, record_history=False),
-            )
-            if to_send
-            else None
-        )
+        report = None
+        if to_send:
+            items = [row.item for row in to_send]
+            with lend_parents(work.session, self.scope, fw_entity, items):
+                report = sync_records(
+                    work,
+                    get_spec(fw_entity),
+                    items,
+                    SyncOptions(dry_run=dry_run, record_history=False),
+                )
         results: dict[int, RecordResult] = {}
         if report is not None:
             results = {id(row): result for row, result in zip(to_send, report.results, strict=True)}

@@ -169,13 +169,12 @@ def analyse_stored(
     """The file's analysis under its stored choices, with a remembered mapping (§7.5) applied
     when one exists for the detected entity and header layout."""
     choices = StoredChoices.from_json((file.mapping or {}).get("choices"))
-    data = file.content or b""
-    analysis = analyse_file(file.filename, data, file_choices(choices, settings))
-    if analysis.entity is not None and analysis.entity.entity and analysis.signature:
-        saved = saved_mapping(session, scope, analysis.entity.entity, analysis.signature)
-        if saved is not None and len(saved) == len(analysis.header):
-            analysis = analyse_file(file.filename, data, file_choices(choices, settings, saved))
-    return analysis
+    return analyse_file(
+        file.filename,
+        file.content or b"",
+        file_choices(choices, settings),
+        saved_lookup=lambda entity, sig: saved_mapping(session, scope, entity, sig),
+    )
 
 
 def _apply_analysis(file: CsvImportFile, analysis: FileAnalysis) -> None:
