@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import pytest
@@ -237,3 +238,53 @@ def test_the_error_of_a_write_is_raised_by_result_once_joined(services: Services
         with pytest.raises(ValueError, match="refused"):
             flight.result()
         session.rollback()
+
+
+def test_parts_whose_events_read_their_job_store_the_same_events_deferred_or_inline(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A part's event embeds its job, read from the database while the parts' upsert is in
+    flight (the connection waits for it): the same events either way, job included."""
+    parts = BY_NAME["parts"]
+    runs: dict[str, list[Any]] = {}
+    for name, threshold in (("deferred", engine.DEFER_MIN_ROWS), ("inline", 10**9)):
+        monkeypatch.setattr(engine, "DEFER_MIN_ROWS", threshold)
+        scope = new_scope(services)
+        sync(services, scope, [job(1)])
+        items = [
+            {
+                "external_id": f"SO-0001-{n:03d}",
+                "external_source": "SAP",
+                "job_external_id": "SO-0001",
+                "part_number": f"P-{n:03d}",
+                "quantity": n + 1,
+            }
+            for n in range(N)
+        ]
+        outcome = run_sync(
+            partial(unit_of_work, services.sessions, services.outbox, scope, origin=Origin("sync")),
+            [(parts, items)],
+            SyncOptions(),
+            trigger=SyncTrigger.bulk_sync,
+        )
+        assert actions(outcome) == ["created"] * N
+        with services.sessions() as session:
+            stmt = (
+                select(Event)
+                .where(Event.tenant_id == scope.tenant_id, Event.type == "part.created")
+                .order_by(Event.seq)
+            )
+            runs[name] = [
+                (
+                    {
+                        k: v
+                        for k, v in ev.data["part"].items()
+                        if k not in ("job", "sync_hash") and not k.endswith(("id", "_at"))
+                    },
+                    ev.data["part"]["job"]["job_number"],
+                )
+                for ev in session.scalars(stmt)
+            ]
+    assert runs["deferred"] == runs["inline"]
+    assert len(runs["deferred"]) == N
+    assert {job_number for _part, job_number in runs["deferred"]} == {"J-0001"}

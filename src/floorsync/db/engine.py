@@ -10,10 +10,21 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
+class JSONText:
+    """A value that json_text already serialised: a JSON column writes its text as it is."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
 def json_text(value: Any) -> str:
     """How JSON columns are written: orjson (compact, several times faster than `json.dumps`,
     which matters for 1000-event batches); what it refuses (integers over 64 bits, non-string
     keys) goes through `json.dumps` as before."""
+    if type(value) is JSONText:
+        return value.text
     try:
         return orjson.dumps(value).decode()
     except TypeError:

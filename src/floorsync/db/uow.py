@@ -41,6 +41,10 @@ class PendingEvent:
     entity_type: str
     entity_id: uuid.UUID | None
     data: dict[str, Any]
+    # `data` as JSON (db.engine.json_text), when a writer serialised it ahead of the commit
+    # while it waited for the database anyway (sync/engine.py); the outbox then writes it as
+    # it is. `data` must not change afterwards.
+    data_json: str | None = None
 
 
 def new_event(

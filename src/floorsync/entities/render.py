@@ -4,6 +4,7 @@ child arrays (from the entity's `render_extras`), then `metadata` last."""
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -73,17 +74,42 @@ def _converters(spec: EntitySpec) -> tuple[tuple[str, str, Kind, bool], ...]:
     return out
 
 
+_PLANS: dict[int, tuple[Any, tuple[tuple[str, ...], Any, tuple[tuple[str, Kind], ...]]]] = {}
+
+
+def _plan(spec: EntitySpec) -> tuple[tuple[str, ...], Any, tuple[tuple[str, Kind], ...]]:
+    """(wire names, a getter of all their attributes at once, (wire name, kind) of the columns
+    whose stored value must be converted), once per spec."""
+    hit = _PLANS.get(id(spec))
+    if hit is not None and hit[0] is spec.fields:
+        return hit[1]
+    converters = _converters(spec)
+    names = tuple(name for name, _attr, _kind, _stored in converters)
+    attrs = [attr for _name, attr, _kind, _stored in converters]
+    getter = attrgetter(*attrs) if len(attrs) > 1 else (lambda row: (getattr(row, attrs[0]),))
+    convert = tuple((name, kind) for name, _attr, kind, stored in converters if not stored)
+    plan = (names, getter, convert)
+    _PLANS[id(spec)] = (spec.fields, plan)
+    return plan
+
+
 def base_record(
     spec: EntitySpec, row: Any, stamps: dict[datetime, Any] | None = None
 ) -> dict[str, Any]:
-    """`stamps` memoises timestamp texts across the rows of one batch (they share `now`)."""
+    """`stamps` memoises timestamp texts across the rows of one batch (they share `now`).
+
+    Every column's stored value is read in one call and the record built from them in order;
+    then only the columns whose wire form differs (timestamps, uuids, numbers) are converted
+    in place (a dict keeps a key's position when its value is replaced)."""
+    names, getter, convert = _plan(spec)
     out: dict[str, Any] = {"id": str(row.id)}
+    out.update(zip(names, getter(row), strict=True))
     timestamp = Kind.timestamp
-    for name, attr, kind, as_stored in _converters(spec):
-        value = getattr(row, attr)
-        if as_stored or value is None:
-            out[name] = value
-        elif kind is timestamp and stamps is not None:
+    for name, kind in convert:
+        value = out[name]
+        if value is None:
+            continue
+        if kind is timestamp and stamps is not None:
             text = stamps.get(value)
             if text is None:
                 text = stamps[value] = to_wire(kind, value)

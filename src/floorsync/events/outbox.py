@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from floorsync.db.engine import JSONText
+
 # What a unit of work records; importable from here too, where the outbox is.
 from floorsync.db.uow import Origin as Origin
 from floorsync.db.uow import PendingEvent as PendingEvent
@@ -70,7 +72,7 @@ class Outbox:
                 "entity_type": ev.entity_type,
                 "entity_id": ev.entity_id,
                 "occurred_at": now,
-                "data": ev.data,
+                "data": ev.data if ev.data_json is None else JSONText(ev.data_json),
             }
             for i, ev in enumerate(events)
         ]

@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from floorsync.db import write_behind
+from floorsync.db.engine import json_text
 from floorsync.db.integrity import translate_integrity_error
 from floorsync.db.locking import lock_rows
 from floorsync.db.transient import is_transient
@@ -503,8 +504,8 @@ def _emit_events(work: Work, roots: Sequence[Node]) -> None:
 
 
 def _emit_events_overlapped(work: Work, roots: Sequence[Node], pending: _Pending) -> None:
-    """`_emit_events` while the last level's write is in flight: the events are rendered and
-    buffered from the rows as proposed, then the write is finished; a record that turned out
+    """`_emit_events` while the last level's write is in flight: the events are rendered,
+    buffered and serialised from the rows as proposed, then the write is finished; a record that turned out
     to have nothing to write loses its event, and a lost race drops them all (with the
     savepoint). The write is always joined before this returns or raises."""
     mark = len(work.events)
@@ -513,6 +514,8 @@ def _emit_events_overlapped(work: Work, roots: Sequence[Node], pending: _Pending
         for node, rendered in _render_events(work, roots):
             order.append(node)
             _record(work, node, rendered)
+        for event in work.events[mark:]:  # what the outbox would serialise at the commit
+            event.data_json = json_text(event.data)
     finally:
         pending.flight.wait()
     unwritten = {id(n) for n in pending.finish()}
