@@ -19,7 +19,8 @@ It never commits; the caller's unit of work does (a dry run discards it). Per ba
 3. prune (sync.prune): `replace_children` per record inside its unit, `snapshot` after all
    upserts.
 
-One event per written record, none for skipped, failed or rolled-back ones: a record's events
+One event per written record, none for skipped, failed or rolled-back ones, and none in a dry
+run (its unit of work is discarded, so its events are not even rendered): a record's events
 are buffered inside its savepoint and dropped with it when it fails (db.uow.Work.savepoint).
 """
 
@@ -282,7 +283,8 @@ def _write_trees(work: Work, roots: Sequence[Node], options: SyncOptions) -> Non
                 options,
             )
         level = [kid for node in level for kids in node.children.values() for kid in kids]
-    _emit_events(work, roots)
+    if not options.dry_run:  # a dry run's unit of work is discarded, events and all
+        _emit_events(work, roots)
     if options.replace_children:
         prune_children(work, roots)
 
