@@ -9,8 +9,10 @@ The files are written the European way: `;`, decimal commas with thousands dots,
 dates, Windows-1252 (`Café`, `Jörg`, `Größe`). The operations reference 20,000 existing parts
 by external id and 12 cells by name (seeded first through the sync service). Targets on a
 2-core machine: import under 30 s, preview under 20 s, re-import no slower than the import,
-resident memory under 512 MiB. Prints a table, or with --json one object per file with
-`import_seconds`, `preview_seconds`, `reimport_seconds`, `rows_per_s`, `peak_rss_mib`.
+resident memory under 512 MiB. The collector's thresholds are floorsync's (kit/gc_tuning.py),
+as in the worker and the CLI that run imports (`--default-gc` keeps CPython's). Prints a
+table, or with --json one object per file with `import_seconds`, `preview_seconds`,
+`reimport_seconds`, `rows_per_s`, `peak_rss_mib`.
 """
 
 import argparse
@@ -37,6 +39,7 @@ from floorsync.db.repository import TenantScope
 from floorsync.db.uow import unit_of_work
 from floorsync.entities.registry import BY_NAME
 from floorsync.events.outbox import Origin
+from floorsync.kit.gc_tuning import tune_gc
 from floorsync.models.enums import CsvImportStatus, ImportChannel, ImportPhase, SyncTrigger
 from floorsync.sync.options import SyncOptions
 from floorsync.sync.service import run_sync
@@ -248,7 +251,14 @@ def main() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--rows", type=int, default=ROWS, help="rows per file (default 100,000)")
+    parser.add_argument(
+        "--default-gc",
+        action="store_true",
+        help="keep CPython's collector thresholds instead of floorsync's (kit/gc_tuning.py)",
+    )
     args = parser.parse_args()
+    if not args.default_gc:
+        tune_gc()  # the job runs in this process, as it runs in `floorsync worker`, which tunes
     set_rows(args.rows)
     result = run(args.db)
     if args.json:

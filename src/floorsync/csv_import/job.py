@@ -60,6 +60,7 @@ from floorsync.csv_import.service import (
 )
 from floorsync.db.repository import TenantScope, scoped, tenant_filter
 from floorsync.db.uow import Work, unit_of_work
+from floorsync.db.upsert import member_of
 from floorsync.entities.spec import get_spec
 from floorsync.events.outbox import Origin
 from floorsync.kit.ids import new_id
@@ -460,7 +461,10 @@ class _Runner:
         *,
         dry_run: bool,
         claim: bool = True,
+        remember: bool = True,
     ) -> list[Outcome]:
+        """`remember`: keep each row's item as read (a preview whose later files may refer to
+        this one's rows, `_remember`)."""
         outcomes: dict[int, Outcome] = {}
         good: list[ParsedRow] = []
         for index, row in enumerate(rows):
@@ -469,7 +473,7 @@ class _Runner:
             else:
                 outcomes[index] = Outcome(row, "error")
         pending = {id(row) for row in good if row.id_pending}
-        originals = {id(row): dict(row.item) for row in good} if dry_run else {}
+        originals = {id(row): dict(row.item) for row in good} if dry_run and remember else {}
         _resolve(work.session, self.scope, fw_entity, good, mapping)
         for row in good:
             if row.ok and row.id_pending:
@@ -489,7 +493,9 @@ class _Runner:
         report = None
         if to_send:
             items = [row.item for row in to_send]
-            with lend_parents(work.session, self.scope, fw_entity, items):
+            # a dry run renders no events: nothing to lend
+            lend = fw_entity if not dry_run else ""
+            with lend_parents(work.session, self.scope, lend, items):
                 report = sync_records(
                     work,
                     get_spec(fw_entity),
@@ -818,7 +824,9 @@ class _Runner:
             imp = get_import(session, self.scope, self.import_id)
             imp.processed_rows = imp.created_count = imp.updated_count = 0
             imp.skipped_count = imp.failed_count = imp.deleted_count = 0
-        for fw in self.files:
+        for index, fw in enumerate(self.files):
+            # Only a later file can refer to this file's rows (dependency order, §10.1).
+            remember = index < len(self.files) - 1
             counts: Counter[str] = Counter()
             listed: dict[str, list[dict[str, Any]]] = {}
             summary["files"][str(fw.position)] = counts
@@ -837,7 +845,13 @@ class _Runner:
                     with self._work() as work:
                         self._replay(work, fw.entity, batch, memory)
                         outcomes = self._process(
-                            work, fw.entity, fw.name, fw.analysis.mapping, batch, dry_run=True
+                            work,
+                            fw.entity,
+                            fw.name,
+                            fw.analysis.mapping,
+                            batch,
+                            dry_run=True,
+                            remember=remember,
                         )
                         work.discard()
                     for o in outcomes:
@@ -1295,8 +1309,46 @@ def _resolve_operations(
                 row, "operations", job_number=job[1], part_number=row.lookups["part_number"]
             )
     pending = [r for r in by_part_ref if r.id_pending]
-    if not pending:
-        return
+    if pending:
+        _finish_pending_ids(session, scope, pending)
+    _part_ids_by_key(session, scope, by_part_ref)
+
+
+def _part_ids_by_key(session: Session, scope: TenantScope, rows: Sequence[ParsedRow]) -> None:
+    """An operation that names its part by external id gets the part's id instead, found by
+    the whole key (source and external id) in the key index: the engine then finds the part
+    by id. Left to the engine, the external id alone (any source) matches no index prefix, so
+    every batch walked all the tenant's parts. The engine resolves exactly what it would
+    have (a part's key names one part; the engine's default source is the row's own, as
+    here), hashes the resolved id either way, and still reports a part that is not found:
+    only found parts are given by id."""
+    wanted = [r for r in rows if "part_external_id" in r.item and "part_id" not in r.item]
+    by_source: dict[str, set[str]] = {}
+    for r in wanted:
+        source = str(r.item.get("part_external_source") or r.item["external_source"])
+        by_source.setdefault(source, set()).add(r.item["part_external_id"])
+    found: dict[Key, uuid.UUID] = {}
+    base = scoped(Part, scope, include_deleted=False).with_only_columns(
+        Part.id, Part.external_source, Part.external_id
+    )
+    for source, exts in by_source.items():
+        stmt = base.where(
+            Part.external_source == source, member_of(session, Part.external_id, exts)
+        )
+        for hit in session.execute(stmt):
+            found[(source, str(hit.external_id))] = hit.id
+    for r in wanted:
+        source = str(r.item.get("part_external_source") or r.item["external_source"])
+        part_id = found.get((source, r.item["part_external_id"]))
+        if part_id is not None:
+            r.item["part_id"] = str(part_id)
+            r.item.pop("part_external_id")
+            r.item.pop("part_external_source", None)
+
+
+def _finish_pending_ids(session: Session, scope: TenantScope, pending: Sequence[ParsedRow]) -> None:
+    """Derived external ids of operations that name their part by id or external id: the
+    part's job number and part number complete them (§5.2)."""
     part_ids = {u for r in pending if (u := _uuid(r.item.get("part_id"))) is not None}
     part_keys: dict[str, set[str]] = {}
     for r in pending:

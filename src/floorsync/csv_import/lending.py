@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import and_, or_
 from sqlalchemy.orm import Session
 
 from floorsync.db.repository import TenantScope, scoped
@@ -77,7 +77,9 @@ def _read(
         .with_only_columns(*(getattr(model, n) for n in names))
         .where(or_(*where))
     )
-    if lock:
+    if lock and session.get_bind().dialect.name == "postgresql":
+        # (SQLite has no row locks, and an ORDER BY id there makes it walk the tenant's rows
+        # in id order instead of looking the keys up in the key index.)
         stmt = stmt.order_by(model.id).with_for_update(key_share=True)
     source = (session, scope, model)
     out: dict[uuid.UUID, LentRow] = {}
@@ -88,21 +90,46 @@ def _read(
     return out
 
 
+def _by_key(
+    session: Session, model: Any, items: Sequence[Mapping[str, Any]], prefix: str
+) -> list[Any]:
+    """The condition for the rows the items name by external id. The reference's source is
+    its `<prefix>_external_source`, else the item's own (entities/references.py): both in
+    the condition, so the key index finds the rows; an item with neither matches any
+    source."""
+    exts: set[str] = set()
+    sources: set[str] = set()
+    any_source = False
+    for item in items:
+        ext = item.get(f"{prefix}_external_id")
+        if not isinstance(ext, str):
+            continue
+        exts.add(ext)
+        source = item.get(f"{prefix}_external_source") or item.get("external_source")
+        if isinstance(source, str):
+            sources.add(source)
+        else:
+            any_source = True
+    if not exts:
+        return []
+    by_ext = member_of(session, model.external_id, exts)
+    if any_source:
+        return [by_ext]
+    return [and_(member_of(session, model.external_source, sources), by_ext)]
+
+
 def operation_parents(
     session: Session, scope: TenantScope, items: Sequence[Mapping[str, Any]]
 ) -> dict[Any, dict[uuid.UUID, LentRow]]:
     """{model: {id: row}} for the parts (with their jobs) and cells these operation items
     refer to, by id, external id or (cells) name."""
     part_ids = {u for i in items if (u := _uuid(i.get("part_id"))) is not None}
-    part_exts = {e for i in items if isinstance(e := i.get("part_external_id"), str)}
     cell_ids = {u for i in items if (u := _uuid(i.get("cell_id"))) is not None}
-    cell_exts = {e for i in items if isinstance(e := i.get("cell_external_id"), str)}
     cell_names = {n for i in items if isinstance(n := i.get("cell_name"), str)}
     where: list[Any] = []
     if part_ids:
         where.append(member_of(session, Part.id, part_ids))
-    if part_exts:
-        where.append(member_of(session, Part.external_id, part_exts))
+    where.extend(_by_key(session, Part, items, "part"))
     parts = _read(session, scope, Part, _PART, where, lock=True)
     job_ids = {p.job_id for p in parts.values() if p.job_id is not None}
     jobs = _read(
@@ -111,8 +138,7 @@ def operation_parents(
     where = []
     if cell_ids:
         where.append(member_of(session, Cell.id, cell_ids))
-    if cell_exts:
-        where.append(member_of(session, Cell.external_id, cell_exts))
+    where.extend(_by_key(session, Cell, items, "cell"))
     if cell_names:
         where.append(member_of(session, Cell.name, cell_names))
     cells = _read(session, scope, Cell, _CELL, where)

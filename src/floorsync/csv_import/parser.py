@@ -33,6 +33,7 @@ from floorsync.csv_import.columns import (
     METADATA_PREFIX,
     UNIT_TABLES,
     EntityColumns,
+    Reference,
 )
 from floorsync.csv_import.detect import (
     SNIFF_ROWS,
@@ -286,6 +287,7 @@ class FileParse:
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {options.time_zone!r}") from None
         self._ref_columns = {c for ref in self.spec.references for c in ref.columns}
+        self._ref_forms = self._reference_forms()
         self._plan = _plan(self.spec, self.mapping, self.separator, self.date_orders, zone)
         self._records = itertools.islice(itertools.chain(head, table.records), skip_rows, None)
 
@@ -431,11 +433,10 @@ class FileParse:
         column = self.mapping.column_for(name)
         return {"column": column.header, "column_number": column.number} if column else {}
 
-    def _references(
-        self, line: int, item: dict[str, Any], lookups: dict[str, str], issues: list[Issue]
-    ) -> None:
-        """A required reference needs one non-empty form (§5.8, §5.9); with empty-clears an
-        optional reference with every form empty is cleared (`…_id: null`)."""
+    def _reference_forms(self) -> list[tuple[Reference, list[str]]]:
+        """Per reference, the columns of the file that can give it (once per file, not per
+        row)."""
+        out = []
         for ref in self.spec.references:
             if self.entity == "operations" and ref.key == "job":
                 continue  # only a way to name the part
@@ -446,6 +447,15 @@ class FileParse:
                     for c in ("job_id", "job_external_id", "job_number")
                     if c in self.mapping.by_field
                 ]
+            out.append((ref, mapped))
+        return out
+
+    def _references(
+        self, line: int, item: dict[str, Any], lookups: dict[str, str], issues: list[Issue]
+    ) -> None:
+        """A required reference needs one non-empty form (§5.8, §5.9); with empty-clears an
+        optional reference with every form empty is cleared (`…_id: null`)."""
+        for ref, mapped in self._ref_forms:
             given = any(c in item or c in lookups for c in mapped)
             if ref.required and not given:
                 first = next((c for c in mapped), ref.id_column)

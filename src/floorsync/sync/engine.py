@@ -19,7 +19,8 @@ It never commits; the caller's unit of work does (a dry run discards it). Per ba
 3. prune (sync.prune): `replace_children` per record inside its unit, `snapshot` after all
    upserts.
 
-One event per written record, none for skipped, failed or rolled-back ones: a record's events
+One event per written record, none for skipped, failed or rolled-back ones, and none in a dry
+run (its unit of work is discarded, so its events are not even rendered): a record's events
 are buffered inside its savepoint and dropped with it when it fails (db.uow.Work.savepoint).
 """
 
@@ -281,8 +282,9 @@ def _write_trees(work: Work, roots: Sequence[Node], options: SyncOptions) -> Non
             by_spec.setdefault(node.spec.name, []).append(node)
         kids = [kid for node in level for kids in node.children.values() for kid in kids]
         for i, (name, nodes) in enumerate(by_spec.items()):
-            # The last statements of the request may run while its events are rendered.
-            last = not kids and i == len(by_spec) - 1
+            # The last statements of the request may run while its events are rendered (a dry
+            # run renders none, so it has nothing to overlap).
+            last = not kids and i == len(by_spec) - 1 and not options.dry_run
             pending = _write_level(
                 work,
                 get_spec(name),
@@ -291,7 +293,9 @@ def _write_trees(work: Work, roots: Sequence[Node], options: SyncOptions) -> Non
                 defer=last,
             )
         level = kids
-    if pending is None:
+    if options.dry_run:  # a dry run's unit of work is discarded, events and all
+        assert pending is None  # nothing is deferred in a dry run (above)
+    elif pending is None:
         _emit_events(work, roots)
     else:
         _emit_events_overlapped(work, roots, pending)
