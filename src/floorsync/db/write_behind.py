@@ -83,7 +83,11 @@ def settle(info: dict[Any, Any]) -> None:
 
 
 def _guard(conn: Any, *_args: Any, **_kwargs: Any) -> None:
-    info = conn.info if not conn.closed else None
+    # A closed or invalidated Connection has no DBAPI connection (and no write in flight):
+    # `conn.info` would try to reconnect it, in the middle of its rollback.
+    if conn.closed or conn.invalidated:
+        return
+    info = conn.info
     if info:
         settle(info)
 

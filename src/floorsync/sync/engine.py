@@ -347,10 +347,10 @@ def _write_level(
         for earlier, earlier_members in first:
             _upsert(work, spec, earlier, earlier_members, options)
         write = _stage_upsert(work, spec, shape, members, options)
-        pending = _Pending(spec, members, write_behind.start(work.session, write))
         for node, full in members:
             node.written = _row_view(spec, full)  # as it will be once the write succeeds
-        return pending
+        # Started last: from here on the caller joins it, whatever happens.
+        return _Pending(spec, members, write_behind.start(work.session, write))
     for shape, members in statements:
         _upsert(work, spec, shape, members, options)
     _after_write(work, spec, [n for n in nodes if n.written is not None])
