@@ -39,7 +39,7 @@ from floorsync.csv_import.analysis import FileAnalysis
 from floorsync.csv_import.columns import ENTITY_ORDER
 from floorsync.csv_import.detect import entity_from_name
 from floorsync.csv_import.issues import Code, FileError, Issue, clip
-from floorsync.csv_import.lending import lend_parents
+from floorsync.csv_import.lending import LentRow, lend_parents, parts_by_key
 from floorsync.csv_import.parents import FailedParents
 from floorsync.csv_import.parser import (
     ImportOptions,
@@ -60,7 +60,6 @@ from floorsync.csv_import.service import (
 )
 from floorsync.db.repository import TenantScope, scoped, tenant_filter
 from floorsync.db.uow import Work, unit_of_work
-from floorsync.db.upsert import member_of
 from floorsync.entities.spec import get_spec
 from floorsync.events.outbox import Origin
 from floorsync.kit.ids import new_id
@@ -474,7 +473,7 @@ class _Runner:
                 outcomes[index] = Outcome(row, "error")
         pending = {id(row) for row in good if row.id_pending}
         originals = {id(row): dict(row.item) for row in good} if dry_run and remember else {}
-        _resolve(work.session, self.scope, fw_entity, good, mapping)
+        parts_read = _resolve(work.session, self.scope, fw_entity, good, mapping)
         for row in good:
             if row.ok and row.id_pending:
                 row.issues.append(
@@ -495,7 +494,7 @@ class _Runner:
             items = [row.item for row in to_send]
             # a dry run renders no events: nothing to lend
             lend = fw_entity if not dry_run else ""
-            with lend_parents(work.session, self.scope, lend, items):
+            with lend_parents(work.session, self.scope, lend, items, parts_read):
                 report = sync_records(
                     work,
                     get_spec(fw_entity),
@@ -1139,13 +1138,15 @@ def _uuid(value: Any) -> uuid.UUID | None:
 
 def _resolve(
     session: Session, scope: TenantScope, entity: str, rows: Sequence[ParsedRow], mapping: Any
-) -> None:
+) -> dict[uuid.UUID, LentRow]:
     """Turn the importer's name references into ids on the items, one query per kind, and
-    finish derived external ids that need the referenced record's numbers (§5.2)."""
+    finish derived external ids that need the referenced record's numbers (§5.2). Returns
+    the parts an operations batch read on the way (csv_import/lending.py)."""
     if entity == "parts":
         _resolve_parts(session, scope, rows, mapping)
     elif entity == "operations":
-        _resolve_operations(session, scope, rows, mapping)
+        return _resolve_operations(session, scope, rows, mapping)
+    return {}
 
 
 def _resolve_parts(
@@ -1228,7 +1229,7 @@ def _has_job(item: dict[str, Any]) -> bool:
 
 def _resolve_operations(
     session: Session, scope: TenantScope, rows: Sequence[ParsedRow], mapping: Any
-) -> None:
+) -> dict[uuid.UUID, LentRow]:
     by_part_ref = [r for r in rows if "part_id" in r.item or "part_external_id" in r.item]
     by_job_part = [
         r
@@ -1311,39 +1312,34 @@ def _resolve_operations(
     pending = [r for r in by_part_ref if r.id_pending]
     if pending:
         _finish_pending_ids(session, scope, pending)
-    _part_ids_by_key(session, scope, by_part_ref)
+    return _part_ids_by_key(session, scope, by_part_ref)
 
 
-def _part_ids_by_key(session: Session, scope: TenantScope, rows: Sequence[ParsedRow]) -> None:
+def _part_ids_by_key(
+    session: Session, scope: TenantScope, rows: Sequence[ParsedRow]
+) -> dict[uuid.UUID, LentRow]:
     """An operation that names its part by external id gets the part's id instead, found by
     the whole key (source and external id) in the key index: the engine then finds the part
     by id. Left to the engine, the external id alone (any source) matches no index prefix, so
     every batch walked all the tenant's parts. The engine resolves exactly what it would
     have (a part's key names one part; the engine's default source is the row's own, as
     here), hashes the resolved id either way, and still reports a part that is not found:
-    only found parts are given by id."""
+    only found parts are given by id. Returns the parts read (narrow, lent to the renderers:
+    csv_import/lending.py)."""
     wanted = [r for r in rows if "part_external_id" in r.item and "part_id" not in r.item]
     by_source: dict[str, set[str]] = {}
     for r in wanted:
         source = str(r.item.get("part_external_source") or r.item["external_source"])
         by_source.setdefault(source, set()).add(r.item["part_external_id"])
-    found: dict[Key, uuid.UUID] = {}
-    base = scoped(Part, scope, include_deleted=False).with_only_columns(
-        Part.id, Part.external_source, Part.external_id
-    )
-    for source, exts in by_source.items():
-        stmt = base.where(
-            Part.external_source == source, member_of(session, Part.external_id, exts)
-        )
-        for hit in session.execute(stmt):
-            found[(source, str(hit.external_id))] = hit.id
+    found = parts_by_key(session, scope, by_source) if by_source else {}
     for r in wanted:
         source = str(r.item.get("part_external_source") or r.item["external_source"])
-        part_id = found.get((source, r.item["part_external_id"]))
-        if part_id is not None:
-            r.item["part_id"] = str(part_id)
+        part = found.get((source, r.item["part_external_id"]))
+        if part is not None:
+            r.item["part_id"] = str(part.id)
             r.item.pop("part_external_id")
             r.item.pop("part_external_source", None)
+    return {part.id: part for part in found.values()}
 
 
 def _finish_pending_ids(session: Session, scope: TenantScope, pending: Sequence[ParsedRow]) -> None:

@@ -118,19 +118,38 @@ def _by_key(
     return [and_(member_of(session, model.external_source, sources), by_ext)]
 
 
+def parts_by_key(
+    session: Session, scope: TenantScope, by_source: Mapping[str, set[str]]
+) -> dict[tuple[str, str], LentRow]:
+    """The live parts with these keys ({source: external ids}), by key: one query through the
+    key index, with the lock the engine's reference resolution takes."""
+    where = [
+        and_(Part.external_source == source, member_of(session, Part.external_id, exts))
+        for source, exts in by_source.items()
+        if exts
+    ]
+    rows = _read(session, scope, Part, _PART, where, lock=True)
+    return {(r.external_source, r.external_id): r for r in rows.values()}
+
+
 def operation_parents(
-    session: Session, scope: TenantScope, items: Sequence[Mapping[str, Any]]
+    session: Session,
+    scope: TenantScope,
+    items: Sequence[Mapping[str, Any]],
+    known_parts: Mapping[uuid.UUID, LentRow] | None = None,
 ) -> dict[Any, dict[uuid.UUID, LentRow]]:
     """{model: {id: row}} for the parts (with their jobs) and cells these operation items
-    refer to, by id, external id or (cells) name."""
-    part_ids = {u for i in items if (u := _uuid(i.get("part_id"))) is not None}
+    refer to, by id, external id or (cells) name. `known_parts`: parts read already in this
+    transaction (`parts_by_key`), not read again."""
+    known = dict(known_parts or {})
+    part_ids = {u for i in items if (u := _uuid(i.get("part_id"))) is not None} - known.keys()
     cell_ids = {u for i in items if (u := _uuid(i.get("cell_id"))) is not None}
     cell_names = {n for i in items if isinstance(n := i.get("cell_name"), str)}
     where: list[Any] = []
     if part_ids:
         where.append(member_of(session, Part.id, part_ids))
     where.extend(_by_key(session, Part, items, "part"))
-    parts = _read(session, scope, Part, _PART, where, lock=True)
+    parts = {**known, **_read(session, scope, Part, _PART, where, lock=True)}
     job_ids = {p.job_id for p in parts.values() if p.job_id is not None}
     jobs = _read(
         session, scope, Job, _JOB, [member_of(session, Job.id, job_ids)] if job_ids else []
@@ -147,11 +166,15 @@ def operation_parents(
 
 @contextmanager
 def lend_parents(
-    session: Session, scope: TenantScope, entity: str, items: Sequence[Mapping[str, Any]]
+    session: Session,
+    scope: TenantScope,
+    entity: str,
+    items: Sequence[Mapping[str, Any]],
+    known_parts: Mapping[uuid.UUID, LentRow] | None = None,
 ) -> Iterator[None]:
     """While open, the renderers take the parents of this batch from the rows read here."""
     if entity != "operations" or not items:
         yield
         return
-    with known_rows(session, operation_parents(session, scope, items)):
+    with known_rows(session, operation_parents(session, scope, items, known_parts)):
         yield

@@ -181,6 +181,30 @@ def _lookup_names(spec: EntityColumns) -> set[str]:
     return names
 
 
+_MISS = object()
+REMEMBERED_VALUES = 4096  # per column
+
+
+def _remembering(convert: Callable[[str], Any]) -> Callable[[str], Any]:
+    """The converter, remembering what it gave for the texts it met last. A column's values
+    repeat (dates, times, quantities, statuses), and converting a date or a number is most of
+    what parsing a row costs. The values are immutable (str, int, float, bool); a text that
+    does not convert raises every time (CellError is not remembered). Bounded: forgets
+    everything when full."""
+    seen: dict[str, Any] = {}
+
+    def convert_remembered(text: str) -> Any:
+        value = seen.get(text, _MISS)
+        if value is _MISS:
+            value = convert(text)
+            if len(seen) >= REMEMBERED_VALUES:
+                seen.clear()
+            seen[text] = value
+        return value
+
+    return convert_remembered
+
+
 def _plan(
     spec: EntityColumns,
     mapping: ColumnMapping,
@@ -209,6 +233,8 @@ def _plan(
             zone=zone,
             factor=None if factor == Decimal(1) else factor,
         )
+        if convert is not str:
+            convert = _remembering(convert)
         target = (
             _SOURCE if col.name == "external_source" else _LOOKUP if col.name in lookups else _ITEM
         )
