@@ -98,6 +98,12 @@ def produce(
     return time.time() - started
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class WorkerProcess:
     """`floorsync worker` in a process of its own on the same database."""
 
@@ -158,6 +164,12 @@ def main() -> None:
     ap.add_argument("--worker", choices=("process", "thread"), default="process")
     ap.add_argument("--busy", type=int, default=0, help="extra CPU-bound processes meanwhile")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument(
+        "--max-in-flight", type=int, help="the endpoint's max_in_flight (default: the API's)"
+    )
+    ap.add_argument(
+        "--drain-only", action="store_true", help="only the throughput phase (no latency phase)"
+    )
     args = ap.parse_args()
     n = args.events
 
@@ -174,9 +186,10 @@ def main() -> None:
             )
         with WebhookReceiver() as rx:
             kit = services.webhooks
-            data = parse_webhook_body(
-                {"url": rx.url, "events": ["*"]}, kit.resolver, allow_private=True, creating=True
-            )
+            body: dict[str, object] = {"url": rx.url, "events": ["*"]}
+            if args.max_in_flight is not None:
+                body["max_in_flight"] = args.max_in_flight
+            data = parse_webhook_body(body, kit.resolver, allow_private=True, creating=True)
             with unit_of_work(services.sessions, services.outbox, scope) as work:
                 webhook_service.create_webhook(work, kit, data)
 
@@ -184,29 +197,37 @@ def main() -> None:
             try:
                 # Throughput: n events queued while no worker runs, then drained by one worker.
                 produce(services, scope, n, 50, 0, "burst")
-                t0 = time.time()
+                t0, bench_cpu0 = time.time(), time.process_time()
                 runner = make_worker(args.worker, services, url)
                 runner.start()  # type: ignore[attr-defined]
                 rx.wait_for(n, timeout=900)
                 drain_s = time.time() - t0
+                # CPU seconds (user + system) of the drain: the worker process (start-up
+                # included) and this process, which is the receiver while nothing is produced.
+                # On a shared machine these say more than the rate.
+                worker_cpu = (
+                    cpu_seconds(runner.proc.pid) if isinstance(runner, WorkerProcess) else None
+                )
+                bench_cpu = time.process_time() - bench_cpu0
                 runner.stop()  # type: ignore[attr-defined]
                 burst = rx.requests[:]
                 rx.clear()
 
                 # Latency: n events committed at a steady rate while the worker runs.
-                runner = make_worker(args.worker, services, url)
-                runner.start()  # type: ignore[attr-defined]
-                if args.worker == "process":
-                    time.sleep(2)  # its start-up (imports, first poll) is not delivery latency
-                produce(services, scope, n, args.per_txn, args.rate, "steady")
-                rx.wait_for(n, timeout=900)
-                runner.stop()  # type: ignore[attr-defined]
+                if not args.drain_only:
+                    runner = make_worker(args.worker, services, url)
+                    runner.start()  # type: ignore[attr-defined]
+                    if args.worker == "process":
+                        time.sleep(2)  # its start-up (imports, first poll) isn't delivery latency
+                    produce(services, scope, n, args.per_txn, args.rate, "steady")
+                    rx.wait_for(n, timeout=900)
+                    runner.stop()  # type: ignore[attr-defined]
                 steady = rx.requests[:]
             finally:
                 for proc in busy:
                     proc.kill()
         seen, stamps = first_attempts(steady)
-        latencies = sorted((seen[k] - stamps[k]) * 1000 for k in seen)
+        latencies = sorted((seen[k] - stamps[k]) * 1000 for k in seen) or [float("nan")]
         result = {
             "db": args.db,
             "events": n,
@@ -214,10 +235,17 @@ def main() -> None:
             "latency_p50_ms": round(statistics.median(latencies), 1),
             "latency_p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 1),
             "latency_max_ms": round(latencies[-1], 1),
-            "latency_rate_events_per_s": args.rate,
+            "latency_rate_events_per_s": 0 if args.drain_only else args.rate,
             "per_txn": args.per_txn,
             "duplicates": len(burst) + len(steady) - len(first_attempts(burst)[0]) - len(seen),
             "drain_s": round(drain_s, 2),
+            "drain_worker_cpu_s": None if worker_cpu is None else round(worker_cpu, 2),
+            "drain_receiver_cpu_s": round(bench_cpu, 2),
+            "deliveries_per_worker_cpu_s": None
+            if not worker_cpu
+            else round(len(first_attempts(burst)[0]) / worker_cpu, 1),
+            "load_average": [round(x, 2) for x in os.getloadavg()],
+            "max_in_flight": args.max_in_flight,
             "worker": args.worker,
             "busy_processes": args.busy,
         }

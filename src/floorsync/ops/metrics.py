@@ -29,13 +29,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from floorsync.kit.clock import Clock
 from floorsync.models.bookkeeping import WorkerJob
 from floorsync.models.enums import DeliveryStatus, WorkerJobState
-from floorsync.models.webhooks import WebhookDelivery, WebhookLog
+from floorsync.models.webhooks import WebhookDelivery
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 _PID_FILE = re.compile(r"_(\d+)\.db$")
@@ -225,14 +225,3 @@ class _Forward:
 
     def collect(self) -> Iterator[Any]:
         yield from self.source.collect()
-
-
-def _count_attempt(_mapper: Any, _connection: Any, target: WebhookLog) -> None:
-    instruments().delivery_attempts.labels(str(target.outcome)).inc()
-
-
-def count_delivery_attempts() -> None:
-    """Count every webhook delivery attempt as its log row is inserted (the delivery worker
-    writes one WebhookLog per attempt); installed once per process by the worker runner."""
-    if not event.contains(WebhookLog, "after_insert", _count_attempt):
-        event.listen(WebhookLog, "after_insert", _count_attempt)

@@ -1,7 +1,6 @@
 """The webhook feature's background work, declared for the worker (worker/registry.py lists it):
 the delivery job kind and three periodic upkeep tasks."""
 
-import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from floorsync.bootstrap import Services
@@ -30,8 +29,6 @@ def _deps(ctx: WorkerContext, threads: int) -> DeliveryDeps:
     http = make_http_client(
         kit.config.timeout_seconds, kit.config.connect_timeout_seconds, max_connections=width
     )
-    # httpx logs every request at INFO; per-attempt detail belongs in webhook_logs.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     senders = ThreadPoolExecutor(max_workers=width, thread_name_prefix="floorsync-webhook-send")
     return DeliveryDeps(
         services.sessions,

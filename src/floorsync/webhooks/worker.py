@@ -35,18 +35,19 @@ import random
 import threading
 import time
 import uuid
+from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-import httpx
-from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy import Table, bindparam, delete, exists, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from floorsync.db import leases
 from floorsync.db.repository import TenantScope
 from floorsync.db.uow import unit_of_work
+from floorsync.db.upsert import insert_rows
 from floorsync.events.outbox import Origin, Outbox
 from floorsync.events.registry import event_id_text, webhook_disabled_payload
 from floorsync.events.stored import STORED_EVENT_COLUMNS, UnrenderableEvent, render_stored
@@ -61,10 +62,12 @@ from floorsync.models.enums import (
 )
 from floorsync.models.events import Event
 from floorsync.models.webhooks import Webhook, WebhookDelivery, WebhookLog
+from floorsync.ops.metrics import instruments
 from floorsync.webhooks import delivery as delivery_mod
 from floorsync.webhooks.breaker import open_time, should_open
 from floorsync.webhooks.config import WebhookKit, secret_context
 from floorsync.webhooks.delivery import AttemptResult
+from floorsync.webhooks.http11 import WebhookHttp
 from floorsync.webhooks.schedule import (
     FAILURE_PAUSE,
     RETRY_AFTER_PAUSE_CAP,
@@ -83,7 +86,7 @@ class DeliveryDeps:
     outbox: Outbox
     clock: Clock
     kit: WebhookKit
-    http: httpx.Client
+    http: WebhookHttp
     worker_id: str
     rng: random.Random = field(default_factory=random.Random)
     # The worker process's sender threads (webhooks/tasks.py); None sends one at a time.
@@ -369,55 +372,123 @@ def record_batch(
 ) -> bool:
     """Log every attempt, update the deliveries and the endpoint's health, release the lease.
     Returns False when the lease had been lost to another worker (the attempts are still
-    recorded, because they happened)."""
+    recorded, because they happened).
+
+    Set-based: one query reads the batch's deliveries (the few columns the schedule needs), one
+    UPDATE per kind of outcome (succeeded, retried, failed) is executed for all its deliveries,
+    and the attempt logs go in as one executemany INSERT; only the endpoint is an ORM object.
+    Each UPDATE applies only while the delivery is still pending in the round that was sent,
+    so a delivery re-armed (`/replay`, `/recover`) or expired meanwhile keeps its new state."""
     scope = TenantScope(claim.tenant_id)
     with unit_of_work(deps.sessions, deps.outbox, scope, origin=Origin(channel="system")) as work:
         session, now = work.session, deps.clock.now()
         hook = session.get(Webhook, claim.webhook_id, with_for_update={"key_share": True})
         still_mine = leases.holds(hook, deps.worker_id)
-        rows = {
-            d.id: d
-            for d in session.scalars(
-                select(WebhookDelivery).where(WebhookDelivery.id.in_([i.id for i, _ in results]))
+        pending = {
+            row.id: row
+            for row in session.execute(
+                select(_D.id, _D.replay_round, _D.attempts, _D.first_attempt_due_at).where(
+                    _D.id.in_([i.id for i, _ in results]), _D.status == DeliveryStatus.pending
+                )
             )
         }
+        plan = _Plan()
         for item, result in results:
-            _record_one(deps, session, claim, hook, rows.get(item.id), item, result)
+            _plan_one(deps, claim, hook, pending.get(item.id), item, result, plan)
+        plan.execute(session)
         if hook is not None:
             _update_health(deps, work, claim, hook, results)
             if still_mine:
                 leases.let_go(hook, now)
+    for outcome, n in Counter(r.outcome for _, r in results).items():
+        instruments().delivery_attempts.labels(outcome).inc(n)
     return still_mine
 
 
-def _record_one(
+_DELIVERIES = cast(Table, WebhookDelivery.__table__)
+_LOGS = cast(Table, WebhookLog.__table__)
+_D = _DELIVERIES.c
+_STILL_SENT = (
+    _D.id == bindparam("d_id"),
+    _D.status == DeliveryStatus.pending,
+    _D.replay_round == bindparam("d_round"),
+)
+_COMMON: dict[str, Any] = {
+    "attempts": bindparam("d_attempts"),
+    "last_attempt_at": bindparam("d_at"),
+    "last_status_code": bindparam("d_code"),
+    "last_error": bindparam("d_error"),
+}
+_SUCCEEDED = (
+    update(_DELIVERIES)
+    .where(*_STILL_SENT)
+    .values(**_COMMON, status=DeliveryStatus.succeeded, completed_at=bindparam("d_at"))
+)
+_RETRIED = (
+    update(_DELIVERIES).where(*_STILL_SENT).values(**_COMMON, next_attempt_at=bindparam("d_next"))
+)
+_FAILED = (
+    update(_DELIVERIES)
+    .where(*_STILL_SENT)
+    .values(
+        **_COMMON,
+        status=DeliveryStatus.failed,
+        failure_reason=bindparam("d_reason"),
+        completed_at=bindparam("d_at"),
+    )
+)
+
+
+@dataclass
+class _Plan:
+    """A batch's writes, gathered per statement."""
+
+    succeeded: list[dict[str, Any]] = field(default_factory=list)
+    retried: list[dict[str, Any]] = field(default_factory=list)
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    logs: list[dict[str, Any]] = field(default_factory=list)
+
+    def execute(self, session: Session) -> None:
+        conn = session.connection()
+        for stmt, params in (
+            (_SUCCEEDED, self.succeeded),
+            (_RETRIED, self.retried),
+            (_FAILED, self.failed),
+        ):
+            if params:
+                conn.execute(stmt, params)
+        # one multi-row INSERT (COPY on PostgreSQL from 64 rows on), as the outbox writes events
+        insert_rows(session, _LOGS, self.logs)
+
+
+def _plan_one(
     deps: DeliveryDeps,
-    session: Session,
     claim: Claim,
     hook: Webhook | None,
-    row: WebhookDelivery | None,
+    row: Any,
     item: ClaimedDelivery,
     result: AttemptResult,
+    plan: _Plan,
 ) -> None:
+    """The writes for one attempt: its delivery's new state (when the delivery is still
+    pending in the round that was sent, `row`) and its log row."""
     cfg = deps.kit.config
-    current = (
-        row is not None
-        and row.replay_round == item.replay_round
-        and row.status == DeliveryStatus.pending
-    )
-    attempt = (row.attempts if current and row is not None else item.attempts) + 1
+    current = row is not None and row.replay_round == item.replay_round
+    attempt = (row.attempts if current else item.attempts) + 1
     next_at: datetime | None = None
-    if row is not None and current:
-        row.attempts, row.last_attempt_at = attempt, result.at
-        row.last_status_code, row.last_error = result.status_code, result.error
+    if current:
+        params = {
+            "d_id": item.id,
+            "d_round": item.replay_round,
+            "d_attempts": attempt,
+            "d_at": result.at,
+            "d_code": result.status_code,
+            "d_error": result.error,
+        }
         if result.delivered:
-            row.status, row.completed_at = DeliveryStatus.succeeded, result.at
+            plan.succeeded.append(params)
         elif result.status_code == 410:
-            row.status, row.failure_reason, row.completed_at = (
-                DeliveryStatus.failed,
-                DeliveryFailure.gone,
-                result.at,
-            )
+            plan.failed.append({**params, "d_reason": DeliveryFailure.gone})
         else:
             retry_after = (
                 parse_retry_after(result.retry_after, result.at)
@@ -428,10 +499,11 @@ def _record_one(
                 cfg.schedule, attempt, result.at, row.first_attempt_due_at, deps.rng, retry_after
             )
             if step.at is None:
-                row.status, row.completed_at = DeliveryStatus.failed, result.at
-                row.failure_reason = DeliveryFailure(step.failure or "exhausted")
+                reason = DeliveryFailure(step.failure or "exhausted")
+                plan.failed.append({**params, "d_reason": reason})
             else:
-                row.next_attempt_at = next_at = step.at
+                next_at = step.at
+                plan.retried.append({**params, "d_next": next_at})
     if not result.delivered:
         log.warning(
             "webhook %s (tenant %s): delivery %s failed: %s (attempt %d); %s",
@@ -442,27 +514,27 @@ def _record_one(
             attempt,
             f"next attempt at {next_at.isoformat()}" if next_at is not None else "no more attempts",
         )
-    session.add(
-        WebhookLog(
-            id=new_id(),
-            tenant_id=claim.tenant_id,
-            webhook_id=hook.id if hook is not None else None,
-            delivery_id=item.id,
-            event_id=item.event_id,
-            event_type=item.event_type,
-            url=claim.url,
-            attempt=attempt,
-            replay_round=item.replay_round,
-            outcome=AttemptOutcome(result.outcome),
-            success=result.delivered,
-            status_code=result.status_code,
-            error_message=result.error,
-            response_excerpt=result.excerpt,
-            duration_ms=result.duration_ms,
-            next_attempt_at=next_at,
-            worker_id=deps.worker_id,
-            created_at=result.at,
-        )
+    plan.logs.append(
+        {
+            "id": new_id(),
+            "tenant_id": claim.tenant_id,
+            "webhook_id": hook.id if hook is not None else None,
+            "delivery_id": item.id,
+            "event_id": item.event_id,
+            "event_type": item.event_type,
+            "url": claim.url,
+            "attempt": attempt,
+            "replay_round": item.replay_round,
+            "outcome": AttemptOutcome(result.outcome),
+            "success": result.delivered,
+            "status_code": result.status_code,
+            "error_message": result.error,
+            "response_excerpt": result.excerpt,
+            "duration_ms": result.duration_ms,
+            "next_attempt_at": next_at,
+            "worker_id": deps.worker_id,
+            "created_at": result.at,
+        }
     )
 
 

@@ -24,7 +24,6 @@ from sqlalchemy.exc import DBAPIError
 from floorsync.bootstrap import Services
 from floorsync.db.engine import with_timeouts
 from floorsync.ops.logs import database_error
-from floorsync.ops.metrics import count_delivery_attempts
 from floorsync.worker.kinds import JobKind, WorkerContext
 from floorsync.worker.periodic import PeriodicRunner
 from floorsync.worker.registry import WorkerRegistry, registry_for
@@ -72,7 +71,6 @@ class WorkerRunner:
         self.periodic = PeriodicRunner(services, self.registry.periodic, self.worker_id)
         self._started: list[_Started] = []
         self._threads: list[threading.Thread] = []
-        count_delivery_attempts()  # floorsync_webhook_delivery_attempts_total
 
     def _threads_for(self, kind: JobKind[Any, Any]) -> int:
         return self.thread_counts.get(kind.name, kind.threads(self.services.settings))
