@@ -227,14 +227,18 @@ def main() -> None:
                 for proc in busy:
                     proc.kill()
         seen, stamps = first_attempts(steady)
-        latencies = sorted((seen[k] - stamps[k]) * 1000 for k in seen) or [float("nan")]
+        latencies = sorted((seen[k] - stamps[k]) * 1000 for k in seen)
+
+        def latency(at: float) -> float | None:  # None with --drain-only
+            return round(latencies[int(at * (len(latencies) - 1))], 1) if latencies else None
+
         result = {
             "db": args.db,
             "events": n,
             "deliveries_per_s": round(len(first_attempts(burst)[0]) / drain_s, 1),
-            "latency_p50_ms": round(statistics.median(latencies), 1),
-            "latency_p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 1),
-            "latency_max_ms": round(latencies[-1], 1),
+            "latency_p50_ms": round(statistics.median(latencies), 1) if latencies else None,
+            "latency_p95_ms": latency(0.95),
+            "latency_max_ms": latency(1.0),
             "latency_rate_events_per_s": 0 if args.drain_only else args.rate,
             "per_txn": args.per_txn,
             "duplicates": len(burst) + len(steady) - len(first_attempts(burst)[0]) - len(seen),
@@ -255,11 +259,17 @@ def main() -> None:
     finally:
         if holder is not None:
             holder.cleanup()  # type: ignore[attr-defined]
-    print(
-        f"{result['db']}: drained {n} queued events at {result['deliveries_per_s']} deliveries/s; "
-        f"{n} events at {args.rate:g}/s: commit-to-first-attempt p50 {result['latency_p50_ms']} ms, "
-        f"p95 {result['latency_p95_ms']} ms (max {result['latency_max_ms']} ms)"
+    line = (
+        f"{result['db']}: drained {n} queued events at {result['deliveries_per_s']} deliveries/s "
+        f"({result['deliveries_per_worker_cpu_s']} per worker CPU second)"
     )
+    if not args.drain_only:
+        line += (
+            f"; {n} events at {args.rate:g}/s: commit-to-first-attempt p50 "
+            f"{result['latency_p50_ms']} ms, p95 {result['latency_p95_ms']} ms "
+            f"(max {result['latency_max_ms']} ms)"
+        )
+    print(line)
     if args.json:
         print(json.dumps(result))
 

@@ -252,6 +252,8 @@ class TestFraming:
             b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
             b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            b"HTTP/1.1 100 Continue\r\n\r\n",  # then the end of the connection
+            b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
         ],
     )
     def test_a_malformed_answer_is_a_connection_error(

@@ -160,7 +160,7 @@ class WebhookHttp:
             while end < 0:
                 if len(conn.buffer) > MAX_HEAD:
                     raise WireError("the answer's headers are too large")
-                conn.buffer += _recv(conn, deadline, eof_ok=not conn.buffer)
+                conn.buffer += _recv(conn, deadline, eof_ok=not conn.heard)
                 end = conn.buffer.find(b"\r\n\r\n")
             raw, conn.buffer = conn.buffer[:end], conn.buffer[end + 4 :]
             status, headers, http10 = _parse_head(raw)
