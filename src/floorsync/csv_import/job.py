@@ -5,11 +5,15 @@ path), in dependency order (cells → resources → materials → jobs → parts
 **Import.** Each batch is one transaction that (1) checks this process still holds the import
 (a compare-and-set on `lease_owner`, so a worker that lost it writes nothing), (2) resolves the
 name references only the importer can resolve (`job_number`, `material_code`, job +
-`part_number`) with one query per kind, (3) calls the engine (partial success, each record in
-its own savepoint, events in the outbox of the same transaction), and (4) stores the batch's
-issues, adds its counts to the import and to its sync-history rows, and moves the file's
-`next_row`. The resume point is therefore exact: after a crash, a cancel or a failure, the job
-continues at `next_row`; a batch that was interrupted rolled back entirely and is done again.
+`part_number`) with one query per kind, and hands an operation's part named by external id to
+the engine by its id (found by the whole key, in the key index), (3) calls the engine (partial
+success, each record in its own savepoint, events in the outbox of the same transaction; an
+operations batch lends the engine's renderers the parents its events embed,
+csv_import/lending.py), and (4) stores the batch's
+issues, adds its counts to the import and to its sync-history rows, and so moves the file's
+resume point (its `rows` count on the import, `next_row_of`; the file's own `next_row` is set
+once the file is done). The resume point is therefore exact: after a crash, a cancel or a
+failure, the job continues there; a batch that was interrupted rolled back entirely and is done again.
 Rows before the resume point are parsed again (cheap) only so that duplicate keys across the
 upload are still recognised. Counting invariant (§12.1): every row read lands in exactly one of
 created, updated, unchanged (`skipped_count`) and failed, per file and overall.
@@ -284,7 +288,7 @@ class _Runner:
                     f.position,
                     f.filename,
                     f.entity_type.value if f.entity_type else "",
-                    f.next_row,
+                    next_row_of(imp, f),
                     f.row_count or 0,
                     analyse_stored(session, scope, f, self.settings),
                     StoredChoices.from_json((f.mapping or {}).get("choices")),
@@ -599,6 +603,17 @@ class _Runner:
                 self.heartbeat()
             if self.on_batch is not None:
                 self.on_batch()
+        with self._work() as work:  # the file is done: its row learns it once
+            self._guard(work.session)
+            work.session.execute(
+                update(CsvImportFile)
+                .where(
+                    tenant_filter(CsvImportFile, self.scope),
+                    CsvImportFile.import_id == self.import_id,
+                    CsvImportFile.position == fw.position,
+                )
+                .values(next_row=fw.next_row)
+            )
         return False
 
     def _count(self, work: Work, fw: FileWork, outcomes: Sequence[Outcome]) -> None:
@@ -628,15 +643,9 @@ class _Runner:
         imp.file_counts = per_file
         imp.updated_at = self.services.clock.now()
         _sample(imp, imp.updated_at.timestamp(), imp.processed_rows)
-        session.execute(
-            update(CsvImportFile)
-            .where(
-                tenant_filter(CsvImportFile, self.scope),
-                CsvImportFile.import_id == self.import_id,
-                CsvImportFile.position == fw.position,
-            )
-            .values(next_row=CsvImportFile.next_row + len(outcomes))
-        )
+        # The file's resume point moves with its `rows` count here (next_row_of), not in the
+        # file's own row: that row holds the uploaded bytes, and SQLite rewrites a whole row
+        # on any update — a 9 MiB file's bytes written twice (journal and table) per batch.
         run = self._run_row(session, fw.entity)
         run.total_records += len(outcomes)
         run.created_count += created
@@ -1021,6 +1030,15 @@ class _Runner:
                     items,
                     SyncOptions(dry_run=True, record_history=False),
                 )
+
+
+def next_row_of(imp: CsvImport, file: CsvImportFile) -> int:
+    """Where the import of a file resumes: the rows its committed batches counted
+    (`file_counts[position].rows`, moved in each batch's transaction), or the file's
+    `next_row` (set when the file is done or cannot be read). Both start at 0 together
+    (service._reset_import)."""
+    counted = (imp.file_counts or {}).get(str(file.position), {}).get("rows", 0)
+    return max(file.next_row, int(counted))
 
 
 def _sample(imp: CsvImport, at: float, done: int) -> None:
@@ -1428,13 +1446,13 @@ def progress_of(
     now = services.clock.now()
     current = None
     for f in files:
-        if (f.row_count or 0) > f.next_row:
+        if (f.row_count or 0) > next_row_of(imp, f):
             current = f.filename
             break
     elapsed = (now - imp.started_at).total_seconds() if imp.started_at else 0.0
     done = imp.processed_rows
     if imp.phase is ImportPhase.import_:
-        done = sum(min(f.next_row, f.row_count or 0) for f in files)
+        done = sum(min(next_row_of(imp, f), f.row_count or 0) for f in files)
     if imp.finished_at is not None and imp.started_at is not None:
         elapsed = (imp.finished_at - imp.started_at).total_seconds()
     running = imp.status is CsvImportStatus.running
@@ -1483,7 +1501,7 @@ def progress_of(
                 "file": f.filename,
                 "entity": f.entity_type.value if f.entity_type else None,
                 "rows": f.row_count or 0,
-                "next_row": f.next_row,
+                "next_row": next_row_of(imp, f),
                 **{
                     k: (imp.file_counts or {}).get(str(f.position), {}).get(k, 0)
                     for k in ("created", "updated", "unchanged", "failed")
