@@ -285,6 +285,8 @@ class _Eof(Exception):
 def _readable(sock: socket.socket) -> bool:
     """An idle keep-alive connection that is readable was closed by the receiver (or has
     stray bytes): either way it can't carry another request."""
+    if isinstance(sock, ssl.SSLSocket) and sock.pending():  # decrypted bytes nobody asked for
+        return True
     try:
         poller = select.poll()  # not select(): file descriptors may be above 1024
         poller.register(sock, select.POLLIN)
