@@ -83,6 +83,7 @@ from floorsync.sync.engine import sync_records
 from floorsync.sync.options import SyncOptions
 from floorsync.sync.prune import prune_snapshot
 from floorsync.sync.results import RecordResult
+from floorsync.sync.statistics_hook import note_after_commit
 
 log = logging.getLogger("floorsync.csv_import")
 PREVIEW_ROWS_KEPT = 500  # rows listed per class and file in the preview tabs
@@ -505,6 +506,11 @@ class _Runner:
                     items,
                     SyncOptions(dry_run=dry_run, record_history=False),
                 )
+        if report is not None and not dry_run:
+            # Planner statistics for the tables the batch grew (db/statistics.py), as the sync
+            # service notes them: without, PostgreSQL planned an operations import's prefetch
+            # from no statistics at all and it took seconds per batch.
+            note_after_commit(work, [report])
         results: dict[int, RecordResult] = {}
         if report is not None:
             results = {id(row): result for row, result in zip(to_send, report.results, strict=True)}
