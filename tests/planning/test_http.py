@@ -15,9 +15,6 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from floorsync.kit.netguard import StaticResolver
 from floorsync.planning.base import (
@@ -35,6 +32,7 @@ from floorsync.planning.http import (
 from tests.planning.conftest import FREPPLE_PASSWORD, Expect, MakeAdapter, MakeConfig
 from tests.planning.fakes.frepple import FakeFrepple, oplan
 from tests.planning.fakes.harness import method_is, path_has
+from tests.support.tls import self_signed
 
 STARTED = dt.datetime(2026, 6, 1, 6, 0, tzinfo=dt.UTC)
 RESOURCES = path_has("/resource/")
@@ -274,35 +272,11 @@ class TestAddresses:
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "frepple.test")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
+    return self_signed(
+        tmp_path_factory.mktemp("tls"),
+        "frepple.test",
+        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
     )
-    folder = tmp_path_factory.mktemp("tls")
-    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_file, key_file
 
 
 @pytest.fixture

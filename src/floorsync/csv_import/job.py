@@ -572,15 +572,7 @@ class _Runner:
             self._guard(work.session)
             if fw.next_row == 0:
                 self._store_issues(work.session, ImportPhase.import_, fw.position, problems)
-                work.session.execute(
-                    update(CsvImportFile)
-                    .where(
-                        tenant_filter(CsvImportFile, self.scope),
-                        CsvImportFile.import_id == self.import_id,
-                        CsvImportFile.position == fw.position,
-                    )
-                    .values(next_row=max(fw.row_count, 1))
-                )
+                self._store_next_row(work.session, fw, max(fw.row_count, 1))
         fw.next_row = max(fw.row_count, 1)
 
     def _import_file(self, fw: FileWork) -> bool:
@@ -611,16 +603,21 @@ class _Runner:
                 self.on_batch()
         with self._work() as work:  # the file is done: its row learns it once
             self._guard(work.session)
-            work.session.execute(
-                update(CsvImportFile)
-                .where(
-                    tenant_filter(CsvImportFile, self.scope),
-                    CsvImportFile.import_id == self.import_id,
-                    CsvImportFile.position == fw.position,
-                )
-                .values(next_row=fw.next_row)
-            )
+            self._store_next_row(work.session, fw, fw.next_row)
         return False
+
+    def _store_next_row(self, session: Session, fw: FileWork, next_row: int) -> None:
+        """The file's resume point on its own row (which holds the uploaded bytes, so it is
+        written when a file is done, not per batch)."""
+        session.execute(
+            update(CsvImportFile)
+            .where(
+                tenant_filter(CsvImportFile, self.scope),
+                CsvImportFile.import_id == self.import_id,
+                CsvImportFile.position == fw.position,
+            )
+            .values(next_row=next_row)
+        )
 
     def _count(self, work: Work, fw: FileWork, outcomes: Sequence[Outcome]) -> None:
         counts = Counter(o.action for o in outcomes)
