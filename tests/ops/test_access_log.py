@@ -102,7 +102,10 @@ def test_serve_writes_json_lines_with_log_format_json(settings, tenant: TenantHa
             time.sleep(0.05)
     finally:
         api.stop()
-    lines = [orjson.loads(line) for line in api.log().splitlines() if line.strip()]
+    raw = [line for line in api.log().splitlines() if line.strip()]
+    bad = [line for line in raw if not line.startswith("{")]
+    assert not bad, "lines that are not JSON:\n" + "\n".join(bad[:40])
+    lines = [orjson.loads(line) for line in raw]
     (access,) = [x for x in lines if x["logger"] == "floorsync.access"]
     assert (access["method"], access["path"], access["status"]) == ("GET", "/api-jobs", 200)
     assert access["tenant"] == str(tenant.id)
