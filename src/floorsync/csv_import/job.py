@@ -1347,14 +1347,16 @@ def _part_ids_by_key(
     here), hashes the resolved id either way, and still reports a part that is not found:
     only found parts are given by id. Returns the parts read (narrow, lent to the renderers:
     csv_import/lending.py)."""
-    wanted = [r for r in rows if "part_external_id" in r.item and "part_id" not in r.item]
+    wanted = [
+        (r, str(r.item.get("part_external_source") or r.item["external_source"]))
+        for r in rows
+        if "part_external_id" in r.item and "part_id" not in r.item
+    ]
     by_source: dict[str, set[str]] = {}
-    for r in wanted:
-        source = str(r.item.get("part_external_source") or r.item["external_source"])
+    for r, source in wanted:
         by_source.setdefault(source, set()).add(r.item["part_external_id"])
     found = parts_by_key(session, scope, by_source) if by_source else {}
-    for r in wanted:
-        source = str(r.item.get("part_external_source") or r.item["external_source"])
+    for r, source in wanted:
         part = found.get((source, r.item["part_external_id"]))
         if part is not None:
             r.item["part_id"] = str(part.id)

@@ -61,19 +61,6 @@ def _columns(spec: EntitySpec) -> tuple[tuple[str, str, Kind], ...]:
     return columns
 
 
-_CONVERTERS: dict[int, tuple[Any, tuple[tuple[str, str, Kind, bool], ...]]] = {}
-
-
-def _converters(spec: EntitySpec) -> tuple[tuple[str, str, Kind, bool], ...]:
-    """(wire name, attribute, kind, stored value is the wire value) per column, once per spec."""
-    hit = _CONVERTERS.get(id(spec))
-    if hit is not None and hit[0] is spec.fields:
-        return hit[1]
-    out = tuple((name, attr, kind, kind in _AS_STORED) for name, attr, kind in _columns(spec))
-    _CONVERTERS[id(spec)] = (spec.fields, out)
-    return out
-
-
 _PLANS: dict[int, tuple[Any, tuple[tuple[str, ...], Any, tuple[tuple[str, Kind], ...]]]] = {}
 
 
@@ -83,11 +70,11 @@ def _plan(spec: EntitySpec) -> tuple[tuple[str, ...], Any, tuple[tuple[str, Kind
     hit = _PLANS.get(id(spec))
     if hit is not None and hit[0] is spec.fields:
         return hit[1]
-    converters = _converters(spec)
-    names = tuple(name for name, _attr, _kind, _stored in converters)
-    attrs = [attr for _name, attr, _kind, _stored in converters]
+    columns = _columns(spec)
+    names = tuple(name for name, _attr, _kind in columns)
+    attrs = [attr for _name, attr, _kind in columns]
     getter = attrgetter(*attrs) if len(attrs) > 1 else (lambda row: (getattr(row, attrs[0]),))
-    convert = tuple((name, kind) for name, _attr, kind, stored in converters if not stored)
+    convert = tuple((name, kind) for name, _attr, kind in columns if kind not in _AS_STORED)
     plan = (names, getter, convert)
     _PLANS[id(spec)] = (spec.fields, plan)
     return plan

@@ -151,15 +151,13 @@ def envelope(
     data: Any,
     *,
     cursor: str | None = None,
-    timestamp: str | None = None,
 ) -> dict[str, Any]:
-    """The envelope in its contract key order; a feed entry adds `cursor` before `data`.
-    `timestamp` is `occurred_at` already formatted, when the caller has it."""
+    """The envelope in its contract key order; a feed entry adds `cursor` before `data`."""
     out: dict[str, Any] = {
         "id": event_id_text(event_id),
         "type": type_,
         "event": type_,
-        "timestamp": format_ts(occurred_at) if timestamp is None else timestamp,
+        "timestamp": format_ts(occurred_at),
         "tenant_id": str(tenant_id),
         "sequence": seq,
     }

@@ -118,7 +118,7 @@ def _spliced_envelope(row: StoredEvent, data: bytes, cursor: str | None) -> byte
     name = row.event_type_name
     head = (
         f'{{"id":"evt_{row.event_id.hex}","type":"{name}","event":"{name}",'
-        f'"timestamp":"{_timestamp(row.event_occurred_at)}",'
+        f'"timestamp":"{format_ts(row.event_occurred_at)}",'
         f'"tenant_id":"{_uuid_text(row.event_tenant_id)}","sequence":{int(row.event_seq)}'
     )
     if cursor is not None:
@@ -150,12 +150,10 @@ def _envelope(row: StoredEvent, data: Any, cursor: str | None) -> dict[str, Any]
         row.event_seq,
         data,
         cursor=cursor,
-        timestamp=_timestamp(row.event_occurred_at),
     )
 
 
-# The events of one unit of work share their `occurred_at`, and a page or a batch its tenant.
-_timestamp = lru_cache(maxsize=256)(format_ts)
+# A page or a batch shares its tenant (format_ts memoises the shared `occurred_at` itself).
 _uuid_text = lru_cache(maxsize=256)(str)
 
 

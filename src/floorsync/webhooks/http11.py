@@ -353,14 +353,10 @@ def _until_close(conn: _Conn, deadline: float, max_read: int) -> bytes:
     data = conn.buffer
     conn.buffer = b""
     while len(data) < max_read:
-        conn.sock.settimeout(_left(deadline))
         try:
-            chunk = conn.sock.recv(RECV)
-        except TimeoutError:
-            raise WireTimeout("read timed out") from None
-        if not chunk:
+            data += _recv(conn, deadline, eof_ok=True)
+        except _Eof:  # the end of the connection is the end of this body
             break
-        data += chunk
     return data[:max_read]
 
 
