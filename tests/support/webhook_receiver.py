@@ -17,6 +17,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's default backlog is 5: a sender opening 16 connections at once to a
+    # receiver starved of CPU had its extra SYNs dropped and waited a second for the retry
+    # (bench/webhooks.py --busy 2). Real servers listen with a backlog of hundreds.
+    request_queue_size = 128
+
+
 @dataclass
 class Reply:
     status: int = 200
@@ -128,7 +135,7 @@ class WebhookReceiver:
                 finally:
                     done()
 
-        self.server = ThreadingHTTPServer((self.host, 0), Handler)
+        self.server = _Server((self.host, 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True

@@ -9,6 +9,8 @@ import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from floorsync.db import sqlite_turns
+
 
 class JSONText:
     """A value that json_text already serialised: a JSON column writes its text as it is."""
@@ -80,7 +82,8 @@ def _pin_utc(engine: Engine) -> None:
 
 def _sqlite_engine(url: str, pool: dict[str, Any]) -> Engine:
     path = url.split("///", 1)[-1]
-    if path and path != ":memory:":
+    on_disk = bool(path) and path != ":memory:" and not path.startswith("file:")
+    if on_disk:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         kw: dict[str, Any] = pool
     else:
@@ -91,6 +94,8 @@ def _sqlite_engine(url: str, pool: dict[str, Any]) -> Engine:
         json_serializer=json_text,
         **kw,
     )
+    if on_disk:  # writers take turns at the write lock (db/sqlite_turns.py)
+        sqlite_turns.install(engine, path)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -111,9 +116,11 @@ def _sqlite_engine(url: str, pool: dict[str, Any]) -> Engine:
         # Take the write lock up front: two writers that both began deferred would deadlock
         # when upgrading their read locks. Read-only sessions (read_sessions) begin deferred,
         # so reads never wait for the write lock (WAL gives them a snapshot).
-        conn.exec_driver_sql(
-            "BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE"
-        )
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN")
+            return
+        sqlite_turns.take_turn(conn)
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
