@@ -5,6 +5,7 @@ a real claim ran is measured with EXPLAIN (ANALYZE, BUFFERS) before and after, o
 connection, which sees the million rows."""
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -212,3 +213,87 @@ def test_a_million_succeeded_deliveries_leave_the_claims_work_flat_on_sqlite(
         assert steps1 <= 4 * steps0 + 200
         assert steps1 < HISTORY // 100
     tenant.client.delete("/api-webhooks", params={"id": hook["id"]})
+
+
+# ---------------------------------------------------------------- a backlog, not a history
+
+BACKLOG = 100_000
+
+
+def _insert_backlog(conn: Connection, db_kind: str, tenant: TenantHandle, webhook_id: str) -> None:
+    """BACKLOG pending deliveries, all due, for one endpoint (inside the caller's transaction,
+    rolled back at the end; their events are never written, so foreign keys are not checked)."""
+    columns = (
+        "INSERT INTO webhook_deliveries (id, tenant_id, event_id, webhook_id, replay_round, seq, "
+        "event_type, status, attempts, first_attempt_due_at, next_attempt_at, created_at) "
+    )
+    if db_kind == "postgresql":
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        conn.execute(
+            text(
+                columns + "SELECT gen_random_uuid(), :t, gen_random_uuid(), :w, 0, 2000000 + g, "
+                "'job.created', 'pending', 0, now(), now(), now() FROM generate_series(1, :n) AS g"
+            ),
+            {"t": tenant.id, "w": uuid.UUID(webhook_id), "n": BACKLOG},
+        )
+        conn.execute(text("SET LOCAL session_replication_role = origin"))
+    else:
+        conn.execute(text("PRAGMA defer_foreign_keys = ON"))
+        conn.execute(
+            text(
+                "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < :n) "
+                + columns
+                + "SELECT lower(hex(randomblob(16))), :t, lower(hex(randomblob(16))), :w, 0, "
+                "2000000 + n, 'job.created', 'pending', 0, :at, :at, :at FROM g"
+            ),
+            {
+                "t": tenant.id.hex,
+                "w": uuid.UUID(webhook_id).hex,
+                "n": BACKLOG,
+                "at": "2026-01-01 00:00:00.000000",
+            },
+        )
+    conn.execute(text("ANALYZE webhook_deliveries"))
+
+
+def test_a_slow_endpoints_backlog_leaves_the_claims_cost_flat(
+    db_kind: str,
+    tenant: TenantHandle,
+    deps: DeliveryDeps,
+    sessions: sessionmaker[Session],
+) -> None:
+    """An endpoint that cannot keep up (a receiver 50 ms away at 400 events/s) piles up pending
+    deliveries; claiming another endpoint must not read them. In the 5-minute soak the claim's
+    buffers followed such a backlog (448 → 2,069 as it grew to 64,000): the test for a due
+    delivery was planned as a join over every due delivery."""
+    slow = register(tenant, "http://127.0.0.1:9/slow")
+    hook = register(tenant, "http://127.0.0.1:9/claimed")
+    make_job(tenant, "J-backlog")  # one due delivery for each
+    with deps.sessions.begin() as s:  # a candidate too (its lease long expired), served second
+        s.execute(
+            update(Webhook)
+            .where(Webhook.id == uuid.UUID(slow["id"]))
+            .values(lease_until=datetime(2000, 1, 1, tzinfo=UTC))
+        )
+    statements = capture_claim(deps, hook["id"])
+    assert 2 <= len(statements) <= 4
+    with sessions() as session:
+        conn = session.connection()
+        if db_kind == "postgresql":
+            conn.execute(text("SET LOCAL statement_timeout = 0"))
+            before = [rows + buf for rows, buf in measure(conn, statements)]
+        else:
+            before = count_steps(conn.connection.driver_connection, statements)
+        _insert_backlog(conn, db_kind, tenant, slow["id"])
+        if db_kind == "postgresql":
+            after = [rows + buf for rows, buf in measure(conn, statements)]
+        else:
+            after = count_steps(conn.connection.driver_connection, statements)
+        session.rollback()
+    print(f"claim statements (rows read + buffers, or VM steps): before {before}, after {after}")
+    # Other tests' endpoints and deliveries share this database, and ANALYZE may change the
+    # plan: the bound is loose but a constant, far below a read of the 100,000-row backlog.
+    for work0, work1 in zip(before, after, strict=True):
+        assert work1 <= 4 * work0 + 2_000, (before, after)
+    for h in (slow, hook):
+        tenant.client.delete("/api-webhooks", params={"id": h["id"]})

@@ -127,6 +127,7 @@ class TestTheRegistry:
             "webhooks.secrets",
             "retention.purge",
             "webhooks.logs",
+            "webhooks.vacuum",
             "batches.monitor",
             "storage.purge",
             "csv_import.retention",

@@ -1,11 +1,13 @@
 """The webhook feature's background work, declared for the worker (worker/registry.py lists it):
-the delivery job kind and three periodic upkeep tasks."""
+the delivery job kind and four periodic upkeep tasks."""
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from floorsync.bootstrap import Services
 from floorsync.config import Settings
 from floorsync.webhooks.delivery import make_http_client
+from floorsync.webhooks.queue_vacuum import vacuum_queue
 from floorsync.webhooks.schemas import MAX_IN_FLIGHT
 from floorsync.webhooks.worker import (
     Claim,
@@ -85,6 +87,15 @@ def _purge_history(services: Services) -> int:
     return deliveries + purge_logs(services.sessions, services.clock, services.webhooks)
 
 
+def _vacuum(services: Services) -> int:
+    return vacuum_queue(services.sessions)
+
+
+def _vacuum_every(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.webhook_vacuum_seconds)
+
+
 EXPIRE = PeriodicTask("webhooks.expire", _expire)
+VACUUM = PeriodicTask("webhooks.vacuum", _vacuum, every=_vacuum_every)
 SECRETS = PeriodicTask("webhooks.secrets", _drop_secrets)
 LOGS = PeriodicTask("webhooks.logs", _purge_history)

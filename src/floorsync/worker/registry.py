@@ -33,6 +33,7 @@ PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
     webhook_tasks.SECRETS,
     event_tasks.PURGE,
     webhook_tasks.LOGS,
+    webhook_tasks.VACUUM,
     lifecycle_tasks.MONITOR,
     file_tasks.PURGE,
     csv_import_tasks.RETENTION,
