@@ -197,14 +197,14 @@ class Probe:
     PICK = (
         "SELECT w.id FROM webhooks AS w WHERE w.active AND (w.lease_until IS NULL OR "
         "w.lease_until < :now) AND (w.paused_until IS NULL OR w.paused_until <= :now) AND "
-        "EXISTS (SELECT 1 FROM webhook_deliveries AS d WHERE d.webhook_id = w.id AND "
-        "d.status = 'pending' AND d.next_attempt_at <= :now) "
+        "(SELECT d.id FROM webhook_deliveries AS d WHERE d.webhook_id = w.id AND "
+        "d.status = 'pending' AND d.next_attempt_at <= :now LIMIT 1) IS NOT NULL "
         "ORDER BY w.lease_until NULLS FIRST LIMIT 1"
     )
     BATCH = (
-        "SELECT d.id, e.data FROM webhook_deliveries AS d JOIN events AS e ON e.id = "
-        "d.event_id WHERE d.webhook_id = :w AND d.status = 'pending' AND "
-        "d.next_attempt_at <= :now ORDER BY d.seq LIMIT 64"
+        "SELECT d.id, e.data FROM (SELECT id, seq, event_id FROM webhook_deliveries WHERE "
+        "webhook_id = :w AND status = 'pending' AND next_attempt_at <= :now ORDER BY seq "
+        "LIMIT 64) AS d JOIN events AS e ON e.id = d.event_id ORDER BY d.seq"
     )
 
     def claim_ms(self) -> float:

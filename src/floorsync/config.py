@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     webhook_breaker_open_max_seconds: float = Field(300, gt=0)
     webhook_retry_after_cap_seconds: float = Field(3600, ge=0)
     webhook_delivery_retention: str = "24h"  # succeeded deliveries
-    webhook_vacuum_seconds: float = 10  # the pending queue's VACUUM (webhooks/queue_vacuum.py)
+    webhook_vacuum_seconds: float = 60  # the pending queue's VACUUM (webhooks/queue_vacuum.py)
     webhook_log_retention: str = ""  # attempt logs; empty: FLOORSYNC_WEBHOOK_LOG_RETENTION_DAYS
 
     # the /admin web UI

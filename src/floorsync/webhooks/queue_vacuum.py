@@ -10,7 +10,7 @@ claim's work grew 448 → 2,069 buffers from minute 1 to minute 5. Autovacuum wo
 clean up — after 20 % of the table has changed by default, minutes at plant rates — and some
 installations run without it. So the worker's periodic task `webhooks.vacuum` runs
 `VACUUM (INDEX_CLEANUP ON) webhook_deliveries` itself, every `FLOORSYNC_WEBHOOK_VACUUM_SECONDS`
-(10), when the statistics count at least `MIN_DEAD_ROWS` dead rows in the table (a quiet queue
+(60), when the statistics count at least `MIN_DEAD_ROWS` dead rows in the table (a quiet queue
 costs one catalogue read per interval). INDEX_CLEANUP ON: left to itself, VACUUM skips the
 indexes when few pages have dead rows, and the indexes are the point.
 

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, exists, or_, select, update
+from sqlalchemy import Table, bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from floorsync.db import leases
@@ -148,10 +148,22 @@ def claim_endpoint(deps: DeliveryDeps) -> Claim | None:
     cfg = deps.kit.config
     with deps.sessions() as session, session.begin():
         now = deps.clock.now()
-        due = exists().where(
-            WebhookDelivery.webhook_id == Webhook.id,
-            WebhookDelivery.status == DeliveryStatus.pending,
-            WebhookDelivery.next_attempt_at <= now,
+        # Has the endpoint a due delivery? Asked of each candidate endpoint alone, as the first
+        # due row of its own queue. As EXISTS, PostgreSQL sometimes planned it (after an
+        # ANALYZE) as a scan of every due delivery, so the claim followed the backlog of a
+        # receiver that can't keep up (soak: 380 → 1,775 buffers); a subquery with LIMIT 1 is
+        # never turned into a join.
+        due = (
+            select(WebhookDelivery.id)
+            .where(
+                WebhookDelivery.webhook_id == Webhook.id,
+                WebhookDelivery.status == DeliveryStatus.pending,
+                WebhookDelivery.next_attempt_at <= now,
+            )
+            .limit(1)
+            .correlate(Webhook)
+            .scalar_subquery()
+            .is_not(None)
         )
         unopenable: list[uuid.UUID] = []
         while True:
@@ -186,9 +198,11 @@ def claim_endpoint(deps: DeliveryDeps) -> Claim | None:
             break
         lease_until = leases.take(hook, deps.worker_id, now + cfg.lease)
         probe = hook.breaker_opened_at is not None  # half-open: its pause has passed
-        rows = session.execute(
-            select(*_CLAIMED_COLUMNS, *STORED_EVENT_COLUMNS)
-            .join(Event, Event.id == WebhookDelivery.event_id)
+        # The batch is chosen first (its own queue, in sequence order) and then joined to its
+        # events: as one join, SQLite's planner, with statistics of a large backlog, chose to
+        # scan the whole events table and probe the deliveries of each event.
+        batch = (
+            select(*_CLAIMED_COLUMNS, WebhookDelivery.event_id.label("delivery_event_id"))
             .where(
                 WebhookDelivery.webhook_id == hook.id,
                 WebhookDelivery.status == DeliveryStatus.pending,
@@ -196,6 +210,12 @@ def claim_endpoint(deps: DeliveryDeps) -> Claim | None:
             )
             .order_by(WebhookDelivery.seq)
             .limit(1 if probe else batch_limit(cfg.batch_size, hook.max_in_flight))
+            .subquery("batch")
+        )
+        rows = session.execute(
+            select(*batch.c, *STORED_EVENT_COLUMNS)
+            .join_from(batch, Event, Event.id == batch.c.delivery_event_id)
+            .order_by(batch.c.delivery_seq)
         ).all()
         deliveries = [_claimed(hook, row) for row in rows]
         return Claim(
