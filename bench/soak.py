@@ -198,7 +198,7 @@ class Probe:
         "SELECT w.id FROM webhooks AS w WHERE w.active AND (w.lease_until IS NULL OR "
         "w.lease_until < :now) AND (w.paused_until IS NULL OR w.paused_until <= :now) AND "
         "(SELECT d.id FROM webhook_deliveries AS d WHERE d.webhook_id = w.id AND "
-        "d.status = 'pending' AND d.next_attempt_at <= :now LIMIT 1) IS NOT NULL "
+        "d.status = 'pending' AND d.next_attempt_at <= :now ORDER BY d.seq LIMIT 1) IS NOT NULL "
         "ORDER BY w.lease_until NULLS FIRST LIMIT 1"
     )
     BATCH = (

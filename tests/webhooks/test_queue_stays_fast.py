@@ -125,15 +125,15 @@ def test_a_million_succeeded_deliveries_leave_the_claims_cost_flat(
         f"endpoints + pending deliveries in the database: {queue}"
     )
     # The planner may pick another plan once the table is a million rows larger and analysed:
-    # one CI run's endpoint query read 104 rows before and 568 after (it went from probing
-    # each endpoint to walking the whole pending queue, other tests' deliveries included). So
-    # the bound is loose and allows for every endpoint and pending row in the database, but it
-    # does not grow with the history, which is not in the pending-queue indexes at all: a plan
-    # that read it would read a million rows and some 10,000 pages.
-    assert 2 * queue + 16 < HISTORY // 100  # so the bound still tells a history read apart
-    for (rows0, buf0), (rows1, buf1) in zip(before, after, strict=True):
-        assert rows1 <= 4 * rows0 + 2 * queue + 16
-        assert buf1 <= 4 * buf0 + 2 * queue + 16
+    # CI runs saw the endpoint query go from probing each endpoint's queue to walking the whole
+    # pending queue (104 → 568 rows), or to walking the due index once per endpoint (92 → 518
+    # and 212 → 1,912 buffers: the index holds other tests' dead entries, never vacuumed in a
+    # test run). What these read is the shared database's pending queue, not the history, so
+    # the bounds are absolute and far from what a read of the history costs: a million rows,
+    # and some 20,000 pages of the table (or thousands of an index over it).
+    for rows1, buf1 in after:
+        assert rows1 < HISTORY // 10
+        assert buf1 < 5_000
     tenant.client.delete("/api-webhooks", params={"id": hook["id"]})
 
 

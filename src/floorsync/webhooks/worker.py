@@ -152,7 +152,9 @@ def claim_endpoint(deps: DeliveryDeps) -> Claim | None:
         # due row of its own queue. As EXISTS, PostgreSQL sometimes planned it (after an
         # ANALYZE) as a scan of every due delivery, so the claim followed the backlog of a
         # receiver that can't keep up (soak: 380 → 1,775 buffers); a subquery with LIMIT 1 is
-        # never turned into a join.
+        # never turned into a join. Its ORDER BY seq is what the queue index (webhook_id, seq)
+        # gives: without it, LIMIT 1 made the planner hope to find a row early in the due
+        # index (next_attempt_at) and walk other endpoints' due deliveries for each endpoint.
         due = (
             select(WebhookDelivery.id)
             .where(
@@ -160,6 +162,7 @@ def claim_endpoint(deps: DeliveryDeps) -> Claim | None:
                 WebhookDelivery.status == DeliveryStatus.pending,
                 WebhookDelivery.next_attempt_at <= now,
             )
+            .order_by(WebhookDelivery.seq)
             .limit(1)
             .correlate(Webhook)
             .scalar_subquery()
