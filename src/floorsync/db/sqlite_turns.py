@@ -86,8 +86,9 @@ def _lock(fd: int, deadline: float) -> None:
 
 
 def install(engine: Engine, path: str) -> None:
-    """Queue `engine`'s write transactions on the database file at `path` (call before the
-    engine's own `begin` listener, which issues BEGIN IMMEDIATE)."""
+    """Give each of `engine`'s connections its turn (lock files next to the database file at
+    `path`) and give the turn back when a transaction ends; the engine's `begin` listener
+    calls `take_turn` before it issues BEGIN IMMEDIATE."""
 
     @event.listens_for(engine, "connect")
     def _open(_dbapi_conn: Any, record: Any) -> None:
@@ -110,15 +111,11 @@ def install(engine: Engine, path: str) -> None:
         if not (conn.closed or conn.invalidated):
             _give_back(conn.info)
 
-    # Safety nets: a connection back in the pool, or thrown away, holds no turn. (SQLAlchemy
-    # reads each listener's signature, so each has its event's own.)
+    # Safety nets: a connection back in the pool (its reset on return included), or thrown
+    # away, holds no turn. (SQLAlchemy reads each listener's signature, so each has its
+    # event's own.)
     @event.listens_for(engine, "checkin")
     def _checkin(_dbapi_connection: Any, connection_record: Any) -> None:
-        if connection_record is not None:
-            _give_back(connection_record.info)
-
-    @event.listens_for(engine, "reset")
-    def _reset(_dbapi_connection: Any, connection_record: Any, _reset_state: Any) -> None:
         if connection_record is not None:
             _give_back(connection_record.info)
 
