@@ -15,17 +15,19 @@ that URL, dropped afterwards), SQLite a temporary file. Endpoints, all subscribe
 Load: every second one bulk sync of new SAP jobs (80 % of --rate) and lifecycle `start` calls
 on earlier jobs (the other 20 %), from two client threads, for --minutes. The worker runs with
 FLOORSYNC_WEBHOOK_RETRY_DELAYS=1,2,4,8,16. Every minute: events committed per second, deliveries
-per second and backlog per endpoint, RSS of the API and the worker, and the claim's two queries
-timed on the database. After the load stops: how long each endpoint takes to drain, then the
-verification (every committed event received by each endpoint that should get it, duplicates,
-deliveries created for the echo-suppressed endpoint by the ERP's own syncs). With --json the last
-line is one JSON object with all of it.
+per second and backlog per endpoint, RSS of the API and the worker, the claim's two queries
+timed on the database (a probe: five runs at that instant) and the claim times the worker
+logged with every batch of that minute (median and 90th percentile). After the load stops: how
+long each endpoint takes to drain, then the verification (every committed event received by
+each endpoint that should get it, duplicates, deliveries created for the echo-suppressed
+endpoint by the ERP's own syncs). With --json the last line is one JSON object with all of it.
 """
 
 import argparse
 import json
 import os
 import random
+import re
 import signal
 import socket
 import statistics
@@ -48,6 +50,7 @@ from bulk_sync import fresh_database, make_tenant
 
 FLOORSYNC = Path(sys.executable).parent / "floorsync"
 ENDPOINTS = ("healthy", "flaky", "slow", "erp")
+HEAVY_CLAIM_BUFFERS = 1_000  # a probe of the claim reading this many buffers keeps its plan
 
 
 # ---------------------------------------------------------------- receivers (own processes)
@@ -160,6 +163,45 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+# ---------------------------------------------------------------- the worker's own claims
+
+
+class ClaimTimes:
+    """The claim times the worker logs with each batch (`…in 230 ms; claim 1.8 ms`), read from
+    its log as it grows: every claim that found work, not a sample of a few."""
+
+    PATTERN = re.compile(rb"; claim ([0-9.]+) ms$")
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+
+    def since_last(self) -> list[float]:
+        """Claim times logged since the previous call (complete lines only)."""
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            chunk = f.read()
+        end = chunk.rfind(b"\n") + 1
+        self.offset += end
+        out = []
+        for line in chunk[:end].splitlines():
+            m = self.PATTERN.search(line)
+            if m:
+                out.append(float(m.group(1)))
+        return out
+
+
+def claim_summary(times: list[float]) -> dict[str, Any]:
+    if not times:
+        return {"worker_claims": 0, "worker_claim_ms_median": None, "worker_claim_ms_p90": None}
+    ordered = sorted(times)
+    return {
+        "worker_claims": len(times),
+        "worker_claim_ms_median": round(statistics.median(ordered), 2),
+        "worker_claim_ms_p90": round(ordered[int(0.9 * (len(ordered) - 1))], 2),
+    }
+
+
 # ---------------------------------------------------------------- the database side
 
 
@@ -172,6 +214,7 @@ class Probe:
         self.engine = make_engine(url)
         self.hooks = hooks
         self.pg = url.startswith("postgresql")
+        self.heavy_plans: list[dict[str, Any]] = []
 
     def counts(self) -> dict[str, Any]:
         from sqlalchemy import text
@@ -245,9 +288,12 @@ class Probe:
                     ).scalar_one()
                     plan = plan if isinstance(plan, list) else json.loads(plan)
                     top = plan[0]["Plan"]
-                    total += int(top.get("Shared Hit Blocks", 0)) + int(
+                    work = int(top.get("Shared Hit Blocks", 0)) + int(
                         top.get("Shared Read Blocks", 0)
                     )
+                    if work >= HEAVY_CLAIM_BUFFERS:  # keep the plan that read so much
+                        self.heavy_plans.append({"buffers": work, "sql": sql, "plan": plan})
+                    total += work
                 return total
             steps = [0]
 
@@ -587,6 +633,7 @@ def main() -> None:
                 return sum(cpu_seconds(w.pid) for w in workers)
 
             probe = Probe(url, hooks)
+            claim_times = ClaimTimes(worker_log_path)
             load = Load(base, key, args.rate)
             threads = [
                 threading.Thread(target=load.bulk, daemon=True),
@@ -597,6 +644,7 @@ def main() -> None:
             minutes: list[dict[str, Any]] = []
             started = time.monotonic()
             last = probe.counts()
+            claim_times.since_last()  # the claims before the load began are not part of it
             last_at = started
             last_cpu = (cpu_seconds(api.pid), worker_cpu())
             end_at = started + args.minutes * 60
@@ -616,6 +664,7 @@ def main() -> None:
                     "load_1m": round(os.getloadavg()[0], 1),
                     "claim_ms": round(probe.claim_ms(), 2),
                     "claim_work": probe.claim_work(),
+                    **claim_summary(claim_times.since_last()),
                 }
                 for name in ENDPOINTS:
                     done = now_counts[name]["succeeded"] - last[name]["succeeded"]
@@ -688,6 +737,7 @@ def main() -> None:
                     "per_minute": minutes,
                     "verification": verify,
                     "echo_deliveries_from_own_syncs": probe.echo_deliveries_from_syncs(),
+                    "heavy_claim_plans": probe.heavy_plans,
                     "worker_log_bytes": worker_log_path.stat().st_size,
                     # the worker's cost: deliveries (all endpoints) per CPU second it used
                     "worker_cpu_s": round(worker_cpu(), 1),
@@ -703,7 +753,14 @@ def main() -> None:
                     report[f"{name}_per_s_mean"] = round(
                         statistics.mean(m[f"{name}_per_s"] for m in steady), 1
                     )
-                for k in ("rss_api_mb", "rss_worker_mb", "claim_ms", "claim_work"):
+                for k in (
+                    "rss_api_mb",
+                    "rss_worker_mb",
+                    "claim_ms",
+                    "claim_work",
+                    "worker_claim_ms_median",
+                    "worker_claim_ms_p90",
+                ):
                     report[f"{k}_first_last"] = [steady[0][k], steady[-1][k]]
             probe.engine.dispose()
         finally:

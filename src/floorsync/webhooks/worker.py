@@ -723,15 +723,20 @@ def run_once(deps: DeliveryDeps) -> bool:
     """Deliver one claimed batch for one endpoint. Returns False when nothing was due (a round
     that failed unexpectedly still counts as work done, so the caller goes on to other
     endpoints)."""
+    began = time.perf_counter()
     claim = claim_endpoint(deps)
     if claim is None:
         return False
-    deliver(deps, claim)
+    deliver(deps, claim, claim_ms=(time.perf_counter() - began) * 1000)
     return True
 
 
-def deliver(deps: DeliveryDeps, claim: Claim) -> None:
+def deliver(deps: DeliveryDeps, claim: Claim, claim_ms: float = 0.0) -> None:
     """Send a claimed endpoint's batch, record it and release the endpoint.
+
+    The batch's INFO line ends with how long its claim took (the claim's transaction: the
+    endpoint with due work, its lease, its batch), so the claim's cost can be followed from the
+    log over a long run (`bench/soak.py` reads it per minute).
 
     An unexpected error is logged with the endpoint's id and the claim is released (the
     endpoint paused for FAILURE_PAUSE)."""
@@ -742,12 +747,13 @@ def deliver(deps: DeliveryDeps, claim: Claim) -> None:
             record_batch(deps, claim, results)
             sent = sum(1 for _, r in results if r.delivered)
             log.info(
-                "webhook %s (tenant %s): sent %d, failed %d in %.0f ms",
+                "webhook %s (tenant %s): sent %d, failed %d in %.0f ms; claim %.1f ms",
                 claim.webhook_id,
                 claim.tenant_id,
                 sent,
                 len(results) - sent,
                 (time.perf_counter() - began) * 1000,
+                claim_ms,
             )
         else:
             release(deps, claim)
