@@ -12,15 +12,15 @@ that URL, dropped afterwards), SQLite a temporary file. Endpoints, all subscribe
     erp       the healthy receiver again, with exclude_sources ["SAP"]: the ERP's own bulk load
               must create no deliveries for it (echo suppression), shop-floor events still do
 
-Load: every second one bulk sync of new SAP jobs (80 % of --rate) and lifecycle `start` calls
-on earlier jobs (the other 20 %), from two client threads, for --minutes. The worker runs with
-FLOORSYNC_WEBHOOK_RETRY_DELAYS=1,2,4,8,16. Every minute: events committed per second, deliveries
-per second and backlog per endpoint, RSS of the API and the worker, the claim's two queries
-timed on the database (a probe: five runs at that instant) and the claim times the worker
-logged with every batch of that minute (median and 90th percentile). After the load stops: how
-long each endpoint takes to drain, then the verification (every committed event received by
-each endpoint that should get it, duplicates, deliveries created for the echo-suppressed
-endpoint by the ERP's own syncs). With --json the last line is one JSON object with all of it.
+Load: every second one bulk sync of new SAP jobs (80 % of --rate) and lifecycle `start` calls on
+earlier jobs (the other 20 %, spread over --terminals client threads, 4), for --minutes. The worker
+runs with FLOORSYNC_WEBHOOK_RETRY_DELAYS=1,2,4,8,16. Every minute: events committed per second,
+deliveries per second and backlog per endpoint, RSS of the API and the worker, the claim's two
+queries timed on the database (a probe: five runs at that instant) and the claim times the worker
+logged with every batch of that minute (median and 90th percentile). After the load stops: how long
+each endpoint takes to drain, then the verification (every committed event received by each
+endpoint that should get it, duplicates, deliveries created for the echo-suppressed endpoint by the
+ERP's own syncs). With --json the last line is one JSON object with all of it.
 """
 
 import argparse
@@ -47,6 +47,8 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bulk_sync import fresh_database, make_tenant
+
+from floorsync.webhooks.worker import ORDERED_QUEUE_WALK
 
 FLOORSYNC = Path(sys.executable).parent / "floorsync"
 ENDPOINTS = ("healthy", "flaky", "slow", "erp")
@@ -259,6 +261,8 @@ class Probe:
             now_param = self._now()
             began = time.perf_counter()
             with self.engine.connect() as c:
+                if self.pg:  # the worker's claim plans its queries so (webhooks/worker.py)
+                    c.execute(text(ORDERED_QUEUE_WALK))
                 c.execute(text(self.PICK), {"now": now_param}).all()
                 w = self.hooks["healthy"]
                 c.execute(text(self.BATCH), {"w": w if self.pg else w.hex, "now": now_param}).all()
@@ -282,6 +286,7 @@ class Probe:
             if self.pg:
                 from sqlalchemy import text
 
+                c.execute(text(ORDERED_QUEUE_WALK))
                 for sql, params in queries:
                     plan = c.execute(
                         text("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql), params
@@ -360,8 +365,8 @@ class Probe:
 
 
 class Load:
-    def __init__(self, base: str, key: str, rate: int) -> None:
-        self.base, self.key, self.rate = base, key, rate
+    def __init__(self, base: str, key: str, rate: int, terminals: int) -> None:
+        self.base, self.key, self.rate, self.terminals = base, key, rate, terminals
         self.stop = threading.Event()
         self.jobs: list[str] = []
         self.lock = threading.Lock()
@@ -405,22 +410,36 @@ class Load:
                     self.synced += len(ids)
                 self.stop.wait(max(0.0, 1.0 - (time.monotonic() - began)))
 
-    def shop_floor(self) -> None:
-        per_second = max(1, self.rate - int(self.rate * 0.8))
+    def shop_floor(self, share: int) -> None:
+        """One terminal's lifecycle calls: `share` per second, one request at a time."""
         with self.client() as c:
             while not self.stop.is_set():
                 began = time.monotonic()
-                for _ in range(per_second):
+                for _ in range(share):
                     with self.lock:
                         job = self.jobs.pop(0) if self.jobs else None
                     if job is None or self.stop.is_set():
                         break
                     resp = c.post("/api-job-lifecycle/start", params={"id": job})
-                    if resp.status_code == 200:
-                        self.lifecycle += 1
-                    else:
-                        self.errors += 1
+                    with self.lock:
+                        if resp.status_code == 200:
+                            self.lifecycle += 1
+                        else:
+                            self.errors += 1
                 self.stop.wait(max(0.0, 1.0 - (time.monotonic() - began)))
+
+    def threads(self) -> list[threading.Thread]:
+        """The bulk sync, and the shop floor's calls spread over `terminals` client threads (a
+        plant's terminals call at once; one thread alone is capped by its round trip)."""
+        calls = max(1, self.rate - int(self.rate * 0.8))
+        shares = [
+            calls // self.terminals + (i < calls % self.terminals) for i in range(self.terminals)
+        ]
+        out = [threading.Thread(target=self.bulk, daemon=True)]
+        out += [
+            threading.Thread(target=self.shop_floor, args=(n,), daemon=True) for n in shares if n
+        ]
+        return out
 
 
 # ---------------------------------------------------------------- the run
@@ -537,6 +556,12 @@ def main() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="postgres")
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--rate", type=int, default=500, help="events per second to aim for")
+    parser.add_argument(
+        "--terminals",
+        type=int,
+        default=4,
+        help="client threads making the shop floor's lifecycle calls (4)",
+    )
     parser.add_argument("--fail-fraction", type=float, default=0.2)
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--drain-seconds", type=float, default=300.0)
@@ -569,6 +594,7 @@ def main() -> None:
         "minutes": args.minutes,
         "rate": args.rate,
         "workers": args.workers,
+        "terminals": args.terminals,
     }
     with fresh_database(args.db) as url:
         try:
@@ -634,11 +660,8 @@ def main() -> None:
 
             probe = Probe(url, hooks)
             claim_times = ClaimTimes(worker_log_path)
-            load = Load(base, key, args.rate)
-            threads = [
-                threading.Thread(target=load.bulk, daemon=True),
-                threading.Thread(target=load.shop_floor, daemon=True),
-            ]
+            load = Load(base, key, args.rate, args.terminals)
+            threads = load.threads()
             for t in threads:
                 t.start()
             minutes: list[dict[str, Any]] = []

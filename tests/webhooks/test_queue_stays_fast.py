@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from floorsync.models.webhooks import Webhook
-from floorsync.webhooks.worker import DeliveryDeps, claim_endpoint, release
+from floorsync.webhooks.worker import ORDERED_QUEUE_WALK, DeliveryDeps, claim_endpoint, release
 from tests.support.tenants import TenantHandle
 from tests.webhooks.conftest import make_job, register
 
@@ -32,8 +32,11 @@ def capture_claim(deps: DeliveryDeps, webhook_id: str) -> list[tuple[str, Any]]:
     seen: list[tuple[str, Any]] = []
 
     def grab(_conn: Any, _cursor: Any, statement: str, params: Any, *_rest: Any) -> None:
-        # the claim's queries, not the session's own set-up (set_config of its timeouts)
-        if statement.lstrip().upper().startswith("SELECT") and "set_config(" not in statement:
+        # the claim's queries and its planner setting, not the session's own set-up (set_config
+        # of its timeouts)
+        if statement == ORDERED_QUEUE_WALK or (
+            statement.lstrip().upper().startswith("SELECT") and "set_config(" not in statement
+        ):
             seen.append((statement, params))
 
     event.listen(bind, "before_cursor_execute", grab)
@@ -59,15 +62,36 @@ def _walk(node: dict[str, Any]) -> tuple[int, int]:
     return rows, buffers
 
 
-def measure(conn: Connection, statements: list[tuple[str, Any]]) -> list[tuple[int, int]]:
+def queries(statements: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """The claim's SELECTs, without its planner setting."""
+    return [(s, p) for s, p in statements if s != ORDERED_QUEUE_WALK]
+
+
+def plans(conn: Connection, statements: list[tuple[str, Any]]) -> list[dict[str, Any]]:
+    """EXPLAIN (ANALYZE, BUFFERS) of each query, the claim's planner setting applied first (it
+    lasts until the caller's transaction ends)."""
     out = []
     raw = conn.connection.driver_connection
     for statement, params in statements:
         with raw.cursor() as cur:  # type: ignore[union-attr]
+            if statement == ORDERED_QUEUE_WALK:
+                cur.execute(statement)
+                continue
             cur.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement, params)
             (plan,) = cur.fetchone()
         plan = plan if isinstance(plan, list) else orjson.loads(plan)
-        out.append(_walk(plan[0]["Plan"]))
+        out.append(plan[0]["Plan"])
+    return out
+
+
+def measure(conn: Connection, statements: list[tuple[str, Any]]) -> list[tuple[int, int]]:
+    return [_walk(plan) for plan in plans(conn, statements)]
+
+
+def node_types(node: dict[str, Any]) -> set[str]:
+    out = {str(node["Node Type"])}
+    for child in node.get("Plans", []):
+        out |= node_types(child)
     return out
 
 
@@ -83,7 +107,7 @@ def test_a_million_succeeded_deliveries_leave_the_claims_cost_flat(
     hook = register(tenant, "http://127.0.0.1:9/history")
     make_job(tenant, "J-now")  # the one due delivery
     statements = capture_claim(deps, hook["id"])
-    assert 2 <= len(statements) <= 4  # the endpoint, then its due deliveries
+    assert 2 <= len(queries(statements)) <= 4  # the endpoint, then its due deliveries
 
     with sessions() as session:
         conn = session.connection()
@@ -169,7 +193,7 @@ def test_a_million_succeeded_deliveries_leave_the_claims_work_flat_on_sqlite(
     hook = register(tenant, "http://127.0.0.1:9/history")
     make_job(tenant, "J-now")  # the one due delivery
     statements = capture_claim(deps, hook["id"])
-    assert 2 <= len(statements) <= 4  # the endpoint, then its due deliveries
+    assert 2 <= len(queries(statements)) <= 4  # the endpoint, then its due deliveries
 
     with sessions() as session:  # BEGIN IMMEDIATE: the history stays in this transaction
         conn = session.connection()
@@ -201,12 +225,12 @@ def test_a_million_succeeded_deliveries_leave_the_claims_work_flat_on_sqlite(
         ).scalar_one()
         assert history == HISTORY + 1
         after = count_steps(raw, statements)
-        plans = [
+        query_plans = [
             " / ".join(str(row[-1]) for row in raw.execute("EXPLAIN QUERY PLAN " + s, p))
             for s, p in statements
         ]
         session.rollback()
-    print(f"claim statements (VM steps): before {before}, after {after}; plans {plans}")
+    print(f"claim statements (VM steps): before {before}, after {after}; plans {query_plans}")
     # ANALYZE may change the plan, so the bound is loose, but a constant: a claim that stepped
     # through the history would take millions of steps.
     for steps0, steps1 in zip(before, after, strict=True):
@@ -232,9 +256,15 @@ def _insert_backlog(conn: Connection, db_kind: str, tenant: TenantHandle, webhoo
         conn.execute(
             text(
                 columns + "SELECT gen_random_uuid(), :t, gen_random_uuid(), :w, 0, 2000000 + g, "
-                "'job.created', 'pending', 0, now(), now(), now() FROM generate_series(1, :n) AS g"
+                "'job.created', 'pending', 0, :at, :at, :at FROM generate_series(1, :n) AS g"
             ),
-            {"t": tenant.id, "w": uuid.UUID(webhook_id), "n": BACKLOG},
+            # due before the claim's statements were captured (their `now`), as a backlog is
+            {
+                "t": tenant.id,
+                "w": uuid.UUID(webhook_id),
+                "n": BACKLOG,
+                "at": datetime(2026, 1, 1, tzinfo=UTC),
+            },
         )
         conn.execute(text("SET LOCAL session_replication_role = origin"))
     else:
@@ -276,7 +306,7 @@ def test_a_slow_endpoints_backlog_leaves_the_claims_cost_flat(
             .values(lease_until=datetime(2000, 1, 1, tzinfo=UTC))
         )
     statements = capture_claim(deps, hook["id"])
-    assert 2 <= len(statements) <= 4
+    assert 2 <= len(queries(statements)) <= 4
     with sessions() as session:
         conn = session.connection()
         if db_kind == "postgresql":
@@ -297,3 +327,70 @@ def test_a_slow_endpoints_backlog_leaves_the_claims_cost_flat(
         assert work1 <= 4 * work0 + 2_000, (before, after)
     for h in (slow, hook):
         tenant.client.delete("/api-webhooks", params={"id": h["id"]})
+
+
+# ---------------------------------------------------------------- dead entries since a vacuum
+
+DELIVERED = 20_000
+
+
+@pytest.mark.postgres_only
+def test_the_claim_walks_its_queue_in_order_past_dead_entries(
+    db_kind: str,
+    tenant: TenantHandle,
+    deps: DeliveryDeps,
+    sessions: sessionmaker[Session],
+) -> None:
+    """Deliveries that succeeded since the last vacuum leave dead entries at the head of their
+    endpoint's queue index. An ordered walk of the index marks them dead as it passes, so later
+    walks (ordered or not) skip them without visiting the table; a bitmap scan visits the table
+    page of every entry not yet marked and marks none. In a soak the planner chose a bitmap scan
+    for the batch (2,820 pages for 2 due rows) and, in a test, a sequential scan of the table
+    when its statistics said few deliveries were due: the claim's plans are ordered walks of
+    the queue index whatever the statistics (worker.ORDERED_QUEUE_WALK)."""
+    if db_kind != "postgresql":
+        pytest.skip("a PostgreSQL planner's choice")
+    hook = register(tenant, "http://127.0.0.1:9/delivered")
+    webhook_id = uuid.UUID(hook["id"])
+    with sessions() as session, session.begin():  # delivered earlier: below the due one's seq
+        conn = session.connection()
+        conn.execute(text("SET LOCAL session_replication_role = replica"))  # no events for them
+        conn.execute(
+            text(
+                "INSERT INTO webhook_deliveries (id, tenant_id, event_id, webhook_id, "
+                "replay_round, seq, event_type, status, attempts, first_attempt_due_at, "
+                "next_attempt_at, created_at) SELECT gen_random_uuid(), :t, gen_random_uuid(), "
+                ":w, 0, g - :n - 1, 'job.created', 'pending', 0, now(), now(), now() "
+                "FROM generate_series(1, :n) AS g"
+            ),
+            {"t": tenant.id, "w": webhook_id, "n": DELIVERED},
+        )
+    with sessions() as session, session.begin():
+        session.execute(
+            text(
+                "UPDATE webhook_deliveries SET status = 'succeeded', attempts = 1, "
+                "completed_at = now() WHERE webhook_id = :w AND seq < 0"
+            ),
+            {"w": webhook_id},
+        )
+        session.execute(text("ANALYZE webhook_deliveries"))
+    make_job(tenant, "J-after")  # the one due delivery, behind the dead entries
+    try:
+        statements = capture_claim(deps, hook["id"])
+        with sessions() as session:
+            claim_plans = plans(session.connection(), statements)
+            session.rollback()
+        buffers = [_walk(p)[1] for p in claim_plans]
+        print(f"claim buffers past {DELIVERED:,} dead entries: {buffers}")
+        for plan in claim_plans:
+            assert not {t for t in node_types(plan) if t.startswith(("Bitmap", "Seq"))}, plan
+        # Far below a visit of the dead entries' table pages (some hundreds) or of the table
+        # (thousands, with other tests' deliveries), whatever other tests left in the queue.
+        assert sum(buffers) < 1_000, buffers
+    finally:
+        with sessions() as session, session.begin():
+            session.execute(
+                text("DELETE FROM webhook_deliveries WHERE webhook_id = :w AND seq < 0"),
+                {"w": webhook_id},
+            )
+        tenant.client.delete("/api-webhooks", params={"id": hook["id"]})

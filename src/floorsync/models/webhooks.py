@@ -87,12 +87,9 @@ class WebhookDelivery(IdPk, TenantOwned, Base):
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
         UniqueConstraint("event_id", "webhook_id"),
-        Index(
-            "ix_webhook_deliveries_due",
-            "next_attempt_at",
-            postgresql_where=_PENDING,
-            sqlite_where=_PENDING,
-        ),
+        # An endpoint's queue: the claim's only way in (its first due delivery, its batch, in
+        # sequence order). Migration 0017 dropped the due index (next_attempt_at): nothing
+        # needed it, and the planner sometimes walked it for every endpoint.
         Index(
             "ix_webhook_deliveries_queue",
             "webhook_id",

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, or_, select, update
+from sqlalchemy import Table, bindparam, delete, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from floorsync.db import leases
@@ -121,6 +121,7 @@ class Claim:
     # The endpoint's run of failures when claimed (the breaker's view during the batch).
     consecutive_failures: int = 0
     failing_since: datetime | None = None
+    claim_ms: float = 0.0  # how long the claim's transaction took, commit included
 
 
 def open_secrets(kit: WebhookKit, hook: Webhook, now: datetime) -> list[str]:
@@ -145,8 +146,30 @@ def claim_endpoint(deps: DeliveryDeps) -> Claim | None:
     An endpoint whose secret doesn't open (FLOORSYNC_SECRET_KEY changed or lost) can't sign
     anything: it is paused for an hour without being leased, with an error in the log, and the
     claim moves on to the next due endpoint."""
+    began = time.perf_counter()
+    claim = _claim(deps)
+    if claim is not None:
+        claim.claim_ms = (time.perf_counter() - began) * 1000
+    return claim
+
+
+# The claim's reads are ordered walks of one endpoint's queue index that stop after a row or a
+# batch: the plan for them whatever the data. PostgreSQL's planner, which can't see dead index
+# entries and guesses how many deliveries are due from the whole table's statistics, sometimes
+# chose otherwise, so the claim's transaction leaves it no other choice:
+# - a bitmap scan of the endpoint's whole queue plus a sort visits the table page of every
+#   entry, dead ones included, and never marks them dead in the index as an ordered walk does:
+#   its cost grows with the deliveries made since the last vacuum (a soak's probe read 2,820
+#   pages for 2 due rows, against 100–400 otherwise);
+# - a sequential scan of the table, when the statistics said few deliveries were due.
+ORDERED_QUEUE_WALK = "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off"
+
+
+def _claim(deps: DeliveryDeps) -> Claim | None:
     cfg = deps.kit.config
     with deps.sessions() as session, session.begin():
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text(ORDERED_QUEUE_WALK))
         now = deps.clock.now()
         # Has the endpoint a due delivery? Asked of each candidate endpoint alone, as the first
         # due row of its own queue. As EXISTS, PostgreSQL sometimes planned it (after an
@@ -723,15 +746,14 @@ def run_once(deps: DeliveryDeps) -> bool:
     """Deliver one claimed batch for one endpoint. Returns False when nothing was due (a round
     that failed unexpectedly still counts as work done, so the caller goes on to other
     endpoints)."""
-    began = time.perf_counter()
     claim = claim_endpoint(deps)
     if claim is None:
         return False
-    deliver(deps, claim, claim_ms=(time.perf_counter() - began) * 1000)
+    deliver(deps, claim)
     return True
 
 
-def deliver(deps: DeliveryDeps, claim: Claim, claim_ms: float = 0.0) -> None:
+def deliver(deps: DeliveryDeps, claim: Claim) -> None:
     """Send a claimed endpoint's batch, record it and release the endpoint.
 
     The batch's INFO line ends with how long its claim took (the claim's transaction: the
@@ -753,7 +775,7 @@ def deliver(deps: DeliveryDeps, claim: Claim, claim_ms: float = 0.0) -> None:
                 sent,
                 len(results) - sent,
                 (time.perf_counter() - began) * 1000,
-                claim_ms,
+                claim.claim_ms,
             )
         else:
             release(deps, claim)
