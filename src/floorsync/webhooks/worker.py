@@ -36,6 +36,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -147,9 +148,13 @@ def claim_endpoint(deps: DeliveryDeps) -> Claim | None:
     anything: it is paused for an hour without being leased, with an error in the log, and the
     claim moves on to the next due endpoint."""
     began = time.perf_counter()
-    claim = _claim(deps)
-    if claim is not None:
-        claim.claim_ms = (time.perf_counter() - began) * 1000
+    leased = _lease_and_load(deps)
+    if leased is None:
+        return None
+    claim, rows = leased
+    claim.claim_ms = (time.perf_counter() - began) * 1000
+    # Rendered after the commit: the bodies are CPU work that needs no transaction open.
+    claim.deliveries = [_claimed(claim, row) for row in rows]
     return claim
 
 
@@ -165,7 +170,8 @@ def claim_endpoint(deps: DeliveryDeps) -> Claim | None:
 ORDERED_QUEUE_WALK = "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off"
 
 
-def _claim(deps: DeliveryDeps) -> Claim | None:
+def _lease_and_load(deps: DeliveryDeps) -> tuple[Claim, Sequence[Any]] | None:
+    """The claim's transaction: lease an endpoint with due deliveries, read its batch's rows."""
     cfg = deps.kit.config
     with deps.sessions() as session, session.begin():
         if session.get_bind().dialect.name == "postgresql":
@@ -243,19 +249,19 @@ def _claim(deps: DeliveryDeps) -> Claim | None:
             .join_from(batch, Event, Event.id == batch.c.delivery_event_id)
             .order_by(batch.c.delivery_seq)
         ).all()
-        deliveries = [_claimed(hook, row) for row in rows]
-        return Claim(
+        claim = Claim(
             hook.id,
             hook.tenant_id,
             hook.url,
             secrets,
             lease_until,
-            deliveries,
+            [],
             max_in_flight=1 if probe else max(1, hook.max_in_flight),
             probe=probe,
             consecutive_failures=hook.consecutive_failures,
             failing_since=hook.failing_since,
         )
+    return claim, rows
 
 
 # Windows of `max_in_flight` requests per claim. Nothing is in flight for the endpoint between
@@ -284,7 +290,7 @@ _CLAIMED_COLUMNS = (
 )
 
 
-def _claimed(hook: Webhook, row: Any) -> ClaimedDelivery:
+def _claimed(claim: Claim, row: Any) -> ClaimedDelivery:
     """A claimed delivery with its body, or with the reason its event can't be rendered."""
     try:
         body, error = render_stored(row), None
@@ -293,8 +299,8 @@ def _claimed(hook: Webhook, row: Any) -> ClaimedDelivery:
         log.error(
             "webhook %s (tenant %s): delivery %s: %s; recorded as a failed attempt, retried "
             "per schedule",
-            hook.id,
-            hook.tenant_id,
+            claim.webhook_id,
+            claim.tenant_id,
             row.delivery_id,
             exc,
         )
