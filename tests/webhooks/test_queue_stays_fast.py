@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from floorsync.models.webhooks import Webhook
-from floorsync.webhooks.worker import ORDERED_QUEUE_WALK, DeliveryDeps, claim_endpoint, release
+from floorsync.webhooks.worker import DeliveryDeps, claim_endpoint, release
 from tests.support.tenants import TenantHandle
 from tests.webhooks.conftest import make_job, register
 
@@ -32,9 +32,9 @@ def capture_claim(deps: DeliveryDeps, webhook_id: str) -> list[tuple[str, Any]]:
     seen: list[tuple[str, Any]] = []
 
     def grab(_conn: Any, _cursor: Any, statement: str, params: Any, *_rest: Any) -> None:
-        # the claim's queries and its planner setting, not the session's own set-up (set_config
-        # of its timeouts)
-        if statement == ORDERED_QUEUE_WALK or (
+        # the claim's queries and its settings, not the session's own set-up (set_config of
+        # its timeouts)
+        if statement.startswith("SET LOCAL") or (
             statement.lstrip().upper().startswith("SELECT") and "set_config(" not in statement
         ):
             seen.append((statement, params))
@@ -63,18 +63,18 @@ def _walk(node: dict[str, Any]) -> tuple[int, int]:
 
 
 def queries(statements: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
-    """The claim's SELECTs, without its planner setting."""
-    return [(s, p) for s, p in statements if s != ORDERED_QUEUE_WALK]
+    """The claim's SELECTs, without its settings."""
+    return [(s, p) for s, p in statements if not s.startswith("SET LOCAL")]
 
 
 def plans(conn: Connection, statements: list[tuple[str, Any]]) -> list[dict[str, Any]]:
-    """EXPLAIN (ANALYZE, BUFFERS) of each query, the claim's planner setting applied first (it
-    lasts until the caller's transaction ends)."""
+    """EXPLAIN (ANALYZE, BUFFERS) of each query, the claim's settings applied first (they last
+    until the caller's transaction ends)."""
     out = []
     raw = conn.connection.driver_connection
     for statement, params in statements:
         with raw.cursor() as cur:  # type: ignore[union-attr]
-            if statement == ORDERED_QUEUE_WALK:
+            if statement.startswith("SET LOCAL"):
                 cur.execute(statement)
                 continue
             cur.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement, params)

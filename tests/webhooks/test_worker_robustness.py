@@ -8,7 +8,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select, text
 
 from floorsync.kit.secretbox import SecretBox
 from floorsync.models.webhooks import Webhook, WebhookLog
@@ -205,3 +205,44 @@ class TestASecretThatDoesNotOpen:
                 str(bad_id) in r.getMessage() and "FLOORSYNC_SECRET_KEY" in r.getMessage()
                 for r in caplog.records
             )
+
+
+@pytest.mark.postgres_only
+def test_only_the_lease_transactions_skip_the_wait_for_the_disk(
+    db_kind: str, rig: Rig, receiver: WebhookReceiver
+) -> None:
+    """A claim's and a release's commits don't wait for the disk (worker.LEASE_ONLY_COMMIT):
+    they write nothing but the lease. The record of a batch (its attempts, the deliveries'
+    outcomes) does, and the setting lasts only for its own transaction."""
+    if db_kind != "postgresql":
+        pytest.skip("synchronous_commit is PostgreSQL's")
+    rig.add_webhook(receiver.url)
+    rig.job("J-1")
+    bind = rig.deps.sessions.kw["bind"]
+    seen: list[str] = []
+
+    def grab(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        seen.append(statement)
+
+    event.listen(bind, "before_cursor_execute", grab)
+    try:
+        claim = worker_mod.claim_endpoint(rig.deps)
+        assert claim is not None
+        assert claim.deliveries
+        claimed, seen[:] = list(seen), []
+        worker_mod.deliver(rig.deps, claim)  # sends, then records (and releases) in one go
+        recorded, seen[:] = list(seen), []
+        worker_mod.release(rig.deps, dataclasses.replace(claim, deliveries=[]))
+        released = list(seen)
+    finally:
+        event.remove(bind, "before_cursor_execute", grab)
+
+    def lease_only(statements: list[str]) -> bool:
+        return any(worker_mod.LEASE_ONLY_COMMIT in s for s in statements)
+
+    assert lease_only(claimed)
+    assert lease_only(released)
+    assert any(s.lstrip().upper().startswith("UPDATE WEBHOOK_DELIVERIES") for s in recorded)
+    assert not lease_only(recorded)
+    with rig.deps.sessions() as session:  # a pooled connection is back to the default
+        assert session.execute(text("SHOW synchronous_commit")).scalar_one() == "on"
