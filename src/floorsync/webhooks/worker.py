@@ -172,7 +172,8 @@ ORDERED_QUEUE_WALK = "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqsca
 # The lease's own transactions (claim, release) don't wait for their commit to reach the disk.
 # If PostgreSQL crashed before it did, the lease would be lost with the connections of every
 # worker holding one, and their batches' records would fail with them: the deliveries are sent
-# again, as after any crash (at least once). Nothing else is written in those transactions, and
+# again, as after any crash (at least once). Nothing else is written in those transactions but
+# the pause of an endpoint whose secret doesn't open, which the next claim would write again; and
 # each claim and release was a disk flush in the gap between an endpoint's batches.
 LEASE_ONLY_COMMIT = "SET LOCAL synchronous_commit = off"
 
