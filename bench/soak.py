@@ -48,8 +48,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bulk_sync import fresh_database, make_tenant
 
-from floorsync.webhooks.worker import ORDERED_QUEUE_WALK
-
 FLOORSYNC = Path(sys.executable).parent / "floorsync"
 ENDPOINTS = ("healthy", "flaky", "slow", "erp")
 HEAVY_CLAIM_BUFFERS = 1_000  # a probe of the claim reading this many buffers keeps its plan
@@ -230,7 +228,9 @@ class Probe:
 
     def __init__(self, url: str, hooks: dict[str, uuid.UUID]) -> None:
         from floorsync.db.engine import make_engine
+        from floorsync.webhooks.worker import ORDERED_QUEUE_WALK
 
+        self.ordered_walk = ORDERED_QUEUE_WALK  # the worker's claim plans its queries so
         self.engine = make_engine(url)
         self.hooks = hooks
         self.pg = url.startswith("postgresql")
@@ -279,8 +279,8 @@ class Probe:
             now_param = self._now()
             began = time.perf_counter()
             with self.engine.connect() as c:
-                if self.pg:  # the worker's claim plans its queries so (webhooks/worker.py)
-                    c.execute(text(ORDERED_QUEUE_WALK))
+                if self.pg:
+                    c.execute(text(self.ordered_walk))
                 c.execute(text(self.PICK), {"now": now_param}).all()
                 w = self.hooks["healthy"]
                 c.execute(text(self.BATCH), {"w": w if self.pg else w.hex, "now": now_param}).all()
@@ -304,7 +304,7 @@ class Probe:
             if self.pg:
                 from sqlalchemy import text
 
-                c.execute(text(ORDERED_QUEUE_WALK))
+                c.execute(text(self.ordered_walk))
                 for sql, params in queries:
                     plan = c.execute(
                         text("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql), params

@@ -6,9 +6,10 @@ import dataclasses
 import logging
 import time
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import event, select
 
 from floorsync.kit.secretbox import SecretBox
 from floorsync.models.webhooks import Webhook, WebhookLog
@@ -220,9 +221,12 @@ def test_only_the_lease_transactions_skip_the_wait_for_the_disk(
     rig.job("J-1")
     bind = rig.deps.sessions.kw["bind"]
     seen: list[str] = []
+    claims_connection: list[Any] = []  # the DBAPI connection the claim's transaction ran on
 
-    def grab(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+    def grab(conn: Any, _cursor: object, statement: str, *_rest: object) -> None:
         seen.append(statement)
+        if worker_mod.LEASE_ONLY_COMMIT in statement and not claims_connection:
+            claims_connection.append(conn.connection.dbapi_connection)
 
     event.listen(bind, "before_cursor_execute", grab)
     try:
@@ -244,5 +248,9 @@ def test_only_the_lease_transactions_skip_the_wait_for_the_disk(
     assert lease_only(released)
     assert any(s.lstrip().upper().startswith("UPDATE WEBHOOK_DELIVERIES") for s in recorded)
     assert not lease_only(recorded)
-    with rig.deps.sessions() as session:  # a pooled connection is back to the default
-        assert session.execute(text("SHOW synchronous_commit")).scalar_one() == "on"
+    # The claim's own connection, back in the pool, is back to the default.
+    (raw,) = claims_connection
+    with raw.cursor() as cur:
+        cur.execute("SHOW synchronous_commit")
+        assert cur.fetchone()[0] == "on"
+    raw.rollback()

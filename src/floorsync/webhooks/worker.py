@@ -198,8 +198,9 @@ def _lease_and_load(deps: DeliveryDeps) -> tuple[Claim, Sequence[Any]] | None:
         # ANALYZE) as a scan of every due delivery, so the claim followed the backlog of a
         # receiver that can't keep up (soak: 380 → 1,775 buffers); a subquery with LIMIT 1 is
         # never turned into a join. Its ORDER BY seq is what the queue index (webhook_id, seq)
-        # gives: without it, LIMIT 1 made the planner hope to find a row early in the due
-        # index (next_attempt_at) and walk other endpoints' due deliveries for each endpoint.
+        # gives: without it, LIMIT 1 let the planner hope to find a row early in the due index
+        # (next_attempt_at, dropped since by migration 0017) and walk every endpoint's due
+        # deliveries for each endpoint.
         due = (
             select(WebhookDelivery.id)
             .where(
