@@ -1,6 +1,7 @@
 """`floorsync serve --no-worker` as a real subprocess on the test database (several API processes
 sharing one database, SIGTERM behaviour)."""
 
+import os
 import signal
 import subprocess
 import tempfile
@@ -22,8 +23,10 @@ class ApiProcess:
     stderr: IO[bytes]  # a file, not a pipe: a server that logs a lot must never block on it
 
     def log(self) -> str:
-        self.stderr.seek(0)
-        return self.stderr.read().decode(errors="replace")
+        # pread, not seek + read: the server writes through the same open file, whose offset a
+        # seek would move under it, so its next line overwrote the log's start.
+        fd = self.stderr.fileno()
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
 
     def stop(self, timeout: float = 30) -> int:
         """SIGTERM and wait (SIGKILL if it does not exit in time); returns the exit code."""
