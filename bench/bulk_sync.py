@@ -20,6 +20,10 @@ Measures, in one run (records per second):
                     `nested_records_per_s`, `ratio_nested_vs_flat_insert` (against http_insert)
                     and `nested_slowdown` (the last request's time / the first's)
 
+With `--webhooks N` (default 0) the tenant has N active webhook endpoints subscribed to `*`
+before the HTTP phases, so every event of a sync also gets N delivery rows in its transaction (the
+fan-out, events/fanout.py); no worker runs, nothing is sent.
+
 With --json the last line is one JSON object with those keys and `ratio_insert_vs_raw`,
 `ratio_insert_vs_fair`, `ratio_unchanged_vs_insert` and `ratio_bulk_vs_row_by_row`. With
 `--runs N` (default 1) the whole run is repeated on fresh databases and every figure is reported
@@ -474,6 +478,7 @@ def serve(url: str) -> Iterator[str]:
         "FLOORSYNC_DATABASE_URL": url,
         "FLOORSYNC_LOG_LEVEL": "warning",
         "FLOORSYNC_ENVIRONMENT": "development",
+        "FLOORSYNC_WEBHOOK_ALLOW_PRIVATE": "true",  # --webhooks: endpoints on 127.0.0.1
     }
     proc = subprocess.Popen(
         [
@@ -533,7 +538,7 @@ def expect(**counts: int) -> Callable[[dict[str, Any]], None]:
     return check
 
 
-def run(kind: str) -> dict[str, float]:
+def run(kind: str, webhooks: int = 0) -> dict[str, float]:
     from floorsync.db.migrate import upgrade
 
     with fresh_database(kind) as url:
@@ -567,6 +572,11 @@ def run(kind: str) -> dict[str, float]:
                 timeout=120,
             ) as client,
         ):
+            for i in range(webhooks):  # nothing listens there, and no worker sends
+                client.post(
+                    "/api-webhooks",
+                    content=orjson.dumps({"url": f"http://127.0.0.1:9/bench-{i}", "events": ["*"]}),
+                ).raise_for_status()
             client.post(
                 "/api-jobs/bulk-sync", content=orjson.dumps({"items": [job(0, prefix="WARM")]})
             )  # warm-up
@@ -629,8 +639,11 @@ def main() -> None:
         "--json", action="store_true", help="print one JSON object as the last line"
     )
     parser.add_argument("--runs", type=int, default=1, help="repeat on fresh databases")
+    parser.add_argument(
+        "--webhooks", type=int, default=0, help="active endpoints subscribed to every event"
+    )
     args = parser.parse_args()
-    runs = [run(args.db) for _ in range(max(1, args.runs))]
+    runs = [run(args.db, args.webhooks) for _ in range(max(1, args.runs))]
     results = summarise(runs)
     rates = (
         "raw",
@@ -660,7 +673,7 @@ def main() -> None:
             f"  (min {results['min'][name]:.2f}, max {results['max'][name]:.2f})"
         )
     if args.json:
-        print(json.dumps({"db": args.db, **results}))
+        print(json.dumps({"db": args.db, "webhooks": args.webhooks, **results}))
 
 
 if __name__ == "__main__":

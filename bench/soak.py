@@ -12,8 +12,11 @@ that URL, dropped afterwards), SQLite a temporary file. Endpoints, all subscribe
     erp       the healthy receiver again, with exclude_sources ["SAP"]: the ERP's own bulk load
               must create no deliveries for it (echo suppression), shop-floor events still do
 
-Load: every second one bulk sync of new SAP jobs (80 % of --rate) and lifecycle `start` calls on
-earlier jobs (the other 20 %, spread over --terminals client threads, 4), for --minutes. The worker
+Load: every second lifecycle `start` calls on earlier jobs (20 % of --rate, spread over
+--terminals client threads, 4) and one bulk sync of new SAP jobs that tops the second up to --rate:
+80 % of it when the terminals made their share the second before, more when they fell short (each
+call is one event, each job one; the terminals are capped by their round trips under load), for
+--minutes. The worker
 runs with FLOORSYNC_WEBHOOK_RETRY_DELAYS=1,2,4,8,16. Every minute: events committed per second,
 deliveries per second and backlog per endpoint, RSS of the API and the worker, the claim's two
 queries timed on the database (a probe: five runs at that instant) and the claim times the worker
@@ -397,12 +400,21 @@ class Load:
             base_url=self.base, headers={"Authorization": f"Bearer {self.key}"}, timeout=60
         )
 
+    def shop_floor_share(self) -> int:
+        return max(1, self.rate - int(self.rate * 0.8))
+
     def bulk(self) -> None:
-        per_second = max(1, int(self.rate * 0.8))
         n = 0
+        made_before = 0
         with self.client() as c:
             while not self.stop.is_set():
                 began = time.monotonic()
+                with self.lock:
+                    made = self.lifecycle
+                # what the terminals did not make of their share last second, the bulk makes
+                shortfall = max(0, self.shop_floor_share() - (made - made_before))
+                made_before = made
+                per_second = max(1, int(self.rate * 0.8)) + shortfall
                 items = []
                 for _ in range(per_second):
                     items.append(
@@ -449,7 +461,7 @@ class Load:
     def threads(self) -> list[threading.Thread]:
         """The bulk sync, and the shop floor's calls spread over `terminals` client threads (a
         plant's terminals call at once; one thread alone is capped by its round trip)."""
-        calls = max(1, self.rate - int(self.rate * 0.8))
+        calls = self.shop_floor_share()
         shares = [
             calls // self.terminals + (i < calls % self.terminals) for i in range(self.terminals)
         ]
@@ -690,6 +702,7 @@ def main() -> None:
             claim_times.since_last()  # the claims before the load began are not part of it
             last_at = started
             last_cpu = (cpu_seconds(api.pid), worker_cpu())
+            last_load = (0, 0)
             end_at = started + args.minutes * 60
             while time.monotonic() < end_at:
                 time.sleep(max(0.0, min(60.0, end_at - time.monotonic())))
@@ -698,6 +711,9 @@ def main() -> None:
                 row: dict[str, Any] = {
                     "minute": round((now - started) / 60, 2),
                     "ingest_per_s": round((now_counts["events"] - last["events"]) / span, 1),
+                    # the load's mix: records the bulk syncs made, the terminals' lifecycle calls
+                    "synced_per_s": round((load.synced - last_load[0]) / span, 1),
+                    "lifecycle_per_s": round((load.lifecycle - last_load[1]) / span, 1),
                     "rss_api_mb": round(rss_mb(api.pid), 1),
                     "rss_worker_mb": round(sum(rss_mb(w.pid) for w in workers), 1),
                     # share of one CPU each process got this minute, and the machine's load:
@@ -717,6 +733,7 @@ def main() -> None:
                 print(json.dumps(row), flush=True)
                 last, last_at = now_counts, now
                 last_cpu = (cpu_seconds(api.pid), worker_cpu())
+                last_load = (load.synced, load.lifecycle)
             load.stop.set()
             for t in threads:
                 t.join(120)

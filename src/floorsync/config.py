@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     webhook_delivery_retention: str = "24h"  # succeeded deliveries
     webhook_vacuum_seconds: float = 60  # the pending queue's VACUUM (webhooks/queue_vacuum.py)
     webhook_log_retention: str = ""  # attempt logs; empty: FLOORSYNC_WEBHOOK_LOG_RETENTION_DAYS
+    # An endpoint whose batch emptied its queue rests this long before its next claim
+    # (webhooks/worker.py, LINGER): a trickle of events goes out in batches, not one claim each.
+    webhook_linger_ms: float = Field(200, ge=0, le=2000)
 
     # the /admin web UI
     admin_session_hours: float = Field(12, gt=0)  # a sign-in lasts at most this long

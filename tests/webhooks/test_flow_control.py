@@ -11,11 +11,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from floorsync.config import Settings
 from floorsync.kit.durations import parse_duration
 from floorsync.models.webhooks import Webhook
 from floorsync.webhooks import service
 from floorsync.webhooks.breaker import BreakerPolicy, open_time, should_open
-from floorsync.webhooks.worker import drain, run_once
+from floorsync.webhooks.config import WebhookConfig
+from floorsync.webhooks.tasks import DELIVERY
+from floorsync.webhooks.worker import Claim, drain, rest_after, run_once
+from floorsync.worker.registry import WorkerRegistry
+from floorsync.worker.runner import WorkerRunner
 from tests.support.tenants import TenantHandle
 from tests.support.webhook_receiver import Reply, WebhookReceiver
 from tests.webhooks.conftest import Rig, make_job, register
@@ -168,6 +173,83 @@ class TestFailuresStepAside:
         assert run_once(rig.deps)
         assert [d.status.value for d in rig.deliveries(hook_id)] == ["pending", "succeeded"]
         assert rig.webhook(hook_id).paused_until is None
+
+
+class TestLinger:
+    """An endpoint whose batch emptied its queue rests FLOORSYNC_WEBHOOK_LINGER_MS (200) before
+    its next claim; one with a backlog (a full batch) is claimed again at once."""
+
+    def test_an_endpoint_that_emptied_its_queue_rests_before_its_next_claim(
+        self, rig: Rig, receiver: WebhookReceiver, own: list[uuid.UUID]
+    ) -> None:
+        assert rig.deps.kit.config.linger == timedelta(milliseconds=200)  # the default
+        hook_id, _ = rig.add_webhook(receiver.url, max_in_flight=1)
+        own.append(hook_id)
+        rig.job("J-1")
+        assert run_once(rig.deps)
+        released = rig.clock.now()
+        assert rig.webhook(hook_id).lease_until == released + timedelta(milliseconds=200)
+        rig.job("J-2")
+        rig.job("J-3")
+        rig.clock.advance(0.199)
+        assert not run_once(rig.deps)  # resting: its two due events wait
+        assert len(receiver.requests) == 1
+        rig.clock.advance(0.002)
+        assert run_once(rig.deps)  # then both go out in one batch
+        assert [r.json()["data"]["job"]["job_number"] for r in receiver.requests] == [
+            "J-1",
+            "J-2",
+            "J-3",
+        ]
+
+    def test_an_endpoint_with_a_backlog_is_claimed_again_at_once(
+        self, rig: Rig, receiver: WebhookReceiver, own: list[uuid.UUID]
+    ) -> None:
+        hook_id, _ = rig.add_webhook(receiver.url, max_in_flight=1)
+        own.append(hook_id)
+        batch = rig.deps.kit.config.batch_size  # max_in_flight 1: a batch is the batch size
+        for n in range(batch + 3):
+            rig.job(f"J-{n}")
+        assert run_once(rig.deps)
+        assert len(receiver.requests) == batch
+        assert rig.webhook(hook_id).lease_until == rig.clock.now()  # a full batch: no rest
+        rig.clock.advance(0.001)  # a released lease is free once the clock has moved past it
+        assert run_once(rig.deps)
+        assert len(receiver.requests) == batch + 3
+        assert rig.webhook(hook_id).lease_until == rig.clock.now() + timedelta(milliseconds=200)
+
+    def test_drain_and_worker_once_deliver_what_is_due_on_a_resting_endpoint_too(
+        self, rig: Rig, receiver: WebhookReceiver, own: list[uuid.UUID]
+    ) -> None:
+        hook_id, _ = rig.add_webhook(receiver.url, max_in_flight=1)
+        own.append(hook_id)
+        rig.job("J-1")
+        assert run_once(rig.deps)
+        rig.job("J-2")
+        assert not run_once(rig.deps)  # resting
+        assert drain(rig.deps) == 1  # `drain` doesn't wait for the linger to pass
+        assert len(receiver.requests) == 2
+        rig.job("J-3")
+        assert not run_once(rig.deps)  # resting again after drain's batch
+        once = WorkerRunner(rig.services, registry=WorkerRegistry(kinds=(DELIVERY,), periodic=()))
+        assert once.run_once() == {DELIVERY.name: 1}  # `floorsync worker --once` neither
+        assert [r.json()["data"]["job"]["job_number"] for r in receiver.requests] == [
+            "J-1",
+            "J-2",
+            "J-3",
+        ]
+
+    def test_a_linger_of_0_does_not_rest(
+        self, settings: Settings, receiver: WebhookReceiver
+    ) -> None:
+        assert WebhookConfig.from_settings(settings).linger == timedelta(milliseconds=200)
+        off = settings.model_copy(update={"webhook_linger_ms": 0})
+        assert WebhookConfig.from_settings(off).linger == timedelta(0)
+        claim = Claim(uuid.uuid4(), uuid.uuid4(), receiver.url, [], T0, [])
+        assert rest_after(WebhookConfig.from_settings(off), claim) == timedelta(0)
+        assert rest_after(WebhookConfig.from_settings(settings), claim) == timedelta(
+            milliseconds=200
+        )
 
 
 class TestQuietLogs:

@@ -31,6 +31,7 @@ class WebhookConfig:
     delivery_retention: timedelta = timedelta(hours=24)
     breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
     retry_after_cap: timedelta = timedelta(hours=1)
+    linger: timedelta = timedelta(0)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "WebhookConfig":
@@ -60,6 +61,7 @@ class WebhookConfig:
                 open_max=timedelta(seconds=settings.webhook_breaker_open_max_seconds),
             ),
             retry_after_cap=timedelta(seconds=settings.webhook_retry_after_cap_seconds),
+            linger=timedelta(milliseconds=settings.webhook_linger_ms),
         )
 
 

@@ -42,6 +42,7 @@ def _deps(ctx: WorkerContext, threads: int) -> DeliveryDeps:
         ctx.rng,
         senders=senders,
         stopping=ctx.stopping,
+        past_linger=ctx.draining,
     )
 
 

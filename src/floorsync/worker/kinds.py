@@ -33,6 +33,9 @@ class WorkerContext:
     worker_id: str  # the lease owner written by this process's claims
     rng: random.Random
     stopping: threading.Event  # set on SIGTERM: finish the unit in hand, claim no more
+    # `floorsync worker --once`: every unit due now is run, none held back (a webhook endpoint
+    # resting after its batch, LINGER in webhooks/worker.py, is claimed too).
+    draining: bool = False
 
 
 def one_thread(_settings: Settings) -> int:

@@ -186,6 +186,7 @@ class WorkerRunner:
         """Run the periodic tasks that are due, then every unit of every kind that is due now;
         returns the units run per kind."""
         self.run_periodic()
+        self.ctx = dataclasses.replace(self.ctx, draining=True)
         done: dict[str, int] = {}
         try:
             for started in self._start_kinds():
