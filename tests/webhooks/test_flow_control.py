@@ -7,6 +7,8 @@ import logging
 import re
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,7 +20,14 @@ from floorsync.webhooks import service
 from floorsync.webhooks.breaker import BreakerPolicy, open_time, should_open
 from floorsync.webhooks.config import WebhookConfig
 from floorsync.webhooks.tasks import DELIVERY
-from floorsync.webhooks.worker import Claim, drain, rest_after, run_once
+from floorsync.webhooks.worker import (
+    REFILLS_PER_CLAIM,
+    Claim,
+    batch_limit,
+    drain,
+    rest_after,
+    run_once,
+)
 from floorsync.worker.registry import WorkerRegistry
 from floorsync.worker.runner import WorkerRunner
 from tests.support.tenants import TenantHandle
@@ -250,6 +259,49 @@ class TestLinger:
         assert rest_after(WebhookConfig.from_settings(settings), claim) == timedelta(
             milliseconds=200
         )
+
+
+class TestRefill:
+    """A concurrent endpoint with a backlog: the thread holding its lease reads the next batch
+    while the last requests of one are in flight, up to REFILLS_PER_CLAIM times a claim, and
+    records them all in one transaction."""
+
+    def test_a_backlog_goes_out_in_one_claim_refilled_up_to_its_cap(
+        self, rig: Rig, receiver: WebhookReceiver, own: list[uuid.UUID]
+    ) -> None:
+        hook_id, _ = rig.add_webhook(receiver.url, max_in_flight=4)
+        own.append(hook_id)
+        batch = batch_limit(rig.deps.kit.config.batch_size, 4)
+        cap = batch * (1 + REFILLS_PER_CLAIM)
+        for n in range(cap + 7):
+            rig.job(f"J-{n}")
+        with ThreadPoolExecutor(4) as senders:
+            deps = replace(rig.deps, senders=senders)
+            assert run_once(deps)  # one claim, refilled three times
+            assert len(receiver.requests) == cap >= 4 * batch
+            done = [d.status.value for d in rig.deliveries(hook_id)]
+            assert done == ["succeeded"] * cap + ["pending"] * 7  # recorded together
+            assert rig.webhook(hook_id).lease_until == rig.clock.now()  # more due: no rest
+            rig.clock.advance(0.001)
+            assert run_once(deps)  # the rest, then the queue is drained: it rests
+            assert rig.webhook(hook_id).lease_until == rig.clock.now() + timedelta(milliseconds=200)
+        assert len(receiver.requests) == cap + 7
+        assert {r.json()["data"]["job"]["job_number"] for r in receiver.requests} == {
+            f"J-{n}" for n in range(cap + 7)
+        }
+        assert [d.status.value for d in rig.deliveries(hook_id)] == ["succeeded"] * (cap + 7)
+
+    def test_one_at_a_time_an_endpoint_is_not_refilled(
+        self, rig: Rig, receiver: WebhookReceiver, own: list[uuid.UUID]
+    ) -> None:
+        hook_id, _ = rig.add_webhook(receiver.url, max_in_flight=1)
+        own.append(hook_id)
+        batch = rig.deps.kit.config.batch_size
+        for n in range(batch + 1):
+            rig.job(f"J-{n}")
+        with ThreadPoolExecutor(4) as senders:
+            assert run_once(replace(rig.deps, senders=senders))
+        assert len(receiver.requests) == batch
 
 
 class TestQuietLogs:

@@ -126,6 +126,8 @@ class Claim:
     consecutive_failures: int = 0
     failing_since: datetime | None = None
     claim_ms: float = 0.0  # how long the claim's transaction took, commit included
+    # The last read of the endpoint's queue (the claim's, or a refill's) found less than a batch.
+    drained: bool = True
 
 
 def open_secrets(kit: WebhookKit, hook: Webhook, now: datetime) -> list[str]:
@@ -253,25 +255,8 @@ def _lease_and_load(deps: DeliveryDeps) -> tuple[Claim, Sequence[Any]] | None:
             break
         lease_until = leases.take(hook, deps.worker_id, now + cfg.lease)
         probe = hook.breaker_opened_at is not None  # half-open: its pause has passed
-        # The batch is chosen first (its own queue, in sequence order) and then joined to its
-        # events: as one join, SQLite's planner, with statistics of a large backlog, chose to
-        # scan the whole events table and probe the deliveries of each event.
-        batch = (
-            select(*_CLAIMED_COLUMNS, WebhookDelivery.event_id.label("delivery_event_id"))
-            .where(
-                WebhookDelivery.webhook_id == hook.id,
-                WebhookDelivery.status == DeliveryStatus.pending,
-                WebhookDelivery.next_attempt_at <= now,
-            )
-            .order_by(WebhookDelivery.seq)
-            .limit(1 if probe else batch_limit(cfg.batch_size, hook.max_in_flight))
-            .subquery("batch")
-        )
-        rows = session.execute(
-            select(*batch.c, *STORED_EVENT_COLUMNS)
-            .join_from(batch, Event, Event.id == batch.c.delivery_event_id)
-            .order_by(batch.c.delivery_seq)
-        ).all()
+        limit = 1 if probe else batch_limit(cfg.batch_size, hook.max_in_flight)
+        rows = _due_rows(session, hook.id, now, limit)
         claim = Claim(
             hook.id,
             hook.tenant_id,
@@ -284,7 +269,63 @@ def _lease_and_load(deps: DeliveryDeps) -> tuple[Claim, Sequence[Any]] | None:
             consecutive_failures=hook.consecutive_failures,
             failing_since=hook.failing_since,
         )
+    claim.drained = len(rows) < limit
     return claim, rows
+
+
+def _due_rows(
+    session: Session, webhook_id: uuid.UUID, now: datetime, limit: int, after_seq: int | None = None
+) -> Sequence[Any]:
+    """Up to `limit` of the endpoint's due deliveries in sequence order (after `after_seq`),
+    with their events' stored columns."""
+    # The batch is chosen first (its own queue, in sequence order) and then joined to its
+    # events: as one join, SQLite's planner, with statistics of a large backlog, chose to
+    # scan the whole events table and probe the deliveries of each event.
+    due = [
+        WebhookDelivery.webhook_id == webhook_id,
+        WebhookDelivery.status == DeliveryStatus.pending,
+        WebhookDelivery.next_attempt_at <= now,
+    ]
+    if after_seq is not None:
+        due.append(WebhookDelivery.seq > after_seq)
+    batch = (
+        select(*_CLAIMED_COLUMNS, WebhookDelivery.event_id.label("delivery_event_id"))
+        .where(*due)
+        .order_by(WebhookDelivery.seq)
+        .limit(limit)
+        .subquery("batch")
+    )
+    return session.execute(
+        select(*batch.c, *STORED_EVENT_COLUMNS)
+        .join_from(batch, Event, Event.id == batch.c.delivery_event_id)
+        .order_by(batch.c.delivery_seq)
+    ).all()
+
+
+# REFILL: a concurrent endpoint whose claim took a full batch has more due, most likely. When the
+# batch's last deliveries are in flight, the thread holding its lease reads the next batch of its
+# queue (after the last sequence number it has; one read, no lease written) and keeps the window
+# full, up to REFILLS_PER_CLAIM times, and the record of them all is one transaction. Without it,
+# each batch of a backlog ended with its window running dry (the last requests finishing one by
+# one) and a gap of a record, a release and a new claim in which nothing was in flight: in a soak
+# about 13 % of a 50 ms receiver's time. The lease check stops a refilled batch in time, as any.
+REFILLS_PER_CLAIM = 3
+
+
+def _refill(deps: DeliveryDeps, claim: Claim) -> list[ClaimedDelivery]:
+    """Read the claimed endpoint's next batch of due deliveries into the claim (REFILL); says
+    whether the queue is now drained (LINGER)."""
+    limit = batch_limit(deps.kit.config.batch_size, claim.max_in_flight)
+    with deps.sessions() as session, session.begin():
+        if _on_postgresql(session):
+            session.execute(text(ORDERED_QUEUE_WALK))
+        rows = _due_rows(
+            session, claim.webhook_id, deps.clock.now(), limit, claim.deliveries[-1].seq
+        )
+    claim.drained = len(rows) < limit
+    more = [_claimed(claim, row) for row in rows]
+    claim.deliveries.extend(more)
+    return more
 
 
 # Windows of `max_in_flight` requests per claim. Nothing is in flight for the endpoint between
@@ -304,8 +345,7 @@ WINDOWS_PER_CLAIM = 8
 # (Events and webhooks §5.4: normally within 2 s of commit; an idle worker polls every 500 ms).
 def rest_after(cfg: WebhookConfig, claim: Claim) -> timedelta:
     """How long the endpoint rests once this claim's batch is recorded (LINGER)."""
-    full = len(claim.deliveries) >= batch_limit(cfg.batch_size, claim.max_in_flight)
-    return timedelta(0) if full or claim.probe else cfg.linger
+    return cfg.linger if claim.drained and not claim.probe else timedelta(0)
 
 
 def batch_limit(batch_size: int, max_in_flight: int) -> int:
@@ -367,12 +407,17 @@ def send_batch(deps: DeliveryDeps, claim: Claim) -> list[tuple[ClaimedDelivery, 
     tally = _Tally(claim.consecutive_failures, claim.failing_since)
     results: list[tuple[ClaimedDelivery, AttemptResult]] = []
     queue = iter(claim.deliveries)
+    refills = REFILLS_PER_CLAIM if width > 1 and not claim.probe else 0
     in_flight: dict[Future[AttemptResult], ClaimedDelivery] = {}
     stop = False
     try:
         while True:
             while not stop and len(in_flight) < width:
                 item = next(queue, None)
+                if item is None and refills and not claim.drained and claim.deliveries:
+                    refills -= 1
+                    queue = iter(_refill(deps, claim))
+                    item = next(queue, None)
                 if item is None:
                     break
                 now = deps.clock.now()
