@@ -12,18 +12,18 @@ that URL, dropped afterwards), SQLite a temporary file. Endpoints, all subscribe
     erp       the healthy receiver again, with exclude_sources ["SAP"]: the ERP's own bulk load
               must create no deliveries for it (echo suppression), shop-floor events still do
 
-Load: every second lifecycle `start` calls on earlier jobs (20 % of --rate, spread over
---terminals client threads, 4) and one bulk sync of new SAP jobs that tops the second up to --rate:
-80 % of it when the terminals made their share the second before, more when they fell short (each
-call is one event, each job one; the terminals are capped by their round trips under load), for
---minutes. The worker runs with FLOORSYNC_WEBHOOK_RETRY_DELAYS=1,2,4,8,16. Every minute: events
-committed per second and the load's mix, deliveries per second and backlog per endpoint, RSS of
-the API and the worker, the claim's two
-queries timed on the database (a probe: five runs at that instant) and the claim times the worker
-logged with every batch of that minute (median and 90th percentile). After the load stops: how long
-each endpoint takes to drain, then the verification (every committed event received by each
-endpoint that should get it, duplicates, deliveries created for the echo-suppressed endpoint by the
-ERP's own syncs). With --json the last line is one JSON object with all of it.
+Load: every second lifecycle `start` calls on earlier jobs (20 % of --rate, spread over --terminals
+client threads, 4) and one bulk sync of new SAP jobs that tops the second up to --rate: 80 % of it
+when the terminals made their share the second before, more when they fell short (each call is one
+event, each job one; the terminals are capped by their round trips under load), for --minutes. The
+worker runs with FLOORSYNC_WEBHOOK_RETRY_DELAYS=1,2,4,8,16. Every minute: events committed per
+second and the load's mix, deliveries per second and backlog per endpoint, RSS of the API and the
+worker, the claim's two queries timed on the database (a probe: five runs at that instant) and the
+claim times the worker logged with every batch of that minute (median and 90th percentile). After
+the load stops: how long each endpoint takes to drain, then the verification (every committed event
+received by each endpoint that should get it, duplicates, deliveries created for the
+echo-suppressed endpoint by the ERP's own syncs). With --json the last line is one JSON object with
+all of it.
 """
 
 import argparse

@@ -268,8 +268,8 @@ def _lease_and_load(deps: DeliveryDeps) -> tuple[Claim, Sequence[Any]] | None:
             probe=probe,
             consecutive_failures=hook.consecutive_failures,
             failing_since=hook.failing_since,
+            drained=len(rows) < limit,
         )
-    claim.drained = len(rows) < limit
     return claim, rows
 
 
@@ -314,8 +314,8 @@ REFILLS_PER_CLAIM = 3
 
 
 def _refill(deps: DeliveryDeps, claim: Claim) -> list[ClaimedDelivery]:
-    """Read the claimed endpoint's next batch of due deliveries into the claim (REFILL); says
-    whether the queue is now drained (LINGER)."""
+    """Read the claimed endpoint's next batch of due deliveries into the claim (REFILL), and
+    whether that emptied its queue (`drained`, LINGER); returns the new deliveries."""
     limit = batch_limit(deps.kit.config.batch_size, claim.max_in_flight)
     with deps.sessions() as session, session.begin():
         if _on_postgresql(session):
@@ -338,10 +338,10 @@ WINDOWS_PER_CLAIM = 8
 
 # LINGER: an endpoint whose claim (or last refill) found fewer deliveries than a batch holds had
 # emptied its queue; once recorded it rests for `FLOORSYNC_WEBHOOK_LINGER_MS` (200) before it can
-# be claimed again (its lease is let go with that expiry). Under load such an endpoint was claimed again as soon as
-# one event was due: in a soak the ERP endpoint, which gets only the shop floor's ~40 events a
-# second, took half of all claims, about 5 deliveries each, and every claim and record is a
-# transaction. Resting, the events of those milliseconds go out in one batch. An endpoint with a
+# be claimed again (its lease is let go with that expiry). Under load such an endpoint was claimed
+# again as soon as one event was due: in a soak the ERP endpoint, which gets only the shop floor's
+# ~40 events a second, took half of all claims, about 5 deliveries each, and every claim and
+# record is a transaction. Resting, the events of those milliseconds go out in one batch. An endpoint with a
 # backlog (a full batch) doesn't rest. A first attempt waits at most the linger plus an idle
 # thread's poll (FLOORSYNC_WORKER_POLL_SECONDS, 0.2 s): within Events and webhooks §5.4, "first
 # attempts normally start within 2 s of commit".
@@ -409,14 +409,14 @@ def send_batch(deps: DeliveryDeps, claim: Claim) -> list[tuple[ClaimedDelivery, 
     tally = _Tally(claim.consecutive_failures, claim.failing_since)
     results: list[tuple[ClaimedDelivery, AttemptResult]] = []
     queue = iter(claim.deliveries)
-    refills = REFILLS_PER_CLAIM if width > 1 and not claim.probe else 0
+    refills = REFILLS_PER_CLAIM if width > 1 else 0  # a probe's claim has max_in_flight 1
     in_flight: dict[Future[AttemptResult], ClaimedDelivery] = {}
     stop = False
     try:
         while True:
             while not stop and len(in_flight) < width:
                 item = next(queue, None)
-                if item is None and refills and not claim.drained and claim.deliveries:
+                if item is None and refills and not claim.drained:
                     refills -= 1
                     queue = iter(_refill(deps, claim))
                     item = next(queue, None)

@@ -186,7 +186,7 @@ class WorkerRunner:
         """Run the periodic tasks that are due, then every unit of every kind that is due now;
         returns the units run per kind."""
         self.run_periodic()
-        self.ctx = dataclasses.replace(self.ctx, draining=True)
+        self.ctx = dataclasses.replace(self.ctx, draining=True)  # the kinds start with it
         done: dict[str, int] = {}
         try:
             for started in self._start_kinds():
@@ -196,4 +196,5 @@ class WorkerRunner:
                 done[started.kind.name] = n
         finally:
             self._close_kinds()
+            self.ctx = dataclasses.replace(self.ctx, draining=False)
         return done
